@@ -1,0 +1,106 @@
+"""The Quart app factory, one of the two composition roots: it wires the services, the
+concrete channels and every blueprint. Feature imports stay inside `create_app`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from quart import Quart, jsonify, send_from_directory
+from quart.json.provider import DefaultJSONProvider
+from quart.typing import ResponseReturnValue
+from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
+from sqlalchemy import text
+
+from gateway.channels import ChannelRegistry
+from gateway.db import Database
+from gateway.events import EventHub, EventPublisher
+from gateway.intake import Intake
+from gateway.queues import JobQueue
+from gateway.runtime import Services
+from gateway.settings import Settings
+from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """Datetimes as ISO 8601 (with their UTC offset) rather than HTTP dates."""
+
+    @staticmethod
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        return DefaultJSONProvider.default(value)
+
+
+def create_app(settings: Settings) -> Quart:
+    from messaging.webchat.routes import webchat
+
+    from gateway.accounts import accounts
+    from handoff.api import api as conversations_api
+    from messaging.webchat.channel import WebChatChannel
+
+    app = Quart(__name__, static_folder=None)
+    app.json = IsoJSONProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.config["SWITCHBOARD_SETTINGS"] = settings
+    install_error_handlers(app)
+
+    @app.before_serving
+    async def start_services() -> None:
+        redis_url = settings.require_redis_url()
+        settings.require_secret_key()
+        async_redis = AsyncRedis.from_url(redis_url)
+        events = EventPublisher(async_redis)
+        db = Database(settings.resolved_database_url, echo=settings.sql_echo)
+        jobs = JobQueue(Redis.from_url(redis_url))
+        services = Services(settings, db, jobs, events, ChannelRegistry([WebChatChannel(events)]))
+        app.extensions[EXTENSION] = AppServices(
+            services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)
+        )
+
+    @app.after_serving
+    async def stop_services() -> None:
+        state: AppServices = app.extensions.pop(EXTENSION)
+        await state.hub.close()
+        await state.services.db.dispose()
+        await state.services.events.redis.aclose()
+        state.services.jobs.redis.close()
+
+    @app.get("/healthz")
+    async def healthz() -> ResponseReturnValue:
+        services = app_services().services
+        checks: dict[str, str] = {}
+        try:
+            async with services.db.transaction() as session:
+                await session.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            await services.events.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        healthy = all(value == "ok" for value in checks.values())
+        return jsonify(
+            {"status": "ok" if healthy else "degraded", **checks}
+        ), 200 if healthy else 503
+
+    @app.get("/")
+    async def demo_page() -> ResponseReturnValue:
+        return await send_from_directory(STATIC, "demo.html")
+
+    @app.get("/favicon.ico")
+    async def favicon() -> ResponseReturnValue:
+        return await send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
+
+    app.register_blueprint(accounts)
+    app.register_blueprint(conversations_api)
+    app.register_blueprint(webchat)
+    return app

@@ -1,0 +1,118 @@
+"""Agent login sessions, kept server-side: the cookie carries a random token and the
+database keeps only its SHA-256, with a CSRF token that every API write must echo in the
+`X-CSRF-Token` header. `current_agent()` resolves the session for a request, so every
+handler works inside the agent's own organization."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from quart import g, request
+from sqlalchemy import delete, select
+
+from gateway.db import Database
+from gateway.errors import Forbidden, NotAuthenticated
+from gateway.models import Agent, AgentSession, utcnow
+from gateway.passwords import hash_password, needs_rehash, verify_password
+
+COOKIE = "switchboard_session"
+SESSION_LIFETIME = timedelta(days=7)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def authenticate(db: Database, email: str, password: str) -> Agent:
+    """The active agent with this email and password, or NotAuthenticated."""
+    async with db.transaction() as session:
+        agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+        if agent is None or not agent.active:
+            verify_password(_DUMMY_HASH, password)  # same cost whether or not the email exists
+            raise NotAuthenticated("wrong email or password")
+        if not verify_password(agent.password_hash, password):
+            raise NotAuthenticated("wrong email or password")
+        if needs_rehash(agent.password_hash):
+            agent.password_hash = hash_password(password)
+        return agent
+
+
+async def open_session(db: Database, agent: Agent) -> tuple[str, str]:
+    """Start a session; returns (cookie token, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    async with db.transaction() as session:
+        session.add(
+            AgentSession(
+                token_hash=_digest(token),
+                agent_id=agent.id,
+                organization_id=agent.organization_id,
+                csrf_token=csrf,
+                expires_at=utcnow() + SESSION_LIFETIME,
+            )
+        )
+    return token, csrf
+
+
+async def close_session(db: Database, token: str) -> None:
+    async with db.transaction() as session:
+        await session.execute(delete(AgentSession).where(AgentSession.token_hash == _digest(token)))
+
+
+async def resolve_session(db: Database, token: str) -> tuple[Agent, AgentSession] | None:
+    async with db.transaction() as session:
+        row = (
+            await session.execute(
+                select(Agent, AgentSession)
+                .join(AgentSession, AgentSession.agent_id == Agent.id)
+                .where(AgentSession.token_hash == _digest(token))
+            )
+        ).first()
+    if row is None:
+        return None
+    agent, agent_session = row
+    if agent_session.expires_at <= utcnow() or not agent.active:
+        return None
+    return agent, agent_session
+
+
+def login_required(
+    db_of: Callable[[], Database],
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Decorator: the request must carry a live session (and its CSRF token for writes);
+    the agent is then `g.agent`."""
+
+    def decorate(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(handler)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            token = request.cookies.get(COOKIE)
+            found = await resolve_session(db_of(), token) if token else None
+            if found is None:
+                raise NotAuthenticated("log in first")
+            agent, agent_session = found
+            if request.method in UNSAFE_METHODS:
+                sent = request.headers.get("X-CSRF-Token", "")
+                if not hmac.compare_digest(sent, agent_session.csrf_token):
+                    raise Forbidden("missing or wrong CSRF token", code="csrf_failed")
+            g.agent = agent
+            g.csrf_token = agent_session.csrf_token
+            return await handler(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def current_agent() -> Agent:
+    agent: Agent = g.agent
+    return agent

@@ -1,0 +1,124 @@
+"""Database access: one async engine per process and event loop, and a `transaction()`
+context that commits, then runs the actions registered with `after_commit` (enqueueing
+jobs, publishing events): nothing leaves the process before the rows it refers to exist.
+
+SQLite is the embedded default. It runs in WAL mode and every transaction starts with
+`BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing when a
+read lock cannot be upgraded."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from gateway.models import Base
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[object] | None]
+_AFTER_COMMIT = "switchboard.after_commit"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {"pool_size": 10, "max_overflow": 20} if pooled else {}
+    return create_async_engine(
+        url, echo=echo, poolclass=None if pooled else NullPool, pool_pre_ping=pooled, **kwargs
+    )
+
+
+class Database:
+    """An engine and its session factory; create one per event loop."""
+
+    def __init__(self, url: str, *, echo: bool = False, pooled: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo, pooled=pooled)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on success, rolled back on error, and
+        then the session's after-commit actions run in order."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+        for action in actions:
+            result = action()
+            if result is not None:
+                await result
+
+    async def create_all(self) -> None:
+        """Create the tables directly (tests and benchmarks; deployments run migrations)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, action: AfterCommit) -> None:
+    """Run `action` once the session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+async def insert_ignoring_conflict(
+    session: AsyncSession,
+    model: type[Base],
+    values: Mapping[str, Any],
+    conflict_columns: Sequence[str],
+) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a row
+    with the same unique key already exists. Safe under concurrent callers."""
+    table = model.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)  # type: ignore[arg-type]
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
+    result = await session.execute(statement)
+    row = result.first()
+    return None if row is None else int(row[0])

@@ -1,0 +1,178 @@
+"""The funnel every channel calls: `receive(InboundMessage)`. In one transaction it finds
+or creates the contact and the conversation, stores the message, and (after commit)
+enqueues the routing job and tells the live pages. The provider's message id is the
+idempotency key: a repeat returns the stored message and does nothing else, even when the
+same message arrives many times at once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db import Database, after_commit, insert_ignoring_conflict
+from gateway.errors import BadInput
+from gateway.events import Event, EventPublisher
+from gateway.messages import InboundMessage
+from gateway.models import Contact, ContactIdentity, Conversation, Message, utcnow
+from gateway.ownership import State
+from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue
+
+MAX_TEXT_CHARS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    message_id: int
+    conversation_id: int
+    contact_id: int
+    duplicate: bool
+
+
+class Intake:
+    def __init__(self, db: Database, jobs: JobQueue, events: EventPublisher) -> None:
+        self.db = db
+        self.jobs = jobs
+        self.events = events
+
+    async def receive(self, inbound: InboundMessage) -> Received:
+        _validate(inbound)
+        async with self.db.transaction() as session:
+            existing = await _stored(session, inbound)
+            if existing is not None:
+                return existing
+            contact_id = await _contact_for(session, inbound)
+            conversation = await _conversation_for(session, inbound, contact_id)
+            now = utcnow()
+            message_id = await insert_ignoring_conflict(
+                session,
+                Message,
+                {
+                    "organization_id": inbound.organization_id,
+                    "conversation_id": conversation.id,
+                    "direction": "inbound",
+                    "author": "customer",
+                    "channel": inbound.channel,
+                    "text": inbound.text,
+                    "html": inbound.html,
+                    "attachments": [asdict(item) for item in inbound.attachments],
+                    "meta": dict(inbound.meta),
+                    "provider_message_id": inbound.provider_message_id,
+                    "delivery_status": "received",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                ("organization_id", "channel", "provider_message_id"),
+            )
+            if message_id is None:  # the same message committed concurrently
+                stored = await _stored(session, inbound)
+                assert stored is not None
+                return stored
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(last_customer_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            event = Event(
+                "message",
+                inbound.organization_id,
+                conversation.id,
+                {
+                    "message_id": message_id,
+                    "author": "customer",
+                    "channel": inbound.channel,
+                    "text": inbound.text,
+                    "state": conversation.state,
+                },
+            )
+            after_commit(
+                session,
+                lambda: self.jobs.enqueue_async(
+                    INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation.id
+                ),
+            )
+            after_commit(session, lambda: self.events.publish(event))
+            return Received(message_id, conversation.id, contact_id, duplicate=False)
+
+
+def _validate(inbound: InboundMessage) -> None:
+    if not inbound.provider_message_id:
+        raise BadInput("an inbound message needs the provider's message id")
+    if not inbound.sender_address:
+        raise BadInput("an inbound message needs the sender's address")
+    if len(inbound.text) > MAX_TEXT_CHARS:
+        raise BadInput(f"a message may hold at most {MAX_TEXT_CHARS} characters")
+
+
+async def _stored(session: AsyncSession, inbound: InboundMessage) -> Received | None:
+    row = (
+        await session.execute(
+            select(Message.id, Message.conversation_id, Conversation.contact_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Message.organization_id == inbound.organization_id,
+                Message.channel == inbound.channel,
+                Message.provider_message_id == inbound.provider_message_id,
+            )
+        )
+    ).first()
+    return None if row is None else Received(row[0], row[1], row[2], duplicate=True)
+
+
+async def _contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
+    lookup = select(ContactIdentity.contact_id).where(
+        ContactIdentity.organization_id == inbound.organization_id,
+        ContactIdentity.kind == inbound.sender_kind,
+        ContactIdentity.address == inbound.sender_address,
+    )
+    found = (await session.execute(lookup)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    contact = Contact(organization_id=inbound.organization_id, name=inbound.sender_name)
+    session.add(contact)
+    await session.flush()
+    created = await insert_ignoring_conflict(
+        session,
+        ContactIdentity,
+        {
+            "organization_id": inbound.organization_id,
+            "contact_id": contact.id,
+            "kind": inbound.sender_kind,
+            "address": inbound.sender_address,
+            "created_at": utcnow(),
+        },
+        ("organization_id", "kind", "address"),
+    )
+    if created is None:  # another message from this sender won the race
+        await session.execute(delete(Contact).where(Contact.id == contact.id))
+        return int((await session.execute(lookup)).scalar_one())
+    return contact.id
+
+
+async def _conversation_for(
+    session: AsyncSession, inbound: InboundMessage, contact_id: int
+) -> Conversation:
+    key = {
+        "organization_id": inbound.organization_id,
+        "contact_id": contact_id,
+        "channel": inbound.channel,
+        "thread_key": inbound.thread_key,
+    }
+    now = utcnow()
+    await insert_ignoring_conflict(
+        session,
+        Conversation,
+        {
+            **key,
+            "address_kind": inbound.sender_kind,
+            "address": inbound.sender_address,
+            "state": State.AI.value,
+            "ownership_version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+        tuple(key),
+    )
+    return (await session.execute(select(Conversation).filter_by(**key))).scalar_one()

@@ -1,0 +1,244 @@
+"""The conversation model: every table Switchboard stores, each row owned by exactly one
+organization. Queries elsewhere always filter by `organization_id`; uniqueness constraints
+here are what make intake idempotent (provider message ids, contact identities, one
+conversation per contact, channel and thread)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    widget_key: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+
+
+class AgentSession(Base):
+    """A server-side login session; the cookie carries a random token, we keep its hash."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactIdentity(Base):
+    """One way to reach a contact: a phone number (shared by calls and texts), an email
+    address, a WhatsApp id or a web visitor id."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("organization_id", "kind", "address"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    opted_out_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "contact_id", "channel", "thread_key"),
+        Index("ix_conversations_queue", "organization_id", "state", "waiting_since"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_key: Mapped[str] = mapped_column(String(255), default="")
+    address_kind: Mapped[str] = mapped_column(String(16))  # how replies reach the customer
+    address: Mapped[str] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(16), default="ai")
+    ownership_version: Mapped[int] = mapped_column(Integer, default=1)
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    label: Mapped[str | None] = mapped_column(String(120))
+    handoff_reason: Mapped[str | None] = mapped_column(Text)
+    rule_hits: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[str | None] = mapped_column(Text)
+    waiting_since: Mapped[datetime | None]
+    ai_paused_until: Mapped[datetime | None]
+    last_customer_at: Mapped[datetime | None]
+    last_human_at: Mapped[datetime | None]
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    attention_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "channel", "provider_message_id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_unrouted", "routed_at", "direction"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # inbound | outbound
+    author: Mapped[str] = mapped_column(String(16))  # customer | ai | agent | system
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    ownership_version: Mapped[int | None] = mapped_column(Integer)
+    delivery_status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    routed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Transition(Base):
+    """The audit trail: one row for every ownership change."""
+
+    __tablename__ = "transitions"
+    __table_args__ = (Index("ix_transitions_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    rule_hits: Mapped[list[Any]] = mapped_column(default=list)
+    ownership_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Deadline(Base):
+    """A timer that must survive restarts: a row here and a scheduled RQ job at once."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_pending", "fired_at", "cancelled_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    ownership_version: Mapped[int] = mapped_column(Integer)
+    fired_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnowledgeEntry(Base):
+    """One answerable item of an organization's knowledge base (an FAQ entry or a row of a
+    catalog), loaded from Markdown or CSV files."""
+
+    __tablename__ = "knowledge_entries"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,54 @@
+"""The safety net under Redis: fires overdue deadlines whose scheduled job was lost and
+re-routes inbound messages whose routing job never ran (a crash between commit and
+enqueue, or a Redis restart). Both are harmless to repeat: deadlines and routing are
+claimed atomically, so whatever is enqueued twice still happens once. One worker at a time
+reconciles, under a short Redis lock."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from gateway import deadlines
+from gateway.models import Message, utcnow
+from gateway.queues import DEADLINES, FIRE_DEADLINE, INTAKE, ROUTE_MESSAGE
+from gateway.runtime import Services
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "switchboard:reconciler"
+UNROUTED_GRACE = timedelta(seconds=30)
+
+
+async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]:
+    """One pass; returns how many deadlines and messages it re-enqueued."""
+    got_lock = services.jobs.redis.set(LOCK_KEY, "1", nx=True, ex=lock_seconds)
+    if not got_lock:
+        return {"deadlines": 0, "messages": 0}
+    now = utcnow()
+    async with services.db.transaction() as session:
+        due = await deadlines.overdue(session, now)
+        unrouted = list(
+            (
+                await session.execute(
+                    select(Message.id, Message.conversation_id)
+                    .where(
+                        Message.routed_at.is_(None),
+                        Message.direction == "inbound",
+                        Message.created_at <= now - UNROUTED_GRACE,
+                    )
+                    .limit(500)
+                )
+            ).all()
+        )
+    for deadline_id in due:
+        await services.jobs.enqueue_async(DEADLINES, FIRE_DEADLINE, deadline_id)
+    for message_id, conversation_id in unrouted:
+        await services.jobs.enqueue_async(
+            INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id
+        )
+    if due or unrouted:
+        log.info("reconciler re-enqueued %d deadline(s), %d message(s)", len(due), len(unrouted))
+    return {"deadlines": len(due), "messages": len(unrouted)}

@@ -1,0 +1,162 @@
+"""What an agent does to a conversation: claim it, reply, take manual control, hand it back
+to the AI, or resolve it. Each action is one transaction scoped to the agent's own
+organization (another organization's conversation is simply not found), moves ownership
+through `gateway.ownership.transition`, tells the customer, and tells the live pages."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import deadlines, ownership
+from gateway.errors import BadInput, Conflict, Forbidden
+from gateway.models import Agent, Conversation, Message, utcnow
+from gateway.ownership import HUMAN_STATES, State
+from gateway.runtime import Services
+from handoff.context import ConversationContext, load_context
+from handoff.notices import post_notice, queue_outbound
+from handoff.routing import announce_state
+
+RESUME_AI = "resume-ai"
+MAX_REPLY_CHARS = 10_000
+
+
+def _require_role(agent: Agent, *roles: str) -> None:
+    if agent.role not in roles:
+        raise Forbidden(f"a {agent.role} cannot do this")
+
+
+async def _open(session: AsyncSession, agent: Agent, conversation_id: int) -> ConversationContext:
+    return await load_context(session, conversation_id, organization_id=agent.organization_id)
+
+
+async def claim(services: Services, agent: Agent, conversation_id: int) -> Conversation:
+    """Take a waiting conversation; of many agents claiming at once, exactly one wins."""
+    _require_role(agent, "agent", "admin")
+    async with services.db.transaction() as session:
+        context = await _open(session, agent, conversation_id)
+        conversation = context.conversation
+        if conversation.state != State.QUEUED:
+            raise Conflict("this conversation is not waiting for a person", code="not_waiting")
+        await ownership.transition(
+            session,
+            conversation,
+            State.ASSIGNED,
+            actor=ownership.agent(agent.id),
+            reason="claimed",
+            assignee_id=agent.id,
+        )
+        await post_notice(session, services.jobs, conversation, "agent_joined", agent=agent.name)
+        announce_state(session, services, conversation)
+        return conversation
+
+
+async def take_manual_control(
+    services: Services, agent: Agent, conversation_id: int
+) -> Conversation:
+    """Step in on a conversation the AI is handling; the AI pauses for the review window."""
+    _require_role(agent, "agent", "admin")
+    async with services.db.transaction() as session:
+        context = await _open(session, agent, conversation_id)
+        conversation = context.conversation
+        await ownership.transition(
+            session,
+            conversation,
+            State.MANUAL,
+            actor=ownership.agent(agent.id),
+            reason="took manual control",
+            assignee_id=agent.id,
+            review_window=context.settings.review_window,
+        )
+        assert conversation.ai_paused_until is not None
+        await deadlines.schedule(
+            session, services.jobs, conversation, RESUME_AI, conversation.ai_paused_until
+        )
+        announce_state(session, services, conversation)
+        return conversation
+
+
+async def reply(services: Services, agent: Agent, conversation_id: int, text: str) -> Message:
+    """Send the agent's message on the conversation's channel. Replying to a conversation
+    that is waiting claims it; replying to one the AI handles takes manual control."""
+    _require_role(agent, "agent", "admin")
+    text = text.strip()
+    if not text:
+        raise BadInput("a reply needs some text")
+    if len(text) > MAX_REPLY_CHARS:
+        raise BadInput(f"a reply may hold at most {MAX_REPLY_CHARS} characters")
+    state = (await _peek(services, agent, conversation_id)).state
+    if state == State.QUEUED:
+        await claim(services, agent, conversation_id)
+    elif state in (State.AI, State.RESOLVED):
+        await take_manual_control(services, agent, conversation_id)
+    async with services.db.transaction() as session:
+        context = await _open(session, agent, conversation_id)
+        conversation = context.conversation
+        if conversation.state not in HUMAN_STATES:
+            raise Conflict("this conversation changed hands; reload it", code="ownership_changed")
+        if conversation.state == State.ASSIGNED and conversation.assigned_agent_id != agent.id:
+            raise Conflict("another agent owns this conversation", code="owned_by_other")
+        now = utcnow()
+        conversation.last_human_at = now
+        if conversation.state == State.MANUAL:
+            await restart_review_window(session, services, context)
+        return await queue_outbound(
+            session, services.jobs, conversation, author="agent", text=text, agent_id=agent.id
+        )
+
+
+async def restart_review_window(
+    session: AsyncSession, services: Services, context: ConversationContext
+) -> None:
+    """Every human action in manual mode pushes the AI's return further out."""
+    conversation = context.conversation
+    conversation.ai_paused_until = utcnow() + context.settings.review_window
+    await deadlines.cancel(session, conversation.id, RESUME_AI)
+    await deadlines.schedule(
+        session, services.jobs, conversation, RESUME_AI, conversation.ai_paused_until
+    )
+
+
+async def hand_back(
+    services: Services, agent: Agent, conversation_id: int, message: str | None = None
+) -> Conversation:
+    """Return the conversation to the AI, optionally with a last word to the customer."""
+    return await _release(services, agent, conversation_id, State.AI, "back_to_ai", message)
+
+
+async def resolve(
+    services: Services, agent: Agent, conversation_id: int, message: str | None = None
+) -> Conversation:
+    """Close the conversation; the customer's next message reopens it to the AI."""
+    return await _release(services, agent, conversation_id, State.RESOLVED, "resolved", message)
+
+
+async def _release(
+    services: Services,
+    agent: Agent,
+    conversation_id: int,
+    target: State,
+    notice: str,
+    message: str | None,
+) -> Conversation:
+    _require_role(agent, "agent", "admin")
+    async with services.db.transaction() as session:
+        context = await _open(session, agent, conversation_id)
+        conversation = context.conversation
+        await ownership.transition(
+            session,
+            conversation,
+            target,
+            actor=ownership.agent(agent.id),
+            reason="handed back to the AI" if target == State.AI else "resolved",
+        )
+        await post_notice(
+            session, services.jobs, conversation, notice, text=(message or "").strip() or None
+        )
+        announce_state(session, services, conversation)
+        return conversation
+
+
+async def _peek(services: Services, agent: Agent, conversation_id: int) -> Conversation:
+    async with services.db.transaction() as session:
+        return (await _open(session, agent, conversation_id)).conversation

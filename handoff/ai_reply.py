@@ -1,0 +1,91 @@
+"""The AI's turn: compute a reply under the ownership version the routing job saw, then
+store it only if that version still holds. The version travels with the stored message, so
+delivery checks it once more right before sending: the AI never talks over a person."""
+
+from __future__ import annotations
+
+import logging
+
+from gateway.events import Event
+from gateway.runtime import Services
+from handoff.context import load_context, recent_turns
+from handoff.notices import queue_outbound
+from handoff.offline_responder import OfflineResponder
+from handoff.responder import Responder, ResponderReply, ResponderRequest
+from handoff.routing import hand_off
+
+log = logging.getLogger(__name__)
+
+
+def responder_for(services: Services, threshold: float) -> Responder:
+    return OfflineResponder(services.db, threshold=threshold)
+
+
+async def compute_reply(
+    services: Services, conversation_id: int, version: int
+) -> ResponderReply | None:
+    """Ask the responder; None when the conversation is no longer the AI's to answer."""
+    async with services.db.transaction() as session:
+        context = await load_context(session, conversation_id)
+        conversation = context.conversation
+        if conversation.ownership_version != version or conversation.state != "ai":
+            log.info("AI turn skipped: conversation %s changed hands", conversation_id)
+            return None
+        history = await recent_turns(session, conversation_id)
+    typing = Event("typing", conversation.organization_id, conversation_id, {"author": "ai"})
+    await services.events.publish(typing)
+    request = ResponderRequest(
+        organization_id=conversation.organization_id,
+        conversation_id=conversation_id,
+        history=history,
+        business_name=context.organization.name,
+    )
+    responder = responder_for(services, context.settings.ai_confidence_threshold)
+    return await responder.respond(request)
+
+
+async def store_reply(
+    services: Services, conversation_id: int, version: int, reply: ResponderReply
+) -> int | None:
+    """Store the AI's reply for delivery if ownership did not change; returns its id."""
+    async with services.db.transaction() as session:
+        context = await load_context(session, conversation_id)
+        conversation = context.conversation
+        if conversation.ownership_version != version or conversation.state != "ai":
+            log.info(
+                "dropped AI reply for conversation %s: ownership moved from version %s to %s",
+                conversation_id,
+                version,
+                conversation.ownership_version,
+            )
+            return None
+        message = await queue_outbound(
+            session,
+            services.jobs,
+            conversation,
+            author="ai",
+            text=reply.text,
+            meta={
+                "confidence": round(reply.confidence, 3),
+                "knows": reply.knows,
+                "sources": list(reply.sources),
+            },
+        )
+        if reply.wants_human:
+            await hand_off(
+                session,
+                services,
+                conversation,
+                reason="the assistant asked for a person",
+                rule_hits=[{"rule": "ai_decision", "fired": True}],
+                expiry=context.settings.queue_expiry,
+            )
+        return message.id
+
+
+async def ai_turn(services: Services, conversation_id: int, version: int) -> int | None:
+    """Compute, then store, the AI's reply; returns the stored message's id, if any."""
+    reply = await compute_reply(services, conversation_id, version)
+    if reply is None:
+        return None
+    return await store_reply(services, conversation_id, version, reply)

@@ -1,0 +1,63 @@
+"""What each kind of deadline does when it fires. `fire()` first claims the deadline
+(exactly once, and never a cancelled one or one whose conversation changed hands), then
+applies the kind's action in the same transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway import deadlines, ownership
+from gateway.models import Conversation
+from gateway.ownership import State
+from gateway.runtime import Services
+from handoff.context import load_context
+from handoff.notices import post_notice
+from handoff.routing import announce_state
+
+log = logging.getLogger(__name__)
+
+Action = Callable[[AsyncSession, Services, Conversation], Awaitable[None]]
+
+
+async def _expire(session: AsyncSession, services: Services, conversation: Conversation) -> None:
+    """Nobody claimed the handoff in time: back to the AI, with an honest notice."""
+    await ownership.transition(
+        session, conversation, State.AI, actor=ownership.SYSTEM, reason="nobody claimed it in time"
+    )
+    await post_notice(session, services.jobs, conversation, "nobody_available")
+    announce_state(session, services, conversation)
+
+
+async def _resume_ai(session: AsyncSession, services: Services, conversation: Conversation) -> None:
+    """The review window ran out without human activity: the AI answers again."""
+    await ownership.transition(
+        session,
+        conversation,
+        State.AI,
+        actor=ownership.SYSTEM,
+        reason="the review window ended without human activity",
+    )
+    await post_notice(session, services.jobs, conversation, "back_to_ai")
+    announce_state(session, services, conversation)
+
+
+ACTIONS: dict[str, Action] = {"expire": _expire, "resume-ai": _resume_ai}
+
+
+async def fire(services: Services, deadline_id: int) -> str:
+    """Fire one deadline if it is still due; returns what happened."""
+    async with services.db.transaction() as session:
+        deadline = await deadlines.claim(session, deadline_id)
+        if deadline is None:
+            return "not-fired"
+        action = ACTIONS.get(deadline.kind)
+        if action is None:
+            log.error("deadline %s has unknown kind %r", deadline_id, deadline.kind)
+            return "unknown-kind"
+        context = await load_context(session, deadline.conversation_id)
+        await action(session, services, context.conversation)
+        log.info("deadline %s (%s) fired", deadline_id, deadline.kind)
+        return "fired"

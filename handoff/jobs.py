@@ -1,0 +1,21 @@
+"""The RQ entry points of `handoff`: module-level functions that take ids and run their
+async body on a fresh event loop (see `gateway.runtime.run_job`)."""
+
+from __future__ import annotations
+
+from gateway.runtime import run_job
+from handoff.ai_reply import ai_turn
+from handoff.deadline_actions import fire
+from handoff.routing import route_message as route
+
+
+def route_message(message_id: int) -> str:
+    return run_job(lambda services: route(services, message_id))
+
+
+def ai_reply(conversation_id: int, message_id: int, version: int) -> int | None:
+    return run_job(lambda services: ai_turn(services, conversation_id, version))
+
+
+def fire_deadline(deadline_id: int) -> str:
+    return run_job(lambda services: fire(services, deadline_id))

@@ -1,0 +1,163 @@
+"""An organization's knowledge base: what the offline responder answers from. Admins load it
+from Markdown files (one entry per `##` section) and CSV files (FAQ pairs or a product
+catalog); every file is parsed before the database is touched, so a bad file leaves the
+stored knowledge base as it was."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db import Database
+from gateway.errors import BadInput, NotFound
+from gateway.models import KnowledgeEntry, Organization
+
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+CSV_SUFFIXES = frozenset({".csv"})
+PAIR_COLUMNS = (("question", "answer"), ("title", "body"))
+SOURCE_LENGTH = 255  # KnowledgeEntry.source is a String(255)
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+Entry = tuple[str, str]
+
+
+def demo_knowledge_paths() -> list[Path]:
+    """The sample knowledge base of the demo organization (a fictional outdoor shop)."""
+    folder = Path(__file__).resolve().parent / "demo_kb"
+    return [folder / "faq.md", folder / "catalog.csv"]
+
+
+def parse_file(path: Path | str) -> list[Entry]:
+    """The (title, body) entries of one knowledge file, chosen by its extension."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in MARKDOWN_SUFFIXES | CSV_SUFFIXES:
+        raise BadInput(
+            f"{path.name}: unsupported knowledge file type {suffix or '(none)'!r}; "
+            "use Markdown (.md) or CSV (.csv)"
+        )
+    text = _read_text(path)
+    if not text.strip():
+        raise BadInput(f"{path.name}: the file is empty")
+    entries = parse_markdown(text, path.stem) if suffix in MARKDOWN_SUFFIXES else parse_csv(text)
+    if not entries:
+        raise BadInput(f"{path.name}: no entries with both a title and a text were found")
+    return entries
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BadInput(f"knowledge file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path.name}: not UTF-8 text") from None
+    except OSError as error:
+        raise BadInput(f"{path.name}: cannot be read ({error.strerror})") from None
+
+
+def parse_markdown(text: str, fallback_title: str) -> list[Entry]:
+    """Each `## heading` section is one entry (deeper headings stay in its text; text before
+    the first `##` is an introduction and is not stored). A document without `##` headings
+    is one entry, titled by its `# title` or else by `fallback_title`."""
+    title: str | None = None
+    sections: list[tuple[str, list[str]]] = []
+    preamble: list[str] = []
+    in_fence = False
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else _HEADING.match(line)
+        if heading and len(heading.group(1)) == 2:
+            sections.append((heading.group(2), []))
+        elif heading and len(heading.group(1)) == 1 and title is None and not sections:
+            title = heading.group(2)
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            preamble.append(line)
+    if not sections:
+        name = title or fallback_title.replace("_", " ").replace("-", " ").strip()
+        return [(name, body)] if (body := _join(preamble)) and name else []
+    return [(head, body) for head, lines in sections if head and (body := _join(lines))]
+
+
+def _join(lines: Iterable[str]) -> str:
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip()
+
+
+def parse_csv(text: str) -> list[Entry]:
+    """FAQ pairs (`question,answer` or `title,body` columns), or a catalog: any other table
+    of two or more columns, where each row is titled by its first column and its text lists
+    every filled column as `column: value` lines."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return []
+    header = [name.strip() for name in rows[0]]
+    lowered = [name.lower() for name in header]
+    for title_column, body_column in PAIR_COLUMNS:
+        if title_column in lowered and body_column in lowered:
+            t, b = lowered.index(title_column), lowered.index(body_column)
+            return [
+                (title, body)
+                for row in rows[1:]
+                if (title := _cell(row, t)) and (body := _cell(row, b))
+            ]
+    columns = [index for index, name in enumerate(header) if name]
+    if len(columns) < 2:
+        raise BadInput(
+            "CSV knowledge files need `question,answer` or `title,body` columns, "
+            "or a header with at least two named columns (a catalog)"
+        )
+    entries = []
+    for row in rows[1:]:
+        title = _cell(row, columns[0])
+        lines = [f"{header[i]}: {value}" for i in columns if (value := _cell(row, i))]
+        if title and len(lines) > 1:
+            entries.append((title, "\n".join(lines)))
+    return entries
+
+
+def _cell(row: Sequence[str], index: int) -> str:
+    return row[index].strip() if index < len(row) else ""
+
+
+async def load_knowledge(
+    db: Database, organization_id: int, paths: Iterable[Path | str], replace: bool = True
+) -> int:
+    """Store the entries of `paths` for the organization, in one transaction; with `replace`
+    its existing entries are deleted first. Returns the number of entries stored."""
+    parsed = [(Path(path).name[:SOURCE_LENGTH], parse_file(path)) for path in paths]
+    if not parsed:
+        raise BadInput("no knowledge files given")
+    async with db.transaction() as session:
+        if await session.get(Organization, organization_id) is None:
+            raise NotFound(f"no organization with id {organization_id}")
+        if replace:
+            await session.execute(
+                delete(KnowledgeEntry).where(KnowledgeEntry.organization_id == organization_id)
+            )
+        session.add_all(
+            KnowledgeEntry(organization_id=organization_id, source=source, title=title, body=body)
+            for source, entries in parsed
+            for title, body in entries
+        )
+    return sum(len(entries) for _, entries in parsed)
+
+
+async def fetch_entries(session: AsyncSession, organization_id: int) -> list[KnowledgeEntry]:
+    """The organization's knowledge entries, in the order they were loaded."""
+    result = await session.scalars(
+        select(KnowledgeEntry)
+        .where(KnowledgeEntry.organization_id == organization_id)
+        .order_by(KnowledgeEntry.id)
+    )
+    return list(result.all())

@@ -1,0 +1,1 @@
+"""The web chat channel: an embeddable widget that talks to the gateway over a WebSocket."""
