@@ -5,15 +5,15 @@ This is the first trigger; the full rule table comes with the handoff policy."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import deadlines, ownership
 from gateway.db import after_commit
 from gateway.events import Event
-from gateway.models import Conversation, Message, utcnow
+from gateway.models import Conversation, Message, Transition, utcnow
 from gateway.ownership import State
 from gateway.queues import AI
 from gateway.runtime import Services
@@ -43,6 +43,8 @@ async def route_message(services: Services, message_id: int) -> str:
         context = await load_context(session, message.conversation_id)
         conversation = context.conversation
         if conversation.state == State.RESOLVED:
+            if message.created_at <= await _resolved_at(session, conversation.id):
+                return "before-resolution"  # a late job must not reopen a closed conversation
             await ownership.transition(
                 session,
                 conversation,
@@ -90,6 +92,15 @@ async def hand_off(
     await post_notice(session, services.jobs, conversation, "handoff")
     await deadlines.schedule(session, services.jobs, conversation, "expire", utcnow() + expiry)
     announce_state(session, services, conversation)
+
+
+async def _resolved_at(session: AsyncSession, conversation_id: int) -> datetime:
+    resolved = await session.scalar(
+        select(func.max(Transition.created_at)).where(
+            Transition.conversation_id == conversation_id, Transition.to_state == State.RESOLVED
+        )
+    )
+    return resolved or datetime.min.replace(tzinfo=UTC)
 
 
 def announce_state(session: AsyncSession, services: Services, conversation: Conversation) -> None:
