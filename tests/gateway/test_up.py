@@ -1,0 +1,233 @@
+"""`switchboard up` as a user runs it: a subprocess on a fresh state folder, starting its
+own Redis, worker and gateway, serving the demo, and stopping every child on SIGTERM. Also
+the managed Redis on its own: its data survives a stop and start."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from gateway.auth import authenticate
+from gateway.db import Database
+from gateway.errors import BadInput, ConfigurationError
+from gateway.models import Agent, Organization
+from gateway.organizations import ensure_demo
+from gateway.redis_server import ManagedRedis, find_redis_server
+from tests.support.ports import free_port
+
+START_TIMEOUT = 30.0
+
+
+class Up:
+    """One `switchboard up` subprocess, its output in a file."""
+
+    def __init__(self, var_dir: Path, port: int) -> None:
+        self.var_dir, self.port = var_dir, port
+        self.log = var_dir.parent / f"up-{time.monotonic_ns()}.log"
+        env = {
+            key: value for key, value in os.environ.items() if not key.startswith("SWITCHBOARD_")
+        }
+        env.update(SWITCHBOARD_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gateway.cli", "up", "--port", str(port)],
+                env=env,
+                cwd=var_dir.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"`up` exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if json.load(response)["status"] == "ok" and "is running at" in self.output():
+                        return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"no healthy gateway within {START_TIMEOUT} s:\n{self.output()}")
+
+    def pids(self) -> dict[str, int]:
+        data = json.loads((self.var_dir / "up.pids").read_text())
+        return {name: int(pid) for name, pid in data.items() if pid is not None}
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"`up` did not stop within 60 s:\n{self.output()}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
+
+
+def wait_gone(pids: dict[str, int], timeout: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids.values()):
+        time.sleep(0.1)
+    return [name for name, pid in pids.items() if alive(pid)]
+
+
+def request(url: str, body: dict[str, str] | None = None) -> tuple[int, str]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def redis_binary() -> None:
+    try:
+        find_redis_server()
+    except Exception as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        pytest.skip(str(error))
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_up_runs_the_demo_and_stops_every_child(tmp_path: Path) -> None:
+    var_dir = tmp_path / "var"
+    up = Up(var_dir, free_port())
+    try:
+        up.wait_healthy()
+        output = up.output()
+        login = re.search(r"email:\s+(\S+)\s*\|\s*\n.*password:\s+(\S+)", output)
+        assert login, output
+        email, password = login.groups()
+        assert email == "admin@demo.switchboard.test"
+        assert "shown once" in output
+        pids = up.pids()
+        assert set(pids) == {"up", "redis", "worker", "gateway"}
+        assert pids["up"] == up.process.pid
+        assert all(alive(pid) for pid in pids.values())
+
+        status, page = request(f"{up.url}/")
+        assert status == 200
+        assert "Northwind" in page
+
+        status, body = request(f"{up.url}/api/login", {"email": email, "password": password})
+        assert status == 200, body
+        assert json.loads(body)["agent"]["role"] == "admin"
+        status, _ = request(f"{up.url}/api/login", {"email": email, "password": "wrong" * 3})
+        assert status == 401
+    finally:
+        code = up.stop()
+    assert code == 0, up.output()
+    assert wait_gone(pids) == [], up.output()
+    assert not (var_dir / "up.pids").exists()
+    assert "Traceback" not in up.output()
+
+    again = Up(var_dir, free_port())
+    try:
+        again.wait_healthy()
+        second_output = again.output()
+        assert "password:" not in second_output
+        assert password not in second_output
+        assert "Demo admin: admin@demo.switchboard.test" in second_output
+        status, body = request(f"{again.url}/api/login", {"email": email, "password": password})
+        assert status == 200, body
+        second_pids = again.pids()
+    finally:
+        code = again.stop()
+    assert code == 0, again.output()
+    assert wait_gone(second_pids) == []
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_up_refuses_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        up = Up(tmp_path / "var", busy.getsockname()[1])
+        code = up.process.wait(60)
+    assert code == 2
+    assert "cannot listen on 127.0.0.1" in up.output()
+    assert "Traceback" not in up.output()
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_managed_redis_keeps_its_data_across_restarts(tmp_path: Path) -> None:
+    with ManagedRedis(tmp_path, port=free_port()) as server:
+        client = redis.Redis.from_url(server.url)
+        client.rpush("rq:queue:example", "job-1")
+        client.close()
+        pid = server.pid
+        assert pid is not None
+        assert (tmp_path / "redis.pid").read_text().strip() == str(pid)
+    assert wait_gone({"redis": pid}) == []
+    assert (tmp_path / "redis.log").exists()
+
+    with ManagedRedis(tmp_path, port=free_port()) as server:
+        client = redis.Redis.from_url(server.url)
+        assert client.lrange("rq:queue:example", 0, -1) == [b"job-1"]
+        client.close()
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_managed_redis_names_its_log_when_it_cannot_start(tmp_path: Path) -> None:
+    with ManagedRedis(tmp_path / "first", port=free_port()) as first:
+        assert first.port is not None
+        second = ManagedRedis(tmp_path / "second", port=first.port, start_timeout=5)
+        with pytest.raises(ConfigurationError, match=r"redis\.log"):
+            second.start()
+
+
+async def test_demo_is_created_once_and_not_half_written(db: Database) -> None:
+    async def broken_loader(db: Database, organization_id: int) -> int:
+        raise BadInput("faq.md: the file is empty")
+
+    with pytest.raises(BadInput):
+        await ensure_demo(db, broken_loader)
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Organization)) == 0
+        assert await session.scalar(select(func.count()).select_from(Agent)) == 0
+
+    async def loader(db: Database, organization_id: int) -> int:
+        return 7
+
+    credentials = await ensure_demo(db, loader)
+    assert credentials is not None
+    assert credentials.knowledge_entries == 7
+    assert len(credentials.password) >= 10
+    agent = await authenticate(db, credentials.email, credentials.password)
+    assert agent.role == "admin"
+    assert await ensure_demo(db, loader) is None
