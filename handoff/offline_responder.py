@@ -81,9 +81,24 @@ def small_talk_reply(text: str, business_name: str) -> str | None:
     return None
 
 
+_OWN_LINE = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s)")
+
+
+def _unwrap(markdown: str) -> str:
+    """Join the lines a source file wrapped; headings and list items keep their own line."""
+    lines: list[str] = []
+    for line in markdown.splitlines():
+        joinable = lines and lines[-1].strip() and line.strip()
+        if joinable and not _OWN_LINE.match(line) and not _OWN_LINE.match(lines[-1]):
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def plain_text(markdown: str) -> str:
     """Knowledge text without Markdown markup, readable in an SMS or a spoken reply."""
-    text = _LINK.sub(r"\1 (\2)", markdown)
+    text = _LINK.sub(r"\1 (\2)", _unwrap(markdown))
     return _HEADING.sub("", _EMPHASIS.sub("", text)).strip()
 
 

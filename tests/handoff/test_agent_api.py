@@ -106,7 +106,9 @@ async def test_a_second_claim_is_refused_as_a_conflict(app: Quart, services, org
     client_1, csrf_1 = await logged_in(app, first)
     client_2, csrf_2 = await logged_in(app, second)
 
-    assert (await client_1.post(f"/api/conversations/{conversation_id}/claim", headers=csrf_1)).status_code == 200
+    assert (
+        await client_1.post(f"/api/conversations/{conversation_id}/claim", headers=csrf_1)
+    ).status_code == 200
     late = await client_2.post(f"/api/conversations/{conversation_id}/claim", headers=csrf_2)
 
     assert late.status_code == 409

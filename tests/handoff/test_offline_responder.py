@@ -187,3 +187,10 @@ def test_answers_without_a_sentence_end_are_cut_at_a_word() -> None:
 def test_markdown_is_turned_into_plain_text() -> None:
     markdown = "### Note\nUse **this** [form](https://example.com/f) or `code`."
     assert plain_text(markdown) == "Note\nUse this form (https://example.com/f) or code."
+
+
+def test_lines_wrapped_in_the_source_are_joined_but_paragraphs_and_lists_are_kept() -> None:
+    markdown = "Open Monday to\nFriday.\n\nSecond paragraph\nwrapped.\n- item one\n- item two"
+    assert plain_text(markdown) == (
+        "Open Monday to Friday.\n\nSecond paragraph wrapped.\n- item one\n- item two"
+    )
