@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> Quart:
 
     from gateway.accounts import accounts
     from handoff.api import api as conversations_api
+    from handoff.live_api import live
     from messaging.webchat.channel import WebChatChannel
 
     app = Quart(__name__, static_folder=None)
@@ -102,5 +103,6 @@ def create_app(settings: Settings) -> Quart:
 
     app.register_blueprint(accounts)
     app.register_blueprint(conversations_api)
+    app.register_blueprint(live)
     app.register_blueprint(webchat)
     return app

@@ -1,0 +1,88 @@
+"""Live updates for agents: a Server-Sent Events stream of the organization's events (new
+messages, state changes, typing, presence, delivery), a presence heartbeat, and the agent's
+typing signal, which the customer's widget shows. Served from any gateway process; the
+events travel over Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from quart import Blueprint, jsonify, make_response
+from quart.typing import ResponseReturnValue
+
+from gateway import presence
+from gateway.auth import current_agent, login_required
+from gateway.db import Database
+from gateway.events import Event, org_channel
+from gateway.web import app_services
+from handoff.context import load_context
+
+live = Blueprint("live_api", __name__)
+KEEPALIVE_SECONDS = 15.0
+
+
+def _db() -> Database:
+    return app_services().services.db
+
+
+@live.get("/api/events")
+@login_required(_db)
+async def event_stream() -> ResponseReturnValue:
+    organization_id = current_agent().organization_id
+    hub = app_services().hub
+
+    async def stream() -> AsyncIterator[bytes]:
+        async with hub.subscribe(org_channel(organization_id)) as queue:
+            yield b": connected\n\n"
+            while True:
+                try:
+                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                yield f"event: {event.type}\ndata: {event.to_json()}\n\n".encode()
+
+    response = await make_response(
+        stream(), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    response.timeout = None  # type: ignore[union-attr]
+    return response
+
+
+@live.post("/api/presence")
+@login_required(_db)
+async def heartbeat() -> ResponseReturnValue:
+    agent = current_agent()
+    services = app_services().services
+    await presence.heartbeat(
+        services.events.redis, services.events, agent.organization_id, agent.id, agent.name
+    )
+    return jsonify(
+        {"online": await presence.online_agents(services.events.redis, agent.organization_id)}
+    )
+
+
+@live.get("/api/presence")
+@login_required(_db)
+async def who_is_online() -> ResponseReturnValue:
+    services = app_services().services
+    online = await presence.online_agents(services.events.redis, current_agent().organization_id)
+    return jsonify({"online": online})
+
+
+@live.post("/api/conversations/<int:conversation_id>/typing")
+@login_required(_db)
+async def agent_typing(conversation_id: int) -> ResponseReturnValue:
+    agent = current_agent()
+    async with _db().transaction() as session:
+        await load_context(session, conversation_id, agent.organization_id)  # 404 if not ours
+    await app_services().services.events.publish(
+        Event(
+            "typing",
+            agent.organization_id,
+            conversation_id,
+            {"author": "agent", "agent_id": agent.id, "author_name": agent.name},
+        )
+    )
+    return jsonify({"ok": True})
