@@ -39,12 +39,11 @@ class IsoJSONProvider(DefaultJSONProvider):
 
 
 def create_app(settings: Settings) -> Quart:
-    from messaging.webchat.routes import webchat
-
     from gateway.accounts import accounts
     from handoff.api import api as conversations_api
     from handoff.live_api import live
     from messaging.webchat.channel import WebChatChannel
+    from messaging.webchat.routes import webchat
 
     app = Quart(__name__, static_folder=None)
     app.json = IsoJSONProvider(app)

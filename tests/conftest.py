@@ -14,10 +14,13 @@ from typing import NoReturn
 import pytest
 import redis
 from playwright.async_api import Browser, Page
+from quart import Quart
 
+from gateway.app import create_app
 from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
+from gateway.settings import Settings
 from tests.support import browser as browser_support
 from tests.support.databases import build_schema, temporary_postgres_database
 from tests.support.databases import sqlite_url as make_sqlite_url
@@ -169,3 +172,16 @@ async def org(db: Database) -> Organization:
 @pytest.fixture
 async def other_org(db: Database) -> Organization:
     return await make_org(db, "globex")
+
+
+@pytest.fixture
+async def app(services: Services, tmp_path) -> AsyncIterator[Quart]:
+    settings = Settings(
+        database_url=services.db.url,
+        redis_url=services.settings.redis_url,
+        secret_key="test-secret",
+        var_dir=tmp_path,
+    )
+    application = create_app(settings)
+    async with application.test_app():
+        yield application

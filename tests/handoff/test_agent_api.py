@@ -4,46 +4,12 @@ without the organization check fails here."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from quart import Quart
-from quart.testing import QuartClient
 
-from gateway.app import create_app
-from gateway.models import Agent, Organization
-from gateway.runtime import Services
-from gateway.settings import Settings
-from handoff.routing import route_message
-from tests.support.factories import PASSWORD, chat_message, intake_for, make_agent
-
-
-@pytest.fixture
-async def app(services: Services, tmp_path) -> AsyncIterator[Quart]:
-    settings = Settings(
-        database_url=services.db.url,
-        redis_url=services.settings.redis_url,
-        secret_key="test-secret",
-        var_dir=tmp_path,
-    )
-    application = create_app(settings)
-    async with application.test_app():
-        yield application
-
-
-async def logged_in(app: Quart, agent: Agent) -> tuple[QuartClient, dict[str, str]]:
-    client = app.test_client()
-    response = await client.post("/api/login", json={"email": agent.email, "password": PASSWORD})
-    assert response.status_code == 200, await response.get_json()
-    body = await response.get_json()
-    return client, {"X-CSRF-Token": body["csrf_token"]}
-
-
-async def waiting_conversation(services: Services, org: Organization) -> int:
-    received = await intake_for(services).receive(chat_message(org, "talk to a human please"))
-    assert await route_message(services, received.message_id) == "queued"
-    return received.conversation_id
+from tests.support.api import logged_in, waiting_conversation
+from tests.support.factories import PASSWORD, make_agent
 
 
 async def test_login_refuses_a_wrong_password_with_a_clear_error(app: Quart, services, org) -> None:

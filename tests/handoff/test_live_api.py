@@ -9,7 +9,7 @@ import json
 
 from gateway.events import conversation_channel
 from handoff import actions
-from tests.handoff.test_agent_api import app, logged_in, waiting_conversation  # noqa: F401
+from tests.support.api import logged_in, waiting_conversation
 from tests.support.factories import chat_message, intake_for, make_agent
 
 
@@ -26,7 +26,7 @@ async def test_the_stream_carries_own_events_and_not_another_organizations(
     app,
     services,
     org,
-    other_org,  # noqa: F811
+    other_org,
 ) -> None:
     agent = await make_agent(services.db, org)
     client, _ = await logged_in(app, agent)
@@ -48,7 +48,7 @@ async def test_the_stream_carries_own_events_and_not_another_organizations(
     assert seen[1]["data"]["text"] == "thanks for taking this"
 
 
-async def test_presence_lists_agents_who_sent_a_heartbeat(app, services, org) -> None:  # noqa: F811
+async def test_presence_lists_agents_who_sent_a_heartbeat(app, services, org) -> None:
     dana, lee = await make_agent(services.db, org), await make_agent(services.db, org, name="Lee")
     dana_client, dana_csrf = await logged_in(app, dana)
     lee_client, _ = await logged_in(app, lee)
@@ -59,7 +59,7 @@ async def test_presence_lists_agents_who_sent_a_heartbeat(app, services, org) ->
     assert (await (await lee_client.get("/api/presence")).get_json())["online"] == [dana.id]
 
 
-async def test_an_agents_typing_reaches_the_customers_conversation(app, services, org) -> None:  # noqa: F811
+async def test_an_agents_typing_reaches_the_customers_conversation(app, services, org) -> None:
     agent = await make_agent(services.db, org)
     conversation_id = await waiting_conversation(services, org)
     client, csrf = await logged_in(app, agent)
