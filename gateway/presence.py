@@ -41,5 +41,5 @@ async def heartbeat(
 
 async def online_agents(redis: Redis, organization_id: int) -> list[int]:
     since = time.time() - TIMEOUT_SECONDS
-    members: list[bytes] = await redis.zrangebyscore(_key(organization_id), since, "+inf")
-    return sorted(int(member) for member in members)
+    members = await redis.zrangebyscore(_key(organization_id), since, "+inf")
+    return sorted(int(member) for member in members if isinstance(member, bytes | str))
