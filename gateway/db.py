@@ -3,11 +3,15 @@ context that commits, then runs the actions registered with `after_commit` (enqu
 jobs, publishing events): nothing leaves the process before the rows it refers to exist.
 
 SQLite is the embedded default. It runs in WAL mode and every transaction starts with
-`BEGIN IMMEDIATE`, so concurrent writers queue on the busy timeout instead of failing when a
-read lock cannot be upgraded."""
+`BEGIN IMMEDIATE`, so a read lock never has to be upgraded (which fails at once). Within a
+process, SQLite transactions also take turns on an asyncio lock: waiters queue in order
+instead of sleeping in SQLite's busy handler, whose back-off ruins latency under load.
+Other processes (the worker beside the gateway) still meet on the busy timeout."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -70,6 +74,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo, pooled=pooled)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._turns: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     @property
     def dialect(self) -> str:
@@ -79,7 +86,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on error, and
         then the session's after-commit actions run in order."""
-        async with self.sessions() as session:
+        async with self._turns, self.sessions() as session:
             async with session.begin():
                 yield session
             actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])

@@ -39,9 +39,6 @@ class Intake:
     async def receive(self, inbound: InboundMessage) -> Received:
         _validate(inbound)
         async with self.db.transaction() as session:
-            existing = await _stored(session, inbound)
-            if existing is not None:
-                return existing
             contact_id = await _contact_for(session, inbound)
             conversation = await _conversation_for(session, inbound, contact_id)
             now = utcnow()
@@ -65,7 +62,7 @@ class Intake:
                 },
                 ("organization_id", "channel", "provider_message_id"),
             )
-            if message_id is None:  # the same message committed concurrently
+            if message_id is None:  # a repeat, or the same message committed concurrently
                 stored = await _stored(session, inbound)
                 assert stored is not None
                 return stored
@@ -160,6 +157,9 @@ async def _conversation_for(
         "channel": inbound.channel,
         "thread_key": inbound.thread_key,
     }
+    found = (await session.execute(select(Conversation).filter_by(**key))).scalar_one_or_none()
+    if found is not None:
+        return found
     now = utcnow()
     await insert_ignoring_conflict(
         session,
