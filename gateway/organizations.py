@@ -9,7 +9,6 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.db import Database
 from gateway.errors import BadInput, Conflict, NotFound
 from gateway.models import Agent, KnowledgeEntry, Organization, Team, TeamMember
+from gateway.origins import parse_origin
 from gateway.passwords import hash_password
 
 ROLES = ("viewer", "agent", "admin")
@@ -28,7 +28,6 @@ DEMO_ADMIN_EMAIL = "admin@demo.switchboard.test"
 
 _SLUG = re.compile(r"[a-z0-9-]{2,64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 KnowledgeLoader = Callable[[Database, int], Awaitable[int]]
 
@@ -62,26 +61,6 @@ def _validate_name(name: str, what: str, limit: int) -> str:
     return cleaned
 
 
-def normalize_origin(origin: str) -> str:
-    """`scheme://host[:port]` in lower case without a default port (as browsers send it in
-    `Origin`); anything that is not an http(s) origin is BadInput."""
-    try:
-        parts = urlsplit(origin.strip())
-        port = parts.port
-    except ValueError:
-        raise BadInput(f"invalid origin {origin!r}: bad port") from None
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise BadInput(f"invalid origin {origin!r}: expected e.g. https://shop.example.com")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise BadInput(f"invalid origin {origin!r}: give only scheme, host and optional port")
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port is None or port == _DEFAULT_PORTS[scheme]:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
-
-
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
     if len(cleaned) > 320 or not _EMAIL.fullmatch(cleaned):
@@ -108,7 +87,7 @@ async def create_organization(
 ) -> Organization:
     slug = _validate_slug(slug)
     name = _validate_name(name, "the organization name", 200)
-    origins = list(dict.fromkeys(normalize_origin(origin) for origin in allowed_origins))
+    origins = list(dict.fromkeys(parse_origin(origin) for origin in allowed_origins))
     conflict = Conflict(f"an organization with slug {slug!r} already exists")
     try:
         async with db.transaction() as session:

@@ -6,7 +6,6 @@ which the widget shows and announces to the page."""
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterator
 from http.cookiejar import CookieJar
@@ -15,21 +14,15 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from gateway.redis_server import find_redis_server
 from tests.support.ports import free_port
-from tests.support.up import Up, printed_login
+from tests.support.up import Up, printed_login, require_redis_binary
 
 REPLY_TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
 def running_system(tmp_path: Path) -> Iterator[Up]:
-    try:
-        find_redis_server()
-    except Exception as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"{error} (required in CI)", pytrace=False)
-        pytest.skip(str(error))
+    require_redis_binary()
     up = Up(tmp_path / "var", free_port())
     try:
         up.wait_healthy()

@@ -5,30 +5,8 @@ one of the organization's allowed origins, or the gateway's own pages (the demo)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
-DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-
-def normalize_origin(value: str) -> str | None:
-    """`scheme://host[:port]` in lower case without a default port, or None if `value` is
-    not an origin (no scheme or host, or a path, query or credentials attached)."""
-    try:
-        parts = urlsplit(value.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in DEFAULT_PORTS or not host:
-        return None
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        return None
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port is None or port == DEFAULT_PORTS[scheme]:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
+from gateway.origins import DEFAULT_PORTS, normalize_origin
 
 
 def _authority(origin: str) -> str:

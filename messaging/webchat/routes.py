@@ -11,10 +11,11 @@ from quart import Blueprint, jsonify, send_from_directory, websocket
 from quart.typing import ResponseReturnValue
 
 from gateway.errors import NotFound
+from gateway.origins import normalize_origin
 from gateway.settings import Settings
 from gateway.web import app_services
 from messaging.webchat import frames, store
-from messaging.webchat.origins import normalize_origin, origin_allowed
+from messaging.webchat.origins import origin_allowed
 from messaging.webchat.visitor_socket import VisitorSocket
 
 STATIC = Path(__file__).parent / "static"

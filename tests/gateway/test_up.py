@@ -5,7 +5,6 @@ the managed Redis on its own: its data survives a stop and start."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 from pathlib import Path
@@ -19,19 +18,14 @@ from gateway.db import Database
 from gateway.errors import BadInput, ConfigurationError
 from gateway.models import Agent, Organization
 from gateway.organizations import ensure_demo
-from gateway.redis_server import ManagedRedis, find_redis_server
+from gateway.redis_server import ManagedRedis
 from tests.support.ports import free_port
-from tests.support.up import Up, alive, request, wait_gone
+from tests.support.up import Up, alive, request, require_redis_binary, wait_gone
 
 
 @pytest.fixture
 def redis_binary() -> None:
-    try:
-        find_redis_server()
-    except Exception as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"{error} (required in CI)", pytrace=False)
-        pytest.skip(str(error))
+    require_redis_binary()
 
 
 @pytest.mark.usefixtures("redis_binary")

@@ -105,3 +105,15 @@ def printed_login(output: str) -> tuple[str, str] | None:
     """The demo admin's email and password from `up`'s output, if it printed them."""
     found = re.search(r"email:\s+(\S+)\s*\|\s*\n.*password:\s+(\S+)", output)
     return None if found is None else (found.group(1), found.group(2))
+
+
+def require_redis_binary() -> None:
+    """Skip (locally) or fail (in CI) when no redis-server can be found for `up`."""
+    from gateway.redis_server import find_redis_server
+
+    try:
+        find_redis_server()
+    except Exception as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        pytest.skip(str(error))
