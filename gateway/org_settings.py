@@ -1,13 +1,11 @@
 """Per-organization settings kept in the database (`Organization.settings`, JSON), with
-their defaults. Admins edit them; the worker reads them on every decision."""
+their defaults. The worker reads them on every decision; unknown keys are ignored."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
-
-from gateway.errors import BadInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,17 +28,3 @@ class OrganizationSettings:
         known = {field.name: field.type for field in fields(cls)}
         values = {key: value for key, value in (raw or {}).items() if key in known}
         return cls(**values)
-
-    @classmethod
-    def validated(cls, raw: dict[str, Any]) -> dict[str, Any]:
-        """Check an admin's update; unknown names and wrong types are refused."""
-        defaults = cls()
-        for key, value in raw.items():
-            if not hasattr(defaults, key):
-                raise BadInput(f"unknown organization setting {key!r}")
-            expected = type(getattr(defaults, key))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                continue
-            if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-                raise BadInput(f"organization setting {key!r} must be a {expected.__name__}")
-        return raw

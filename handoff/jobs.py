@@ -13,7 +13,7 @@ def route_message(message_id: int) -> str:
     return run_job(lambda services: route(services, message_id))
 
 
-def ai_reply(conversation_id: int, message_id: int, version: int) -> int | None:
+def ai_reply(conversation_id: int, version: int) -> int | None:
     return run_job(lambda services: ai_turn(services, conversation_id, version))
 
 

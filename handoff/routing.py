@@ -70,7 +70,7 @@ async def route_message(services: Services, message_id: int) -> str:
         after_commit(
             session,
             lambda: services.jobs.enqueue_async(
-                AI, AI_REPLY, conversation_id, message_id, version, conversation_id=conversation_id
+                AI, AI_REPLY, conversation_id, version, conversation_id=conversation_id
             ),
         )
         return "ai"

@@ -42,7 +42,7 @@ async def test_the_ai_answers_from_the_knowledge_base_and_the_reply_is_delivered
     assert await route_message(services, received.message_id) == "ai"
     [job] = services.jobs.queue(AI).get_jobs()
     assert job.func_name == AI_REPLY
-    assert job.args == [received.conversation_id, received.message_id, 1]
+    assert job.args == [received.conversation_id, 1]
 
     reply_id = await ai_turn(services, received.conversation_id, 1)
     assert reply_id is not None
