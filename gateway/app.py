@@ -23,6 +23,7 @@ from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
+from gateway.worker import build_channels
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ def create_app(settings: Settings) -> Quart:
     from gateway.accounts import accounts
     from handoff.api import api as conversations_api
     from handoff.live_api import live
-    from messaging.webchat.channel import WebChatChannel
     from messaging.webchat.routes import webchat
 
     app = Quart(__name__, static_folder=None)
@@ -59,7 +59,8 @@ def create_app(settings: Settings) -> Quart:
         events = EventPublisher(async_redis)
         db = Database(settings.resolved_database_url, echo=settings.sql_echo)
         jobs = JobQueue(Redis.from_url(redis_url))
-        services = Services(settings, db, jobs, events, ChannelRegistry([WebChatChannel(events)]))
+        services = Services(settings, db, jobs, events, ChannelRegistry())
+        services.channels = build_channels(services)
         app.extensions[EXTENSION] = AppServices(
             services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)
         )

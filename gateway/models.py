@@ -242,3 +242,12 @@ class KnowledgeEntry(Base):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- messaging channel tables ---
+
+
+# --- handoff policy tables ---
+
+
+# --- queue page tables ---

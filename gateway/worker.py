@@ -1,6 +1,7 @@
-"""The worker process, one of the two composition roots: it registers the concrete channels,
-installs the job runtime, runs the reconciler in a background thread, and runs an RQ worker
-with its scheduler on Switchboard's queues (deliveries first, the AI last)."""
+"""The worker process, one of the two composition roots: it holds the one list of concrete
+channels (the app uses it too), installs the job runtime, runs the reconciler in a
+background thread, and runs an RQ worker with its scheduler on Switchboard's queues
+(deliveries first, the AI last)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def build_channels(services: runtime.Services) -> ChannelRegistry:
-    """The one explicit list of channels the worker can deliver on."""
+    """The one explicit list of channels, for the worker and the app alike."""
     from messaging.webchat.channel import WebChatChannel
 
     return ChannelRegistry([WebChatChannel(services.events)])
