@@ -251,3 +251,6 @@ class KnowledgeEntry(Base):
 
 
 # --- queue page tables ---
+
+
+# --- handoff ladder and webhook tables ---
