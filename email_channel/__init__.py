@@ -1,0 +1,2 @@
+"""The email channel: IMAP intake, an inbound SMTP server, MIME parsing and threading,
+and outbound SMTP."""
