@@ -67,6 +67,30 @@ def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEn
     )
 
 
+class _Turns:
+    """An asyncio lock that the task holding it may enter again (a transaction opened
+    inside another one on the same task must not wait for itself)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class Database:
     """An engine and its session factory; create one per event loop."""
 
@@ -74,8 +98,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo, pooled=pooled)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._turns: asyncio.Lock | contextlib.nullcontext[None] = (
-            asyncio.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        self._turns: _Turns | contextlib.nullcontext[None] = (
+            _Turns() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
 
     @property
