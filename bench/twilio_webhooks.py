@@ -1,0 +1,369 @@
+"""Twilio webhooks: signed incoming messages per second through a running gateway
+(`hypercorn gateway.asgi:app` with 1, then 2 workers, a real Redis, a migrated database),
+against a bare endpoint that returns empty TwiML (`bench.twilio_webhooks:bare_app`) served
+by the same hypercorn command in the same run. Each gateway request is a new message with
+a valid `X-Twilio-Signature` computed by the `twilio` library's `RequestValidator` over
+the public URL: it is verified, stored through intake and answered with empty TwiML (no
+worker runs in this part; routing jobs just queue up). The two modes alternate in rounds.
+
+Then, with a worker process running and a loopback Twilio API (tests.support.fake_twilio)
+answering the REST calls, the latency from posting an incoming message to Twilio receiving
+the outgoing REST call, without the AI: a HELP keyword, answered with the organization's
+help text (webhook → intake → delivery job → the `twilio` library's REST call). With
+`--ai-replies N` the same figure for ordinary questions answered by the offline AI, for
+comparison.
+
+    .venv/bin/python -m bench.twilio_webhooks [--requests 2000] [--concurrency 16]
+    .venv/bin/python -m bench.twilio_webhooks --postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from quart import Quart, request
+from quart.typing import ResponseReturnValue
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from bench.support import (
+    TIMES,
+    Run,
+    add_database_options,
+    bench_database,
+    combine,
+    print_table,
+    round_sizes,
+)
+from bench.widget_round_trip import child, gateway_env, settle, wait_healthy
+from gateway.db import Database
+from gateway.models import Message
+from gateway.organizations import create_organization
+from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from messaging.twilio.numbers import add_number
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.ports import free_port, wait_for_port
+
+PUBLIC_URL = "https://bench.switchboard.test"
+INBOUND_URL = PUBLIC_URL + "/twilio/sms"
+BUSINESS = "+15550001111"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+START_WORKER = (
+    "from gateway.settings import load_settings; from gateway.worker import run_worker; "
+    "run_worker(load_settings())"
+)
+
+bare_app = Quart(__name__)
+
+
+@bare_app.post("/twilio/sms")
+async def bare() -> ResponseReturnValue:
+    await request.get_data()
+    return EMPTY_TWIML, 200, {"Content-Type": "text/xml; charset=utf-8"}
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+class Signer:
+    """Builds signed webhook bodies like Twilio's, for one account."""
+
+    def __init__(self, account_sid: str, token: str) -> None:
+        self.account_sid = account_sid
+        self.validator = RequestValidator(token)
+        self.count = 0
+
+    def body(self, sender: str, text: str) -> tuple[bytes, str]:
+        self.count += 1
+        sid = f"SM{secrets.token_hex(16)}"
+        params = {
+            "ToCountry": "US",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "Body": text,
+            "FromCountry": "US",
+            "To": BUSINESS,
+            "NumSegments": "1",
+            "MessageSid": sid,
+            "AccountSid": self.account_sid,
+            "From": sender,
+            "ApiVersion": "2010-04-01",
+        }
+        signature = self.validator.compute_signature(INBOUND_URL, params)
+        return urlencode(params).encode(), signature
+
+
+def customer(number: int) -> str:
+    return f"+1555{2000000 + number:07d}"
+
+
+async def post(session: aiohttp.ClientSession, port: int, body: bytes, signature: str) -> None:
+    async with session.post(
+        f"http://127.0.0.1:{port}/twilio/sms",
+        data=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    ) as response:
+        text = await response.text()
+        if response.status != 200 or text != EMPTY_TWIML:
+            raise RuntimeError(f"the webhook answered {response.status}: {text[:300]}")
+
+
+async def measure(
+    mode: str, port: int, bodies: Sequence[tuple[bytes, str]], concurrency: int
+) -> Run:
+    """All bodies posted by `concurrency` tasks, each sending its next once answered."""
+    latencies: list[float] = []
+    queue = iter(bodies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+
+    async def sender(session: aiohttp.ClientSession) -> None:
+        for body, signature in queue:
+            started = time.perf_counter()
+            await post(session, port, body, signature)
+            latencies.append(time.perf_counter() - started)
+
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for _ in range(concurrency):
+                group.create_task(sender(session))
+        return Run(mode, latencies, time.perf_counter() - started)
+
+
+# --- servers -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def hypercorn(app_path: str, workers: int, env: dict[str, str], log_path: Path) -> Iterator[int]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "hypercorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        app_path,
+    ]
+    with child(app_path, command, env, log_path):
+        if not wait_for_port(port, timeout=60):
+            raise RuntimeError(f"{app_path} did not listen on {port} (see {log_path})")
+        yield port
+
+
+async def seed(database_url: str, account_sid: str, token: str) -> None:
+    db = Database(database_url, pooled=False)
+    try:
+        org = await create_organization(db, "bench", "Bench Outfitters")
+        await load_knowledge(db, org.id, demo_knowledge_paths())
+        await add_number(db, org.id, BUSINESS, account_sid, token)
+    finally:
+        await db.dispose()
+
+
+async def stored_count(database_url: str) -> int:
+    db = Database(database_url, pooled=False)
+    try:
+        async with db.transaction() as session:
+            return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
+    finally:
+        await db.dispose()
+
+
+# --- the two parts -------------------------------------------------------------------------
+
+
+async def throughput(
+    args: argparse.Namespace, workers: int, env: dict[str, str], workdir: Path, signer: Signer
+) -> tuple[Run, Run]:
+    log = workdir / f"gateway-{workers}.log"
+    bare_rounds: list[Run] = []
+    gateway_rounds: list[Run] = []
+    with (
+        hypercorn("bench.twilio_webhooks:bare_app", workers, env, workdir / "bare.log") as bare,
+        hypercorn("gateway.asgi:app", workers, env, log) as gateway,
+    ):
+        await wait_healthy(gateway, log)
+
+        def bodies(count: int) -> list[tuple[bytes, str]]:
+            start = signer.count
+            return [signer.body(customer((start + n) % 200), "Hi") for n in range(count)]
+
+        await measure("warm-up", bare, bodies(args.warmup), args.concurrency)
+        await measure("warm-up", gateway, bodies(args.warmup), args.concurrency)
+        for size in round_sizes(args.requests, args.rounds):
+            bare_rounds.append(
+                await measure(
+                    f"bare TwiML endpoint ({workers}w)", bare, bodies(size), args.concurrency
+                )
+            )
+            gateway_rounds.append(
+                await measure(
+                    f"signed webhook ({workers}w)", gateway, bodies(size), args.concurrency
+                )
+            )
+    return combine(bare_rounds), combine(gateway_rounds)
+
+
+async def round_trips(
+    port: int, fake: FakeTwilio, signer: Signer, text: str, count: int, warmup: int, label: str
+) -> tuple[Run, Run]:
+    """One message at a time, each from a new customer: (webhook answer, REST call at
+    Twilio) latencies, both counted from the moment the webhook was posted."""
+    acks: list[float] = []
+    outs: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        started_all = time.perf_counter()
+        for number in range(warmup + count):
+            before = len(fake.messages())
+            body, signature = signer.body(customer(10_000 + signer.count), text)
+            started, started_mono = time.perf_counter(), time.monotonic()
+            await post(session, port, body, signature)
+            acked = time.perf_counter()
+            timeout = 120.0 if number == 0 else 30.0  # the first waits for the worker to start
+            [sent] = (await asyncio.to_thread(fake.wait_for, before + 1, timeout))[before:]
+            if number == warmup - 1:
+                started_all = time.perf_counter()
+            if number >= warmup:
+                acks.append(acked - started)
+                outs.append(sent.at - started_mono)
+        seconds = time.perf_counter() - started_all
+    return Run(f"webhook answer ({label})", acks, seconds), Run(
+        f"REST call at Twilio ({label})", outs, seconds
+    )
+
+
+async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
+    from tests.support.servers import RedisProcess
+
+    account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
+    signer = Signer(account_sid, token)
+    results: list[tuple[int, Run, Run]] = []
+    latency: list[tuple[Run, Run]] = []
+    with RedisProcess(directory=workdir / "redis") as redis_server:
+        async with bench_database(args, workdir) as database:
+            await seed(database.url, account_sid, token)
+            env = gateway_env(database.url, redis_server.url, workdir / "var")
+            env["SWITCHBOARD_PUBLIC_URL"] = PUBLIC_URL
+            for workers in args.workers:
+                bare, gateway = await throughput(args, workers, env, workdir, signer)
+                results.append((workers, bare, gateway))
+            accepted = len(args.workers) * (args.warmup + args.requests)
+            stored = await stored_count(database.url)
+            if stored != accepted:
+                raise RuntimeError(f"{accepted} webhooks accepted but {stored} messages stored")
+            if args.round_trips:
+                await settle(database.url, redis_server.url)
+                fake = FakeTwilio().start()
+                fake.add_account(account_sid, token)
+                env["SWITCHBOARD_TWILIO_API_BASE_URL"] = fake.base_url
+                log = workdir / "gateway-latency.log"
+                try:
+                    with (
+                        hypercorn("gateway.asgi:app", 1, env, log) as port,
+                        child(
+                            "worker",
+                            [sys.executable, "-c", START_WORKER],
+                            env,
+                            workdir / "worker.log",
+                        ),
+                    ):
+                        await wait_healthy(port, log)
+                        latency.append(
+                            await round_trips(
+                                port, fake, signer, "HELP", args.round_trips, 3, "HELP, no AI"
+                            )
+                        )
+                        if args.ai_replies:
+                            latency.append(
+                                await round_trips(
+                                    port,
+                                    fake,
+                                    signer,
+                                    "What are your opening hours?",
+                                    args.ai_replies,
+                                    3,
+                                    "offline AI",
+                                )
+                            )
+                finally:
+                    fake.stop()
+    report(args, database.label, results, latency)
+
+
+def report(
+    args: argparse.Namespace,
+    label: str,
+    results: list[tuple[int, Run, Run]],
+    latency: list[tuple[Run, Run]],
+) -> None:
+    print(
+        f"\n{args.requests} signed webhooks per mode from {args.concurrency} concurrent "
+        f"connections (each waits for its answer), {args.rounds} alternating rounds, "
+        f"{label}, real Redis, no job worker\n"
+    )
+    print_table([run for _, bare, gateway in results for run in (bare, gateway)], "requests")
+    for workers, bare, gateway in results:
+        print(
+            f"\nhypercorn {workers} worker(s): signed webhooks = {gateway.rate / bare.rate:.2f} "
+            f"{TIMES} bare TwiML endpoint ({gateway.rate:.0f} vs {bare.rate:.0f} req/s); "
+            f"p50 {gateway.p50_ms:.1f} ms = {gateway.p50_ms / bare.p50_ms:.1f} {TIMES}, "
+            f"p99 {gateway.p99_ms:.1f} ms = {gateway.p99_ms / bare.p99_ms:.1f} {TIMES}"
+        )
+    for ack, out in latency:
+        print(f"\n{out.count} messages one at a time, worker running, {label}\n")
+        print_table([ack, out], "messages")
+        print(
+            f"\n{out.mode}: p50 {out.p50_ms:.0f} ms, p99 {out.p99_ms:.0f} ms from the webhook "
+            f"= {out.p50_ms / ack.p50_ms:.1f} {TIMES} the webhook's answer (p50)"
+        )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="measured requests per mode")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections at once")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per mode")
+    parser.add_argument("--rounds", type=int, default=4, help="alternations of the two modes")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="hypercorn worker counts"
+    )
+    parser.add_argument(
+        "--round-trips", type=int, default=30, help="HELP messages for the latency (0: skip)"
+    )
+    parser.add_argument(
+        "--ai-replies", type=int, default=15, help="questions for the AI comparison (0: skip)"
+    )
+    add_database_options(parser)
+    args = parser.parse_args(argv)
+    if min(args.concurrency, args.rounds, *args.workers) < 1:
+        parser.error("--concurrency, --rounds and --workers must be at least 1")
+    if args.requests < args.rounds or min(args.warmup, args.round_trips, args.ai_replies) < 0:
+        parser.error("--requests must be at least --rounds, and no count may be negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir:
+        asyncio.run(benchmark(args, Path(workdir)))
+
+
+if __name__ == "__main__":
+    main()

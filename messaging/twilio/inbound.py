@@ -1,0 +1,160 @@
+"""An incoming SMS, MMS or WhatsApp message, from a verified webhook to intake and what
+follows at the edge. The conversation's thread is the business number the customer wrote
+to, so replies leave from that same number. Consent keywords (STOP, START, HELP and their
+synonyms) are stored like any message but flagged `no_reply`, so the AI never answers
+them: STOP and START change consent at once (Twilio itself confirms them to the customer
+on long codes), HELP is answered with the organization's help text. Media items are listed
+on the message at once and fetched by a job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rq import Retry
+
+from gateway import consent
+from gateway.consent import ConsentChange
+from gateway.db import after_commit
+from gateway.errors import BadInput
+from gateway.intake import Received
+from gateway.messages import Attachment, InboundMessage
+from gateway.models import Conversation, Message, Organization, utcnow
+from gateway.org_settings import OrganizationSettings
+from gateway.queues import DELIVER, INTAKE, OUTBOUND, SEND_RETRY
+from gateway.runtime import Services
+from messaging.twilio.addresses import ADDRESS_KIND, parse_address
+from messaging.twilio.consent_actions import publish
+from messaging.twilio.keywords import classify
+
+FETCH_MEDIA = "messaging.twilio.jobs.fetch_media"
+FETCH_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+MAX_MEDIA = 10
+
+
+def _media(payload: Mapping[str, Any]) -> tuple[Attachment, ...]:
+    try:
+        count = int(payload.get("NumMedia") or 0)
+    except ValueError:
+        raise BadInput("NumMedia is not a number") from None
+    if not 0 <= count <= MAX_MEDIA:
+        raise BadInput(f"NumMedia must be between 0 and {MAX_MEDIA}")
+    items = []
+    for index in range(count):
+        url = str(payload.get(f"MediaUrl{index}") or "")
+        if not url.startswith(("https://", "http://")):
+            raise BadInput(f"MediaUrl{index} is missing or not a URL")
+        content_type = str(payload.get(f"MediaContentType{index}") or "application/octet-stream")
+        items.append(Attachment(url=url, content_type=content_type[:128]))
+    return tuple(items)
+
+
+def parse_webhook(channel: str, organization_id: int, payload: Mapping[str, Any]) -> InboundMessage:
+    """One verified webhook's form as an `InboundMessage` on `channel`."""
+    sid = str(payload.get("MessageSid") or payload.get("SmsSid") or "").strip()
+    sender = parse_address(str(payload.get("From") or ""))
+    business = parse_address(str(payload.get("To") or ""))
+    if not sid or not sender.number or not business.number:
+        raise BadInput("a message webhook needs MessageSid, From and To")
+    if len(sid) > 64 or len(sender.number) > 64:
+        raise BadInput("MessageSid or From is too long")
+    body = str(payload.get("Body") or "")
+    attachments = _media(payload)
+    meta: dict[str, Any] = {
+        "twilio": {
+            "account_sid": str(payload.get("AccountSid") or ""),
+            "to": business.number,
+            "messaging_service_sid": str(payload.get("MessagingServiceSid") or "") or None,
+        }
+    }
+    if attachments:
+        meta["media"] = [{"status": "pending", "note": None} for _ in attachments]
+    keyword = classify(body, str(payload.get("OptOutType") or "") or None)
+    if keyword is not None:
+        action, word = keyword
+        meta.update(keyword=word, consent=action, no_reply=True)
+        meta["opt_out_type"] = bool(payload.get("OptOutType"))
+    return InboundMessage(
+        organization_id=organization_id,
+        channel=channel,
+        sender_kind=ADDRESS_KIND[channel],
+        sender_address=sender.number,
+        sender_name=str(payload.get("ProfileName") or "")[:200] or None,
+        text=body,
+        provider_message_id=sid,
+        thread_key=business.number,
+        attachments=attachments,
+        meta=meta,
+    )
+
+
+async def after_receive(services: Services, inbound: InboundMessage, received: Received) -> None:
+    """Consent, HELP and media work for a message intake accepted (repeats included:
+    consent changes are idempotent, HELP answers and media jobs happen once)."""
+    action = inbound.meta.get("consent")
+    if action in ("opt_out", "opt_in"):
+        await _change_consent(services, inbound, received, opted_out=action == "opt_out")
+    elif action == "help" and not received.duplicate:
+        await _answer_help(services, received)
+    if inbound.attachments and not received.duplicate:
+        await services.jobs.enqueue_async(
+            INTAKE,
+            FETCH_MEDIA,
+            received.message_id,
+            retry=FETCH_RETRY,
+            conversation_id=received.conversation_id,
+        )
+
+
+async def _change_consent(
+    services: Services, inbound: InboundMessage, received: Received, *, opted_out: bool
+) -> None:
+    how = "Twilio's opt-out handling" if inbound.meta.get("opt_out_type") else "a text"
+    change = ConsentChange(
+        organization_id=inbound.organization_id,
+        kind=inbound.sender_kind,
+        address=inbound.sender_address,
+        opted_out=opted_out,
+        source="opt_out_type" if inbound.meta.get("opt_out_type") else "keyword",
+        detail=f'they replied "{inbound.meta.get("keyword")}" ({how})',
+        message_id=received.message_id,
+    )
+    async with services.db.transaction() as session:
+        changed = await consent.apply(session, change)
+    if changed:
+        await publish(services, change, received.conversation_id)
+
+
+async def _answer_help(services: Services, received: Received) -> None:
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, received.conversation_id)
+        assert conversation is not None
+        organization = await session.get(Organization, conversation.organization_id)
+        assert organization is not None
+        if await consent.opted_out_at(
+            session, conversation.organization_id, conversation.address_kind, conversation.address
+        ):
+            return  # nothing may be sent; Twilio answers HELP itself on long codes
+        now = utcnow()
+        reply = Message(
+            organization_id=conversation.organization_id,
+            conversation_id=conversation.id,
+            direction="outbound",
+            author="system",
+            channel=conversation.channel,
+            text=OrganizationSettings.from_json(organization.settings).help_text,
+            meta={"notice": "help", "reply_to": received.message_id},
+            ownership_version=conversation.ownership_version,
+            delivery_status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(reply)
+        await session.flush()
+        reply_id, conversation_id = reply.id, conversation.id
+        after_commit(
+            session,
+            lambda: services.jobs.enqueue_async(
+                OUTBOUND, DELIVER, reply_id, retry=SEND_RETRY, conversation_id=conversation_id
+            ),
+        )

@@ -1,0 +1,150 @@
+"""Fetching the media of an incoming MMS or WhatsApp message, as a job: each item is
+downloaded with the account's credentials (Twilio may require them for media) from Twilio
+only (its API host, or the configured base URL's), kept in the state folder, and its entry
+on the message then points at the stored copy. An item over the size limit, or one Twilio
+no longer has, is not kept, and the message says so in a note an agent can read. Network
+trouble raises, and the job is retried; items already kept are not fetched again."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from sqlalchemy import select, update
+
+from gateway.errors import TransientDeliveryError
+from gateway.events import Event
+from gateway.media import MediaStore, key_of
+from gateway.models import Message, TwilioAccount
+from gateway.runtime import Services
+from messaging.twilio.addresses import SMS, WHATSAPP
+
+FETCH_TIMEOUT_SECONDS = 60.0
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    data: bytes | None  # None: not kept (see note)
+    content_type: str | None = None
+    note: str | None = None
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _size(count: int) -> str:
+    return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{count // 1024} KB"
+
+
+def allowed_source(url: str, base_url: str) -> bool:
+    """Media comes from Twilio: its own hosts over HTTPS, or the configured API base."""
+    parts, base = urlsplit(url), urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == base.scheme and parts.netloc == base.netloc:
+        return True
+    return parts.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))
+
+
+async def _download(http: aiohttp.ClientSession, url: str, limit: int, label: str) -> Fetched:
+    try:
+        async with http.get(url, allow_redirects=True) as response:
+            if response.status == 429 or response.status >= 500:
+                raise TransientDeliveryError(f"Twilio answered {response.status} for {label}")
+            if response.status >= 400:
+                note = f"{label} could not be fetched: Twilio answered {response.status}"
+                return Fetched(None, note=note)
+            declared = response.content_length
+            if declared is not None and declared > limit:
+                return Fetched(None, note=_too_large(label, declared, limit))
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(CHUNK):
+                data += chunk
+                if len(data) > limit:
+                    return Fetched(None, note=_too_large(label, None, limit))
+            return Fetched(bytes(data), response.headers.get("Content-Type"))
+    except (TimeoutError, aiohttp.ClientError, OSError) as error:
+        raise TransientDeliveryError(f"could not fetch {label}: {type(error).__name__}") from None
+
+
+def _too_large(label: str, size: int | None, limit: int) -> str:
+    shown = f" ({_size(size)})" if size is not None else ""
+    return f"{label}{shown} was not kept: it is larger than the {_size(limit)} limit"
+
+
+async def fetch_message_media(services: Services, message_id: int) -> str:
+    """Fetch and keep the message's pending media; returns what happened."""
+    async with services.db.transaction() as session:
+        message = await session.get(Message, message_id)
+        if message is None or message.direction != "inbound":
+            return "skipped"
+        if message.channel not in (SMS, WHATSAPP):
+            return "skipped"
+        account_sid = str(((message.meta or {}).get("twilio") or {}).get("account_sid") or "")
+        account = await session.scalar(
+            select(TwilioAccount).where(
+                TwilioAccount.organization_id == message.organization_id,
+                TwilioAccount.account_sid == account_sid,
+            )
+        )
+    attachments: list[dict[str, Any]] = [dict(item) for item in message.attachments]
+    meta = dict(message.meta or {})
+    progress = [dict(item) for item in meta.get("media") or []]
+    progress += [{"status": "pending", "note": None}] * (len(attachments) - len(progress))
+    store = MediaStore(services.settings.var_dir)
+    limit = services.settings.media_max_bytes
+    headers = {"Authorization": _basic(account.account_sid, account.auth_token)} if account else {}
+    timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS)
+    failure: TransientDeliveryError | None = None
+    # aiohttp drops the Authorization header when Twilio redirects to its media host.
+    async with aiohttp.ClientSession(timeout=timeout, headers=headers) as http:
+        for index, item in enumerate(attachments):
+            if key_of(str(item.get("url", ""))) or progress[index].get("status") != "pending":
+                continue
+            label = f"Attachment {index + 1} ({item.get('content_type')})"
+            if not allowed_source(str(item.get("url", "")), services.settings.twilio_api_base_url):
+                progress[index] = {"status": "refused", "note": f"{label} is not on Twilio"}
+                continue
+            try:
+                fetched = await _download(http, str(item["url"]), limit, label)
+            except TransientDeliveryError as error:
+                failure = error
+                break
+            if fetched.data is None:
+                progress[index] = {"status": "refused", "note": fetched.note}
+                continue
+            content_type = str(item.get("content_type") or fetched.content_type or "")
+            extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+            stored = await store.save(
+                services.db,
+                message.organization_id,
+                fetched.data,
+                content_type,
+                name=f"attachment-{index + 1}{extension}",
+                origin="inbound",
+            )
+            attachments[index] = stored.attachment()
+            progress[index] = {"status": "stored", "note": None}
+    meta["media"] = progress
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(attachments=attachments, meta=meta)
+        )
+    await services.events.publish(
+        Event(
+            "media",
+            message.organization_id,
+            message.conversation_id,
+            {"message_id": message_id, "attachments": attachments, "media": progress},
+        )
+    )
+    if failure is not None:
+        raise failure
+    return ",".join(item["status"] for item in progress)

@@ -1,0 +1,99 @@
+"""Twilio's webhooks: `POST /twilio/sms` for incoming SMS, MMS and WhatsApp messages and
+`POST /twilio/sms/status` for delivery status callbacks. Each request is verified
+against the auth token of the account that owns the number before anything is read into
+the database; a missing or wrong signature gets 403 and changes nothing. Incoming
+messages go through intake (a repeated MessageSid is recognized there) and are answered
+at once with empty TwiML: the AI and the media downloads run in jobs."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+from quart.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.models import TwilioAccount, TwilioMessagePart
+from gateway.web import app_services
+from messaging.twilio.addresses import parse_address
+from messaging.twilio.inbound import after_receive
+from messaging.twilio.lines import find_for_webhook
+from messaging.twilio.outbound import STATUS_PATH
+from messaging.twilio.signature import HEADER, signature_valid, webhook_url
+from messaging.twilio.status import apply_callback
+
+twilio_webhooks = Blueprint("twilio_webhooks", __name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def _twiml() -> Response:
+    return Response(EMPTY_TWIML, status=200, content_type="text/xml; charset=utf-8")
+
+
+def _signature() -> str:
+    signature = request.headers.get(HEADER)
+    if not signature:
+        raise Forbidden(f"the request has no {HEADER} header", code="bad_signature")
+    return signature
+
+
+def _verify(auth_token: str, account_sid: str, form: MultiDict[str, str], signature: str) -> None:
+    settings = app_services().services.settings
+    raw_path = request.scope.get("raw_path") or request.path.encode()
+    url = webhook_url(
+        settings,
+        scheme=request.scheme,
+        host=request.host,
+        path=raw_path.decode("latin-1"),
+        query_string=request.query_string,
+        headers=request.headers,
+    )
+    if not signature_valid(auth_token, url, form, signature):
+        raise Forbidden(
+            f"the {HEADER} header does not match this request; if Twilio sent it, check "
+            "SWITCHBOARD_PUBLIC_URL (Twilio signs the public URL it called)",
+            code="bad_signature",
+        )
+    if form.get("AccountSid") != account_sid:
+        raise Forbidden("the request names another Twilio account", code="wrong_account")
+
+
+@twilio_webhooks.post("/twilio/sms")
+async def incoming() -> ResponseReturnValue:
+    state = app_services()
+    services = state.services
+    signature = _signature()
+    form = await request.form
+    business = parse_address(form.get("To", ""))
+    line = await find_for_webhook(
+        services.db, business.number, form.get("MessagingServiceSid") or None
+    )
+    if line is None:
+        raise NotFound("no organization has registered this number (see `switchboard number`)")
+    _verify(line.auth_token, line.account_sid, form, signature)
+    sender = parse_address(form.get("From", ""))
+    if sender.channel != business.channel:
+        raise BadInput("From and To must both be WhatsApp addresses, or both phone numbers")
+    channel = services.channels.get(sender.channel)
+    for inbound in channel.parse(line.organization_id, form.to_dict()):
+        received = await state.intake.receive(inbound)
+        await after_receive(services, inbound, received)
+    return _twiml()
+
+
+@twilio_webhooks.post(STATUS_PATH)
+async def status_callback() -> ResponseReturnValue:
+    services = app_services().services
+    signature = _signature()
+    part_id = request.args.get("part", type=int)
+    if part_id is None:
+        raise NotFound("a status callback names its message part (?part=)")
+    async with services.db.transaction() as session:
+        part = await session.get(TwilioMessagePart, part_id)
+        account = None if part is None else await session.get(TwilioAccount, part.account_id)
+    if account is None:
+        raise NotFound("no such message part")
+    form = await request.form
+    _verify(account.auth_token, account.account_sid, form, signature)
+    await apply_callback(services, part_id, form.to_dict())
+    return _twiml()
