@@ -1,0 +1,148 @@
+"""Measuring the guard on a labelled CSV file (columns `text` and `is_handoff`, 1 when the
+message asks for a person): precision, recall and the time one message takes, as
+`switchboard guard eval` prints them. The same code reads the training files, so every set
+the guard is trained or judged on passes the same checks."""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.errors import BadInput
+from handoff.guard.model import GuardModel
+
+LABELS = {"1": True, "0": False, "true": True, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledText:
+    text: str
+    wants_person: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Mistake:
+    text: str
+    score: float
+    wants_person: bool  # the label: True for a missed request, False for a wrong escalation
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    total: int
+    positives: int
+    true_positives: int
+    false_positives: int
+    latencies: Sequence[float]  # seconds per message
+    mistakes: Sequence[Mistake] = field(default_factory=tuple)
+
+    @property
+    def escalated(self) -> int:
+        return self.true_positives + self.false_positives
+
+    @property
+    def missed(self) -> int:
+        return self.positives - self.true_positives
+
+    @property
+    def precision(self) -> float | None:
+        """Escalations that were right; None when nothing was escalated."""
+        return self.true_positives / self.escalated if self.escalated else None
+
+    @property
+    def recall(self) -> float | None:
+        """Requests for a person that were escalated; None when the file has none."""
+        return self.true_positives / self.positives if self.positives else None
+
+    def latency_ms(self, fraction: float) -> float:
+        """Nearest-rank percentile of the per-message time, in milliseconds."""
+        ordered = sorted(self.latencies)
+        rank = max(1, math.ceil(fraction * len(ordered)))
+        return ordered[rank - 1] * 1000
+
+
+def read_labelled(path: Path) -> list[LabelledText]:
+    """The rows of a labelled CSV; a missing column or a bad label names the row."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            reader = csv.DictReader(file)
+            missing = {"text", "is_handoff"} - set(reader.fieldnames or ())
+            if missing:
+                raise BadInput(
+                    f"{path}: missing column(s) {', '.join(sorted(missing))} "
+                    "(expected a header with text and is_handoff)"
+                )
+            rows: list[LabelledText] = []
+            for line, row in enumerate(reader, start=2):
+                label = (row["is_handoff"] or "").strip().lower()
+                if label not in LABELS or row["text"] is None:
+                    raise BadInput(
+                        f"{path}, line {line}: is_handoff must be 0 or 1, "
+                        f"found {row['is_handoff']!r}"
+                    )
+                rows.append(LabelledText(row["text"], LABELS[label]))
+    except FileNotFoundError:
+        raise BadInput(f"file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a UTF-8 text file") from None
+    except csv.Error as error:
+        raise BadInput(f"{path}: not a valid CSV file ({error})") from None
+    if not rows:
+        raise BadInput(f"{path}: no rows to evaluate")
+    return rows
+
+
+def evaluate(model: GuardModel, rows: Sequence[LabelledText]) -> Evaluation:
+    """Classify every row once, timing each call (the model is already loaded)."""
+    latencies: list[float] = []
+    mistakes: list[Mistake] = []
+    true_positives = false_positives = 0
+    for row in rows:
+        started = time.perf_counter()
+        result = model.classify(row.text)
+        latencies.append(time.perf_counter() - started)
+        if result.wants_person and row.wants_person:
+            true_positives += 1
+        elif result.wants_person:
+            false_positives += 1
+        if result.wants_person != row.wants_person:
+            mistakes.append(Mistake(row.text, result.score, row.wants_person))
+    return Evaluation(
+        total=len(rows),
+        positives=sum(row.wants_person for row in rows),
+        true_positives=true_positives,
+        false_positives=false_positives,
+        latencies=latencies,
+        mistakes=mistakes,
+    )
+
+
+def report(evaluation: Evaluation, name: str, threshold: float) -> list[str]:
+    """The lines `switchboard guard eval` prints."""
+    precision, recall = evaluation.precision, evaluation.recall
+    return [
+        f"{name}: {evaluation.total} messages, {evaluation.positives} ask for a person",
+        f"threshold    {threshold:.4f}",
+        f"escalated    {evaluation.escalated} ({evaluation.true_positives} right, "
+        f"{evaluation.false_positives} wrong)",
+        "precision    " + ("n/a (nothing escalated)" if precision is None else f"{precision:.4f}"),
+        "recall       "
+        + (
+            "n/a (no requests for a person)"
+            if recall is None
+            else f"{recall:.4f} ({evaluation.missed} missed)"
+        ),
+        f"latency p50  {evaluation.latency_ms(0.50):.3f} ms",
+        f"latency p99  {evaluation.latency_ms(0.99):.3f} ms",
+    ]
+
+
+def mistake_lines(evaluation: Evaluation) -> list[str]:
+    return [
+        f"{'missed' if mistake.wants_person else 'wrong'}\t{mistake.score:.4f}\t{mistake.text}"
+        for mistake in evaluation.mistakes
+    ]
