@@ -1,0 +1,33 @@
+"""Trigger (after the AI answered): the AI could not answer confidently this many times in
+a row (its replies' `knows` flag) since the conversation last changed hands."""
+
+from __future__ import annotations
+
+from itertools import takewhile
+
+from handoff.policy.base import Kind, Outcome, Phase, PolicyInput, Rule, RuleResult
+from handoff.policy.rules.common import off
+
+NAME = "low_confidence_streak"
+
+
+def check(inp: PolicyInput) -> RuleResult:
+    wanted = inp.settings.preset.low_confidence_streak
+    if wanted is None:
+        return off(NAME, inp)
+    if inp.reply is None or inp.reply.knows:
+        return RuleResult(NAME, False, "the AI answered")
+    streak = 1 + sum(1 for _ in takewhile(lambda known: not known, inp.earlier_answers_known))
+    detail = f"{streak} answer(s) in a row the AI could not give; {wanted} call a person"
+    if streak < wanted:
+        return RuleResult(NAME, False, detail)
+    return RuleResult(
+        NAME,
+        True,
+        detail,
+        outcome=Outcome.QUEUED,
+        reason=f"the assistant could not answer {streak} time(s) in a row",
+    )
+
+
+RULE = Rule(NAME, Kind.TRIGGER, Phase.REPLY, check, "N answers in a row the AI couldn't give")

@@ -1,0 +1,38 @@
+"""Modifier: a handoff proposed within business hours while no agent is online does what
+the organization chose: queue it, telling the customer honestly that nobody is online
+yet, or keep the AI and take a message for the team."""
+
+from __future__ import annotations
+
+from handoff.policy.base import Kind, Outcome, PolicyInput, Rule, RuleResult
+from handoff.policy.config import AI_TAKES_MESSAGE
+
+NAME = "nobody_online"
+WAIT = (
+    "Nobody from our team is online right now, so it may take a while: someone will reply "
+    "here as soon as they're back."
+)
+
+
+def check(inp: PolicyInput) -> RuleResult:
+    if inp.online_agents > 0:
+        return RuleResult(NAME, False, f"{inp.online_agents} agent(s) online")
+    if inp.settings.outside_hours == AI_TAKES_MESSAGE:
+        return RuleResult(
+            NAME,
+            True,
+            "no agent online: the AI takes a message",
+            outcome=Outcome.TAKE_MESSAGE,
+            notice="message_taken_unstaffed",
+        )
+    return RuleResult(
+        NAME,
+        True,
+        "no agent online: queued with a notice",
+        outcome=Outcome.QUEUED,
+        notice="handoff",
+        values={"wait": WAIT},
+    )
+
+
+RULE = Rule(NAME, Kind.MODIFIER, None, check, "nobody online: the organization's choice")

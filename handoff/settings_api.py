@@ -1,0 +1,96 @@
+"""The admins' settings API: `GET /api/admin/settings` shows the organization's settings
+with their defaults filled in, the handoff levels' presets (as edited), the level in force
+on each channel and the choices the page offers; `PUT /api/admin/settings` changes some of
+them, checked by `handoff.policy.validation`. Admins only; other roles get 403."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from quart import Blueprint, jsonify, request
+from quart.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.auth import current_agent, login_required
+from gateway.db import Database
+from gateway.errors import Forbidden, NotFound
+from gateway.models import Agent, Organization
+from gateway.org_settings import OrganizationSettings
+from gateway.web import app_services
+from handoff.policy.config import OUTSIDE_HOURS_CHOICES, policy_settings
+from handoff.policy.hours import DAYS
+from handoff.policy.levels import Level, presets_json, validate_overrides
+from handoff.policy.topics import BUILTIN
+from handoff.policy.validation import validate_update
+
+settings_api = Blueprint("settings_api", __name__)
+
+
+def _db() -> Database:
+    return app_services().services.db
+
+
+def _admin() -> Agent:
+    agent = current_agent()
+    if agent.role != "admin":
+        raise Forbidden("only an admin can see or change the organization's settings")
+    return agent
+
+
+def _channels() -> list[str]:
+    return app_services().services.channels.names()
+
+
+def settings_json(stored: dict[str, Any] | None) -> dict[str, Any]:
+    settings = OrganizationSettings.from_json(stored)
+    try:
+        overrides = validate_overrides(settings.level_presets)
+    except ValueError:
+        overrides = {}
+    return {
+        "settings": asdict(settings),
+        "levels": presets_json(overrides),
+        "channel_levels_in_force": {
+            channel: policy_settings(settings, channel).level.value for channel in _channels()
+        },
+        "choices": {
+            "handoff_level": [level.value for level in Level],
+            "outside_hours": list(OUTSIDE_HOURS_CHOICES),
+            "restricted_topics": {name: topic.label for name, topic in BUILTIN.items()},
+            "business_hours_days": list(DAYS),
+            "channels": _channels(),
+        },
+    }
+
+
+async def _organization(session: AsyncSession, organization_id: int) -> Organization:
+    organization = await session.scalar(
+        select(Organization).where(Organization.id == organization_id)
+    )
+    if organization is None:
+        raise NotFound("no such organization")
+    return organization
+
+
+@settings_api.get("/api/admin/settings")
+@login_required(_db)
+async def show_settings() -> ResponseReturnValue:
+    admin = _admin()
+    async with _db().transaction() as session:
+        organization = await _organization(session, admin.organization_id)
+        stored = dict(organization.settings or {})
+    return jsonify(settings_json(stored))
+
+
+@settings_api.put("/api/admin/settings")
+@login_required(_db)
+async def change_settings() -> ResponseReturnValue:
+    admin = _admin()
+    body = await request.get_json(silent=True)
+    async with _db().transaction() as session:
+        organization = await _organization(session, admin.organization_id)
+        stored = validate_update(body, dict(organization.settings or {}), _channels())
+        organization.settings = stored  # a new dict, so the JSON column is written
+    return jsonify(settings_json(stored))
