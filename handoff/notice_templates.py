@@ -1,0 +1,180 @@
+"""What the customer is told at each change of hands, as templates per organization and
+channel. Defaults suit each channel (short for SMS, spoken for calls); an organization
+overrides any of them in its settings as `notice_templates: {kind: {channel or "*": text}}`.
+Templates may use only the known placeholders, filled in by plain substitution (no
+attribute access, no format specs); an organization's template that breaks these rules is
+logged and the default is used instead, so a customer always gets a sensible notice."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from string import Formatter
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.errors import BadInput
+from gateway.models import Conversation, Organization
+from gateway.org_settings import OrganizationSettings
+from handoff.expected_wait import expected_wait, wait_sentence
+
+log = logging.getLogger(__name__)
+
+ANY_CHANNEL = "*"
+MAX_TEMPLATE_CHARS = 1000
+PLACEHOLDERS = {
+    "agent": "the name of the agent who joined",
+    "business": "the organization's name",
+    "wait": "one sentence on the expected wait (handoff only)",
+}
+AGENT_FALLBACK = "A person from our team"
+_SPACES = re.compile(r"[ \t]{2,}")  # an empty placeholder leaves no double space
+
+DEFAULTS: dict[str, dict[str, str]] = {
+    "handoff": {
+        ANY_CHANNEL: "I'm connecting you to a person. {wait}",
+        "sms": "Connecting you to a person. {wait}",
+        "whatsapp": "Connecting you to a person. {wait}",
+        "voice": "Please hold while I connect you to a person. {wait}",
+        "email": (
+            "Thanks for your message. I've passed it to a person on our team. {wait} "
+            "Their reply will come by email."
+        ),
+    },
+    "agent_joined": {
+        ANY_CHANNEL: "{agent} joined the conversation.",
+        "sms": "{agent} from {business} here.",
+        "whatsapp": "{agent} from {business} here.",
+        "voice": "You're now speaking with {agent}.",
+        "email": "{agent} from {business} is looking into your message.",
+    },
+    "back_to_ai": {
+        ANY_CHANNEL: "You're back with our assistant. Ask me anything, or ask for a person again.",
+        "sms": "You're back with our assistant. Ask anything, or ask for a person.",
+        "whatsapp": "You're back with our assistant. Ask anything, or ask for a person.",
+        "voice": "You're back with our assistant. How else can I help?",
+    },
+    "nobody_available": {
+        ANY_CHANNEL: (
+            "Sorry, nobody from our team is free right now. You're back with our assistant; "
+            "ask for a person again any time."
+        ),
+        "sms": "Sorry, nobody is free right now. Our assistant can help; ask for a person later.",
+        "whatsapp": (
+            "Sorry, nobody is free right now. Our assistant can help; ask for a person later."
+        ),
+        "voice": (
+            "Sorry, nobody from our team is free right now. I can keep helping, "
+            "or you can ask for a person again later."
+        ),
+    },
+    "resolved": {
+        ANY_CHANNEL: "This conversation is marked as resolved. Write again any time.",
+        "sms": "Marked as resolved. Text us any time.",
+        "whatsapp": "Marked as resolved. Message us any time.",
+        "voice": "Thank you for calling {business}. Goodbye.",
+        "email": "We've marked this conversation as resolved. Reply to this email any time.",
+    },
+}
+KINDS = tuple(DEFAULTS)
+
+
+def placeholders_of(template: str) -> set[str]:
+    """The placeholders a template uses; BadInput if it uses anything else."""
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise BadInput(f"a notice template may hold at most {MAX_TEMPLATE_CHARS} characters")
+    try:
+        parts = list(Formatter().parse(template))
+    except ValueError as error:
+        raise BadInput(f"notice template {template!r}: {error}") from None
+    names = set()
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            known = ", ".join("{" + known + "}" for known in PLACEHOLDERS)
+            raise BadInput(f"notice template {template!r}: only {known} may be used")
+        names.add(name)
+    return names
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Plain substitution of known placeholders (see `placeholders_of`)."""
+    placeholders_of(template)
+    pieces = []
+    for literal, name, _spec, _conversion in Formatter().parse(template):
+        pieces.append(literal)
+        if name is not None:
+            pieces.append(values.get(name, ""))
+    return _SPACES.sub(" ", "".join(pieces)).strip()
+
+
+def validate_templates(raw: object) -> dict[str, dict[str, str]]:
+    """An organization's `notice_templates` setting, checked; BadInput names the problem."""
+    if not isinstance(raw, dict):
+        raise BadInput("notice_templates must map a notice kind to {channel or '*': text}")
+    checked: dict[str, dict[str, str]] = {}
+    for kind, by_channel in raw.items():
+        if kind not in DEFAULTS:
+            raise BadInput(f"unknown notice kind {kind!r}; known: {', '.join(KINDS)}")
+        if not isinstance(by_channel, dict):
+            raise BadInput(f"notice_templates.{kind} must map a channel or '*' to a text")
+        for channel, template in by_channel.items():
+            if not isinstance(channel, str) or not isinstance(template, str) or not template:
+                raise BadInput(f"notice_templates.{kind}: each channel needs a text")
+            placeholders_of(template)
+        checked[kind] = dict(by_channel)
+    return checked
+
+
+def template_for(kind: str, channel: str, overrides: Mapping[str, object]) -> str:
+    """The organization's template for this kind and channel (or for every channel), else
+    the default for the channel, else the default for every channel."""
+    own = overrides.get(kind)
+    if isinstance(own, Mapping):
+        for key in (channel, ANY_CHANNEL):
+            template = own.get(key)
+            if isinstance(template, str) and template:
+                return template
+    defaults = DEFAULTS[kind]
+    return defaults.get(channel, defaults[ANY_CHANNEL])
+
+
+def compose(
+    kind: str, channel: str, settings: OrganizationSettings, values: Mapping[str, str]
+) -> str:
+    """The notice text; a broken organization template falls back to the default."""
+    template = template_for(kind, channel, settings.notice_templates or {})
+    try:
+        return render(template, values)
+    except BadInput as error:
+        log.warning(
+            "notice template for %s on %s is unusable (%s); using the default",
+            kind,
+            channel,
+            error.message,
+        )
+    defaults = DEFAULTS[kind]
+    return render(defaults.get(channel, defaults[ANY_CHANNEL]), values)
+
+
+async def notice_text(
+    session: AsyncSession, conversation: Conversation, kind: str, values: Mapping[str, str]
+) -> tuple[str, dict[str, str]]:
+    """The notice for this conversation's organization and channel, and what to record
+    with it (the caller's values, and the expected wait of a handoff)."""
+    if kind not in DEFAULTS:
+        raise BadInput(f"unknown notice kind {kind!r}")
+    organization = await session.get(Organization, conversation.organization_id)
+    settings = OrganizationSettings.from_json(organization.settings if organization else None)
+    recorded = dict(values)
+    if kind == "handoff" and "wait" not in recorded:
+        seconds = await expected_wait(session, conversation.organization_id, conversation.id)
+        recorded["wait"] = wait_sentence(seconds)
+        if seconds is not None:
+            recorded["wait_seconds"] = "inf" if math.isinf(seconds) else str(round(seconds))
+    filled = {"business": organization.name if organization else "", "agent": AGENT_FALLBACK}
+    filled.update(recorded)
+    return compose(kind, conversation.channel, settings, filled), recorded
