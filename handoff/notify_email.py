@@ -1,0 +1,242 @@
+"""Notification emails to the people who answer: a reminder to the team while a handoff
+waits unclaimed, an escalation to the admins after the reminders. `notify()` runs inside the
+deadline's transaction and, once it commits, enqueues one send job per recipient (explicit
+`Retry`; a send that finally fails marks the conversation "needs attention"). The job skips
+a notice that went stale (the conversation changed hands before it was sent). Mail leaves
+through SWITCHBOARD_SMTP_URL; without it, no email is sent and a log line says so."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db import after_commit
+from gateway.delivery import mark_needs_attention
+from gateway.errors import ConfigurationError
+from gateway.models import Agent, Conversation, TeamMember, utcnow
+from gateway.queues import OUTBOUND, SEND_RETRY
+from gateway.runtime import Services, run_job
+from gateway.settings import Settings
+from handoff.context import load_context
+
+log = logging.getLogger(__name__)
+
+REMINDER = "reminder"
+ESCALATION = "escalation"
+SEND_JOB = "handoff.notify_email.send_notification"
+STAFF_ROLES = ("agent", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool  # TLS from the first byte (smtps://)
+    start_tls: bool | None  # None: upgrade when the server offers it
+
+
+def smtp_target(url: str) -> SmtpTarget:
+    """Read smtp://user:pass@host:port?starttls=true|false (or smtps://)."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise ConfigurationError("SWITCHBOARD_SMTP_URL must look like smtp://user:pass@host:port")
+    starttls = parse_qs(parsed.query).get("starttls", ["auto"])[-1].lower()
+    if starttls not in ("true", "false", "auto"):
+        raise ConfigurationError("SWITCHBOARD_SMTP_URL: starttls must be true, false or auto")
+    implicit = parsed.scheme == "smtps"
+    return SmtpTarget(
+        hostname=parsed.hostname,
+        port=parsed.port or (465 if implicit else 25),
+        username=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+        use_tls=implicit,
+        start_tls=False if implicit else {"true": True, "false": False}.get(starttls),
+    )
+
+
+async def recipients(session: AsyncSession, conversation: Conversation, kind: str) -> list[str]:
+    """Escalations go to the organization's admins; reminders to the conversation's team,
+    or to every agent and admin when it has no team. Only active accounts."""
+    query = select(Agent.email).where(
+        Agent.organization_id == conversation.organization_id, Agent.active.is_(True)
+    )
+    if kind == ESCALATION:
+        query = query.where(Agent.role == "admin")
+    elif conversation.team_id is not None:
+        members = select(TeamMember.agent_id).where(TeamMember.team_id == conversation.team_id)
+        query = query.where(Agent.role.in_(STAFF_ROLES), Agent.id.in_(members))
+    else:
+        query = query.where(Agent.role.in_(STAFF_ROLES))
+    return sorted(set((await session.scalars(query)).all()))
+
+
+async def notify(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    kind: str,
+    number: int,
+    total: int,
+) -> int:
+    """Queue the `kind` email (the `number`th of `total`) to each recipient once the
+    transaction commits; returns how many were queued."""
+    if services.settings.smtp_url is None:
+        log.info("conversation %s: %s email not sent, no SMTP configured", conversation.id, kind)
+        return 0
+    addresses = await recipients(session, conversation, kind)
+    if not addresses:
+        log.warning("conversation %s: nobody to send the %s email to", conversation.id, kind)
+        return 0
+    conversation_id, version = conversation.id, conversation.ownership_version
+
+    async def enqueue() -> None:
+        for address in addresses:
+            await services.jobs.enqueue_async(
+                OUTBOUND,
+                SEND_JOB,
+                conversation_id,
+                version,
+                kind,
+                number,
+                total,
+                address,
+                retry=SEND_RETRY,
+                conversation_id=conversation_id,
+            )
+
+    after_commit(session, enqueue)
+    return len(addresses)
+
+
+def send_notification(
+    conversation_id: int, version: int, kind: str, number: int, total: int, recipient: str
+) -> str:
+    """RQ job: send one notification email."""
+    return run_job(
+        lambda services: send(services, conversation_id, version, kind, number, total, recipient)
+    )
+
+
+async def send(
+    services: Services,
+    conversation_id: int,
+    version: int,
+    kind: str,
+    number: int,
+    total: int,
+    recipient: str,
+) -> str:
+    """Compose and send; returns sent, stale or refused (a temporary failure raises)."""
+    async with services.db.transaction() as session:
+        context = await load_context(session, conversation_id)
+        if context.conversation.ownership_version != version:
+            return "stale"
+        message = compose(
+            services.settings,
+            context.conversation,
+            context.organization.name,
+            kind,
+            number,
+            total,
+        )
+    message["To"] = recipient
+    try:
+        await deliver_mail(services.settings, message)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+        refusals = exc.recipients if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) else [exc]
+        if any(refusal.code < 500 for refusal in refusals):
+            raise  # a temporary refusal: RQ tries again
+        reason = "; ".join(f"{refusal.code} {refusal.message}" for refusal in refusals)
+        await mark_needs_attention(
+            services, conversation_id, f"{kind} email to {recipient} refused: {reason}"
+        )
+        return "refused"
+    return "sent"
+
+
+def compose(
+    settings: Settings,
+    conversation: Conversation,
+    organization: str,
+    kind: str,
+    number: int,
+    total: int,
+) -> EmailMessage:
+    waited = duration_text((utcnow() - (conversation.waiting_since or utcnow())).total_seconds())
+    link = f"{settings.resolved_public_url}/queue/conversations/{conversation.id}"
+    where = f"conversation #{conversation.id} ({conversation.channel})"
+    if kind == ESCALATION:
+        subject = f"Escalation: {where} unclaimed for {waited}"
+        opening = (
+            f"A customer of {organization} has waited {waited} for a person. The team "
+            "was reminded and nobody has claimed the conversation. Please step in or find "
+            "someone who can."
+        )
+    else:
+        subject = f"Waiting {waited}: {where} needs a person"
+        opening = (
+            f"A customer of {organization} has waited {waited} for a person and "
+            f"nobody has claimed the conversation yet (reminder {number} of {total})."
+        )
+    body = "\n".join(
+        [
+            opening,
+            "",
+            f"Why it was handed off: {conversation.handoff_reason or 'not recorded'}",
+            "",
+            "Summary:",
+            conversation.summary or "(no summary yet)",
+            "",
+            f"Open it: {link}",
+            "",
+            "If nobody claims it in time, it goes back to the AI and the customer is told "
+            "that nobody is available.",
+        ]
+    )
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=_domain(settings.mail_from))
+    message["X-Switchboard-Conversation"] = str(conversation.id)
+    message.set_content(body)
+    return message
+
+
+async def deliver_mail(settings: Settings, message: EmailMessage) -> None:
+    """Hand one message to the configured SMTP server."""
+    if settings.smtp_url is None:
+        raise ConfigurationError("SWITCHBOARD_SMTP_URL is not set")
+    target = smtp_target(settings.smtp_url.get_secret_value())
+    await aiosmtplib.send(
+        message,
+        hostname=target.hostname,
+        port=target.port,
+        username=target.username,
+        password=target.password,
+        use_tls=target.use_tls,
+        start_tls=target.start_tls,
+        timeout=30,
+    )
+
+
+def duration_text(seconds: float) -> str:
+    """'45 seconds', '1 minute', '12 minutes'."""
+    if seconds < 120:
+        whole = max(int(seconds), 0)
+        return f"{whole} second{'' if whole == 1 else 's'}"
+    minutes = int(seconds // 60)
+    return f"{minutes} minutes"
+
+
+def _domain(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
