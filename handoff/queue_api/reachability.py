@@ -1,0 +1,38 @@
+"""What the composer says about the conversation's channel: its name, the address replies
+go to, and, when a reply cannot reach the customer now, why (an opt-out such as an SMS
+STOP, or WhatsApp's 24-hour window), as `gateway.reachability` decides for replies too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.models import Conversation
+from gateway.reachability import why_unreachable
+
+CHANNEL_NAMES = {
+    "webchat": "web chat",
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "email": "email",
+    "voice": "phone call",
+}
+
+
+def channel_name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel)
+
+
+async def composer_status(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+    """`{channel, channel_name, address, reachable, reason, message}` for the composer."""
+    name = channel_name(conversation.channel)
+    found = await why_unreachable(session, conversation)
+    return {
+        "channel": conversation.channel,
+        "channel_name": name,
+        "address": conversation.address,
+        "reachable": found is None,
+        "reason": None if found is None else found.code,
+        "message": f"Replies go to the customer by {name}." if found is None else found.reason,
+    }

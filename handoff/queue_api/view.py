@@ -1,0 +1,235 @@
+"""Everything the conversation view shows, read in one transaction: the conversation, its
+customer (profile, identities, other conversations), the whole history across the
+customer's channels (each message with its channel and delivery status; email HTML
+sanitized), the internal notes, why it was handed off and every transition, and whether a
+reply can reach the customer. Older history pages back with `before`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from gateway.errors import BadInput
+from gateway.models import (
+    Agent,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    ConversationNote,
+    Message,
+    Team,
+    Transition,
+    utcnow,
+)
+from gateway.sanitize import sanitize_html
+from handoff.context import load_context
+from handoff.queue_api.listing import summary_line
+from handoff.queue_api.reachability import composer_status
+
+HISTORY_PAGE = 200
+
+
+def message_json(message: Message, author_name: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "direction": message.direction,
+        "author": message.author,
+        "author_name": author_name,
+        "agent_id": message.agent_id,
+        "channel": message.channel,
+        "text": message.text,
+        "html": None,
+        "blocked_images": 0,
+        "attachments": message.attachments,
+        "delivery_status": message.delivery_status,
+        "error_code": message.error_code,
+        "error_message": message.error_message,
+        "meta": message.meta,
+        "created_at": message.created_at,
+    }
+    if message.html:
+        clean = sanitize_html(message.html)
+        found["html"], found["blocked_images"] = clean.html, clean.blocked_images
+    return found
+
+
+def conversation_json(
+    conversation: Conversation, team_name: str | None = None, assignee_name: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "channel": conversation.channel,
+        "state": conversation.state,
+        "ownership_version": conversation.ownership_version,
+        "contact_id": conversation.contact_id,
+        "address": conversation.address,
+        "address_kind": conversation.address_kind,
+        "assigned_agent_id": conversation.assigned_agent_id,
+        "assignee": None
+        if conversation.assigned_agent_id is None
+        else {"id": conversation.assigned_agent_id, "name": assignee_name},
+        "team_id": conversation.team_id,
+        "team": None
+        if conversation.team_id is None
+        else {"id": conversation.team_id, "name": team_name},
+        "label": conversation.label,
+        "handoff_reason": conversation.handoff_reason,
+        "rule_hits": conversation.rule_hits,
+        "summary": conversation.summary,
+        "summary_line": summary_line(conversation.summary),
+        "waiting_since": conversation.waiting_since,
+        "ai_paused_until": conversation.ai_paused_until,
+        "last_customer_at": conversation.last_customer_at,
+        "last_human_at": conversation.last_human_at,
+        "needs_attention": conversation.needs_attention,
+        "attention_reason": conversation.attention_reason,
+        "created_at": conversation.created_at,
+        "updated_at": conversation.updated_at,
+    }
+
+
+async def _names(session: AsyncSession, conversation: Conversation) -> tuple[str | None, ...]:
+    team = await session.get(Team, conversation.team_id) if conversation.team_id else None
+    assignee = (
+        await session.get(Agent, conversation.assigned_agent_id)
+        if conversation.assigned_agent_id
+        else None
+    )
+    return (team.name if team else None, assignee.name if assignee else None)
+
+
+async def history(
+    session: AsyncSession,
+    organization_id: int,
+    contact_id: int,
+    *,
+    before: int | None = None,
+    limit: int = HISTORY_PAGE,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The customer's messages on every channel, oldest first: the newest `limit` of them
+    (older than message `before`), and whether older ones remain."""
+    if not 1 <= limit <= HISTORY_PAGE:
+        raise BadInput(f"limit must be between 1 and {HISTORY_PAGE}")
+    conversation_ids = list(
+        await session.scalars(
+            select(Conversation.id).where(
+                Conversation.organization_id == organization_id,
+                Conversation.contact_id == contact_id,
+            )
+        )
+    )
+    query = (
+        select(Message, Agent.name)
+        .outerjoin(Agent, Agent.id == Message.agent_id)
+        .where(Message.conversation_id.in_(conversation_ids))
+        .order_by(Message.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(Message.id < before)
+    rows = (await session.execute(query)).all()
+    more = len(rows) > limit
+    return [message_json(m, name) for m, name in reversed(rows[:limit])], more
+
+
+async def conversation_view(
+    session: AsyncSession, agent: Agent, conversation_id: int
+) -> dict[str, Any]:
+    """The conversation view's data; NotFound unless it is the agent's organization's."""
+    context = await load_context(session, conversation_id, agent.organization_id)
+    conversation = context.conversation
+    contact = await session.get(Contact, conversation.contact_id)
+    assert contact is not None
+    identities = list(
+        await session.scalars(
+            select(ContactIdentity)
+            .where(ContactIdentity.contact_id == contact.id)
+            .order_by(ContactIdentity.id)
+        )
+    )
+    others = (
+        await session.execute(
+            select(
+                Conversation.id, Conversation.channel, Conversation.state, Conversation.updated_at
+            )
+            .where(
+                Conversation.organization_id == agent.organization_id,
+                Conversation.contact_id == contact.id,
+            )
+            .order_by(Conversation.updated_at.desc())
+        )
+    ).all()
+    messages, more = await history(session, agent.organization_id, contact.id)
+    actor = aliased(Agent)
+    notes = (
+        await session.execute(
+            select(ConversationNote, actor.name)
+            .join(actor, actor.id == ConversationNote.agent_id)
+            .where(ConversationNote.conversation_id == conversation.id)
+            .order_by(ConversationNote.id)
+        )
+    ).all()
+    transitions = (
+        await session.execute(
+            select(Transition, Agent.name)
+            .outerjoin(Agent, Agent.id == Transition.agent_id)
+            .where(Transition.conversation_id == conversation.id)
+            .order_by(Transition.id)
+        )
+    ).all()
+    team_name, assignee_name = await _names(session, conversation)
+    return {
+        "conversation": conversation_json(conversation, team_name, assignee_name),
+        "contact": {
+            "id": contact.id,
+            "name": contact.name,
+            "created_at": contact.created_at,
+            "identities": [
+                {
+                    "id": identity.id,
+                    "kind": identity.kind,
+                    "address": identity.address,
+                    "opted_out_at": identity.opted_out_at,
+                }
+                for identity in identities
+            ],
+            "conversations": [
+                {"id": cid, "channel": channel, "state": state, "updated_at": updated}
+                for cid, channel, state, updated in others
+            ],
+        },
+        "messages": messages,
+        "has_older_messages": more,
+        "notes": [note_json(note, name) for note, name in notes],
+        "transitions": [
+            {
+                "id": t.id,
+                "from": t.from_state,
+                "to": t.to_state,
+                "actor": t.actor,
+                "agent_id": t.agent_id,
+                "agent_name": name,
+                "reason": t.reason,
+                "rule_hits": t.rule_hits,
+                "at": t.created_at,
+            }
+            for t, name in transitions
+        ],
+        "reachability": await composer_status(session, conversation),
+        "time_zone": agent.time_zone,
+        "server_time": utcnow(),
+    }
+
+
+def note_json(note: ConversationNote, agent_name: str | None) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "conversation_id": note.conversation_id,
+        "agent": {"id": note.agent_id, "name": agent_name},
+        "text": note.text,
+        "created_at": note.created_at,
+    }
