@@ -1,0 +1,268 @@
+/*
+ * Switchboard agents' pages: shared helpers. `SB.api` calls the JSON API (the session
+ * cookie rides along; every write carries the CSRF token from the login answer in
+ * X-CSRF-Token); `SB.el` builds DOM nodes, always setting customer text with textContent;
+ * `SB.time` formats instants in the agent's time zone; `SB.toast` shows short messages.
+ */
+(function () {
+  "use strict";
+
+  var SB = (window.SB = window.SB || {});
+  var CSRF_KEY = "switchboard:csrf";
+
+  // --- DOM ------------------------------------------------------------------------------
+
+  /* el("button", {class: "btn", onclick: fn}, ["text", childNode]) */
+  SB.el = function (tag, attrs, children) {
+    var node = tag.indexOf("svg:") === 0
+      ? document.createElementNS("http://www.w3.org/2000/svg", tag.slice(4))
+      : document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name.indexOf("on") === 0 && typeof value === "function") {
+        node.addEventListener(name.slice(2), value);
+      } else if (name === "text") {
+        node.textContent = value;
+      } else {
+        node.setAttribute(name, value === true ? "" : String(value));
+      }
+    });
+    SB.append(node, children);
+    return node;
+  };
+
+  SB.append = function (node, children) {
+    if (children === null || children === undefined) return node;
+    (Array.isArray(children) ? children : [children]).forEach(function (child) {
+      if (child === null || child === undefined || child === false) return;
+      node.appendChild(typeof child === "string" || typeof child === "number"
+        ? document.createTextNode(String(child)) : child);
+    });
+    return node;
+  };
+
+  SB.clear = function (node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  };
+
+  SB.$ = function (selector, root) {
+    return (root || document).querySelector(selector);
+  };
+
+  SB.initials = function (name) {
+    var parts = String(name || "?").trim().split(/\s+/);
+    return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
+  };
+
+  /* A stable colour per person, from a small accessible palette. */
+  var AVATAR_COLOURS = ["#1f4fd1", "#13795b", "#9a5b00", "#6d28d9", "#b42318", "#0e7490", "#4b5563", "#be185d"];
+  SB.avatar = function (name, id, extraClass) {
+    var node = SB.el("span", { class: "avatar " + (extraClass || ""), title: name, "aria-label": name }, SB.initials(name));
+    node.style.background = AVATAR_COLOURS[Math.abs(Number(id) || 0) % AVATAR_COLOURS.length];
+    return node;
+  };
+
+  /* Small line icons (inline SVG, decorative). */
+  var ICONS = {
+    bell: "M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.94 1.94 0 0 0 3.4 0",
+    back: "M15 18l-6-6 6-6",
+    info: "M12 16v-4M12 8h.01M22 12a10 10 0 1 1-20 0 10 10 0 0 1 20 0z",
+    clock: "M12 6v6l4 2M22 12a10 10 0 1 1-20 0 10 10 0 0 1 20 0z",
+  };
+  SB.icon = function (name) {
+    var svg = SB.el("svg:svg", {
+      viewBox: "0 0 24 24", width: 16, height: 16, fill: "none", stroke: "currentColor",
+      "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false",
+    });
+    svg.appendChild(SB.el("svg:path", { d: ICONS[name] || "" }));
+    return svg;
+  };
+
+  // --- API --------------------------------------------------------------------------------
+
+  SB.csrf = function (value) {
+    if (value !== undefined) {
+      try { sessionStorage.setItem(CSRF_KEY, value); } catch (e) { /* private mode */ }
+      SB._csrf = value;
+    }
+    if (SB._csrf) return SB._csrf;
+    try { return sessionStorage.getItem(CSRF_KEY) || ""; } catch (e) { return ""; }
+  };
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.code = (body && body.error) || "error";
+    this.message = (body && body.message) || "The request failed (HTTP " + status + ").";
+    this.body = body;
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+  SB.ApiError = ApiError;
+
+  SB.toLogin = function () {
+    var here = location.pathname + location.search + location.hash;
+    location.assign("/login?next=" + encodeURIComponent(here));
+  };
+
+  SB.api = function (method, path, body) {
+    var headers = { Accept: "application/json" };
+    var init = { method: method, credentials: "same-origin", headers: headers };
+    if (method !== "GET" && method !== "HEAD") {
+      headers["X-CSRF-Token"] = SB.csrf();
+      if (body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+    }
+    return fetch(path, init).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      var parsed = type.indexOf("json") >= 0 ? response.json() : Promise.resolve(null);
+      return parsed.then(function (data) {
+        if (response.ok) return data;
+        if (response.status === 401 && path !== "/api/login") {
+          SB.toLogin();
+        }
+        throw new ApiError(response.status, data);
+      }, function () {
+        throw new ApiError(response.status, null);
+      });
+    });
+  };
+
+  SB.query = function (params) {
+    var parts = [];
+    Object.keys(params).forEach(function (key) {
+      var value = params[key];
+      if (value === null || value === undefined || value === "") return;
+      parts.push(encodeURIComponent(key) + "=" + encodeURIComponent(value));
+    });
+    return parts.length ? "?" + parts.join("&") : "";
+  };
+
+  /* The logged-in agent; refreshes the CSRF token as a side effect. */
+  SB.me = function () {
+    return SB.api("GET", "/api/me").then(function (body) {
+      if (body.csrf_token) SB.csrf(body.csrf_token);
+      SB.agent = body.agent;
+      if (body.agent && body.agent.time_zone) SB.time.setZone(body.agent.time_zone);
+      return body.agent;
+    });
+  };
+
+  // --- time -------------------------------------------------------------------------------
+
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; }
+  }
+
+  SB.time = {
+    zone: browserZone(), // until the agent's own setting is known
+    browserZone: browserZone,
+    setZone: function (zone) {
+      try {
+        new Intl.DateTimeFormat("en", { timeZone: zone });
+        SB.time.zone = zone;
+      } catch (e) { /* an unknown zone keeps the current one */ }
+    },
+    parse: function (value) {
+      if (!value) return null;
+      var date = value instanceof Date ? value : new Date(value);
+      return isNaN(date.getTime()) ? null : date;
+    },
+    format: function (value, options) {
+      var date = SB.time.parse(value);
+      if (!date) return "";
+      var opts = Object.assign({ timeZone: SB.time.zone }, options || { hour: "2-digit", minute: "2-digit" });
+      return new Intl.DateTimeFormat(undefined, opts).format(date);
+    },
+    clock: function (value) {
+      return SB.time.format(value, { hour: "2-digit", minute: "2-digit" });
+    },
+    full: function (value) {
+      return SB.time.format(value, {
+        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+      });
+    },
+    day: function (value) {
+      return SB.time.format(value, { weekday: "short", month: "short", day: "numeric", year: "numeric" });
+    },
+    /* "0:07", "4:05", "1:02:03" */
+    duration: function (seconds) {
+      seconds = Math.max(0, Math.floor(seconds));
+      var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+      var mm = h ? String(m).padStart(2, "0") : String(m);
+      return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+    },
+    /* "just now", "4 min", "2 h", "3 d" */
+    ago: function (value) {
+      var date = SB.time.parse(value);
+      if (!date) return "";
+      var seconds = Math.max(0, (Date.now() - date.getTime()) / 1000);
+      if (seconds < 45) return "just now";
+      if (seconds < 3600) return Math.round(seconds / 60) + " min";
+      if (seconds < 86400) return Math.round(seconds / 3600) + " h";
+      return Math.round(seconds / 86400) + " d";
+    },
+    secondsSince: function (value) {
+      var date = SB.time.parse(value);
+      return date ? (Date.now() - date.getTime()) / 1000 : 0;
+    },
+    secondsUntil: function (value) {
+      var date = SB.time.parse(value);
+      return date ? (date.getTime() - Date.now()) / 1000 : 0;
+    },
+  };
+
+  // --- words ------------------------------------------------------------------------------
+
+  SB.CHANNELS = {
+    webchat: { name: "Web chat", short: "WEB" },
+    sms: { name: "SMS", short: "SMS" },
+    whatsapp: { name: "WhatsApp", short: "WA" },
+    email: { name: "Email", short: "MAIL" },
+    voice: { name: "Call", short: "CALL" },
+  };
+  SB.channelName = function (channel) {
+    return (SB.CHANNELS[channel] || { name: channel || "?" }).name;
+  };
+  SB.channelShort = function (channel) {
+    return (SB.CHANNELS[channel] || { short: String(channel || "?").slice(0, 4).toUpperCase() }).short;
+  };
+  SB.STATES = {
+    queued: "Waiting", assigned: "Assigned", manual: "Manual review", ai: "AI active", resolved: "Resolved",
+  };
+  SB.stateName = function (state) {
+    return SB.STATES[state] || state;
+  };
+
+  /* How to call a customer: their name, else the address they wrote from (a phone
+     number or an email address), else "Web visitor" and the start of the visitor's id. */
+  SB.customerName = function (name, address, kind) {
+    if (name) return name;
+    if (address && kind !== "web") return address;
+    return "Web visitor" + (address ? " " + String(address).slice(0, 6) : "");
+  };
+
+  SB.firstLine = function (text) {
+    return String(text || "").split(/\r?\n/).filter(function (line) { return line.trim(); })[0] || "";
+  };
+
+  // --- toasts -----------------------------------------------------------------------------
+
+  SB.toast = function (message, kind) {
+    var box = SB.$(".toasts");
+    if (!box) {
+      box = SB.el("div", { class: "toasts", role: "status", "aria-live": "polite" });
+      document.body.appendChild(box);
+    }
+    var item = SB.el("div", { class: "toast " + (kind || ""), "data-testid": "toast" }, message);
+    box.appendChild(item);
+    while (box.children.length > 3) box.removeChild(box.firstChild);
+    setTimeout(function () { item.remove(); }, kind === "error" ? 6000 : 3500);
+  };
+
+  SB.fail = function (error) {
+    SB.toast(error && error.message ? error.message : String(error), "error");
+  };
+})();
