@@ -1,7 +1,13 @@
-"""Login, logout and "who am I" for agents, as a JSON API. The session cookie is HttpOnly,
-SameSite=Lax, and Secure whenever the public URL is HTTPS."""
+"""Login, logout, "who am I", the agent's own settings (time zone) and password change, as a
+JSON API. The session cookie is HttpOnly, SameSite=Lax, and Secure whenever the public URL
+is HTTPS. Logins are rate-limited per email and per client address (`LoginLimit`); the
+login body must be JSON, which a cross-site form cannot send. Changing the password ends
+the agent's other sessions."""
 
 from __future__ import annotations
+
+from functools import cache
+from zoneinfo import available_timezones
 
 from quart import Blueprint, g, jsonify, request
 from quart.typing import ResponseReturnValue
@@ -10,15 +16,35 @@ from gateway.auth import (
     COOKIE,
     SESSION_LIFETIME,
     authenticate,
+    close_agent_sessions,
     close_session,
     current_agent,
     login_required,
     open_session,
 )
 from gateway.db import Database
-from gateway.errors import BadInput
+from gateway.errors import BadInput, RateLimited
+from gateway.login_limit import LoginLimit
 from gateway.models import Agent
+from gateway.openapi import OK, STRING, TIMESTAMP, documented, obj, schema
+from gateway.organizations import validate_password
+from gateway.passwords import hash_password, verify_password
 from gateway.web import app_services
+
+AGENT = schema(
+    "Agent",
+    obj(
+        ["id", "name", "email", "role", "organization_id", "time_zone"],
+        id={"type": "integer"},
+        name=STRING,
+        email=STRING,
+        role={"type": "string", "enum": ["viewer", "agent", "admin"]},
+        organization_id={"type": "integer"},
+        time_zone={"type": "string", "description": "IANA zone, e.g. Europe/Berlin"},
+        created_at=TIMESTAMP,
+    ),
+)
+SESSION = obj(["agent", "csrf_token"], agent=AGENT, csrf_token=STRING)
 
 accounts = Blueprint("accounts", __name__)
 
@@ -34,17 +60,44 @@ def public_agent(agent: Agent) -> dict[str, object]:
         "email": agent.email,
         "role": agent.role,
         "organization_id": agent.organization_id,
+        "time_zone": agent.time_zone,
     }
 
 
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_time_zone(value: object) -> str:
+    if not isinstance(value, str) or value not in _time_zones():
+        raise BadInput(f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin")
+    return value
+
+
 @accounts.post("/api/login")
+@documented(
+    "Log in; sets the session cookie and returns the CSRF token for writes",
+    tags=["accounts"],
+    body=obj(["email", "password"], email=STRING, password=STRING),
+    response=SESSION,
+    errors=(400, 401, 429),
+    auth=False,
+)
 async def login() -> ResponseReturnValue:
     body = await request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
     password = body.get("password") if isinstance(body, dict) else None
     if not isinstance(email, str) or not isinstance(password, str):
         raise BadInput("send JSON with an email and a password")
+    limit = LoginLimit(app_services().services.events.redis)
+    address = request.remote_addr or "unknown"
+    try:
+        await limit.attempt(email, address)
+    except RateLimited as exc:
+        return jsonify(exc.to_json()), 429, {"Retry-After": str(limit.retry_after())}
     agent = await authenticate(_db(), email, password)
+    await limit.succeeded(email, address)
     token, csrf = await open_session(_db(), agent)
     response = jsonify({"agent": public_agent(agent), "csrf_token": csrf})
     response.set_cookie(
@@ -61,6 +114,7 @@ async def login() -> ResponseReturnValue:
 
 @accounts.post("/api/logout")
 @login_required(_db)
+@documented("Log out (ends this session)", tags=["accounts"], response=OK)
 async def logout() -> ResponseReturnValue:
     await close_session(_db(), request.cookies[COOKIE])
     response = jsonify({"ok": True})
@@ -70,5 +124,58 @@ async def logout() -> ResponseReturnValue:
 
 @accounts.get("/api/me")
 @login_required(_db)
+@documented("The logged-in agent and the session's CSRF token", tags=["accounts"], response=SESSION)
 async def me() -> ResponseReturnValue:
     return jsonify({"agent": public_agent(current_agent()), "csrf_token": g.csrf_token})
+
+
+@accounts.patch("/api/me")
+@login_required(_db)
+@documented(
+    "Change the agent's own settings (time zone)",
+    tags=["accounts"],
+    body=obj(["time_zone"], time_zone=STRING),
+    response=obj(["agent"], agent=AGENT),
+    errors=(400,),
+)
+async def update_me() -> ResponseReturnValue:
+    body = await request.get_json(silent=True)
+    if not isinstance(body, dict) or "time_zone" not in body:
+        raise BadInput("send JSON with a 'time_zone'")
+    zone = validate_time_zone(body["time_zone"])
+    async with _db().transaction() as session:
+        agent = await session.get(Agent, current_agent().id)
+        assert agent is not None
+        agent.time_zone = zone
+    return jsonify({"agent": public_agent(agent)})
+
+
+@accounts.post("/api/password")
+@login_required(_db)
+@documented(
+    "Change the agent's own password; ends the agent's other sessions",
+    tags=["accounts"],
+    body=obj(["current_password", "new_password"], current_password=STRING, new_password=STRING),
+    response=OK,
+    errors=(400, 429),
+)
+async def change_password() -> ResponseReturnValue:
+    body = await request.get_json(silent=True)
+    current = body.get("current_password") if isinstance(body, dict) else None
+    new = body.get("new_password") if isinstance(body, dict) else None
+    if not isinstance(current, str) or not isinstance(new, str):
+        raise BadInput("send JSON with current_password and new_password")
+    validate_password(new)
+    if new == current:
+        raise BadInput("the new password must differ from the current one")
+    limit = LoginLimit(app_services().services.events.redis)
+    await limit.attempt(current_agent().email, request.remote_addr or "unknown")
+    async with _db().transaction() as session:
+        agent = await session.get(Agent, current_agent().id)
+        assert agent is not None
+        if not verify_password(agent.password_hash, current):
+            raise BadInput("the current password is wrong", code="wrong_password")
+        agent.password_hash = hash_password(new)
+    await limit.succeeded(agent.email, request.remote_addr or "unknown")
+    await close_agent_sessions(_db(), agent.id, keep_token=request.cookies[COOKIE])
+    return jsonify({"ok": True})

@@ -41,8 +41,20 @@ class IsoJSONProvider(DefaultJSONProvider):
 
 def create_app(settings: Settings) -> Quart:
     from gateway.accounts import accounts
+    from gateway.admin_api import admin_api
+    from gateway.media_routes import media
+    from gateway.openapi import openapi
+    from gateway.webhooks_api import webhooks_api
     from handoff.api import api as conversations_api
     from handoff.live_api import live
+    from handoff.queue_api.canned import canned
+    from handoff.queue_api.dashboard import dashboard
+    from handoff.queue_api.live_socket import live_socket
+    from handoff.queue_api.routes import queue_api
+    from handoff.queue_page.routes import queue_page
+    from handoff.settings_api import settings_api
+    from messaging.twilio.admin_routes import twilio_admin
+    from messaging.twilio.webhooks import twilio_webhooks
     from messaging.webchat.routes import webchat
 
     app = Quart(__name__, static_folder=None)
@@ -102,7 +114,19 @@ def create_app(settings: Settings) -> Quart:
         return await send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
 
     app.register_blueprint(accounts)
+    app.register_blueprint(admin_api)
+    app.register_blueprint(openapi)
+    app.register_blueprint(queue_api)
+    app.register_blueprint(canned)
+    app.register_blueprint(dashboard)
+    app.register_blueprint(live_socket)
     app.register_blueprint(conversations_api)
     app.register_blueprint(live)
+    app.register_blueprint(queue_page)
+    app.register_blueprint(settings_api)
     app.register_blueprint(webchat)
+    app.register_blueprint(media)
+    app.register_blueprint(twilio_webhooks)
+    app.register_blueprint(twilio_admin)
+    app.register_blueprint(webhooks_api)
     return app

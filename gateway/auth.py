@@ -69,6 +69,18 @@ async def close_session(db: Database, token: str) -> None:
         await session.execute(delete(AgentSession).where(AgentSession.token_hash == _digest(token)))
 
 
+async def close_agent_sessions(
+    db: Database, agent_id: int, *, keep_token: str | None = None
+) -> int:
+    """End every session of an agent (but the one of `keep_token`); returns how many."""
+    statement = delete(AgentSession).where(AgentSession.agent_id == agent_id)
+    if keep_token is not None:
+        statement = statement.where(AgentSession.token_hash != _digest(keep_token))
+    async with db.transaction() as session:
+        result = await session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def resolve_session(db: Database, token: str) -> tuple[Agent, AgentSession] | None:
     async with db.transaction() as session:
         row = (

@@ -180,6 +180,73 @@ def cmd_kb_load(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guard_classify(settings: Settings, args: argparse.Namespace) -> int:
+    import io
+
+    from handoff.guard.commands import classify_lines
+
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    classify_lines(lines, sys.stdout)
+    return 0
+
+
+def cmd_guard_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from handoff.guard.commands import evaluate_file
+
+    evaluate_file(args.file, sys.stdout, show_mistakes=args.mistakes)
+    return 0
+
+
+def read_auth_token(from_stdin: bool) -> str:
+    """A Twilio auth token: one line of stdin, TWILIO_AUTH_TOKEN, or typed at a prompt."""
+    if from_stdin:
+        token = sys.stdin.readline().strip()
+        if not token:
+            raise BadInput("no auth token on standard input")
+        return token
+    return os.environ.get("TWILIO_AUTH_TOKEN") or getpass.getpass("Twilio auth token: ")
+
+
+def cmd_number_add(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.organizations import get_organization
+    from messaging.twilio.numbers import add_number
+
+    token = read_auth_token(args.auth_token_stdin)
+
+    async def add(db: Database) -> str:
+        org = await get_organization(db, args.org_slug)
+        added = await add_number(
+            db, org.id, args.number, args.account_sid, token, args.messaging_service
+        )
+        return added.address
+
+    address = run_with_db(settings, add)
+    print(f"Registered {address} for organization {args.org_slug!r}")
+    print(f'In Twilio, set "A message comes in" to POST {settings.resolved_public_url}/twilio/sms')
+    return 0
+
+
+def cmd_number_list(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.organizations import get_organization
+    from messaging.twilio.numbers import list_numbers
+
+    async def find(db: Database) -> list[str]:
+        org_id = (await get_organization(db, args.org_slug)).id if args.org_slug else None
+        return [number.line() for number in await list_numbers(db, org_id)]
+
+    lines = run_with_db(settings, find)
+    print("\n".join(lines) if lines else "No numbers registered.")
+    return 0
+
+
+def cmd_number_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from messaging.twilio.numbers import remove_number
+
+    removed = run_with_db(settings, lambda db: remove_number(db, args.number))
+    print(f"Removed {removed}")
+    return 0
+
+
 # --- parsing -----------------------------------------------------------------------------
 
 
@@ -251,6 +318,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--append", action="store_true", help="keep the existing entries (default: replace)"
     )
     kb_load.set_defaults(handler=cmd_kb_load)
+
+    number = commands.add_parser(
+        "number", help="manage Twilio numbers (SMS, MMS, WhatsApp)"
+    ).add_subparsers(dest="number_command", required=True, metavar="ACTION")
+    number_add = number.add_parser(
+        "add", help="register a business number, or a Messaging Service (MG…), to an org"
+    )
+    number_add.add_argument("org_slug")
+    number_add.add_argument("number", help="E.164 (+15551234567), a short code, or MG…")
+    number_add.add_argument(
+        "--account-sid", required=True, help="the account or subaccount that owns it (AC…)"
+    )
+    number_add.add_argument(
+        "--messaging-service", metavar="MG…", help="send through this Messaging Service"
+    )
+    number_add.add_argument(
+        "--auth-token-stdin",
+        action="store_true",
+        help="read the auth token from standard input (else TWILIO_AUTH_TOKEN, else a prompt)",
+    )
+    number_add.set_defaults(handler=cmd_number_add)
+    number_list = number.add_parser("list", help="list registered numbers")
+    number_list.add_argument("org_slug", nargs="?", help="only this organization's")
+    number_list.set_defaults(handler=cmd_number_list)
+    number_remove = number.add_parser("remove", help="unregister a number")
+    number_remove.add_argument("number")
+    number_remove.set_defaults(handler=cmd_number_remove)
+
+    guard = commands.add_parser(
+        "guard", help="the classifier that confirms requests for a person"
+    ).add_subparsers(dest="guard_command", required=True, metavar="ACTION")
+    guard.add_parser(
+        "classify",
+        help="read messages one per line on stdin; print score<TAB>decision<TAB>text",
+    ).set_defaults(handler=cmd_guard_classify)
+    guard_eval = guard.add_parser(
+        "eval", help="precision, recall and latency on a CSV file (columns text, is_handoff)"
+    )
+    guard_eval.add_argument("file", type=Path, metavar="FILE.csv")
+    guard_eval.add_argument(
+        "--mistakes",
+        action="store_true",
+        help="also list every wrong escalation and missed request, with its score",
+    )
+    guard_eval.set_defaults(handler=cmd_guard_eval)
     return parser
 
 

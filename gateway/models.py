@@ -85,6 +85,7 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -247,10 +248,219 @@ class KnowledgeEntry(Base):
 # --- messaging channel tables ---
 
 
+class TwilioAccount(Base):
+    """A Twilio account or subaccount an organization uses: its auth token verifies the
+    signatures of webhooks for its numbers and authenticates the REST calls."""
+
+    __tablename__ = "twilio_accounts"
+    __table_args__ = (UniqueConstraint("organization_id", "account_sid"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    account_sid: Mapped[str] = mapped_column(String(34))
+    auth_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TwilioNumber(Base):
+    """A business number (E.164 or a short code), or a whole Messaging Service (its `MG`
+    SID), registered to one organization: an incoming webhook finds its organization here."""
+
+    __tablename__ = "twilio_numbers"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("twilio_accounts.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    messaging_service_sid: Mapped[str | None] = mapped_column(String(34))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TwilioMessagePart(Base):
+    """One Twilio message sent for a stored outbound message (a long reply goes out in
+    several parts). Status callbacks update it; the message's delivery state follows."""
+
+    __tablename__ = "twilio_message_parts"
+    __table_args__ = (UniqueConstraint("message_id", "part"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("twilio_accounts.id"))
+    part: Mapped[int] = mapped_column(Integer)
+    sid: Mapped[str | None] = mapped_column(String(34), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ContactConsent(Base):
+    """Why an address is opted out, or back in: the keyword the customer sent, the
+    provider's opt-out type, or a provider error. `ContactIdentity.opted_out_at` is the
+    flag every send checks; this row is the reason the queue page shows."""
+
+    __tablename__ = "contact_consents"
+    __table_args__ = (UniqueConstraint("organization_id", "kind", "address"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(32))  # keyword | opt_out_type | provider_error
+    detail: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ID)  # the inbound message that decided it
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MediaFile(Base):
+    """A file kept in the state folder: media a customer sent (fetched from the provider)
+    or an image an agent uploaded to send. Only the organization's agents may read it."""
+
+    __tablename__ = "media_files"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(255))
+    origin: Mapped[str] = mapped_column(String(16))  # inbound | upload
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- handoff policy tables ---
+
+
+class HandoffDecision(Base):
+    """One decision of the handoff policy about one customer message: the level it ran at,
+    the outcome, the rule that decided it, and every rule's result (`[{rule, fired,
+    detail}]`), so an agent can see why a conversation was handed off, or why it was not.
+    `phase` is "message" (on arrival) or "reply" (after the AI's answer was computed)."""
+
+    __tablename__ = "handoff_decisions"
+    __table_args__ = (Index("ix_handoff_decisions_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    phase: Mapped[str] = mapped_column(String(16))
+    ownership_version: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    fired_rule: Mapped[str | None] = mapped_column(String(64))
+    rule_results: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- queue page tables ---
 
 
+class CannedResponse(Base):
+    """A reply text an admin prepared; agents insert it with its shortcut."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("organization_id", "shortcut"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    shortcut: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ConversationNote(Base):
+    """An internal note on a conversation: seen by the organization's agents, never sent."""
+
+    __tablename__ = "conversation_notes"
+    __table_args__ = (Index("ix_conversation_notes_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationRead(Base):
+    """How far one agent has read one conversation (for the queue's unread marks)."""
+
+    __tablename__ = "conversation_reads"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    last_read_message_id: Mapped[int] = mapped_column(ID, default=0)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Indexes for the queue's lists, counts and the dashboard (migration 0004). The search
+# indexes on PostgreSQL (pg_trgm) live only in the migration: they need the extension.
+Index(
+    "ix_conversations_activity",
+    Conversation.organization_id,
+    Conversation.state,
+    Conversation.updated_at,
+    Conversation.id,
+)
+Index(
+    "ix_conversations_assignee",
+    Conversation.organization_id,
+    Conversation.assigned_agent_id,
+    Conversation.state,
+)
+Index(
+    "ix_conversations_counts",
+    Conversation.organization_id,
+    Conversation.state,
+    Conversation.needs_attention,
+    Conversation.assigned_agent_id,
+)
+Index("ix_messages_organization", Message.organization_id, Message.id)
+Index("ix_transitions_organization_time", Transition.organization_id, Transition.created_at)
+
+
 # --- handoff ladder and webhook tables ---
+
+
+class WebhookEndpoint(Base):
+    """Where an organization wants its integration events POSTed, signed with `secret`.
+    `events` lists the event names it wants (handoff, claimed, resolved, message)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: its payload, and how sending it went (pending,
+    retrying, delivered or failed, with the attempts made and the last error)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(36), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    delivered_at: Mapped[datetime | None]

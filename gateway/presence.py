@@ -43,3 +43,18 @@ async def online_agents(redis: Redis, organization_id: int) -> list[int]:
     since = time.time() - TIMEOUT_SECONDS
     members = await redis.zrangebyscore(_key(organization_id), since, "+inf")
     return sorted(int(member) for member in members if isinstance(member, bytes | str))
+
+
+async def leave(
+    redis: Redis, events: EventPublisher, organization_id: int, agent_id: int, name: str
+) -> None:
+    """The agent closed the last page that sent heartbeats: offline now, not at timeout."""
+    if await redis.zrem(_key(organization_id), str(agent_id)):
+        await events.publish(
+            Event(
+                "presence",
+                organization_id,
+                None,
+                {"agent_id": agent_id, "name": name, "online": False},
+            )
+        )

@@ -14,12 +14,14 @@ from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.serializers import JSONSerializer
 
-# The worker drains these in this order: deliveries first, the AI last.
+# The worker drains these in this order: deliveries first, the AI, then handoff summaries
+# (a customer waits for the AI's reply; an agent can read the transcript meanwhile).
 OUTBOUND = "switchboard-outbound"
 INTAKE = "switchboard-intake"
 DEADLINES = "switchboard-deadlines"
 AI = "switchboard-ai"
-ALL_QUEUES = (OUTBOUND, INTAKE, DEADLINES, AI)
+SUMMARIES = "switchboard-summaries"
+ALL_QUEUES = (OUTBOUND, INTAKE, DEADLINES, AI, SUMMARIES)
 
 ROUTE_MESSAGE = "handoff.jobs.route_message"
 FIRE_DEADLINE = "handoff.jobs.fire_deadline"

@@ -1,7 +1,8 @@
 """The safety net under Redis: fires overdue deadlines whose scheduled job was lost,
 re-routes inbound messages whose routing job never ran (a crash between commit and
-enqueue, or a Redis restart), and re-enqueues deliveries left pending far longer than any
-retry back-off. All are harmless to repeat: deadlines, routing and sending are claimed
+enqueue, or a Redis restart), and re-enqueues deliveries (messages and webhooks) left
+pending far longer than any retry back-off. All are harmless to repeat: deadlines, routing
+and sending are claimed
 atomically, so whatever is enqueued twice still happens once. One worker at a time
 reconciles, under a short Redis lock."""
 
@@ -12,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gateway import deadlines
+from gateway import deadlines, webhooks
 from gateway.models import Message, utcnow
 from gateway.queues import (
     DEADLINES,
@@ -36,7 +37,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
     """One pass; returns how many deadlines and messages it re-enqueued."""
     got_lock = services.jobs.redis.set(LOCK_KEY, "1", nx=True, ex=lock_seconds)
     if not got_lock:
-        return {"deadlines": 0, "messages": 0, "deliveries": 0}
+        return {"deadlines": 0, "messages": 0, "deliveries": 0, "webhooks": 0}
     now = utcnow()
     async with services.db.transaction() as session:
         due = await deadlines.overdue(session, now)
@@ -66,6 +67,8 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
                 )
             ).all()
         )
+        stalled_webhooks = await webhooks.stalled(session, services, now)
+    await webhooks.resend(services, stalled_webhooks)
     for deadline_id in due:
         await services.jobs.enqueue_async(DEADLINES, FIRE_DEADLINE, deadline_id)
     for message_id, conversation_id in unrouted:
@@ -83,4 +86,9 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
             len(unrouted),
             len(unsent),
         )
-    return {"deadlines": len(due), "messages": len(unrouted), "deliveries": len(unsent)}
+    return {
+        "deadlines": len(due),
+        "messages": len(unrouted),
+        "deliveries": len(unsent),
+        "webhooks": len(stalled_webhooks),
+    }

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, NonNegativeInt, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import ConfigurationError
@@ -32,6 +33,58 @@ class Settings(BaseSettings):
     widget_messages_per_minute: int = Field(20, ge=1)
     widget_token_max_age_days: int = Field(90, ge=1)
     sql_echo: bool = False
+    # Twilio Messaging: the REST API's base URL (a regional edge such as
+    # https://api.dublin.ie1.twilio.com, or a local sandbox), whether to rebuild the URL
+    # Twilio signed from X-Forwarded-Proto/-Host/-Port when no public URL is set (only
+    # behind a proxy that sets them), and the largest media file kept or sent.
+    twilio_api_base_url: str = "https://api.twilio.com"
+    trust_forwarded_headers: bool = False
+    media_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+
+    @field_validator("twilio_api_base_url")
+    @classmethod
+    def _twilio_api_base_url_is_http(cls, value: str) -> str:
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must look like https://api.twilio.com")
+        return value.rstrip("/")
+
+    # Outgoing notification mail to agents (reminders, escalations):
+    # smtp://user:pass@host:587?starttls=true, or smtps://... for TLS from the start.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "Switchboard <switchboard@localhost>"
+    # Seconds between the attempts to deliver an outgoing webhook.
+    webhook_retry_intervals: list[NonNegativeInt] = Field(
+        default=[10, 60, 300, 1800, 7200], min_length=1
+    )
+    # A hosted model behind any OpenAI-compatible chat-completions endpoint (OpenAI, Azure
+    # OpenAI, vLLM, Ollama, LM Studio); unset means the offline knowledge-base responder.
+    # With `llm_api_version` (Azure) the key goes in an `api-key` header and the version in
+    # an `api-version` query parameter; otherwise the key is a Bearer token.
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_api_version: str | None = None
+    llm_timeout_seconds: float = Field(8.0, gt=0, le=120)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_is_smtp(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parsed = urlsplit(value.get_secret_value())
+            if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+                raise ValueError("must look like smtp://user:pass@host:port or smtps://...")
+        return value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url_is_http(cls, value: str | None) -> str | None:
+        if value:
+            parsed = urlsplit(value)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError("must look like https://host/v1")
+            return value.rstrip("/")
+        return None
 
     @property
     def resolved_database_url(self) -> str:
@@ -67,7 +120,9 @@ def load_settings(**overrides: object) -> Settings:
         names = ", ".join(
             "SWITCHBOARD_" + str(err["loc"][0]).upper() for err in exc.errors() if err["loc"]
         )
-        raise ConfigurationError(f"invalid setting(s): {names}: {exc}") from exc
+        # The values stay out of the message: a URL may carry a password.
+        reasons = "; ".join(err["msg"] for err in exc.errors(include_input=False))
+        raise ConfigurationError(f"invalid setting(s): {names}: {reasons}") from None
     if settings.secret_key is None:
         stored = settings.var_dir / SECRET_KEY_FILE
         if stored.exists():

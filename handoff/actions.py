@@ -5,13 +5,17 @@ through `gateway.ownership.transition`, tells the customer, and tells the live p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import deadlines, ownership
+from gateway import deadlines, media, ownership, reachability, webhooks
 from gateway.errors import BadInput, Conflict, Forbidden
 from gateway.models import Agent, Conversation, Message, utcnow
 from gateway.ownership import HUMAN_STATES, State
 from gateway.runtime import Services
+from handoff import ladder
 from handoff.context import ConversationContext, load_context
 from handoff.notices import post_notice, queue_outbound
 from handoff.routing import announce_state
@@ -46,6 +50,8 @@ async def claim(services: Services, agent: Agent, conversation_id: int) -> Conve
             assignee_id=agent.id,
         )
         await post_notice(session, services.jobs, conversation, "agent_joined", agent=agent.name)
+        await ladder.schedule_unassign(session, services, conversation)
+        await _emit(session, services, "claimed", conversation, agent)
         announce_state(session, services, conversation)
         return conversation
 
@@ -75,16 +81,27 @@ async def take_manual_control(
         return conversation
 
 
-async def reply(services: Services, agent: Agent, conversation_id: int, text: str) -> Message:
+async def reply(
+    services: Services,
+    agent: Agent,
+    conversation_id: int,
+    text: str,
+    media: Sequence[str] = (),
+) -> Message:
     """Send the agent's message on the conversation's channel. Replying to a conversation
-    that is waiting claims it; replying to one the AI handles takes manual control."""
+    that is waiting claims it; replying to one the AI handles takes manual control. A reply
+    the customer cannot receive (opted out, WhatsApp window closed) is refused before
+    anything is stored. `media` holds the keys of uploaded images to send with it."""
     _require_role(agent, "agent", "admin")
     text = text.strip()
-    if not text:
+    if not text and not media:
         raise BadInput("a reply needs some text")
     if len(text) > MAX_REPLY_CHARS:
         raise BadInput(f"a reply may hold at most {MAX_REPLY_CHARS} characters")
-    state = (await _peek(services, agent, conversation_id)).state
+    peeked = await _peek(services, agent, conversation_id)
+    await reachability.check_reply(services.db, peeked)
+    attachments = await _attachments(services, agent, peeked, list(media))
+    state = peeked.state
     if state == State.QUEUED:
         await claim(services, agent, conversation_id)
     elif state in (State.AI, State.RESOLVED):
@@ -96,13 +113,31 @@ async def reply(services: Services, agent: Agent, conversation_id: int, text: st
             raise Conflict("this conversation changed hands; reload it", code="ownership_changed")
         if conversation.state == State.ASSIGNED and conversation.assigned_agent_id != agent.id:
             raise Conflict("another agent owns this conversation", code="owned_by_other")
+        await reachability.ensure_reachable(session, conversation)
         now = utcnow()
         conversation.last_human_at = now
+        await ladder.agent_replied(session, conversation)
         if conversation.state == State.MANUAL:
             await restart_review_window(session, services, context)
         return await queue_outbound(
-            session, services.jobs, conversation, author="agent", text=text, agent_id=agent.id
+            session,
+            services.jobs,
+            conversation,
+            author="agent",
+            text=text,
+            agent_id=agent.id,
+            attachments=attachments,
         )
+
+
+async def _attachments(
+    services: Services, agent: Agent, conversation: Conversation, keys: list[str]
+) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    media.require_media_channel(services.channels, conversation.channel)
+    store = media.MediaStore(services.settings.var_dir)
+    return await media.outbound_attachments(store, services.db, agent.organization_id, keys)
 
 
 async def restart_review_window(
@@ -153,8 +188,20 @@ async def _release(
         await post_notice(
             session, services.jobs, conversation, notice, text=(message or "").strip() or None
         )
+        if target == State.RESOLVED:
+            await _emit(session, services, "resolved", conversation, agent)
         announce_state(session, services, conversation)
         return conversation
+
+
+async def _emit(
+    session: AsyncSession, services: Services, event: str, conversation: Conversation, agent: Agent
+) -> None:
+    data = {
+        "conversation": webhooks.conversation_data(conversation),
+        "agent": {"id": agent.id, "name": agent.name},
+    }
+    await webhooks.emit(session, services, conversation.organization_id, event, data)
 
 
 async def _peek(services: Services, agent: Agent, conversation_id: int) -> Conversation:

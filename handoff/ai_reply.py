@@ -7,18 +7,28 @@ from __future__ import annotations
 import logging
 
 from gateway.events import Event
+from gateway.org_settings import OrganizationSettings
 from gateway.runtime import Services
 from handoff.context import load_context, recent_turns
+from handoff.llm_client import llm_config
+from handoff.llm_responder import LLMResponder
 from handoff.notices import queue_outbound
 from handoff.offline_responder import OfflineResponder
+from handoff.policy import Outcome, decide_on_reply
 from handoff.responder import Responder, ResponderReply, ResponderRequest
-from handoff.routing import hand_off
+from handoff.routing import carry_out
 
 log = logging.getLogger(__name__)
 
 
-def responder_for(services: Services, threshold: float) -> Responder:
-    return OfflineResponder(services.db, threshold=threshold)
+def responder_for(services: Services, settings: OrganizationSettings) -> Responder:
+    """The hosted model when one is configured (falling back to the offline responder on
+    any failure), else the offline knowledge-base responder."""
+    offline = OfflineResponder(services.db, threshold=settings.ai_confidence_threshold)
+    config = llm_config(services.settings, settings)
+    if config is None:
+        return offline
+    return LLMResponder(services.db, config, offline, business_context=settings.business_context)
 
 
 async def compute_reply(
@@ -40,14 +50,17 @@ async def compute_reply(
         history=history,
         business_name=context.organization.name,
     )
-    responder = responder_for(services, context.settings.ai_confidence_threshold)
+    responder = responder_for(services, context.settings)
     return await responder.respond(request)
 
 
 async def store_reply(
     services: Services, conversation_id: int, version: int, reply: ResponderReply
 ) -> int | None:
-    """Store the AI's reply for delivery if ownership did not change; returns its id."""
+    """Store the AI's reply for delivery if ownership did not change, after the handoff
+    policy's reply rules (low-confidence streak, the AI's own handoff signal) had their say;
+    returns its id, or None when nothing of the AI's goes out (ownership moved, or a
+    non-answer was replaced by a handoff)."""
     async with services.db.transaction() as session:
         context = await load_context(session, conversation_id)
         conversation = context.conversation
@@ -58,6 +71,11 @@ async def store_reply(
                 version,
                 conversation.ownership_version,
             )
+            return None
+        decision = await decide_on_reply(session, services, context, reply)
+        if decision.outcome is not Outcome.AI and not reply.knows:
+            # a non-answer followed by "connecting you to a person" reads as a contradiction
+            await carry_out(session, services, context, decision)
             return None
         message = await queue_outbound(
             session,
@@ -71,15 +89,7 @@ async def store_reply(
                 "sources": list(reply.sources),
             },
         )
-        if reply.wants_human:
-            await hand_off(
-                session,
-                services,
-                conversation,
-                reason="the assistant asked for a person",
-                rule_hits=[{"rule": "ai_decision", "fired": True}],
-                expiry=context.settings.queue_expiry,
-            )
+        await carry_out(session, services, context, decision)
         return message.id
 
 

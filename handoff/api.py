@@ -13,11 +13,15 @@ from sqlalchemy import select
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput
-from gateway.models import Conversation, Message, Transition
+from gateway.models import Conversation, Message
+from gateway.openapi import INTEGER, STRING, Param, array, documented, nullable, obj
 from gateway.ownership import State
 from gateway.web import app_services
 from handoff import actions
-from handoff.context import load_context
+from handoff.policy.records import latest_decisions, latest_handoffs
+from handoff.queue_api.schemas import CONVERSATION_RESULT, CONVERSATION_VIEW
+from handoff.queue_api.view import conversation_view
+from handoff.queue_api.viewing import viewer_names
 
 api = Blueprint("conversations_api", __name__)
 PAGE_SIZE = 50
@@ -54,8 +58,10 @@ def message_json(message: Message) -> dict[str, Any]:
         "agent_id": message.agent_id,
         "channel": message.channel,
         "text": message.text,
+        "attachments": message.attachments,
         "delivery_status": message.delivery_status,
         "error_code": message.error_code,
+        "error_message": message.error_message,
         "meta": message.meta,
         "created_at": message.created_at,
     }
@@ -63,6 +69,16 @@ def message_json(message: Message) -> dict[str, Any]:
 
 @api.get("/api/conversations")
 @login_required(_db)
+@documented(
+    "Conversations of the organization, newest first (50 a page)",
+    tags=["conversations"],
+    query=(
+        Param("state", "ai, queued, assigned, manual or resolved"),
+        Param("before", "only conversations with a smaller id", INTEGER),
+    ),
+    response=obj(["conversations"], conversations=array({"type": "object"})),
+    errors=(400,),
+)
 async def list_conversations() -> ResponseReturnValue:
     agent = current_agent()
     state = request.args.get("state")
@@ -78,46 +94,35 @@ async def list_conversations() -> ResponseReturnValue:
         rows = (
             await session.scalars(query.order_by(Conversation.id.desc()).limit(PAGE_SIZE))
         ).all()
-    return jsonify({"conversations": [conversation_json(row) for row in rows]})
+        handoffs = await latest_handoffs(session, [row.id for row in rows])
+    return jsonify(
+        {
+            "conversations": [
+                {**conversation_json(row), "handoff_decision": handoffs.get(row.id)} for row in rows
+            ]
+        }
+    )
 
 
 @api.get("/api/conversations/<int:conversation_id>")
 @login_required(_db)
+@documented(
+    "The conversation view: conversation, customer, history across channels, notes, "
+    "transitions, handoff decisions, reachability and who else is viewing it",
+    tags=["conversations"],
+    response=CONVERSATION_VIEW,
+)
 async def show_conversation(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     async with _db().transaction() as session:
-        context = await load_context(session, conversation_id, agent.organization_id)
-        messages = (
-            await session.scalars(
-                select(Message)
-                .where(Message.conversation_id == conversation_id)
-                .order_by(Message.id)
-            )
-        ).all()
-        transitions = (
-            await session.scalars(
-                select(Transition)
-                .where(Transition.conversation_id == conversation_id)
-                .order_by(Transition.id)
-            )
-        ).all()
-    return jsonify(
-        {
-            "conversation": conversation_json(context.conversation),
-            "messages": [message_json(m) for m in messages],
-            "transitions": [
-                {
-                    "from": t.from_state,
-                    "to": t.to_state,
-                    "actor": t.actor,
-                    "reason": t.reason,
-                    "rule_hits": t.rule_hits,
-                    "at": t.created_at,
-                }
-                for t in transitions
-            ],
-        }
-    )
+        view = await conversation_view(session, agent, conversation_id)
+        handoffs = await latest_handoffs(session, [conversation_id])
+        view["conversation"]["handoff_decision"] = handoffs.get(conversation_id)
+        view["conversation"]["decisions"] = await latest_decisions(session, conversation_id)
+        view["viewers"] = await viewer_names(
+            session, app_services().services.events.redis, agent, conversation_id
+        )
+    return jsonify(view)
 
 
 async def _text_field(name: str, required: bool) -> str | None:
@@ -134,6 +139,12 @@ async def _text_field(name: str, required: bool) -> str | None:
 
 @api.post("/api/conversations/<int:conversation_id>/claim")
 @login_required(_db)
+@documented(
+    "Claim a waiting conversation; of many racing claims exactly one wins",
+    tags=["actions"],
+    response=CONVERSATION_RESULT,
+    errors=(403, 409),
+)
 async def claim(conversation_id: int) -> ResponseReturnValue:
     conversation = await actions.claim(app_services().services, current_agent(), conversation_id)
     return jsonify({"conversation": conversation_json(conversation)})
@@ -141,6 +152,12 @@ async def claim(conversation_id: int) -> ResponseReturnValue:
 
 @api.post("/api/conversations/<int:conversation_id>/manual")
 @login_required(_db)
+@documented(
+    "Take manual control: the AI pauses for the review window, restarted by every action",
+    tags=["actions"],
+    response=CONVERSATION_RESULT,
+    errors=(403, 409),
+)
 async def manual(conversation_id: int) -> ResponseReturnValue:
     conversation = await actions.take_manual_control(
         app_services().services, current_agent(), conversation_id
@@ -150,15 +167,37 @@ async def manual(conversation_id: int) -> ResponseReturnValue:
 
 @api.post("/api/conversations/<int:conversation_id>/reply")
 @login_required(_db)
+@documented(
+    "Reply on the conversation's channel (claims a waiting one, takes manual control of "
+    "one the AI handles)",
+    tags=["actions"],
+    body=obj(["text"], text=STRING, media=array(STRING)),
+    response=obj(["message"], message={"type": "object"}),
+    status=201,
+    errors=(400, 403, 409),
+)
 async def reply(conversation_id: int) -> ResponseReturnValue:
     text = await _text_field("text", required=True)
     assert text is not None
-    message = await actions.reply(app_services().services, current_agent(), conversation_id, text)
+    body = await request.get_json(silent=True)
+    media = body.get("media", []) if isinstance(body, dict) else []
+    if not isinstance(media, list) or not all(isinstance(key, str) for key in media):
+        raise BadInput("'media' must be a list of uploaded files' keys (see POST /api/media)")
+    message = await actions.reply(
+        app_services().services, current_agent(), conversation_id, text, media
+    )
     return jsonify({"message": message_json(message)}), 201
 
 
 @api.post("/api/conversations/<int:conversation_id>/handback")
 @login_required(_db)
+@documented(
+    "Hand the conversation back to the AI, with an optional message to the customer",
+    tags=["actions"],
+    body=obj(message=nullable(STRING)),
+    response=CONVERSATION_RESULT,
+    errors=(400, 403, 409),
+)
 async def hand_back(conversation_id: int) -> ResponseReturnValue:
     text = await _text_field("message", required=False)
     conversation = await actions.hand_back(
@@ -169,6 +208,13 @@ async def hand_back(conversation_id: int) -> ResponseReturnValue:
 
 @api.post("/api/conversations/<int:conversation_id>/resolve")
 @login_required(_db)
+@documented(
+    "Resolve the conversation, with an optional message to the customer",
+    tags=["actions"],
+    body=obj(message=nullable(STRING)),
+    response=CONVERSATION_RESULT,
+    errors=(400, 403, 409),
+)
 async def resolve(conversation_id: int) -> ResponseReturnValue:
     text = await _text_field("message", required=False)
     conversation = await actions.resolve(

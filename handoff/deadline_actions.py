@@ -13,6 +13,7 @@ from gateway import deadlines, ownership
 from gateway.models import Conversation
 from gateway.ownership import State
 from gateway.runtime import Services
+from handoff import ladder, notify_email
 from handoff.context import load_context
 from handoff.notices import post_notice
 from handoff.routing import announce_state
@@ -44,7 +45,29 @@ async def _resume_ai(session: AsyncSession, services: Services, conversation: Co
     announce_state(session, services, conversation)
 
 
-ACTIONS: dict[str, Action] = {"expire": _expire, "resume-ai": _resume_ai}
+async def _unassign(session: AsyncSession, services: Services, conversation: Conversation) -> None:
+    """Claimed but never answered in time: back to the queue, with the ladder started anew."""
+    settings = await ladder.organization_settings(session, conversation.organization_id)
+    await ownership.transition(
+        session,
+        conversation,
+        State.QUEUED,
+        actor=ownership.SYSTEM,
+        reason="claimed but not answered within "
+        + notify_email.duration_text(settings.unassign_after_seconds),
+        rule_hits=list(conversation.rule_hits or []),
+    )
+    await ladder.start(session, services, conversation)
+    announce_state(session, services, conversation)
+
+
+ACTIONS: dict[str, Action] = {
+    "expire": _expire,
+    "resume-ai": _resume_ai,
+    ladder.REMINDER: ladder.remind,
+    ladder.ESCALATE: ladder.escalate,
+    ladder.UNASSIGN: _unassign,
+}
 
 
 async def fire(services: Services, deadline_id: int) -> str:

@@ -14,12 +14,15 @@ from quart.typing import ResponseReturnValue
 from gateway import presence
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
+from gateway.errors import Forbidden
 from gateway.events import Event, org_channel
+from gateway.openapi import INTEGER, OK, array, documented, obj
 from gateway.web import app_services
 from handoff.context import load_context
 
 live = Blueprint("live_api", __name__)
 KEEPALIVE_SECONDS = 15.0
+ONLINE = obj(["online"], online=array(INTEGER))
 
 
 def _db() -> Database:
@@ -28,6 +31,11 @@ def _db() -> Database:
 
 @live.get("/api/events")
 @login_required(_db)
+@documented(
+    "Server-Sent Events of the organization (the same events as the live socket)",
+    tags=["live"],
+    description="text/event-stream: `event: <type>` and `data: <event JSON>` per event.",
+)
 async def event_stream() -> ResponseReturnValue:
     organization_id = current_agent().organization_id
     hub = app_services().hub
@@ -52,6 +60,11 @@ async def event_stream() -> ResponseReturnValue:
 
 @live.post("/api/presence")
 @login_required(_db)
+@documented(
+    "Presence heartbeat (the live socket's heartbeat frame does the same)",
+    tags=["live"],
+    response=ONLINE,
+)
 async def heartbeat() -> ResponseReturnValue:
     agent = current_agent()
     services = app_services().services
@@ -65,6 +78,7 @@ async def heartbeat() -> ResponseReturnValue:
 
 @live.get("/api/presence")
 @login_required(_db)
+@documented("Who is online", tags=["live"], response=ONLINE)
 async def who_is_online() -> ResponseReturnValue:
     services = app_services().services
     online = await presence.online_agents(services.events.redis, current_agent().organization_id)
@@ -73,10 +87,17 @@ async def who_is_online() -> ResponseReturnValue:
 
 @live.post("/api/conversations/<int:conversation_id>/typing")
 @login_required(_db)
+@documented(
+    "Tell the customer and the other agents that this agent is typing",
+    tags=["live"],
+    response=OK,
+)
 async def agent_typing(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     async with _db().transaction() as session:
         await load_context(session, conversation_id, agent.organization_id)  # 404 if not ours
+    if agent.role not in ("agent", "admin"):
+        raise Forbidden("a viewer cannot reply, so cannot be typing")
     await app_services().services.events.publish(
         Event(
             "typing",

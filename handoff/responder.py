@@ -30,6 +30,7 @@ class ResponderReply:
     knows: bool  # False when it answered "I don't know"
     wants_human: bool = False  # a structured handoff signal (a hosted LLM's tool call later)
     sources: tuple[str, ...] = ()
+    handoff_reason: str | None = None  # why it wants a person, in its own words
 
 
 class Responder(Protocol):

@@ -1,30 +1,32 @@
-"""Routing one inbound message: reopen a resolved conversation, keep the AI silent while a
-person owns it, hand off on an explicit request for a person, or ask the AI for a reply.
-This is the first trigger; the full rule table comes with the handoff policy."""
+"""Routing one inbound message: reopen a resolved conversation, then let the handoff policy
+(`handoff.policy`, an ordered table of named rules) decide: the AI stays silent, the
+conversation goes to a person, or the AI is asked for a reply."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import deadlines, ownership
+from gateway import ownership, webhooks
 from gateway.db import after_commit
 from gateway.events import Event
 from gateway.models import Conversation, Message, Transition, utcnow
 from gateway.ownership import State
-from gateway.queues import AI
+from gateway.queues import AI, SUMMARIES
 from gateway.runtime import Services
-from handoff.context import load_context
+from handoff import ladder
+from handoff.context import ConversationContext, load_context
 from handoff.notices import post_notice
-from handoff.person_request import asks_for_person
+from handoff.policy import Decision, Outcome, decide_on_message, follow_up, handoff_plan
+from handoff.summary_job import SUMMARIZE
 
 log = logging.getLogger(__name__)
 
 AI_REPLY = "handoff.jobs.ai_reply"
-EXPLICIT_REQUEST = "explicit_person_request"
 
 
 async def route_message(services: Services, message_id: int) -> str:
@@ -42,6 +44,15 @@ async def route_message(services: Services, message_id: int) -> str:
         assert message is not None
         context = await load_context(session, message.conversation_id)
         conversation = context.conversation
+        await webhooks.emit(
+            session,
+            services,
+            conversation.organization_id,
+            "message",
+            webhooks.message_data(message, conversation),
+        )
+        if (message.meta or {}).get("no_reply"):
+            return "no-reply"  # a consent keyword (SMS STOP, START, HELP): kept, never answered
         if conversation.state == State.RESOLVED:
             if message.created_at <= await _resolved_at(session, conversation.id):
                 return "before-resolution"  # a late job must not reopen a closed conversation
@@ -53,18 +64,10 @@ async def route_message(services: Services, message_id: int) -> str:
                 reason="the customer wrote again",
             )
             announce_state(session, services, conversation)
-        if conversation.state != State.AI:
-            return "human-owned"
-        if asks_for_person(message.text):
-            await hand_off(
-                session,
-                services,
-                conversation,
-                reason="the customer asked for a person",
-                rule_hits=[{"rule": EXPLICIT_REQUEST, "fired": True}],
-                expiry=context.settings.queue_expiry,
-            )
-            return "queued"
+        decision = await decide_on_message(session, services, context, message)
+        await carry_out(session, services, context, decision)
+        if decision.outcome is not Outcome.AI:
+            return decision.outcome.value
         version = conversation.ownership_version
         conversation_id = conversation.id
         after_commit(
@@ -84,14 +87,50 @@ async def hand_off(
     reason: str,
     rule_hits: list[dict[str, object]],
     expiry: timedelta,
+    notice_values: Mapping[str, str] | None = None,
 ) -> None:
-    """Queue the conversation for a person, tell the customer, and set the expiry."""
+    """Queue the conversation for a person, tell the customer, start the ladder (reminders,
+    escalation, expiry) and tell the integrations."""
     await ownership.transition(
         session, conversation, State.QUEUED, actor=ownership.AI, reason=reason, rule_hits=rule_hits
     )
-    await post_notice(session, services.jobs, conversation, "handoff")
-    await deadlines.schedule(session, services.jobs, conversation, "expire", utcnow() + expiry)
+    await post_notice(session, services.jobs, conversation, "handoff", **(notice_values or {}))
+    version, conversation_id = conversation.ownership_version, conversation.id
+    after_commit(
+        session,
+        lambda: services.jobs.enqueue_async(
+            SUMMARIES, SUMMARIZE, conversation_id, version, conversation_id=conversation_id
+        ),
+    )
+    await ladder.start(session, services, conversation, expiry=expiry)
+    await webhooks.emit(
+        session,
+        services,
+        conversation.organization_id,
+        "handoff",
+        {"conversation": webhooks.conversation_data(conversation), "rule_hits": rule_hits},
+    )
     announce_state(session, services, conversation)
+
+
+async def carry_out(
+    session: AsyncSession, services: Services, context: ConversationContext, decision: Decision
+) -> None:
+    """Do what a policy decision asks besides the AI's own turn: queue the conversation for
+    a person, or keep it with the AI while asking for details or taking a message."""
+    if decision.outcome is Outcome.QUEUED:
+        plan = handoff_plan(decision, context.settings)
+        await hand_off(
+            session,
+            services,
+            context.conversation,
+            reason=plan.reason,
+            rule_hits=plan.rule_hits,
+            expiry=plan.expiry,
+            notice_values=plan.notice_values,
+        )
+    else:
+        await follow_up(session, services, context.conversation, decision)
 
 
 async def _resolved_at(session: AsyncSession, conversation_id: int) -> datetime:

@@ -36,8 +36,8 @@ async def test_it_re_enqueues_only_what_is_overdue_or_stuck(services: Services, 
     counts = await reconcile(services)
     again = await reconcile(services)  # inside the lock: another worker's pass is a no-op
 
-    assert counts == {"deadlines": 1, "messages": 1, "deliveries": 1}
-    assert again == {"deadlines": 0, "messages": 0, "deliveries": 0}
+    assert counts == {"deadlines": 1, "messages": 1, "deliveries": 1, "webhooks": 0}
+    assert again == {"deadlines": 0, "messages": 0, "deliveries": 0, "webhooks": 0}
     assert [j.args for j in services.jobs.queue(INTAKE).get_jobs()] == [[old.message_id]]
     assert [j.args for j in services.jobs.queue(OUTBOUND).get_jobs()] == [[reply.id]]
     assert len(services.jobs.queue(DEADLINES).get_jobs()) == 1

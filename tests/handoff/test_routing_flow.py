@@ -85,15 +85,19 @@ async def test_asking_for_a_person_queues_with_a_notice_and_an_expiry(
     queued = await conversation(services, received.conversation_id)
     assert queued.state == "queued" and queued.waiting_since is not None
     assert queued.handoff_reason == "the customer asked for a person"
-    assert queued.rule_hits == [{"rule": "explicit_person_request", "fired": True}]
+    # the rules that fired, with what each found; nobody is online in this test
+    hits = queued.rule_hits
+    assert [hit["rule"] for hit in hits] == ["explicit_person_request", "nobody_online"]
+    assert all(hit["fired"] and hit["detail"] for hit in hits)
     notice = (await messages_of(services, received.conversation_id))[-1]
     assert (notice.author, notice.meta["notice"]) == ("system", "handoff")
     assert [j.args for j in services.jobs.queue(OUTBOUND).get_jobs()] == [[notice.id]]
     assert services.jobs.queue(AI).get_jobs() == []
     async with services.db.transaction() as session:
-        [deadline] = (await session.scalars(select(Deadline))).all()
+        deadlines = (await session.scalars(select(Deadline).order_by(Deadline.due_at))).all()
         [audit] = (await session.scalars(select(Transition))).all()
-    assert deadline.kind == "expire" and deadline.ownership_version == queued.ownership_version
+    assert [d.kind for d in deadlines] == ["reminder", "expire"]  # the ladder's first steps
+    assert all(d.ownership_version == queued.ownership_version for d in deadlines)
     assert (audit.from_state, audit.to_state, audit.actor) == ("ai", "queued", "ai")
 
 

@@ -44,12 +44,13 @@ def run_burst(database_url: str, redis_url: str, timeout: float = 60) -> str:
 
 @contextmanager
 def running_worker(
-    database_url: str, redis_url: str, reconcile_every: float = 0.5
+    database_url: str, redis_url: str, reconcile_every: float = 0.5, **env: str
 ) -> Iterator[subprocess.Popen[str]]:
-    """A long-running worker, stopped (and its log kept) when the block ends."""
+    """A long-running worker, stopped (and its log kept) when the block ends; `env` adds
+    settings (e.g. SWITCHBOARD_SMTP_URL="smtp://127.0.0.1:2525")."""
     process = subprocess.Popen(
         [sys.executable, "-c", START, "forever", str(reconcile_every)],
-        env=worker_env(database_url, redis_url),
+        env=worker_env(database_url, redis_url, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
