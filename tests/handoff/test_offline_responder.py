@@ -76,7 +76,7 @@ async def test_known_questions_are_answered_from_the_knowledge_base(
 ) -> None:
     reply = await responder.respond(ask(question))
     assert reply.knows
-    assert reply.sources == (source,)
+    assert [s.split(":")[0] for s in reply.sources] == [source]
     assert words in reply.text
     assert 0.45 <= reply.confidence <= 1
     assert not reply.wants_human
@@ -127,7 +127,7 @@ async def test_the_last_customer_turn_is_answered(responder: OfflineResponder) -
         request.business_name,
     )
     reply = await responder.respond(request)
-    assert reply.sources == ("Payment methods",)
+    assert [source.split(":")[0] for source in reply.sources] == ["Payment methods"]
 
 
 async def test_a_conversation_without_customer_turns_gets_i_dont_know(

@@ -45,6 +45,11 @@ def test_tokenize_lowercases_stems_and_drops_stopwords() -> None:
         ("how can I contact you", "Contact"),
         ("how much are the hiking boots", "Trailblazer Hiking Boots"),
         ("do you sell a two-person tent?", "Nordlys 2 Tent"),
+        ("How long does shipping take?", "Shipping times"),
+        ("when will my order arrive", "Shipping times"),
+        ("how much is shipping", "Shipping costs"),
+        ("do you ship abroad", "International shipping"),
+        ("where is my parcel", "Order tracking"),
     ],
 )
 def test_paraphrases_find_their_entry_with_high_confidence(
@@ -52,7 +57,7 @@ def test_paraphrases_find_their_entry_with_high_confidence(
 ) -> None:
     hits = demo_index.search(question, limit=3)
     assert hits, question
-    assert hits[0].title == title
+    assert topic(hits[0].title) == title
     assert hits[0].confidence >= 0.5
     assert hits[0].score > 0
 
@@ -89,7 +94,7 @@ def test_hits_are_ordered_limited_and_point_back_to_their_items(
     hits = demo_index.search("shipping costs and delivery times", limit=4)
     assert len(hits) == 4
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
-    assert {hits[0].title, hits[1].title} == {"Shipping costs", "Shipping times"}
+    assert {topic(hits[0].title), topic(hits[1].title)} == {"Shipping costs", "Shipping times"}
     for hit in hits:
         assert demo_items[hit.index] == (hit.entry_id, hit.title, hit.body)
         assert 0 < hit.confidence <= 1
@@ -144,3 +149,8 @@ def test_the_cache_reuses_indexes_and_evicts_the_least_recently_used() -> None:
     assert cache.get(1, hours) is index
     cache.get(1, changed)
     assert cache.builds == 4
+
+
+def topic(title: str) -> str:
+    """The topic of a demo FAQ heading ("Topic: the customer's question")."""
+    return title.split(":")[0]
