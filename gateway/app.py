@@ -41,8 +41,9 @@ class IsoJSONProvider(DefaultJSONProvider):
 
 def create_app(settings: Settings) -> Quart:
     from gateway.accounts import accounts
-    from gateway.admin_api import admin_api
-    from gateway.media_routes import media
+    from gateway.admin_people import people_api
+    from gateway.admin_teams import teams_api
+    from gateway.media_routes import media, upload_request_class
     from gateway.openapi import openapi
     from gateway.webhooks_api import webhooks_api
     from handoff.api import api as conversations_api
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> Quart:
     app = Quart(__name__, static_folder=None)
     app.json = IsoJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.request_class = upload_request_class(settings.media_max_bytes)  # media uploads only
     app.config["SWITCHBOARD_SETTINGS"] = settings
     install_error_handlers(app)
 
@@ -114,7 +116,8 @@ def create_app(settings: Settings) -> Quart:
         return await send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
 
     app.register_blueprint(accounts)
-    app.register_blueprint(admin_api)
+    app.register_blueprint(people_api)
+    app.register_blueprint(teams_api)
     app.register_blueprint(openapi)
     app.register_blueprint(queue_api)
     app.register_blueprint(canned)

@@ -2,14 +2,17 @@
 documents itself where it is defined, with the `documented(...)` decorator, and each module
 names its JSON shapes with `schema(...)`; the document is built from the app's route table,
 so it lists exactly the routes the app serves. An `/api/` route without the decorator still
-appears, described by its handler's docstring and tagged "undocumented"."""
+appears, described by its handler's docstring and tagged "undocumented" (the tests allow
+none). Bodies and answers are JSON unless a route names the raw media types it takes or
+serves (file uploads and downloads)."""
 
 from __future__ import annotations
 
 import re
+import types
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from quart import Blueprint, Quart, current_app, jsonify
 from quart.typing import ResponseReturnValue
@@ -26,6 +29,7 @@ _ERROR_TEXT = {
     403: "Not allowed for this role, or a missing or wrong X-CSRF-Token on a write",
     404: "No such object in the caller's organization",
     409: "The state changed under the caller (e.g. already claimed)",
+    413: "The body is larger than the server accepts",
     429: "Too many attempts; try again later",
 }
 
@@ -67,6 +71,40 @@ OK = obj(["ok"], ok=BOOLEAN)
 ERROR = schema("Error", obj(["error", "message"], error=STRING, message=STRING))
 
 
+_SCALARS: dict[object, Json] = {
+    str: STRING,
+    int: INTEGER,
+    float: NUMBER,
+    bool: BOOLEAN,
+    type(None): {"type": "null"},
+}
+
+
+def type_schema(hint: object) -> Json:
+    """The JSON schema of a Python type made of scalars, lists, `dict[str, ...]` and
+    unions (such as a settings dataclass's field types); `Any` allows anything."""
+    if hint in _SCALARS:
+        return dict(_SCALARS[hint])
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is list:
+        return array(type_schema(args[0]))
+    if origin is dict:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
+    if origin in (Union, types.UnionType):
+        return {"anyOf": [type_schema(arg) for arg in args]}
+    if hint is Any:
+        return {}
+    raise TypeError(f"no JSON schema for {hint!r}")
+
+
+def dataclass_schema(cls: type, *, required: bool = True) -> Json:
+    """An object schema with one property per field of dataclass `cls`, all required
+    (as the dataclass serializes) or, with `required=False`, all optional."""
+    hints = get_type_hints(cls)
+    names = [item.name for item in fields(cls)]
+    return obj(names if required else (), **{name: type_schema(hints[name]) for name in names})
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
@@ -86,6 +124,8 @@ class Operation:
     query: tuple[Param, ...]
     errors: tuple[int, ...]
     auth: bool
+    raw_body: tuple[str, ...] = ()
+    raw_response: tuple[str, ...] = ()
 
 
 def documented(
@@ -99,9 +139,12 @@ def documented(
     query: Iterable[Param] = (),
     errors: Iterable[int] = (),
     auth: bool = True,
+    raw_body: Iterable[str] = (),
+    raw_response: Iterable[str] = (),
 ) -> Callable[[F], F]:
     """Attach an operation's description to a route handler (order among decorators does
-    not matter: `functools.wraps` carries it along)."""
+    not matter: `functools.wraps` carries it along). `raw_body` and `raw_response` name the
+    media types of a body or answer that is a file rather than JSON."""
     operation = Operation(
         summary,
         tuple(tags),
@@ -112,6 +155,8 @@ def documented(
         tuple(query),
         tuple(errors),
         auth,
+        tuple(raw_body),
+        tuple(raw_response),
     )
 
     def attach(handler: F) -> F:
@@ -145,6 +190,14 @@ def _path_and_parameters(rule: str) -> tuple[str, list[Json]]:
     return _PATH_ARGUMENT.sub(replace, rule), parameters
 
 
+def _content(json_schema: Json | None, raw: tuple[str, ...]) -> Json:
+    """A body's media types: JSON with its schema, and raw files (an empty media type
+    object, as OpenAPI 3.1 describes binary content)."""
+    found: Json = {"application/json": {"schema": json_schema}} if json_schema is not None else {}
+    found.update({media_type: {} for media_type in raw})
+    return found
+
+
 def _operation_json(operation: Operation, path_parameters: list[Json], websocket: bool) -> Json:
     parameters = list(path_parameters) + [
         {
@@ -161,14 +214,14 @@ def _operation_json(operation: Operation, path_parameters: list[Json], websocket
         found["description"] = operation.description
     if parameters:
         found["parameters"] = parameters
-    if operation.body is not None:
+    if operation.body is not None or operation.raw_body:
         found["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": operation.body}},
+            "content": _content(operation.body, operation.raw_body),
         }
     success: Json = {"description": "Switching to the WebSocket protocol" if websocket else "OK"}
-    if operation.response is not None:
-        success["content"] = {"application/json": {"schema": operation.response}}
+    if operation.response is not None or operation.raw_response:
+        success["content"] = _content(operation.response, operation.raw_response)
     responses: Json = {str(101 if websocket else operation.status): success}
     codes = set(operation.errors) | ({401} if operation.auth else set())
     if path_parameters:

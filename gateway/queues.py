@@ -30,6 +30,14 @@ ON_FINAL_FAILURE = "gateway.delivery.job_failed"
 
 SEND_RETRY = Retry(max=5, interval=[2, 5, 15, 60, 300])
 
+# The job that fetches an inbound message's media, by channel (named, so `gateway` never
+# imports a channel): the reconciler re-enqueues it for media a message still lists as
+# pending, in `meta["media"]` (one `{"status": ...}` entry per attachment).
+FETCH_MEDIA_JOBS: dict[str, str] = {
+    "sms": "messaging.twilio.jobs.fetch_media",
+    "whatsapp": "messaging.twilio.jobs.fetch_media",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class JobRef:

@@ -1,23 +1,28 @@
 """The safety net under Redis: fires overdue deadlines whose scheduled job was lost,
 re-routes inbound messages whose routing job never ran (a crash between commit and
-enqueue, or a Redis restart), and re-enqueues deliveries (messages and webhooks) left
-pending far longer than any retry back-off. All are harmless to repeat: deadlines, routing
-and sending are claimed
-atomically, so whatever is enqueued twice still happens once. One worker at a time
-reconciles, under a short Redis lock."""
+enqueue, or a Redis restart), re-enqueues deliveries (messages and webhooks) left pending
+far longer than any retry back-off, and fetches of inbound media still pending long after
+the message arrived (a message's `meta["media"]` marks each item's status; the fetch job is
+named by channel in `gateway.queues.FETCH_MEDIA_JOBS`). All are harmless to repeat:
+deadlines, routing and sending are claimed atomically, so whatever is enqueued twice still
+happens once, and a media fetch skips items already kept. One worker at a time reconciles,
+under a short Redis lock."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import deadlines, webhooks
 from gateway.models import Message, utcnow
 from gateway.queues import (
     DEADLINES,
     DELIVER,
+    FETCH_MEDIA_JOBS,
     FIRE_DEADLINE,
     INTAKE,
     OUTBOUND,
@@ -31,13 +36,18 @@ log = logging.getLogger(__name__)
 LOCK_KEY = "switchboard:reconciler"
 UNROUTED_GRACE = timedelta(seconds=30)
 UNSENT_GRACE = timedelta(minutes=10)  # longer than the longest retry interval
+# Longer than a fetch job's whole retry schedule (which touches the message each attempt),
+# so a fetch still retrying is never doubled; after a day a pending item is left as it is.
+MEDIA_GRACE = timedelta(minutes=15)
+MEDIA_GIVE_UP = timedelta(days=1)
+EMPTY = {"deadlines": 0, "messages": 0, "deliveries": 0, "webhooks": 0, "media": 0}
 
 
 async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]:
     """One pass; returns how many deadlines and messages it re-enqueued."""
     got_lock = services.jobs.redis.set(LOCK_KEY, "1", nx=True, ex=lock_seconds)
     if not got_lock:
-        return {"deadlines": 0, "messages": 0, "deliveries": 0, "webhooks": 0}
+        return dict(EMPTY)
     now = utcnow()
     async with services.db.transaction() as session:
         due = await deadlines.overdue(session, now)
@@ -68,6 +78,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
             ).all()
         )
         stalled_webhooks = await webhooks.stalled(session, services, now)
+        media = await stalled_media(session, now)
     await webhooks.resend(services, stalled_webhooks)
     for deadline_id in due:
         await services.jobs.enqueue_async(DEADLINES, FIRE_DEADLINE, deadline_id)
@@ -79,16 +90,62 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         await services.jobs.enqueue_async(
             OUTBOUND, DELIVER, message_id, retry=SEND_RETRY, conversation_id=conversation_id
         )
-    if due or unrouted or unsent:
+    for message_id, conversation_id, job in media:
+        await services.jobs.enqueue_async(
+            INTAKE, job, message_id, retry=SEND_RETRY, conversation_id=conversation_id
+        )
+    if due or unrouted or unsent or media:
         log.info(
-            "reconciler re-enqueued %d deadline(s), %d message(s), %d delivery(ies)",
+            "reconciler re-enqueued %d deadline(s), %d message(s), %d delivery(ies), "
+            "%d media fetch(es)",
             len(due),
             len(unrouted),
             len(unsent),
+            len(media),
         )
     return {
         "deadlines": len(due),
         "messages": len(unrouted),
         "deliveries": len(unsent),
         "webhooks": len(stalled_webhooks),
+        "media": len(media),
     }
+
+
+def media_pending(meta: dict[str, Any] | None) -> bool:
+    """Whether a message still waits for one of its media items to be fetched."""
+    items = (meta or {}).get("media")
+    return isinstance(items, list) and any(
+        isinstance(item, dict) and item.get("status") == "pending" for item in items
+    )
+
+
+async def stalled_media(session: AsyncSession, now: datetime) -> list[tuple[int, int, str]]:
+    """Inbound messages whose media has been pending since MEDIA_GRACE ago (its fetch job
+    was never enqueued, or was lost), as (message, conversation, job). Each one found is
+    touched, so the next pass leaves it alone for another MEDIA_GRACE."""
+    rows = await session.execute(
+        select(Message.id, Message.conversation_id, Message.channel, Message.meta)
+        .where(
+            Message.direction == "inbound",
+            Message.channel.in_(list(FETCH_MEDIA_JOBS)),
+            Message.updated_at <= now - MEDIA_GRACE,
+            Message.created_at >= now - MEDIA_GIVE_UP,
+            cast(Message.meta, String).like('%"pending"%'),  # narrows; checked below
+        )
+        .order_by(Message.id)
+        .limit(500)
+    )
+    found = []
+    for message_id, conversation_id, channel, meta in rows.all():
+        if not media_pending(meta):
+            continue
+        touched = await session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.updated_at <= now - MEDIA_GRACE)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if touched.rowcount == 1:  # type: ignore[attr-defined]
+            found.append((int(message_id), int(conversation_id), FETCH_MEDIA_JOBS[channel]))
+    return found

@@ -6,7 +6,8 @@ when the previous one fires with the conversation still waiting; any change of h
 cancels what is pending. A reminder or escalation that would fall outside business hours
 waits for the next opening; expiry does not wait (outside hours nobody is coming, so the
 customer is told so and goes back to the AI). A claimed conversation that gets no agent
-reply for U seconds goes back to the queue, with the ladder started again."""
+reply for U seconds goes back to the queue, with the ladder started again; the U seconds
+count from the claim, or from the first customer message after the agent's last reply."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway import deadlines
 from gateway.models import Conversation, Deadline, Organization, utcnow
 from gateway.org_settings import OrganizationSettings
+from gateway.ownership import State
 from gateway.runtime import Services
 from handoff import notify_email
 from handoff.policy.hours import ALWAYS_OPEN, Schedule, parse_schedule
@@ -138,6 +140,36 @@ async def schedule_unassign(
     if settings.unassign_after_seconds > 0:
         due = utcnow() + timedelta(seconds=settings.unassign_after_seconds)
         await deadlines.schedule(session, services.jobs, conversation, UNASSIGN, due)
+
+
+async def customer_wrote(
+    session: AsyncSession, services: Services, conversation: Conversation, written_at: datetime
+) -> bool:
+    """A customer message on a claimed conversation: if the agent had answered everything
+    before it (no unassign timer pending), the customer now waits again, so the timer
+    starts from this message. A timer already running is left alone, so follow-ups never
+    give an agent more time. Returns whether a timer was started."""
+    if conversation.state != State.ASSIGNED:
+        return False
+    if conversation.last_human_at is not None and conversation.last_human_at >= written_at:
+        return False  # routed late: the agent has already answered it
+    settings = await organization_settings(session, conversation.organization_id)
+    if settings.unassign_after_seconds <= 0:
+        return False
+    running = await session.scalar(
+        select(func.count(Deadline.id)).where(
+            Deadline.conversation_id == conversation.id,
+            Deadline.kind == UNASSIGN,
+            Deadline.ownership_version == conversation.ownership_version,
+            Deadline.fired_at.is_(None),
+            Deadline.cancelled_at.is_(None),
+        )
+    )
+    if running:
+        return False
+    due = written_at + timedelta(seconds=settings.unassign_after_seconds)
+    await deadlines.schedule(session, services.jobs, conversation, UNASSIGN, due)
+    return True
 
 
 async def agent_replied(session: AsyncSession, conversation: Conversation) -> None:

@@ -66,6 +66,8 @@ async def route_message(services: Services, message_id: int) -> str:
             announce_state(session, services, conversation)
         decision = await decide_on_message(session, services, context, message)
         await carry_out(session, services, context, decision)
+        if decision.outcome is Outcome.HUMAN_OWNED:
+            await ladder.customer_wrote(session, services, conversation, message.created_at)
         if decision.outcome is not Outcome.AI:
             return decision.outcome.value
         version = conversation.ownership_version

@@ -17,15 +17,62 @@ from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import Forbidden, NotFound
 from gateway.models import Agent, Organization
+from gateway.openapi import STRING, array, dataclass_schema, documented, obj, schema
 from gateway.org_settings import OrganizationSettings
 from gateway.web import app_services
 from handoff.policy.config import OUTSIDE_HOURS_CHOICES, policy_settings
 from handoff.policy.hours import DAYS
-from handoff.policy.levels import Level, presets_json, validate_overrides
+from handoff.policy.levels import Level, Preset, presets_json, validate_overrides
 from handoff.policy.topics import BUILTIN
 from handoff.policy.validation import validate_update
 
 settings_api = Blueprint("settings_api", __name__)
+TAGS = ["settings"]
+LEVEL_NAME = {"type": "string", "enum": [level.value for level in Level]}
+SETTINGS = schema("OrganizationSettings", dataclass_schema(OrganizationSettings))
+SETTINGS_CHANGE = {
+    **dataclass_schema(OrganizationSettings, required=False),
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+PRESET = dataclass_schema(Preset)
+SETTINGS_VIEW = schema(
+    "SettingsView",
+    obj(
+        ["settings", "levels", "channel_levels_in_force", "choices"],
+        settings=SETTINGS,
+        levels={
+            "type": "object",
+            "description": "every handoff level by name, its preset as edited",
+            "additionalProperties": obj(
+                ["description", "values", "defaults", "edited"],
+                description=STRING,
+                values=PRESET,
+                defaults=PRESET,
+                edited=array(STRING),
+            ),
+        },
+        channel_levels_in_force={
+            "type": "object",
+            "description": "the handoff level that applies on each channel",
+            "additionalProperties": LEVEL_NAME,
+        },
+        choices=obj(
+            [
+                "handoff_level",
+                "outside_hours",
+                "restricted_topics",
+                "business_hours_days",
+                "channels",
+            ],
+            handoff_level=array(LEVEL_NAME),
+            outside_hours=array(STRING),
+            restricted_topics={"type": "object", "additionalProperties": STRING},
+            business_hours_days=array(STRING),
+            channels=array(STRING),
+        ),
+    ),
+)
 
 
 def _db() -> Database:
@@ -76,6 +123,13 @@ async def _organization(session: AsyncSession, organization_id: int) -> Organiza
 
 @settings_api.get("/api/admin/settings")
 @login_required(_db)
+@documented(
+    "The organization's settings with defaults filled in, the levels' presets and the "
+    "choices the settings page offers (admins)",
+    tags=TAGS,
+    response=SETTINGS_VIEW,
+    errors=(403,),
+)
 async def show_settings() -> ResponseReturnValue:
     admin = _admin()
     async with _db().transaction() as session:
@@ -86,6 +140,15 @@ async def show_settings() -> ResponseReturnValue:
 
 @settings_api.put("/api/admin/settings")
 @login_required(_db)
+@documented(
+    "Change some of the organization's settings (admins); answers as the GET does",
+    tags=TAGS,
+    description="Send only the settings to change. An unknown setting or a bad value "
+    "answers 400 naming the first problem, and nothing is stored.",
+    body=SETTINGS_CHANGE,
+    response=SETTINGS_VIEW,
+    errors=(400, 403),
+)
 async def change_settings() -> ResponseReturnValue:
     admin = _admin()
     body = await request.get_json(silent=True)

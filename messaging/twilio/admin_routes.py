@@ -12,13 +12,40 @@ from quart.typing import ResponseReturnValue
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Forbidden
-from gateway.sms_segments import segment_info
+from gateway.openapi import INTEGER, STRING, TIMESTAMP, array, documented, nullable, obj, schema
+from gateway.sms_segments import LIMITS, segment_info
 from gateway.web import app_services
 from messaging.twilio.numbers import add_number, list_numbers, remove_number
 from messaging.twilio.splitting import split_text
 
 twilio_admin = Blueprint("twilio_admin", __name__)
 MAX_DRAFT_CHARS = 10_000
+TAGS = ["twilio"]
+NUMBER = schema(
+    "TwilioNumber",
+    obj(
+        ["number", "account_sid", "messaging_service_sid"],
+        number={
+            **STRING,
+            "description": "an E.164 number, whatsapp:+..., or a Messaging Service SID",
+        },
+        account_sid=STRING,
+        messaging_service_sid=nullable(STRING),
+        created_at=TIMESTAMP,
+    ),
+)
+SEGMENTS = schema(
+    "SmsSegments",
+    obj(
+        ["encoding", "characters", "units", "segments", "per_segment", "messages"],
+        encoding={"type": "string", "enum": list(LIMITS)},
+        characters=INTEGER,
+        units={**INTEGER, "description": "GSM-7 septets or UCS-2 code units"},
+        segments=INTEGER,
+        per_segment={**INTEGER, "description": "the capacity of each segment at this length"},
+        messages={**INTEGER, "description": "how many messages the draft is sent as"},
+    ),
+)
 
 
 def _db() -> Database:
@@ -50,6 +77,12 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
 
 @twilio_admin.get("/api/twilio/numbers")
 @login_required(_db)
+@documented(
+    "The organization's Twilio numbers (admins)",
+    tags=TAGS,
+    response=obj(["numbers"], numbers=array(NUMBER)),
+    errors=(403,),
+)
 async def numbers() -> ResponseReturnValue:
     found = await list_numbers(_db(), _admin_organization())
     return jsonify({"numbers": [number.to_json() for number in found]})
@@ -57,6 +90,22 @@ async def numbers() -> ResponseReturnValue:
 
 @twilio_admin.post("/api/twilio/numbers")
 @login_required(_db)
+@documented(
+    "Register a Twilio number or Messaging Service for the organization (admins)",
+    tags=TAGS,
+    description="The auth token is stored to verify Twilio's webhooks and to send; it is "
+    "never shown again. A number registered anywhere must be removed before it moves.",
+    body=obj(
+        ["number", "account_sid", "auth_token"],
+        number=STRING,
+        account_sid=STRING,
+        auth_token=STRING,
+        messaging_service_sid=nullable(STRING),
+    ),
+    response=obj(["number"], number=NUMBER),
+    status=201,
+    errors=(400, 403, 409),
+)
 async def register() -> ResponseReturnValue:
     organization_id = _admin_organization()
     body = await _json()
@@ -73,6 +122,12 @@ async def register() -> ResponseReturnValue:
 
 @twilio_admin.delete("/api/twilio/numbers/<path:number>")
 @login_required(_db)
+@documented(
+    "Remove one of the organization's Twilio numbers (admins)",
+    tags=TAGS,
+    response=obj(["removed"], removed={**STRING, "description": "the address removed"}),
+    errors=(403,),
+)
 async def unregister(number: str) -> ResponseReturnValue:
     removed = await remove_number(_db(), number, _admin_organization())
     return jsonify({"removed": removed})
@@ -80,6 +135,13 @@ async def unregister(number: str) -> ResponseReturnValue:
 
 @twilio_admin.post("/api/sms/segments")
 @login_required(_db)
+@documented(
+    "How many SMS segments and messages a draft costs",
+    tags=TAGS,
+    body=obj(["text"], text={**STRING, "maxLength": MAX_DRAFT_CHARS}),
+    response=SEGMENTS,
+    errors=(400,),
+)
 async def segments() -> ResponseReturnValue:
     text = (await _json()).get("text")
     if not isinstance(text, str) or len(text) > MAX_DRAFT_CHARS:
