@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -30,31 +29,32 @@ import aiohttp
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import insert, select
 
+from bench.processes import gateway_env, hypercorn
 from bench.support import (
     TIMES,
     Run,
     add_database_options,
-    bench_database,
+    bench_servers,
     combine,
+    new_parser,
     percentile,
     print_table,
+    run,
 )
-from bench.widget_round_trip import gateway_env, hypercorn
 from gateway.auth import COOKIE, open_session
 from gateway.db import Database
 from gateway.events import Event, EventPublisher
 from gateway.models import Agent
 from gateway.organizations import create_organization
 from gateway.passwords import hash_password
-from tests.support.servers import RedisProcess
 
 BASELINE_CHANNEL = "bench:baseline"
 TIMEOUT = 30.0
 Arrivals = dict[int, list[float]]
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = new_parser(__doc__)
     add_database_options(parser)
     parser.add_argument("--sockets", type=int, default=200)
     parser.add_argument("--events", type=int, default=100, help="events per mode")
@@ -159,19 +159,15 @@ async def measure(
 
 
 async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
-    redis_server = RedisProcess(directory=workdir / "redis")
-    redis_server.start()
-    stack = contextlib.AsyncExitStack()
-    try:
-        async with bench_database(args, workdir) as database:
-            organization_id, tokens = await seed(database.url, args.sockets)
-            env = gateway_env(database.url, redis_server.url, workdir / "gateway")
-            (workdir / "gateway").mkdir()
-            with hypercorn("gateway.asgi:app", env, workdir / "gateway.log") as port:
-                await run_modes(args, stack, port, tokens, organization_id, redis_server.url)
-    finally:
-        await stack.aclose()
-        redis_server.close()
+    async with (
+        bench_servers(args, workdir) as (redis_url, database),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        organization_id, tokens = await seed(database.url, args.sockets)
+        env = gateway_env(database.url, redis_url, workdir / "gateway")
+        (workdir / "gateway").mkdir()
+        with hypercorn("gateway.asgi:app", env, workdir / "gateway.log") as port:
+            await run_modes(args, stack, port, tokens, organization_id, redis_url)
 
 
 async def run_modes(
@@ -249,11 +245,5 @@ async def run_modes(
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir:
-        asyncio.run(benchmark(args, Path(workdir)))
-
-
 if __name__ == "__main__":
-    main()
+    run(benchmark, parse_args())

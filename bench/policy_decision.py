@@ -15,25 +15,23 @@ timed as well.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import tempfile
 import time
 from collections.abc import Awaitable
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.intake_throughput import Call, measure
+from bench.services import Call, bench_services, chat_sender, measure_calls
 from bench.support import (
     TIMES,
     Run,
-    add_database_options,
-    bench_database,
     combine,
-    print_table,
-    round_sizes,
+    latency_ratio,
+    parse_message_args,
+    print_report,
+    round_ranges,
+    run,
 )
-from gateway.db import Database
 from gateway.models import HandoffDecision, Message, Organization
 from gateway.presence import heartbeat
 from gateway.runtime import Services
@@ -42,8 +40,7 @@ from handoff.policy import decide, decide_on_message
 from handoff.policy.base import PolicyInput
 from handoff.policy.facts import message_facts
 from handoff.policy.hours import DAYS
-from tests.support.factories import chat_message, intake_for, job_services, make_agent, make_org
-from tests.support.servers import RedisProcess
+from tests.support.factories import intake_for, make_agent, make_org
 
 # A mix that exercises every message rule: routine questions, an explicit request (the
 # guard runs), a keyword, restricted topics, and anger (the sentiment model).
@@ -104,118 +101,80 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     policy_rounds: list[Run] = []
     table_rounds: list[Run] = []
     outcomes: dict[str, int] = {}
-    with RedisProcess(directory=workdir / "redis") as redis_server:
-        async with bench_database(args, workdir) as database:
-            db = Database(database.url)
-            try:
-                async with job_services(db, redis_server.url) as services:
-                    org = await make_org(db, "bench", **SETTINGS)
-                    agent = await make_agent(db, org)
-                    intake = intake_for(services)
-                    stored: dict[int, int] = {}  # index -> message id
+    async with bench_services(args, workdir) as (database, services):
+        org = await make_org(services.db, "bench", **SETTINGS)
+        agent = await make_agent(services.db, org)
+        intake = intake_for(services)
+        stored: dict[int, int] = {}  # index -> message id
 
-                    def receive(prefix: str) -> Call:
-                        async def call(index: int) -> object:
-                            received = await intake.receive(
-                                chat_message(
-                                    org,
-                                    TEXTS[index % len(TEXTS)],
-                                    visitor=f"{prefix}-{index % args.visitors}",
-                                    frame=f"{prefix}-{index}",
-                                )
-                            )
-                            stored[index] = received.message_id
-                            return received
+        def receive(prefix: str) -> Call:
+            send = chat_sender(intake, org, TEXTS, prefix, args.visitors)
 
-                        return call
+            async def call(index: int) -> object:
+                received = await send(index)
+                stored[index] = received.message_id
+                return received
 
-                    def policy(index: int) -> Awaitable[object]:
-                        return decide_about(services, stored[index])
+            return call
 
-                    await keep_online(services, org, agent.id)
-                    warmup = range(-args.warmup, 0)
-                    await measure("warm-up", receive("warm"), warmup, 1)
-                    await measure("warm-up", policy, warmup, 1)
+        def policy(index: int) -> Awaitable[object]:
+            return decide_about(services, stored[index])
 
-                    first = 0
-                    for size in round_sizes(args.messages, args.rounds):
-                        indices = range(first, first + size)
-                        first += size
-                        await keep_online(services, org, agent.id)
-                        intake_rounds.append(
-                            await measure(
-                                f"bare intake ({database.label})",
-                                receive("visitor"),
-                                indices,
-                                args.concurrency,
-                            )
-                        )
-                        policy_rounds.append(
-                            await measure(
-                                f"policy decision ({database.label})",
-                                policy,
-                                indices,
-                                args.concurrency,
-                            )
-                        )
-                        facts = await facts_for(services, [stored[i] for i in indices])
-                        table_rounds.append(time_table(facts))
-                    async with db.transaction() as session:
-                        rows = await session.execute(
-                            select(HandoffDecision.outcome, func.count())
-                            .where(HandoffDecision.message_id.in_(list(stored.values())))
-                            .group_by(HandoffDecision.outcome)
-                        )
-                        outcomes = {outcome: count for outcome, count in rows.all()}
-            finally:
-                await db.dispose()
+        await keep_online(services, org, agent.id)
+        warmup = range(-args.warmup, 0)
+        await measure_calls("warm-up", receive("warm"), warmup, 1)
+        await measure_calls("warm-up", policy, warmup, 1)
+
+        for indices in round_ranges(args.messages, args.rounds):
+            await keep_online(services, org, agent.id)
+            intake_rounds.append(
+                await measure_calls(
+                    f"bare intake ({database.label})",
+                    receive("visitor"),
+                    indices,
+                    args.concurrency,
+                )
+            )
+            policy_rounds.append(
+                await measure_calls(
+                    f"policy decision ({database.label})",
+                    policy,
+                    indices,
+                    args.concurrency,
+                )
+            )
+            facts = await facts_for(services, [stored[i] for i in indices])
+            table_rounds.append(time_table(facts))
+        async with services.db.transaction() as session:
+            rows = await session.execute(
+                select(HandoffDecision.outcome, func.count())
+                .where(HandoffDecision.message_id.in_(list(stored.values())))
+                .group_by(HandoffDecision.outcome)
+            )
+            outcomes = {outcome: count for outcome, count in rows.all()}
     recorded = sum(outcomes.values())
     expected = args.messages + args.warmup
     if recorded != expected:
         raise SystemExit(f"expected {expected} decision records, found {recorded}")
     baseline, measured = combine(intake_rounds), combine(policy_rounds)
     table = combine(table_rounds)
-    print(
-        f"\n{args.messages} messages per mode from {args.concurrency} task(s), "
-        f"{args.visitors} visitors, {args.rounds} alternating rounds, {database.label}, "
-        "real Redis\n"
-    )
-    print_table([baseline, measured, table])
-    print(
-        f"\npolicy decision time = {measured.p50_ms / baseline.p50_ms:.2f} {TIMES} bare intake "
-        f"(p50: {measured.p50_ms:.2f} ms vs {baseline.p50_ms:.2f} ms), "
-        f"{measured.p99_ms / baseline.p99_ms:.2f} {TIMES} (p99: {measured.p99_ms:.2f} ms vs "
-        f"{baseline.p99_ms:.2f} ms)"
-    )
-    print(
-        f"rule table alone: p50 {table.p50_ms:.3f} ms, p99 {table.p99_ms:.3f} ms "
-        f"({table.p50_ms / baseline.p50_ms:.3f} {TIMES} bare intake at p50)"
-    )
     shown = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
-    print(f"(checked: {recorded} decisions recorded: {shown})")
+    print_report(
+        f"{args.messages} messages per mode from {args.concurrency} task(s), "
+        f"{args.visitors} visitors, {args.rounds} alternating rounds, {database.label}, "
+        "real Redis",
+        [baseline, measured, table],
+        "policy decision time = "
+        + latency_ratio(measured, baseline, "bare intake", 2, with_ms=True),
+        f"rule table alone: p50 {table.p50_ms:.3f} ms, p99 {table.p99_ms:.3f} ms "
+        f"({table.p50_ms / baseline.p50_ms:.3f} {TIMES} bare intake at p50)",
+        f"(checked: {recorded} decisions recorded: {shown})",
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=1000, help="messages per mode")
-    parser.add_argument("--concurrency", type=int, default=1, help="concurrent tasks")
-    parser.add_argument("--visitors", type=int, default=100, help="distinct senders")
-    parser.add_argument("--warmup", type=int, default=50, help="unmeasured calls per mode")
-    parser.add_argument("--rounds", type=int, default=4, help="alternations of the modes")
-    add_database_options(parser)
-    args = parser.parse_args(argv)
-    if min(args.concurrency, args.visitors, args.warmup, args.rounds) < 1:
-        parser.error("--concurrency, --visitors, --warmup and --rounds must be at least 1")
-    if args.messages < args.rounds:
-        parser.error("--messages must be at least --rounds")
-    return args
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir:
-        asyncio.run(benchmark(args, Path(workdir)))
+    return parse_message_args(__doc__, argv, messages=1000, concurrency=1, visitors=100, warmup=50)
 
 
 if __name__ == "__main__":
-    main()
+    run(benchmark, parse_args())

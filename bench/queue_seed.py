@@ -80,7 +80,8 @@ async def seed_conversations(
         team_ids = list(
             await session.scalars(select(Team.id).where(Team.organization_id == organization_id))
         )
-    contacts, identities, conversations, messages, transitions = [], [], [], [], []
+    rows: tuple[list[dict[str, Any]], ...] = ([], [], [], [], [])
+    contacts, identities, conversations, messages, transitions = rows
     waiting = []
     states = [state for state, _ in STATES]
     weights = [share for _, share in STATES]

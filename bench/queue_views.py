@@ -13,17 +13,24 @@ alternate in rounds; the figures for both sizes come from the same run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from quart.testing import QuartClient
+from quart.typing import TestClientProtocol
 
 from bench.queue_seed import seed_conversations
-from bench.support import TIMES, Run, add_database_options, bench_database, combine, print_table
+from bench.support import (
+    TIMES,
+    Run,
+    add_database_options,
+    bench_servers,
+    combine,
+    new_parser,
+    print_table,
+    run,
+)
 from gateway.app import create_app
 from gateway.auth import COOKIE, open_session
 from gateway.db import Database
@@ -31,14 +38,13 @@ from gateway.models import Agent, Team
 from gateway.organizations import create_organization
 from gateway.passwords import hash_password
 from gateway.settings import Settings
-from tests.support.servers import RedisProcess
 
 Request = Callable[[int], Awaitable[None]]
 BASELINE = "baseline: GET /api/me"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = new_parser(__doc__)
     add_database_options(parser)
     parser.add_argument("--sizes", default="10000,100000", help="conversation counts, ascending")
     parser.add_argument("--requests", type=int, default=200, help="requests per mode and size")
@@ -75,17 +81,18 @@ async def timed(mode: str, request: Request, count: int) -> Run:
     return Run(mode, latencies, time.perf_counter() - started)
 
 
-def checked(client: QuartClient) -> Callable[[str], Awaitable[None]]:
+def checked(client: TestClientProtocol) -> Callable[[str], Awaitable[None]]:
     async def get(path: str) -> None:
         response = await client.get(path)
         if response.status_code != 200:
-            raise RuntimeError(f"GET {path} answered {response.status_code}: {await response.data}")
+            body = await response.get_data(as_text=True)
+            raise RuntimeError(f"GET {path} answered {response.status_code}: {body}")
         await response.get_data()
 
     return get
 
 
-async def deep_cursor(client: QuartClient, pages: int) -> str | None:
+async def deep_cursor(client: TestClientProtocol, pages: int) -> str | None:
     cursor = None
     for _ in range(pages):
         path = "/api/queue/waiting" + (f"?cursor={cursor}" if cursor else "")
@@ -96,7 +103,7 @@ async def deep_cursor(client: QuartClient, pages: int) -> str | None:
 
 
 async def measure_size(
-    client: QuartClient, size: int, waiting: list[int], args: argparse.Namespace
+    client: TestClientProtocol, size: int, waiting: list[int], args: argparse.Namespace
 ) -> list[Run]:
     get = checked(client)
     rng = random.Random(size)
@@ -131,15 +138,13 @@ async def measure_size(
 
 async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
-    redis = RedisProcess(directory=workdir / "redis")
-    redis.start()
-    try:
-        async with bench_database(args, workdir) as database:
-            db = Database(database.url)
+    async with bench_servers(args, workdir) as (redis_url, database):
+        db = Database(database.url)
+        try:
             organization_id, agents = await organization(db)
             settings = Settings(
                 database_url=database.url,
-                redis_url=redis.url,
+                redis_url=redis_url,
                 secret_key="bench",
                 var_dir=workdir,
                 log_level="WARNING",
@@ -163,25 +168,18 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
                         f"({len(waiting):,} waiting) seeded in {took:.1f} s"
                     )
                     results.append((size, await measure_size(client, size, waiting, args)))
+        finally:
             await db.dispose()
-    finally:
-        redis.close()
     for size, runs in results:
         print(f"\n{database.label}, {size:,} conversations")
         print_table(runs, count_label="requests")
         base = runs[0].p50_ms
-        for run in runs[1:]:
+        for view in runs[1:]:
             print(
-                f"{run.mode} = {run.p50_ms / base:.2f} {TIMES} {BASELINE.split(': ')[1]} (p50; "
-                f"{run.p50_ms:.1f} ms vs {base:.1f} ms; p99 {run.p99_ms:.1f} ms)"
+                f"{view.mode} = {view.p50_ms / base:.2f} {TIMES} {BASELINE.split(': ')[1]} (p50; "
+                f"{view.p50_ms:.1f} ms vs {base:.1f} ms; p99 {view.p99_ms:.1f} ms)"
             )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir:
-        asyncio.run(benchmark(args, Path(workdir)))
-
-
 if __name__ == "__main__":
-    main()
+    run(benchmark, parse_args())

@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import secrets
-import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -36,32 +33,31 @@ from quart.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from bench.processes import gateway_env, hypercorn, wait_healthy, worker
+from bench.services import settle
 from bench.support import (
     TIMES,
     Run,
     add_database_options,
-    bench_database,
+    bench_servers,
     combine,
-    print_table,
+    new_parser,
+    print_report,
     round_sizes,
+    run,
 )
-from bench.widget_round_trip import child, gateway_env, settle, wait_healthy
 from gateway.db import Database
 from gateway.models import Message
 from gateway.organizations import create_organization
 from handoff.knowledge import demo_knowledge_paths, load_knowledge
 from messaging.twilio.numbers import add_number
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.ports import free_port, wait_for_port
 
 PUBLIC_URL = "https://bench.switchboard.test"
 INBOUND_URL = PUBLIC_URL + "/twilio/sms"
 BUSINESS = "+15550001111"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-START_WORKER = (
-    "from gateway.settings import load_settings; from gateway.worker import run_worker; "
-    "run_worker(load_settings())"
-)
+PORT_TIMEOUT = 60.0
 
 bare_app = Quart(__name__)
 
@@ -148,25 +144,6 @@ async def measure(
 # --- servers -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def hypercorn(app_path: str, workers: int, env: dict[str, str], log_path: Path) -> Iterator[int]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "hypercorn",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        app_path,
-    ]
-    with child(app_path, command, env, log_path):
-        if not wait_for_port(port, timeout=60):
-            raise RuntimeError(f"{app_path} did not listen on {port} (see {log_path})")
-        yield port
-
-
 async def seed(database_url: str, account_sid: str, token: str) -> None:
     db = Database(database_url, pooled=False)
     try:
@@ -195,9 +172,10 @@ async def throughput(
     log = workdir / f"gateway-{workers}.log"
     bare_rounds: list[Run] = []
     gateway_rounds: list[Run] = []
+    bare_log = workdir / "bare.log"
     with (
-        hypercorn("bench.twilio_webhooks:bare_app", workers, env, workdir / "bare.log") as bare,
-        hypercorn("gateway.asgi:app", workers, env, log) as gateway,
+        hypercorn("bench.twilio_webhooks:bare_app", env, bare_log, workers, PORT_TIMEOUT) as bare,
+        hypercorn("gateway.asgi:app", env, log, workers, PORT_TIMEOUT) as gateway,
     ):
         await wait_healthy(gateway, log)
 
@@ -250,60 +228,52 @@ async def round_trips(
 
 
 async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
-    from tests.support.servers import RedisProcess
-
     account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     signer = Signer(account_sid, token)
     results: list[tuple[int, Run, Run]] = []
     latency: list[tuple[Run, Run]] = []
-    with RedisProcess(directory=workdir / "redis") as redis_server:
-        async with bench_database(args, workdir) as database:
-            await seed(database.url, account_sid, token)
-            env = gateway_env(database.url, redis_server.url, workdir / "var")
-            env["SWITCHBOARD_PUBLIC_URL"] = PUBLIC_URL
-            for workers in args.workers:
-                bare, gateway = await throughput(args, workers, env, workdir, signer)
-                results.append((workers, bare, gateway))
-            accepted = len(args.workers) * (args.warmup + args.requests)
-            stored = await stored_count(database.url)
-            if stored != accepted:
-                raise RuntimeError(f"{accepted} webhooks accepted but {stored} messages stored")
-            if args.round_trips:
-                await settle(database.url, redis_server.url)
-                fake = FakeTwilio().start()
-                fake.add_account(account_sid, token)
-                env["SWITCHBOARD_TWILIO_API_BASE_URL"] = fake.base_url
-                log = workdir / "gateway-latency.log"
-                try:
-                    with (
-                        hypercorn("gateway.asgi:app", 1, env, log) as port,
-                        child(
-                            "worker",
-                            [sys.executable, "-c", START_WORKER],
-                            env,
-                            workdir / "worker.log",
-                        ),
-                    ):
-                        await wait_healthy(port, log)
+    async with bench_servers(args, workdir) as (redis_url, database):
+        await seed(database.url, account_sid, token)
+        env = gateway_env(database.url, redis_url, workdir / "var")
+        env["SWITCHBOARD_PUBLIC_URL"] = PUBLIC_URL
+        for workers in args.workers:
+            bare, gateway = await throughput(args, workers, env, workdir, signer)
+            results.append((workers, bare, gateway))
+        accepted = len(args.workers) * (args.warmup + args.requests)
+        stored = await stored_count(database.url)
+        if stored != accepted:
+            raise RuntimeError(f"{accepted} webhooks accepted but {stored} messages stored")
+        if args.round_trips:
+            await settle(database.url, redis_url)
+            fake = FakeTwilio().start()
+            fake.add_account(account_sid, token)
+            env["SWITCHBOARD_TWILIO_API_BASE_URL"] = fake.base_url
+            log = workdir / "gateway-latency.log"
+            try:
+                with (
+                    hypercorn("gateway.asgi:app", env, log, 1, PORT_TIMEOUT) as port,
+                    worker(env, workdir / "worker.log"),
+                ):
+                    await wait_healthy(port, log)
+                    latency.append(
+                        await round_trips(
+                            port, fake, signer, "HELP", args.round_trips, 3, "HELP, no AI"
+                        )
+                    )
+                    if args.ai_replies:
                         latency.append(
                             await round_trips(
-                                port, fake, signer, "HELP", args.round_trips, 3, "HELP, no AI"
+                                port,
+                                fake,
+                                signer,
+                                "What are your opening hours?",
+                                args.ai_replies,
+                                3,
+                                "offline AI",
                             )
                         )
-                        if args.ai_replies:
-                            latency.append(
-                                await round_trips(
-                                    port,
-                                    fake,
-                                    signer,
-                                    "What are your opening hours?",
-                                    args.ai_replies,
-                                    3,
-                                    "offline AI",
-                                )
-                            )
-                finally:
-                    fake.stop()
+            finally:
+                fake.stop()
     report(args, database.label, results, latency)
 
 
@@ -313,30 +283,32 @@ def report(
     results: list[tuple[int, Run, Run]],
     latency: list[tuple[Run, Run]],
 ) -> None:
-    print(
-        f"\n{args.requests} signed webhooks per mode from {args.concurrency} concurrent "
+    ratios = [
+        f"hypercorn {workers} worker(s): signed webhooks = {gateway.rate / bare.rate:.2f} "
+        f"{TIMES} bare TwiML endpoint ({gateway.rate:.0f} vs {bare.rate:.0f} req/s); "
+        f"p50 {gateway.p50_ms:.1f} ms = {gateway.p50_ms / bare.p50_ms:.1f} {TIMES}, "
+        f"p99 {gateway.p99_ms:.1f} ms = {gateway.p99_ms / bare.p99_ms:.1f} {TIMES}"
+        for workers, bare, gateway in results
+    ]
+    print_report(
+        f"{args.requests} signed webhooks per mode from {args.concurrency} concurrent "
         f"connections (each waits for its answer), {args.rounds} alternating rounds, "
-        f"{label}, real Redis, no job worker\n"
+        f"{label}, real Redis, no job worker",
+        [run for _, bare, gateway in results for run in (bare, gateway)],
+        "\n\n".join(ratios),  # a blank line between worker counts
+        count_label="requests",
     )
-    print_table([run for _, bare, gateway in results for run in (bare, gateway)], "requests")
-    for workers, bare, gateway in results:
-        print(
-            f"\nhypercorn {workers} worker(s): signed webhooks = {gateway.rate / bare.rate:.2f} "
-            f"{TIMES} bare TwiML endpoint ({gateway.rate:.0f} vs {bare.rate:.0f} req/s); "
-            f"p50 {gateway.p50_ms:.1f} ms = {gateway.p50_ms / bare.p50_ms:.1f} {TIMES}, "
-            f"p99 {gateway.p99_ms:.1f} ms = {gateway.p99_ms / bare.p99_ms:.1f} {TIMES}"
-        )
     for ack, out in latency:
-        print(f"\n{out.count} messages one at a time, worker running, {label}\n")
-        print_table([ack, out], "messages")
-        print(
-            f"\n{out.mode}: p50 {out.p50_ms:.0f} ms, p99 {out.p99_ms:.0f} ms from the webhook "
-            f"= {out.p50_ms / ack.p50_ms:.1f} {TIMES} the webhook's answer (p50)"
+        print_report(
+            f"{out.count} messages one at a time, worker running, {label}",
+            [ack, out],
+            f"{out.mode}: p50 {out.p50_ms:.0f} ms, p99 {out.p99_ms:.0f} ms from the webhook "
+            f"= {out.p50_ms / ack.p50_ms:.1f} {TIMES} the webhook's answer (p50)",
         )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser = new_parser(__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="measured requests per mode")
     parser.add_argument("--concurrency", type=int, default=16, help="connections at once")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per mode")
@@ -359,11 +331,5 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir:
-        asyncio.run(benchmark(args, Path(workdir)))
-
-
 if __name__ == "__main__":
-    main()
+    run(benchmark, parse_args())

@@ -20,40 +20,31 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import secrets
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from redis import Redis
-from sqlalchemy import update
 
+from bench.processes import gateway_env, hypercorn, wait_healthy, worker
+from bench.services import settle
 from bench.support import (
-    TIMES,
     Run,
     add_database_options,
-    bench_database,
+    bench_servers,
     combine,
-    print_table,
+    latency_ratio,
+    new_parser,
+    print_report,
     round_sizes,
+    run,
 )
 from gateway.db import Database
-from gateway.models import Message, utcnow
 from gateway.organizations import create_organization
-from gateway.queues import ALL_QUEUES, JobQueue
 from handoff.knowledge import demo_knowledge_paths, load_knowledge
-from tests.support.ports import free_port, wait_for_port
-from tests.support.servers import RedisProcess
 
-ROOT = Path(__file__).resolve().parents[1]
 Frame = dict[str, Any]
 Match = Callable[[Frame], bool]
 
@@ -63,87 +54,8 @@ QUESTIONS = (
     "How much does shipping cost?",
     "Do you ship to Switzerland?",
     "How can I track my order?",
-    "Can I cancel my order?",
+    "How do I return something?",  # a cancellation would be handed to a person
 )
-START_WORKER = (
-    "from gateway.settings import load_settings; from gateway.worker import run_worker; "
-    "run_worker(load_settings())"
-)
-
-
-# --- processes -----------------------------------------------------------------------------
-
-
-def gateway_env(database_url: str, redis_url: str, var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update(
-        SWITCHBOARD_DATABASE_URL=database_url,
-        SWITCHBOARD_REDIS_URL=redis_url,
-        SWITCHBOARD_SECRET_KEY=secrets.token_urlsafe(32),
-        SWITCHBOARD_VAR_DIR=str(var_dir),
-        SWITCHBOARD_LOG_LEVEL="WARNING",
-        # Every message still pays the limiter's Redis round trip; it just never refuses.
-        SWITCHBOARD_WIDGET_MESSAGES_PER_MINUTE="1000000",
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def _stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL, to the process group we started (hypercorn's spawned worker
-    and RQ's forked scheduler live in it too)."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signum)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # whatever the leader left behind
-        return
-
-
-def _log_tail(path: Path) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-30:])
-    return "(no log)"
-
-
-@contextlib.contextmanager
-def child(name: str, command: Sequence[str], env: dict[str, str], log_path: Path) -> Iterator[None]:
-    """`command` as a process group of its own, its output in `log_path`."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            list(command),
-            env=env,
-            cwd=log_path.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-    try:
-        yield
-        if process.poll() is not None:
-            raise RuntimeError(f"the {name} exited early:\n{_log_tail(log_path)}")
-    finally:
-        _stop_group(process)
-
-
-@contextlib.contextmanager
-def hypercorn(app_path: str, env: dict[str, str], log_path: Path) -> Iterator[int]:
-    """`hypercorn <app_path>` on a free loopback port (one worker); yields the port."""
-    port = free_port()
-    command = [sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", app_path]
-    with child(app_path, command, env, log_path):
-        if not wait_for_port(port, timeout=30):
-            raise RuntimeError(f"{app_path} did not listen on {port}:\n{_log_tail(log_path)}")
-        yield port
-
-
-# --- the database --------------------------------------------------------------------------
 
 
 async def seed(database_url: str) -> str:
@@ -155,25 +67,6 @@ async def seed(database_url: str) -> str:
     finally:
         await db.dispose()
     return org.widget_key
-
-
-async def settle(database_url: str, redis_url: str) -> None:
-    """Before the worker starts: drop the routing jobs the ack run left queued and mark
-    those messages routed, so the worker (and its reconciler) only sees new messages."""
-    jobs = JobQueue(Redis.from_url(redis_url))
-    try:
-        for name in ALL_QUEUES:
-            jobs.queue(name).empty()  # type: ignore[no-untyped-call]
-    finally:
-        jobs.redis.close()
-    db = Database(database_url, pooled=False)
-    try:
-        async with db.transaction() as session:
-            await session.execute(
-                update(Message).where(Message.routed_at.is_(None)).values(routed_at=utcnow())
-            )
-    finally:
-        await db.dispose()
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -316,61 +209,41 @@ async def ai_round_trips(
 
 async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     ai: tuple[Run, Run] | None = None
-    with RedisProcess(directory=workdir / "redis") as redis_server:
-        async with bench_database(args, workdir) as database:
-            key = await seed(database.url)
-            env = gateway_env(database.url, redis_server.url, workdir / "var")
-            gateway_log = workdir / "gateway.log"
-            with (
-                hypercorn("bench.echo_app:app", env, workdir / "echo.log") as echo_port,
-                hypercorn("gateway.asgi:app", env, gateway_log) as gateway_port,
-            ):
-                await wait_healthy(gateway_port, gateway_log)
-                echo, widget = await ack_round_trips(
-                    args, database.label, echo_port, gateway_port, key
-                )
-                if args.ai_replies:
-                    await settle(database.url, redis_server.url)
-                    command = [sys.executable, "-c", START_WORKER]
-                    with child("worker", command, env, workdir / "worker.log"):
-                        ai = await ai_round_trips(
-                            database.label, gateway_port, key, questions=args.ai_replies, warmup=3
-                        )
-    print(
-        f"\n{args.messages} messages per mode from {args.clients} concurrent sockets "
+    async with bench_servers(args, workdir) as (redis_url, database):
+        key = await seed(database.url)
+        env = gateway_env(database.url, redis_url, workdir / "var")
+        gateway_log = workdir / "gateway.log"
+        with (
+            hypercorn("bench.echo_app:app", env, workdir / "echo.log") as echo_port,
+            hypercorn("gateway.asgi:app", env, gateway_log) as gateway_port,
+        ):
+            await wait_healthy(gateway_port, gateway_log)
+            echo, widget = await ack_round_trips(args, database.label, echo_port, gateway_port, key)
+            if args.ai_replies:
+                await settle(database.url, redis_url)
+                with worker(env, workdir / "worker.log"):
+                    ai = await ai_round_trips(
+                        database.label, gateway_port, key, questions=args.ai_replies, warmup=3
+                    )
+    print_report(
+        f"{args.messages} messages per mode from {args.clients} concurrent sockets "
         f"(each waits for the answer before sending again), {args.rounds} alternating rounds, "
-        f"hypercorn with one worker, {database.label}, real Redis\n"
-    )
-    print_table([echo, widget])
-    print(
-        f"\nwidget ack round trip = {widget.p50_ms / echo.p50_ms:.1f} {TIMES} bare WebSocket echo "
-        f"(p50), {widget.p99_ms / echo.p99_ms:.1f} {TIMES} (p99)"
+        f"hypercorn with one worker, {database.label}, real Redis",
+        [echo, widget],
+        f"widget ack round trip = {latency_ratio(widget, echo, 'bare WebSocket echo', 1)}",
     )
     if ai is not None:
         ack, reply = ai
-        print(f"\n{args.ai_replies} questions from one visitor, one at a time, worker running\n")
-        print_table([ack, reply])
-        print(
-            f"\nAI reply frame: p50 {reply.p50_ms:.0f} ms, p99 {reply.p99_ms:.0f} ms after "
-            f"sending = {reply.p50_ms / ack.p50_ms:.1f} {TIMES} the ack (p50), "
-            f"{reply.p99_ms / ack.p99_ms:.1f} {TIMES} (p99)"
+        print_report(
+            f"{args.ai_replies} questions from one visitor, one at a time, worker running",
+            [ack, reply],
+            f"AI reply frame: p50 {reply.p50_ms:.0f} ms, p99 {reply.p99_ms:.0f} ms after "
+            f"sending = {latency_ratio(reply, ack, 'the ack', 1)}",
         )
 
 
-async def wait_healthy(port: int, log_path: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"the gateway did not become healthy:\n{_log_tail(log_path)}")
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser = new_parser(__doc__)
     parser.add_argument("--messages", type=int, default=1000, help="measured messages per mode")
     parser.add_argument("--clients", type=int, default=4, help="concurrent sockets")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured messages per socket")
@@ -387,11 +260,5 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as workdir:
-        asyncio.run(benchmark(args, Path(workdir)))
-
-
 if __name__ == "__main__":
-    main()
+    run(benchmark, parse_args())
