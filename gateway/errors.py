@@ -4,8 +4,8 @@ their edge; the HTTP layer turns them into JSON answers with a clear message.
     SwitchboardError
     ├── ConfigurationError          a setting is missing or invalid (fails at start-up)
     ├── BadInput                    the caller sent something we refuse (HTTP 400)
-    │   ├── MessageTooLong
-    │   └── UnknownChannel
+    │   ├── UnknownChannel
+    │   └── MediaTooLarge           an upload over the media limit (HTTP 413)
     ├── NotAuthenticated            no valid login, token or signature (HTTP 401)
     ├── Forbidden                   authenticated, but not allowed (HTTP 403)
     ├── NotFound                    absent, or belongs to another organization (HTTP 404)
@@ -46,12 +46,13 @@ class BadInput(SwitchboardError):
     code = "bad_input"
 
 
-class MessageTooLong(BadInput):
-    code = "message_too_long"
-
-
 class UnknownChannel(BadInput):
     code = "unknown_channel"
+
+
+class MediaTooLarge(BadInput):
+    status = 413
+    code = "media_too_large"
 
 
 class NotAuthenticated(SwitchboardError):

@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
-from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.errors import BadInput, Forbidden, MediaTooLarge, NotFound
 from gateway.media import (
     INLINE_TYPES,
     SENDABLE_TYPES,
@@ -50,11 +50,6 @@ UPLOADED = schema(
         name=nullable(STRING),
     ),
 )
-
-
-class MediaTooLarge(BadInput):
-    status = 413
-    code = "media_too_large"
 
 
 def upload_request_class(limit: int) -> type[Request]:

@@ -48,12 +48,6 @@ def install(settings: Settings, channel_factory: ChannelFactory) -> None:
     _installed = _Installed(settings, channel_factory)
 
 
-def installed_settings() -> Settings:
-    if _installed is None:
-        raise ConfigurationError("jobs run only in a worker started by `switchboard worker`")
-    return _installed.settings
-
-
 async def open_services(settings: Settings, channel_factory: ChannelFactory) -> Services:
     redis_url = settings.require_redis_url()
     services = Services(

@@ -94,9 +94,3 @@ async def find_for_sending(
 ) -> Line | None:
     candidates = _candidates(number, messaging_service_sid)
     return await _lookup(session, candidates, organization_id) if candidates else None
-
-
-async def account_token(session: AsyncSession, account_id: int) -> tuple[str, str] | None:
-    """(account SID, auth token) of an account row."""
-    account = await session.get(TwilioAccount, account_id)
-    return None if account is None else (account.account_sid, account.auth_token)
