@@ -12,6 +12,7 @@ from typing import Any
 
 from redis import Redis
 from rq import Callback, Queue, Retry
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 # The worker drains these in this order: deliveries first, the AI, then handoff summaries
@@ -26,6 +27,7 @@ ALL_QUEUES = (OUTBOUND, INTAKE, DEADLINES, AI, SUMMARIES)
 ROUTE_MESSAGE = "handoff.jobs.route_message"
 FIRE_DEADLINE = "handoff.jobs.fire_deadline"
 DELIVER = "gateway.delivery.deliver"
+DELIVER_WEBHOOK = "gateway.webhook_jobs.deliver_webhook"
 ON_FINAL_FAILURE = "gateway.delivery.job_failed"
 
 SEND_RETRY = Retry(max=5, interval=[2, 5, 15, 60, 300])
@@ -37,6 +39,20 @@ FETCH_MEDIA_JOBS: dict[str, str] = {
     "sms": "messaging.twilio.jobs.fetch_media",
     "whatsapp": "messaging.twilio.jobs.fetch_media",
 }
+
+
+# Jobs named after the row they work on, so the reconciler can ask Redis whether a row's
+# job still exists (see `gateway.lost_jobs`) instead of waiting out every retry back-off.
+KEYED_JOBS = {DELIVER: "deliver", DELIVER_WEBHOOK: "webhook"}
+# A job that is queued, waiting for its time, or waiting for another job is still coming.
+WAITING_STATES = frozenset(
+    {JobStatus.CREATED, JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+)
+
+
+def keyed_job_id(job: str, row_id: int) -> str:
+    """The id of the one job that works on a row (`deliver-42`, `webhook-7`)."""
+    return f"{KEYED_JOBS[job]}-{row_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +82,8 @@ class JobQueue:
         job_id: str | None = None,
         conversation_id: int | None = None,
     ) -> JobRef:
+        if job_id is None and job in KEYED_JOBS and args:
+            job_id = keyed_job_id(job, int(args[0]))
         options: dict[str, Any] = {
             "retry": retry,
             "job_id": job_id,
@@ -78,6 +96,17 @@ class JobQueue:
         else:
             rq_job = target.enqueue(job, *args, **options)
         return JobRef(rq_job.id)
+
+    def waiting(self, job_ids: list[str]) -> set[str]:
+        """Which of these jobs still exist in Redis and wait to run. A job missing (lost in
+        a Redis restart), finished, failed, or started by a worker that never moved its row
+        on, is not waiting."""
+        found = Job.fetch_many(job_ids, connection=self.redis, serializer=JSONSerializer)
+        return {
+            job.id
+            for job in found
+            if job is not None and job.get_status(refresh=False) in WAITING_STATES
+        }
 
     async def enqueue_async(self, queue: str, job: str, *args: Any, **options: Any) -> JobRef:
         """`enqueue` off the event loop (RQ's client is synchronous)."""

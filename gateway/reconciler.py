@@ -1,12 +1,13 @@
 """The safety net under Redis: fires overdue deadlines whose scheduled job was lost,
 re-routes inbound messages whose routing job never ran (a crash between commit and
-enqueue, or a Redis restart), re-enqueues deliveries (messages and webhooks) left pending
-far longer than any retry back-off, and fetches of inbound media still pending long after
-the message arrived (a message's `meta["media"]` marks each item's status; the fetch job is
-named by channel in `gateway.queues.FETCH_MEDIA_JOBS`). All are harmless to repeat:
-deadlines, routing and sending are claimed atomically, so whatever is enqueued twice still
-happens once, and a media fetch skips items already kept. One worker at a time reconciles,
-under a short Redis lock."""
+enqueue, or a Redis restart), re-enqueues deliveries (messages and webhooks) whose job is
+gone and resolves those a dead worker left mid-send (see `gateway.lost_jobs`), and fetches
+of inbound media still pending long after the message arrived (a message's
+`meta["media"]` marks each item's status; the fetch job is named by channel in
+`gateway.queues.FETCH_MEDIA_JOBS`). All are harmless to repeat: deadlines, routing and
+sending are claimed atomically, so whatever is enqueued twice still happens once, and a
+media fetch skips items already kept. One worker at a time reconciles, under a short
+Redis lock."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import Any
 from sqlalchemy import String, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import deadlines, webhooks
+from gateway import deadlines, lost_jobs, webhooks
+from gateway.delivery import mark_needs_attention
 from gateway.models import Message, utcnow
 from gateway.queues import (
     DEADLINES,
@@ -35,12 +37,18 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "switchboard:reconciler"
 UNROUTED_GRACE = timedelta(seconds=30)
-UNSENT_GRACE = timedelta(minutes=10)  # longer than the longest retry interval
 # Longer than a fetch job's whole retry schedule (which touches the message each attempt),
 # so a fetch still retrying is never doubled; after a day a pending item is left as it is.
 MEDIA_GRACE = timedelta(minutes=15)
 MEDIA_GIVE_UP = timedelta(days=1)
-EMPTY = {"deadlines": 0, "messages": 0, "deliveries": 0, "webhooks": 0, "media": 0}
+EMPTY = {
+    "deadlines": 0,
+    "messages": 0,
+    "deliveries": 0,
+    "webhooks": 0,
+    "media": 0,
+    "interrupted": 0,
+}
 
 
 async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]:
@@ -64,22 +72,15 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
                 )
             ).all()
         )
-        unsent = list(
-            (
-                await session.execute(
-                    select(Message.id, Message.conversation_id)
-                    .where(
-                        Message.delivery_status == "pending",
-                        Message.direction == "outbound",
-                        Message.updated_at <= now - UNSENT_GRACE,
-                    )
-                    .limit(500)
-                )
-            ).all()
-        )
-        stalled_webhooks = await webhooks.stalled(session, services, now)
+        unsent = await lost_jobs.lost_messages(session, services, now)
+        interrupted = await lost_jobs.interrupted_messages(session, now)
+        stalled_webhooks = await lost_jobs.lost_webhooks(session, services, now)
         media = await stalled_media(session, now)
     await webhooks.resend(services, stalled_webhooks)
+    for message_id, conversation_id in interrupted:
+        await mark_needs_attention(
+            services, conversation_id, f"message {message_id}: {lost_jobs.INTERRUPTED_MESSAGE}"
+        )
     for deadline_id in due:
         await services.jobs.enqueue_async(DEADLINES, FIRE_DEADLINE, deadline_id)
     for message_id, conversation_id in unrouted:
@@ -94,14 +95,16 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         await services.jobs.enqueue_async(
             INTAKE, job, message_id, retry=SEND_RETRY, conversation_id=conversation_id
         )
-    if due or unrouted or unsent or media:
+    if due or unrouted or unsent or media or stalled_webhooks or interrupted:
         log.info(
             "reconciler re-enqueued %d deadline(s), %d message(s), %d delivery(ies), "
-            "%d media fetch(es)",
+            "%d webhook delivery(ies), %d media fetch(es); %d interrupted send(s) failed",
             len(due),
             len(unrouted),
             len(unsent),
+            len(stalled_webhooks),
             len(media),
+            len(interrupted),
         )
     return {
         "deadlines": len(due),
@@ -109,6 +112,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         "deliveries": len(unsent),
         "webhooks": len(stalled_webhooks),
         "media": len(media),
+        "interrupted": len(interrupted),
     }
 
 

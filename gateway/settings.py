@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     webhook_retry_intervals: list[NonNegativeInt] = Field(
         default=[10, 60, 300, 1800, 7200], min_length=1
     )
+    # Outgoing webhooks to loopback, link-local and private addresses are refused unless
+    # this is set (an on-premises integration on the private network).
+    webhooks_allow_private: bool = False
     # A hosted model behind any OpenAI-compatible chat-completions endpoint (OpenAI, Azure
     # OpenAI, vLLM, Ollama, LM Studio); unset means the offline knowledge-base responder.
     # With `llm_api_version` (Azure) the key goes in an `api-key` header and the version in

@@ -2,20 +2,26 @@
 delivers it; any other 4xx except 408 and 429 fails it for good (the receiver refused it);
 network errors, timeouts, 5xx, 408 and 429 raise so RQ retries with the back-off set at
 emit time, and the last attempt marks it failed. Redirects are not followed. Every attempt
-is recorded on the delivery row (attempts, status, HTTP status, last error)."""
+is recorded on the delivery row (attempts, status, HTTP status, last error). The error kept
+is the status code and its standard reason, never the answer's body: an endpoint's answer
+is not for admins to read through Switchboard. The target is checked again on every attempt
+(see `gateway.webhook_targets`); a refused one fails for good."""
 
 from __future__ import annotations
 
 import logging
 import time
+from http import HTTPStatus
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from rq import get_current_job
 from sqlalchemy import update
 
-from gateway.errors import TransientDeliveryError
+from gateway.errors import BadInput, TransientDeliveryError
 from gateway.models import WebhookDelivery, WebhookEndpoint, utcnow
 from gateway.runtime import Services, run_job
+from gateway.webhook_targets import GuardedResolver, TargetRefused, check_target
 from gateway.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, body_of, sign
 
 log = logging.getLogger(__name__)
@@ -33,8 +39,15 @@ def deliver_webhook(delivery_pk: int) -> str:
     return run_job(lambda services: send_delivery(services, delivery_pk, final_attempt=final))
 
 
-async def send_delivery(services: Services, delivery_pk: int, *, final_attempt: bool) -> str:
-    """One attempt; returns delivered, failed or skipped, or raises to be retried."""
+async def send_delivery(
+    services: Services,
+    delivery_pk: int,
+    *,
+    final_attempt: bool,
+    resolver: AbstractResolver | None = None,
+) -> str:
+    """One attempt; returns delivered, failed or skipped, or raises to be retried.
+    `resolver` answers the DNS questions (the system's by default)."""
     async with services.db.transaction() as session:
         delivery = await session.get(WebhookDelivery, delivery_pk)
         if delivery is None or delivery.status not in WAITING:
@@ -62,21 +75,29 @@ async def send_delivery(services: Services, delivery_pk: int, *, final_attempt: 
         EVENT_HEADER: event,
     }
     status: int | None = None
+    allow_private = services.settings.webhooks_allow_private
     try:
+        await check_target(url, allow_private=allow_private, resolver=resolver)
         timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+        connector = aiohttp.TCPConnector(
+            resolver=None if allow_private else GuardedResolver(resolver)
+        )
         async with (
-            aiohttp.ClientSession(timeout=timeout) as client,
+            aiohttp.ClientSession(timeout=timeout, connector=connector) as client,
             client.post(url, data=body, headers=headers, allow_redirects=False) as response,
         ):
             status = response.status
-            answer = (await response.content.read(500)).decode("utf-8", "replace")
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    except TargetRefused as refused:
+        await _record(services, delivery_pk, "failed", None, refused.message)
+        log.warning("webhook delivery %s refused: %s", delivery_id, refused.message)
+        return "failed"
+    except (aiohttp.ClientError, TimeoutError, OSError, BadInput) as exc:
+        error = network_error(exc)
     else:
         if 200 <= status < 300:
             await _record(services, delivery_pk, "delivered", status, None)
             return "delivered"
-        error = f"HTTP {status}: {answer.strip()[:300]}"
+        error = answer_error(status)
         if status < 500 and status not in RETRYABLE_STATUSES:
             await _record(services, delivery_pk, "failed", status, error)
             log.warning("webhook delivery %s refused for good: %s", delivery_id, error)
@@ -87,6 +108,26 @@ async def send_delivery(services: Services, delivery_pk: int, *, final_attempt: 
         return "failed"
     await _record(services, delivery_pk, "retrying", status, error)
     raise TransientDeliveryError(f"webhook delivery {delivery_id} will be retried: {error}")
+
+
+def answer_error(status: int) -> str:
+    """ "HTTP 404 Not Found": the code and its standard reason, never the endpoint's words."""
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def network_error(exc: BaseException) -> str:
+    if isinstance(exc, BadInput):
+        return exc.message  # the host could not be found
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return f"The endpoint did not answer within {TIMEOUT_SECONDS} seconds."
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "The endpoint's host could not be found."
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "Could not connect to the endpoint."
+    return "The connection to the endpoint broke before it answered."
 
 
 async def _record(

@@ -12,28 +12,25 @@ import json
 import secrets
 import time
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from rq import Retry
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import after_commit
 from gateway.errors import BadInput
 from gateway.models import Conversation, Message, WebhookDelivery, WebhookEndpoint, utcnow
-from gateway.queues import OUTBOUND
+from gateway.queues import DELIVER_WEBHOOK, OUTBOUND
 from gateway.runtime import Services
 
 EVENTS = ("handoff", "claimed", "resolved", "message")
-DELIVER_WEBHOOK = "gateway.webhook_jobs.deliver_webhook"
 SIGNATURE_HEADER = "X-Switchboard-Signature"
 DELIVERY_HEADER = "X-Switchboard-Delivery"
 EVENT_HEADER = "X-Switchboard-Event"
 MAX_URL_CHARS = 2000
 SIGNATURE_TOLERANCE_SECONDS = 300
-STALL_MARGIN = timedelta(minutes=10)  # beyond the longest retry interval
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -70,8 +67,8 @@ def new_secret() -> str:
 
 
 def validate_url(url: object) -> str:
-    """An absolute http(s) URL with a host, or BadInput. Private-network hosts are allowed:
-    only an organization's admin can add an endpoint."""
+    """An absolute http(s) URL with a host, or BadInput. Where the host may be is checked
+    separately, after DNS resolution (`gateway.webhook_targets.check_target`)."""
     if not isinstance(url, str) or not url.strip():
         raise BadInput("send a 'url' string", code="bad_url")
     url = url.strip()
@@ -204,31 +201,6 @@ async def emit(
 def body_of(delivery: WebhookDelivery) -> bytes:
     """The exact bytes POSTed (and signed) for a delivery."""
     return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-
-
-async def stalled(session: AsyncSession, services: Services, now: datetime) -> list[int]:
-    """Deliveries still waiting long after their next attempt was due (their job was lost
-    in a Redis restart), or stuck "sending" (the worker died mid-attempt). The reconciler
-    sends them again."""
-    longest = max(services.settings.webhook_retry_intervals)
-    ids = list(
-        await session.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status.in_(("pending", "retrying", "sending")),
-                WebhookDelivery.updated_at <= now - timedelta(seconds=longest) - STALL_MARGIN,
-            )
-            .limit(500)
-        )
-    )
-    if ids:
-        await session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "sending")
-            .values(status="retrying", last_error="the attempt was interrupted", updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return ids
 
 
 async def resend(services: Services, delivery_ids: list[int]) -> None:

@@ -27,6 +27,7 @@ from gateway.openapi import (
     schema,
 )
 from gateway.web import app_services
+from gateway.webhook_targets import check_target
 from gateway.webhooks import EVENTS, new_secret, validate_events, validate_url
 
 webhooks_api = Blueprint("webhooks_api", __name__)
@@ -129,8 +130,10 @@ async def list_endpoints() -> ResponseReturnValue:
 @documented(
     "Add a webhook endpoint (admins); the answer holds its signing secret, shown once",
     tags=TAGS,
-    description="`events` defaults to every event. The URL must be http(s); private "
-    "network addresses are allowed, since only an admin can add one.",
+    description="`events` defaults to every event. The URL must be http(s), and its host "
+    "must be on the public internet: loopback, link-local, private, unspecified and "
+    "multicast addresses are refused (also after DNS resolution) unless the operator "
+    "set SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE=true.",
     body=obj(["url"], url=STRING, events=array(EVENT_NAMES), description=STRING),
     response=obj(["endpoint"], endpoint=ENDPOINT),
     status=201,
@@ -142,6 +145,8 @@ async def create_endpoint() -> ResponseReturnValue:
     if not isinstance(body, dict):
         raise BadInput("send a JSON object with 'url' and optionally 'events', 'description'")
     url = validate_url(body.get("url"))
+    allow_private = app_services().services.settings.webhooks_allow_private
+    await check_target(url, allow_private=allow_private)
     events = validate_events(body.get("events"))
     description = body.get("description", "")
     if not isinstance(description, str) or len(description) > 200:

@@ -1,6 +1,6 @@
 """The reconciler re-enqueues what Redis lost, and nothing it does not need to: overdue
-deadlines, inbound messages never routed, deliveries stuck in `pending` for longer than
-any retry back-off, and media fetches for attachments still pending long after they
+deadlines, inbound messages never routed, sends whose job is gone (within a minute), sends a
+dead worker left half-done, and media fetches for attachments still pending long after they
 arrived; a second worker's pass within the lock does nothing."""
 
 from __future__ import annotations
@@ -10,12 +10,21 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from gateway.messages import Attachment, InboundMessage
-from gateway.models import Deadline, Message, Organization, utcnow
+from gateway.models import Conversation, Deadline, Message, Organization, utcnow
 from gateway.queues import DEADLINES, FETCH_MEDIA_JOBS, INTAKE, OUTBOUND
 from gateway.reconciler import LOCK_KEY, MEDIA_GIVE_UP, MEDIA_GRACE, reconcile
 from gateway.runtime import Services
 from handoff import actions
 from tests.support.factories import chat_message, intake_for, make_agent
+
+NOTHING = {
+    "deadlines": 0,
+    "messages": 0,
+    "deliveries": 0,
+    "webhooks": 0,
+    "media": 0,
+    "interrupted": 0,
+}
 
 
 async def test_it_re_enqueues_only_what_is_overdue_or_stuck(services: Services, org) -> None:
@@ -38,12 +47,67 @@ async def test_it_re_enqueues_only_what_is_overdue_or_stuck(services: Services, 
     counts = await reconcile(services)
     again = await reconcile(services)  # inside the lock: another worker's pass is a no-op
 
-    assert counts == {"deadlines": 1, "messages": 1, "deliveries": 1, "webhooks": 0, "media": 0}
-    assert again == {"deadlines": 0, "messages": 0, "deliveries": 0, "webhooks": 0, "media": 0}
+    assert counts == {**NOTHING, "deadlines": 1, "messages": 1, "deliveries": 1}
+    assert again == NOTHING
     assert [j.args for j in services.jobs.queue(INTAKE).get_jobs()] == [[old.message_id]]
     assert [j.args for j in services.jobs.queue(OUTBOUND).get_jobs()] == [[reply.id]]
     assert len(services.jobs.queue(DEADLINES).get_jobs()) == 1
     assert services.jobs.redis.exists(LOCK_KEY)
+
+
+async def test_a_send_whose_job_was_lost_goes_out_within_a_minute_and_only_once(
+    services: Services, org
+) -> None:
+    agent = await make_agent(services.db, org)
+    first = await intake_for(services).receive(chat_message(org, "one", visitor="one"))
+    second = await intake_for(services).receive(chat_message(org, "two", visitor="two"))
+    replies = []
+    for received in (first, second):
+        await actions.take_manual_control(services, agent, received.conversation_id)
+        replies.append(await actions.reply(services, agent, received.conversation_id, "hi"))
+    lost, waiting = replies
+    half_a_minute_ago = utcnow() - timedelta(seconds=31)
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_([lost.id, waiting.id]))
+            .values(updated_at=half_a_minute_ago)
+        )
+    outbound = services.jobs.queue(OUTBOUND)
+    [lost_job] = [job for job in outbound.get_jobs() if job.args == [lost.id]]
+    lost_job.delete()  # taken by a worker that died, or dropped by Redis
+
+    counts = await reconcile(services)
+
+    assert counts == {**NOTHING, "deliveries": 1}
+    assert sorted(job.args[0] for job in outbound.get_jobs()) == [lost.id, waiting.id]
+
+
+async def test_a_message_left_sending_by_a_dead_worker_is_failed_for_an_agent_to_check(
+    services: Services, org
+) -> None:
+    agent = await make_agent(services.db, org)
+    received = await intake_for(services).receive(chat_message(org, "hello"))
+    await actions.take_manual_control(services, agent, received.conversation_id)
+    reply = await actions.reply(services, agent, received.conversation_id, "on it")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == reply.id)
+            .values(delivery_status="sending", updated_at=utcnow() - timedelta(minutes=4))
+        )
+    services.jobs.redis.flushdb()
+
+    assert await reconcile(services) == {**NOTHING, "interrupted": 1}
+
+    async with services.db.transaction() as session:
+        message = await session.get(Message, reply.id)
+        conversation = await session.get(Conversation, received.conversation_id)
+        assert message is not None and conversation is not None
+        assert (message.delivery_status, message.error_code) == ("failed", "interrupted")
+        assert conversation.needs_attention
+        assert "may not have reached the customer" in (conversation.attention_reason or "")
+    assert services.jobs.queue(OUTBOUND).get_jobs() == []  # never sent twice
 
 
 def with_media(org: Organization, sid: str, statuses: list[str]) -> InboundMessage:

@@ -1,0 +1,131 @@
+"""Finding sends whose job is gone, for the reconciler. A message or webhook delivery waits
+(`pending`, `retrying`) while its one job, named after the row (`gateway.queues.
+keyed_job_id`), waits in Redis. When the row has not moved for LOST_AFTER and Redis holds no
+waiting job for it, the job was lost: Redis restarted, or a worker died holding it. Those
+rows are sent again within a minute, not after the longest retry back-off. A row left
+`sending` by a worker that died mid-attempt is resolved too: a webhook delivery is sent
+again (receivers de-duplicate on its delivery id), while a message, which may or may not
+have reached the customer, is marked failed for an agent to look at rather than sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.models import Message, WebhookDelivery
+from gateway.queues import DELIVER, DELIVER_WEBHOOK, keyed_job_id
+from gateway.runtime import Services
+
+LOST_AFTER = timedelta(seconds=30)
+# An attempt lasts at most the webhook timeout (10 s); a row still `sending` this long after
+# it started belongs to a worker that died.
+WEBHOOK_SENDING_STALE = timedelta(seconds=45)
+# Channel sends are slower (REST calls with their own timeouts, SMTP), so wait longer.
+MESSAGE_SENDING_STALE = timedelta(minutes=3)
+BATCH = 500
+INTERRUPTED_MESSAGE = (
+    "The worker stopped while sending this message, so it may not have reached the "
+    "customer. Check with the customer before sending it again."
+)
+
+
+async def _without_waiting_job(services: Services, job: str, rows: list[int]) -> list[int]:
+    if not rows:
+        return []
+    ids = [keyed_job_id(job, row) for row in rows]
+    waiting = await asyncio.to_thread(services.jobs.waiting, ids)
+    return [row for row, job_id in zip(rows, ids, strict=True) if job_id not in waiting]
+
+
+async def lost_webhooks(session: AsyncSession, services: Services, now: datetime) -> list[int]:
+    """Deliveries to send again: waiting with no job, or interrupted mid-attempt (moved
+    back to `retrying` here, so only one pass picks each up)."""
+    interrupted = list(
+        await session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status == "sending",
+                WebhookDelivery.updated_at <= now - WEBHOOK_SENDING_STALE,
+            )
+            .limit(BATCH)
+        )
+    )
+    if interrupted:
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(interrupted), WebhookDelivery.status == "sending")
+            .values(
+                status="retrying",
+                last_error="The attempt was interrupted; it is sent again.",
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    waiting = list(
+        await session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status.in_(("pending", "retrying")),
+                WebhookDelivery.updated_at <= now - LOST_AFTER,
+            )
+            .order_by(WebhookDelivery.id)
+            .limit(BATCH)
+        )
+    )
+    return interrupted + await _without_waiting_job(services, DELIVER_WEBHOOK, waiting)
+
+
+async def lost_messages(
+    session: AsyncSession, services: Services, now: datetime
+) -> list[tuple[int, int]]:
+    """Outbound messages, as (message, conversation), waiting with no job."""
+    rows = (
+        await session.execute(
+            select(Message.id, Message.conversation_id)
+            .where(
+                Message.delivery_status == "pending",
+                Message.direction == "outbound",
+                Message.updated_at <= now - LOST_AFTER,
+            )
+            .order_by(Message.id)
+            .limit(BATCH)
+        )
+    ).all()
+    conversations = {int(message): int(conversation) for message, conversation in rows}
+    lost = await _without_waiting_job(services, DELIVER, list(conversations))
+    return [(message, conversations[message]) for message in lost]
+
+
+async def interrupted_messages(session: AsyncSession, now: datetime) -> list[tuple[int, int]]:
+    """Outbound messages left `sending` by a dead worker, marked failed here; returns them
+    as (message, conversation) so the caller flags the conversations."""
+    rows = (
+        await session.execute(
+            select(Message.id, Message.conversation_id)
+            .where(
+                Message.delivery_status == "sending",
+                Message.direction == "outbound",
+                Message.updated_at <= now - MESSAGE_SENDING_STALE,
+            )
+            .limit(BATCH)
+        )
+    ).all()
+    found = []
+    for message_id, conversation_id in rows:
+        marked = await session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.delivery_status == "sending")
+            .values(
+                delivery_status="failed",
+                error_code="interrupted",
+                error_message=INTERRUPTED_MESSAGE,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount == 1:  # type: ignore[attr-defined]
+            found.append((int(message_id), int(conversation_id)))
+    return found
