@@ -207,9 +207,7 @@ async def test_a_host_that_cannot_be_found_is_refused_with_a_clear_message(
 async def test_names_are_checked_after_resolution() -> None:
     rebinding = TableResolver({"hooks.example.test": ["10.0.0.7"]})
     with pytest.raises(TargetRefused, match=r"hooks\.example\.test \(10\.0\.0\.7\)"):
-        await check_target(
-            "https://hooks.example.test/in", allow_private=False, resolver=rebinding
-        )
+        await check_target("https://hooks.example.test/in", allow_private=False, resolver=rebinding)
     public = TableResolver({"hooks.example.test": ["93.184.215.14"]})
     await check_target("https://hooks.example.test/in", allow_private=False, resolver=public)
 
