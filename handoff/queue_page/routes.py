@@ -1,6 +1,7 @@
 """The page routes: `/login`, `/queue` (with deep links `/queue/conversations/<id>`),
 `/admin` and `/dashboard`, and their assets under `/queue-assets/`. A page that needs a
-login redirects to `/login?next=...` when the session is missing; the admin pages answer
+login redirects to `/login?next=...` when the session is missing (a `next` that is not a
+path on this gateway is dropped, so a login never leads elsewhere); the admin pages answer
 403 to agents and viewers. The pages fetch everything else from the JSON API."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from gateway.auth import COOKIE, resolve_session
 from gateway.models import Agent, Conversation
 from gateway.web import app_services
-from handoff.queue_page.security import harden
+from handoff.queue_page.security import harden, same_origin_path
 
 PAGES = Path(__file__).parent / "pages"
 ASSETS = Path(__file__).parent / "static"
@@ -72,6 +73,10 @@ async def _sees(agent: Agent, conversation_id: int) -> bool:
 
 @queue_page.get("/login")
 async def login_page() -> ResponseReturnValue:
+    wanted = request.args.get("next")
+    if wanted is not None and same_origin_path(wanted) is None:
+        # Not a path on this gateway (an open-redirect attempt): drop it.
+        return harden(redirect("/login"), request.host)
     return await _page("login.html")
 
 

@@ -1,7 +1,8 @@
 """The queue page's routes: pages that need a login send the browser to the login page (and
 back to the deep link afterwards), admin pages refuse agents, every page and asset carries
-a strict Content-Security-Policy, no page has an inline script or event handler, and the
-scripts never build HTML from strings or evaluate code."""
+a strict Content-Security-Policy, no page has an inline script or event handler, the
+scripts never build HTML from strings or evaluate code, and a login never leads off the
+gateway (tests/queue_page/test_login_redirect.py checks the same in a browser)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from handoff.queue_page.routes import ASSETS, PAGES
+from handoff.queue_page.security import same_origin_path
 from tests.support.api import logged_in, waiting_conversation
 from tests.support.factories import make_agent
 
@@ -158,3 +160,38 @@ def test_scripts_never_build_html_from_strings_or_evaluate_code() -> None:
         "not_found.html",
         "queue.html",
     ]
+
+
+HOSTILE_NEXT = [
+    "/\t/evil.invalid/x",
+    "/\n/evil.invalid/x",
+    "/\r/evil.invalid/x",
+    "/\\evil.invalid/x",
+    "\\/evil.invalid/x",
+    "//evil.invalid/x",
+    "///evil.invalid/x",
+    "https://evil.invalid/x",
+    "http:/evil.invalid",
+    "javascript:alert(1)",
+    " /queue",
+    "queue",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NEXT)
+def test_only_a_path_of_this_gateway_may_follow_a_login(hostile: str) -> None:
+    assert same_origin_path(hostile) is None
+
+
+def test_a_path_with_a_query_may_follow_a_login() -> None:
+    for path in ("/queue", "/queue/conversations/12?tab=notes#end", "/admin"):
+        assert same_origin_path(path) == path
+
+
+async def test_the_login_page_drops_a_next_that_leads_elsewhere(app) -> None:
+    client = app.test_client()
+    for hostile in ("%2F%09%2Fevil.invalid%2Fx", "%2F%0A%2Fevil.invalid", "%2F%5Cevil.invalid"):
+        response = await client.get(f"/login?next={hostile}")
+        assert response.status_code == 302, hostile
+        assert response.headers["Location"] == "/login"
+    assert (await client.get("/login?next=%2Fqueue%2Fconversations%2F3")).status_code == 200

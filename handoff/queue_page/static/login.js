@@ -8,8 +8,18 @@
 
   function target() {
     var next = new URLSearchParams(location.search).get("next") || "";
-    // Only a path of this site: "/queue...", never "//host" or "https://...".
-    return /^\/(?![\/\\])/.test(next) ? next : "/queue";
+    // Only a path of this site. The URL parser drops tabs and newlines and reads "\" as
+    // "/", so "/\t/evil.example" is "//evil.example", another host: parse first, then
+    // compare origins, and go to what the parser made of it.
+    if (next.charAt(0) !== "/") return "/queue";
+    var url;
+    try {
+      url = new URL(next, location.origin);
+    } catch (e) {
+      return "/queue";
+    }
+    if (url.origin !== location.origin) return "/queue";
+    return url.pathname + url.search + url.hash;
   }
 
   document.addEventListener("DOMContentLoaded", function () {
