@@ -363,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also list every wrong escalation and missed request, with its score",
     )
     guard_eval.set_defaults(handler=cmd_guard_eval)
+
+    from email_channel.commands import register as register_email_commands
+
+    register_email_commands(commands)
     return parser
 
 

@@ -6,6 +6,7 @@ same message arrives many times at once."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, select, update
@@ -30,13 +31,20 @@ class Received:
     duplicate: bool
 
 
+# Work a channel does in the same transaction as the message (an IMAP cursor, an index of
+# its ids): it commits with the message or not at all, for a new message and a repeat alike.
+WithinIntake = Callable[[AsyncSession, "Received"], Awaitable[None]]
+
+
 class Intake:
     def __init__(self, db: Database, jobs: JobQueue, events: EventPublisher) -> None:
         self.db = db
         self.jobs = jobs
         self.events = events
 
-    async def receive(self, inbound: InboundMessage) -> Received:
+    async def receive(
+        self, inbound: InboundMessage, *, within: WithinIntake | None = None
+    ) -> Received:
         _validate(inbound)
         async with self.db.transaction() as session:
             contact_id = await _contact_for(session, inbound)
@@ -65,6 +73,8 @@ class Intake:
             if message_id is None:  # a repeat, or the same message committed concurrently
                 stored = await _stored(session, inbound)
                 assert stored is not None
+                if within is not None:
+                    await within(session, stored)
                 return stored
             await session.execute(
                 update(Conversation)
@@ -91,7 +101,10 @@ class Intake:
                 ),
             )
             after_commit(session, lambda: self.events.publish(event))
-            return Received(message_id, conversation.id, contact_id, duplicate=False)
+            received = Received(message_id, conversation.id, contact_id, duplicate=False)
+            if within is not None:
+                await within(session, received)
+            return received
 
 
 def _validate(inbound: InboundMessage) -> None:

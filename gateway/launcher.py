@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
+from email_channel.demo import ensure_demo_mailbox
 from gateway.db import Database
 from gateway.errors import ConfigurationError
 from gateway.migrate import upgrade
@@ -34,6 +35,7 @@ from gateway.settings import Settings, ensure_secret_key
 log = logging.getLogger(__name__)
 
 PIDS_FILE = "up.pids"
+DEFAULT_INBOUND_SMTP = "127.0.0.1:2525"
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 
@@ -111,6 +113,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
         SWITCHBOARD_PORT=str(settings.port),
         SWITCHBOARD_REDIS_URL=settings.require_redis_url(),
         SWITCHBOARD_SECRET_KEY=settings.require_secret_key(),
+        SWITCHBOARD_INBOUND_SMTP=settings.inbound_smtp or DEFAULT_INBOUND_SMTP,
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -209,7 +212,9 @@ def print_credentials(out: TextIO, credentials: DemoCredentials) -> None:
 async def _ensure_demo(settings: Settings, load_kb: KnowledgeLoader) -> DemoCredentials | None:
     db = Database(settings.resolved_database_url, echo=settings.sql_echo)
     try:
-        return await ensure_demo(db, load_kb)
+        credentials = await ensure_demo(db, load_kb)
+        await ensure_demo_mailbox(db)
+        return credentials
     finally:
         await db.dispose()
 
@@ -255,10 +260,13 @@ def _start_and_supervise(
     env = child_environment(settings)
     running.children.append(start_child("worker", ["worker"], env))
     running.children.append(start_child("gateway", ["serve"], env))
+    running.children.append(start_child("smtp", ["smtp"], env))
     running.write_pids()
     url = local_url(settings)
     wait_until_healthy(url, running.watched())
     print(f"Switchboard is running at {url} - open it to try the demo chat", file=out)
+    smtp = env["SWITCHBOARD_INBOUND_SMTP"]
+    print(f"Mail the demo at support@demo.switchboard.test through SMTP on {smtp}", file=out)
     print("Press Ctrl-C to stop.", file=out)
     out.flush()
     while True:

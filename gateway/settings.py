@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # smtp://user:pass@host:587?starttls=true, or smtps://... for TLS from the start.
     smtp_url: SecretStr | None = None
     mail_from: str = "Switchboard <switchboard@localhost>"
+    # Where the inbound SMTP server listens (host:port), for `switchboard smtp` and `up`.
+    inbound_smtp: str | None = None
+    inbound_smtp_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     # Seconds between the attempts to deliver an outgoing webhook.
     webhook_retry_intervals: list[NonNegativeInt] = Field(
         default=[10, 60, 300, 1800, 7200], min_length=1

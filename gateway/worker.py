@@ -24,10 +24,13 @@ log = logging.getLogger(__name__)
 
 def build_channels(services: runtime.Services) -> ChannelRegistry:
     """The one explicit list of channels, for the worker and the app alike."""
+    from email_channel.channel import EmailChannel
     from messaging.twilio.channel import twilio_channels
     from messaging.webchat.channel import WebChatChannel
 
-    return ChannelRegistry([WebChatChannel(services.events), *twilio_channels(services)])
+    return ChannelRegistry(
+        [WebChatChannel(services.events), *twilio_channels(services), EmailChannel(services)]
+    )
 
 
 def _reconcile_forever(settings: Settings, interval: float, stop: threading.Event) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 START_TIMEOUT = 30.0
 
 
@@ -28,7 +30,12 @@ class Up:
         env = {
             key: value for key, value in os.environ.items() if not key.startswith("SWITCHBOARD_")
         }
-        env.update(SWITCHBOARD_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+        self.smtp_port = free_port()
+        env.update(
+            SWITCHBOARD_VAR_DIR=str(var_dir),
+            SWITCHBOARD_INBOUND_SMTP=f"127.0.0.1:{self.smtp_port}",
+            PYTHONUNBUFFERED="1",
+        )
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "up", "--port", str(port)],

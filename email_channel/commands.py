@@ -1,0 +1,207 @@
+"""The email commands of `switchboard`: `mailbox add/list/remove` (an IMAP password is
+read from standard input or a prompt, never from the command line, and never printed),
+`mail parse FILE.eml…` (one JSON object per file: what Switchboard understood of it;
+exit 0 whatever the input), and `smtp` (the inbound SMTP server as its own process)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from email_channel.mailboxes import add_mailbox, describe, list_mailboxes, remove_mailbox
+from email_channel.parsed import parse_mail
+from gateway.channels import ChannelRegistry
+from gateway.db import Database
+from gateway.errors import BadInput, ConfigurationError
+from gateway.organizations import get_organization
+from gateway.settings import Settings
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def _with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def main() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_mailbox_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = None
+    if args.imap_host:
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass(f"IMAP password for {args.imap_user or args.address}: ")
+        if not password:
+            raise BadInput("an IMAP mailbox needs its password")
+
+    async def add(db: Database) -> dict[str, Any]:
+        org = await get_organization(db, args.org_slug)
+        row = await add_mailbox(
+            db,
+            org.id,
+            args.address,
+            display_name=args.name or "",
+            smtp=not args.no_smtp,
+            imap_host=args.imap_host,
+            imap_port=args.imap_port,
+            imap_tls=not args.imap_plain,
+            imap_user=args.imap_user,
+            imap_password=password,
+            imap_folder=args.imap_folder,
+            trusted_authserv_id=args.trusted_authserv_id,
+            trusted_relays=args.trusted_relays,
+        )
+        return describe(row)
+
+    added = _with_db(settings, add)
+    print(f"Added mailbox {added['address']} to organization {args.org_slug!r}")
+    if added["smtp"]:
+        print(
+            "Deliver its mail to Switchboard's inbound SMTP server (switchboard smtp, "
+            f"listening on {settings.inbound_smtp or 'SWITCHBOARD_INBOUND_SMTP'})"
+        )
+    if added["imap"]:
+        imap = added["imap"]
+        print(f"IMAP intake reads {imap['folder']} at {imap['host']}:{imap['port']}")
+    return 0
+
+
+def cmd_mailbox_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def find(db: Database) -> list[dict[str, Any]]:
+        org_id = (await get_organization(db, args.org_slug)).id if args.org_slug else None
+        return [describe(row) for row in await list_mailboxes(db, org_id)]
+
+    rows = _with_db(settings, find)
+    if not rows:
+        print("No mailboxes.")
+    for row in rows:
+        ways = ["SMTP"] if row["smtp"] else []
+        if row["imap"]:
+            imap = row["imap"]
+            ways.append(f"IMAP {imap['user']}@{imap['host']}:{imap['port']}/{imap['folder']}")
+        print(f"{row['address']}\t{' + '.join(ways)}")
+    return 0
+
+
+def cmd_mailbox_remove(settings: Settings, args: argparse.Namespace) -> int:
+    removed = _with_db(settings, lambda db: remove_mailbox(db, args.address))
+    print(f"Removed mailbox {removed}")
+    return 0
+
+
+def cmd_mail_parse(settings: Settings, args: argparse.Namespace) -> int:
+    for path in args.files:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            print(json.dumps({"file": str(path), "error": f"cannot read it: {exc.strerror}"}))
+            continue
+        try:
+            summary = parse_mail(raw, own_domain=args.domain or "").summary()
+        except Exception as exc:  # the command must report, not crash, on any input
+            summary = {"error": f"could not be parsed: {exc}"}
+        print(json.dumps({"file": str(path), **summary}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
+    from email_channel.ingest import MailIntake
+    from email_channel.smtp_server import parse_listen, start_smtp_server
+    from gateway import runtime
+
+    listen = args.listen or settings.inbound_smtp
+    if not listen:
+        raise ConfigurationError("set SWITCHBOARD_INBOUND_SMTP (e.g. 127.0.0.1:2525) or --listen")
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        raise ConfigurationError(f"SWITCHBOARD_INBOUND_SMTP {exc}") from None
+    settings.require_secret_key()
+
+    async def serve() -> None:
+        services = await runtime.open_services(settings, lambda _services: ChannelRegistry())
+        server = await start_smtp_server(
+            MailIntake(services), host, port, size_limit=settings.inbound_smtp_max_bytes
+        )
+        log.info("inbound SMTP listening on %s:%s", host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            await server.wait_closed()
+            await runtime.close_services(services)
+
+    asyncio.run(serve())
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add the email commands to the `switchboard` parser's subcommands."""
+    mailbox = commands.add_parser("mailbox", help="manage support mailboxes").add_subparsers(
+        dest="mailbox_command", required=True, metavar="ACTION"
+    )
+    add = mailbox.add_parser("add", help="add a support address to an organization")
+    add.add_argument("org_slug")
+    add.add_argument("address", help="e.g. support@shop.example")
+    add.add_argument("--name", help="display name on replies, e.g. 'Shop Support'")
+    add.add_argument("--no-smtp", action="store_true", help="IMAP only: refuse it over SMTP")
+    add.add_argument("--imap-host", help="read this mailbox over IMAP, e.g. imap.gmail.com")
+    add.add_argument("--imap-port", type=int, help="default 993 (143 with --imap-plain)")
+    add.add_argument("--imap-user", help="login name (default: the address)")
+    add.add_argument("--imap-folder", default="INBOX")
+    add.add_argument("--imap-plain", action="store_true", help="no TLS (loopback only)")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the IMAP password from stdin"
+    )
+    add.add_argument(
+        "--trusted-authserv-id",
+        help="your mail server's name in Authentication-Results (for staff replies)",
+    )
+    add.add_argument(
+        "--trusted-relay",
+        dest="trusted_relays",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="a relay whose SMTP deliveries count as authenticated (repeatable)",
+    )
+    add.set_defaults(handler=cmd_mailbox_add)
+    listing = mailbox.add_parser("list", help="list mailboxes")
+    listing.add_argument("org_slug", nargs="?")
+    listing.set_defaults(handler=cmd_mailbox_list)
+    remove = mailbox.add_parser("remove", help="remove a mailbox")
+    remove.add_argument("address")
+    remove.set_defaults(handler=cmd_mailbox_remove)
+
+    mail = commands.add_parser("mail", help="inspect mail").add_subparsers(
+        dest="mail_command", required=True, metavar="ACTION"
+    )
+    parse = mail.add_parser(
+        "parse", help="print, as JSON lines, what Switchboard reads in .eml files"
+    )
+    parse.add_argument("files", nargs="+", type=Path, metavar="FILE.eml")
+    parse.add_argument("--domain", help="your mailbox domain (to recognize our own mail)")
+    parse.set_defaults(handler=cmd_mail_parse)
+
+    smtp = commands.add_parser("smtp", help="run the inbound SMTP server")
+    smtp.add_argument("--listen", metavar="HOST:PORT", help="default SWITCHBOARD_INBOUND_SMTP")
+    smtp.set_defaults(handler=cmd_smtp)

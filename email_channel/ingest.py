@@ -1,0 +1,213 @@
+"""The one way a mail enters Switchboard, for inbound SMTP and IMAP alike: parse it, set
+bounces aside (they only update the message they report on), find the conversation it
+continues, keep its attachments and the raw mail as media, and hand it to the core's
+intake. In the intake's own transaction it indexes the Message-ID for threading, applies
+the AI reply budget and runs the caller's own step (IMAP moves its cursor there). Mail
+that must not be answered (auto-replies, lists, our own mail) is stored with the reason
+and `no_reply`, so neither the AI nor a notice ever answers it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from email_channel import budget, staff
+from email_channel.bounces import record_bounce
+from email_channel.mailboxes import MailboxInfo
+from email_channel.models import MailId
+from email_channel.parsed import ParsedMail, parse_mail
+from email_channel.staff import SUSPECT, Step
+from email_channel.threads import CHANNEL, find_thread
+from gateway.consent import ConsentChange, apply, opted_out_at
+from gateway.intake import Intake, Received
+from gateway.media import MediaStore
+from gateway.messages import Attachment, InboundMessage
+from gateway.models import Conversation, Message
+from gateway.runtime import Services
+
+UNKNOWN_SENDER = "unknown-sender@invalid"
+MAX_TEXT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    outcome: str  # stored | duplicate | bounce | staff
+    kind: str
+    message_id: int | None
+    conversation_id: int | None
+
+
+class MailIntake:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.intake = Intake(services.db, services.jobs, services.events)
+        self.media = MediaStore(services.settings.var_dir)
+        self.secret = services.settings.require_secret_key()
+
+    async def ingest(
+        self,
+        mailbox: MailboxInfo,
+        raw: bytes,
+        *,
+        envelope_from: str | None = None,
+        envelope_recipients: list[str] | None = None,
+        peer: str | None = None,
+        step: Step | None = None,
+    ) -> Ingested:
+        """Store one mail exactly once; `step` runs in the same transaction."""
+        mail = parse_mail(raw, own_domain=mailbox.domain, envelope_from=envelope_from)
+        db = self.services.db
+        organization_id = mailbox.organization_id
+        if mail.kind == "bounce":
+            async with db.transaction() as session:
+                matched = await record_bounce(
+                    session, organization_id, mail, self.secret, envelope_recipients or []
+                )
+                if step is not None:
+                    await step(session)
+            return Ingested("bounce", mail.kind, matched, None)
+        handled = await staff.handle(self.services, mailbox, mail, self.secret, step, peer=peer)
+        if handled is not None:
+            return Ingested("staff", mail.kind, handled.message_id, handled.conversation_id)
+        sender = mail.sender or UNKNOWN_SENDER
+        async with db.transaction() as session:
+            thread = await find_thread(session, organization_id, mail, self.secret, sender=sender)
+            known = await session.scalar(
+                select(Message.id).where(
+                    Message.organization_id == organization_id,
+                    Message.channel == CHANNEL,
+                    Message.provider_message_id == mail.provider_id(),
+                )
+            )
+        attachments: list[Attachment] = []
+        raw_key = None
+        if known is None:  # a repeat keeps the files stored the first time
+            attachments = await self._store_attachments(organization_id, mail)
+            raw_key = (
+                await self.media.save(
+                    db,
+                    organization_id,
+                    raw,
+                    "message/rfc822",
+                    name="original.eml",
+                    origin="inbound",
+                )
+            ).key
+        thread_key = (
+            thread.conversation.thread_key
+            if thread.conversation is not None
+            else (mail.message_id or mail.provider_id())[:255]
+        )
+        inbound = InboundMessage(
+            organization_id=organization_id,
+            channel=CHANNEL,
+            sender_kind="email",
+            sender_address=sender,
+            text=mail.text[:MAX_TEXT],
+            provider_message_id=mail.provider_id(),
+            sender_name=(mail.sender_name or None),
+            thread_key=thread_key,
+            html=mail.html,
+            attachments=tuple(attachments),
+            meta=self._meta(mailbox, mail, thread.how, raw_key, sender),
+        )
+
+        async def within(session: AsyncSession, received: Received) -> None:
+            if not received.duplicate:
+                await self._index(session, organization_id, received, mail)
+                conversation = await session.get(Conversation, received.conversation_id)
+                assert conversation is not None
+                if mail.kind == "message" and sender != UNKNOWN_SENDER:
+                    await _reachable_again(session, organization_id, sender, received.message_id)
+                    await budget.enforce(session, conversation)
+            if step is not None:
+                await step(session)
+
+        received = await self.intake.receive(inbound, within=within)
+        outcome = "duplicate" if received.duplicate else "stored"
+        return Ingested(outcome, mail.kind, received.message_id, received.conversation_id)
+
+    def _meta(
+        self, mailbox: MailboxInfo, mail: ParsedMail, how: str, raw_key: str | None, sender: str
+    ) -> dict[str, Any]:
+        email: dict[str, Any] = {
+            "mailbox": mailbox.address,
+            "message_id": mail.message_id,
+            "subject": mail.subject,
+            "from": mail.sender,
+            "to": mail.to,
+            "cc": mail.cc,
+            "in_reply_to": mail.in_reply_to,
+            "references": mail.references[-20:],
+            "kind": mail.kind,
+            "reason": mail.verdict.reason,
+            "threaded_by": how,
+            "raw_key": raw_key,
+        }
+        if mail.full_text.strip() != mail.text.strip():
+            email["quoted_text"] = mail.full_text[:MAX_TEXT]
+        if mail.problems:
+            email["problems"] = mail.problems[:10]
+        meta: dict[str, Any] = {"email": email}
+        if mail.kind != "message" or sender == UNKNOWN_SENDER:
+            meta["no_reply"] = True  # stored and shown, never answered nor notified
+            meta["flag"] = mail.verdict.reason if mail.kind != "message" else "no sender address"
+        elif SUSPECT in mail.problems:
+            meta["flag"] = SUSPECT
+        return meta
+
+    async def _store_attachments(self, organization_id: int, mail: ParsedMail) -> list[Attachment]:
+        stored: list[Attachment] = []
+        limit = self.services.settings.media_max_bytes
+        for item in mail.attachments[:20]:
+            if not item.data or len(item.data) > limit:
+                continue
+            saved = await self.media.save(
+                self.services.db,
+                organization_id,
+                item.data,
+                item.content_type,
+                name=item.name,
+                origin="inbound",
+            )
+            stored.append(Attachment(saved.url, saved.content_type, saved.size, saved.name))
+        return stored
+
+    @staticmethod
+    async def _index(
+        session: AsyncSession, organization_id: int, received: Received, mail: ParsedMail
+    ) -> None:
+        if mail.message_id:
+            session.add(
+                MailId(
+                    message_id=received.message_id,
+                    organization_id=organization_id,
+                    conversation_id=received.conversation_id,
+                    header_id=mail.message_id,
+                    subject=mail.subject,
+                    references=" ".join(f"<{ref}>" for ref in mail.references[-20:]),
+                )
+            )
+
+
+async def _reachable_again(
+    session: AsyncSession, organization_id: int, address: str, message_id: int
+) -> None:
+    """A customer whose address once bounced wrote again: it works."""
+    if await opted_out_at(session, organization_id, "email", address) is None:
+        return
+    await apply(
+        session,
+        ConsentChange(
+            organization_id,
+            "email",
+            address,
+            False,
+            "inbound_mail",
+            "the customer wrote again",
+            message_id,
+        ),
+    )

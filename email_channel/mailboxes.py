@@ -1,0 +1,193 @@
+"""Managing an organization's mailboxes (the `switchboard mailbox` commands and the admin
+API share these functions) and finding the mailbox a recipient address belongs to. The
+IMAP password is stored for the intake to log in with, and never shown: `describe()` is
+the only view of a mailbox that leaves this module."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from email_channel.models import Mailbox
+from email_channel.tokens import base_address
+from gateway.db import Database
+from gateway.errors import BadInput, NotFound
+
+_ADDRESS = re.compile(r"^[a-z0-9!#$%&'*/=?^_`{|}~.-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxInfo:
+    """A mailbox as intake needs it (a plain value, safe across sessions)."""
+
+    id: int
+    organization_id: int
+    address: str
+    display_name: str
+    trusted_authserv_id: str | None = None
+    trusted_relays: tuple[str, ...] = ()
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccess:
+    mailbox: MailboxInfo
+    host: str
+    port: int
+    tls: bool
+    user: str
+    password: str
+    folder: str
+
+
+def info(row: Mailbox) -> MailboxInfo:
+    return MailboxInfo(
+        row.id,
+        row.organization_id,
+        row.address,
+        row.display_name,
+        row.trusted_authserv_id,
+        tuple(str(relay) for relay in row.trusted_relays or ()),
+    )
+
+
+def normalize_address(raw: str) -> str:
+    address = raw.strip().lower()
+    if not _ADDRESS.match(address) or "+" in address.partition("@")[0] or len(address) > 254:
+        raise BadInput(f"{raw!r} is not a plain email address (like support@shop.example)")
+    return address
+
+
+def describe(row: Mailbox) -> dict[str, Any]:
+    """A mailbox for people to read: everything but the password."""
+    imap = None
+    if row.imap_host:
+        imap = {
+            "host": row.imap_host,
+            "port": row.imap_port,
+            "tls": row.imap_tls,
+            "user": row.imap_user,
+            "folder": row.imap_folder,
+            "password_set": bool(row.imap_password),
+        }
+    return {
+        "id": row.id,
+        "address": row.address,
+        "display_name": row.display_name,
+        "smtp": row.smtp_enabled,
+        "imap": imap,
+        "trusted_authserv_id": row.trusted_authserv_id,
+        "trusted_relays": list(row.trusted_relays or []),
+    }
+
+
+async def add_mailbox(
+    db: Database,
+    organization_id: int,
+    address: str,
+    *,
+    display_name: str = "",
+    smtp: bool = True,
+    imap_host: str | None = None,
+    imap_port: int | None = None,
+    imap_tls: bool = True,
+    imap_user: str | None = None,
+    imap_password: str | None = None,
+    imap_folder: str = "INBOX",
+    trusted_authserv_id: str | None = None,
+    trusted_relays: list[str] | None = None,
+) -> Mailbox:
+    address = normalize_address(address)
+    if imap_host is not None:
+        imap_host = imap_host.strip()
+        if not imap_host or any(char in imap_host for char in " /@"):
+            raise BadInput("the IMAP host must be a host name such as imap.gmail.com")
+        if not imap_password:
+            raise BadInput("an IMAP mailbox needs its password")
+        imap_port = imap_port or (993 if imap_tls else 143)
+        if not 1 <= imap_port <= 65535:
+            raise BadInput("the IMAP port must be between 1 and 65535")
+        imap_user = (imap_user or address).strip()
+    if not smtp and imap_host is None:
+        raise BadInput("a mailbox needs IMAP settings, inbound SMTP delivery, or both")
+    async with db.transaction() as session:
+        taken = await session.scalar(select(Mailbox.id).where(Mailbox.address == address))
+        if taken is not None:
+            raise BadInput(f"the mailbox {address} is already registered")
+        row = Mailbox(
+            organization_id=organization_id,
+            address=address,
+            display_name=display_name.strip()[:200],
+            smtp_enabled=smtp,
+            imap_host=imap_host,
+            imap_port=imap_port,
+            imap_tls=imap_tls,
+            imap_user=imap_user,
+            imap_password=imap_password,
+            imap_folder=(imap_folder or "INBOX").strip() or "INBOX",
+            trusted_authserv_id=(trusted_authserv_id or "").strip().lower() or None,
+            trusted_relays=[_relay(relay) for relay in trusted_relays or []],
+        )
+        session.add(row)
+    return row
+
+
+def _relay(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise BadInput(f"{raw!r} is not an IP address") from None
+
+
+async def list_mailboxes(db: Database, organization_id: int | None = None) -> list[Mailbox]:
+    async with db.transaction() as session:
+        query = select(Mailbox).order_by(Mailbox.address)
+        if organization_id is not None:
+            query = query.where(Mailbox.organization_id == organization_id)
+        return list((await session.scalars(query)).all())
+
+
+async def remove_mailbox(db: Database, address: str, organization_id: int | None = None) -> str:
+    address = address.strip().lower()
+    async with db.transaction() as session:
+        query = delete(Mailbox).where(Mailbox.address == address)
+        if organization_id is not None:
+            query = query.where(Mailbox.organization_id == organization_id)
+        removed = await session.execute(query)
+        if removed.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFound(f"no mailbox {address}")
+    return address
+
+
+async def mailbox_for_recipient(db: Database, recipient: str) -> MailboxInfo | None:
+    """The mailbox that receives mail for `recipient` by SMTP (plus tags allowed)."""
+    address = base_address(recipient)
+    async with db.transaction() as session:
+        row = await session.scalar(
+            select(Mailbox).where(Mailbox.address == address, Mailbox.smtp_enabled.is_(True))
+        )
+    return None if row is None else info(row)
+
+
+async def imap_mailboxes(db: Database) -> list[ImapAccess]:
+    async with db.transaction() as session:
+        rows = (await session.scalars(select(Mailbox).where(Mailbox.imap_host.is_not(None)))).all()
+    return [
+        ImapAccess(
+            info(row),
+            row.imap_host or "",
+            row.imap_port or 993,
+            row.imap_tls,
+            row.imap_user or row.address,
+            row.imap_password or "",
+            row.imap_folder,
+        )
+        for row in rows
+    ]

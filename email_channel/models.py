@@ -1,0 +1,87 @@
+"""The email channel's own tables (sharing `gateway.models.Base`): an organization's
+mailboxes, the IMAP cursor of each (moved in the same transaction as the message it
+ingested), the index of RFC 5322 Message-IDs that threading looks replies up in, and the
+bounces (delivery status notifications) matched to the outbound mail they report on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.models import ID, Base, utcnow
+
+
+class Mailbox(Base):
+    """A support address. Mail reaches it through Switchboard's inbound SMTP server
+    (`smtp_enabled`), through IMAP intake (`imap_host` set), or both."""
+
+    __tablename__ = "email_mailboxes"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    smtp_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None] = mapped_column(Integer)
+    imap_tls: Mapped[bool] = mapped_column(Boolean, default=True)
+    imap_user: Mapped[str | None] = mapped_column(String(320))
+    imap_password: Mapped[str | None] = mapped_column(String(500))
+    imap_folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    # Staff replies count only when authenticated: by an Authentication-Results header
+    # whose authserv-id is this one (the organization's own mail server), or by arrival
+    # over SMTP from one of these relay addresses.
+    trusted_authserv_id: Mapped[str | None] = mapped_column(String(255))
+    trusted_relays: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImapCursor(Base):
+    """How far IMAP intake has read one mailbox's folder: the last UID it stored, valid
+    only under `uidvalidity` (a new value means the folder was recreated: rescan)."""
+
+    __tablename__ = "email_imap_cursors"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("email_mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MailId(Base):
+    """The Message-ID header of one stored message, in or out, so that a reply's
+    In-Reply-To and References find their conversation."""
+
+    __tablename__ = "email_message_ids"
+    __table_args__ = (Index("ix_email_message_ids_lookup", "organization_id", "header_id"),)
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    header_id: Mapped[str] = mapped_column(String(998))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[str] = mapped_column(Text, default="")
+
+
+class Bounce(Base):
+    """A delivery status notification: which of our messages it reports on (when it could
+    be matched), the recipient and the status code. Stored once per bounce mail."""
+
+    __tablename__ = "email_bounces"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    status: Mapped[str] = mapped_column(String(16), default="")
+    action: Mapped[str] = mapped_column(String(16), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,214 @@
+"""A staff reply from the agent's own mail client. A mail from an active agent's address
+that is authenticated (the mailbox's trusted mail server reports `dkim=pass` or
+`spf=pass` for the agent's domain in Authentication-Results, or it arrived over SMTP from
+a trusted relay) and that continues a conversation (token, In-Reply-To, References,
+marker) or names an email customer in To/Cc is stored as that agent's reply — sent
+already, so never sent again — and a person takes over: the AI pauses for the review
+window (`manual`), or the agent claims a waiting conversation. A mail that only claims to
+come from an agent goes on as a customer's message, flagged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from email_channel.mailboxes import MailboxInfo
+from email_channel.models import MailId
+from email_channel.parsed import ParsedMail
+from email_channel.threads import CHANNEL, find_thread
+from gateway import deadlines, ownership
+from gateway.db import after_commit, insert_ignoring_conflict
+from gateway.events import Event
+from gateway.models import Agent, Conversation, Message, Organization, utcnow
+from gateway.org_settings import OrganizationSettings
+from gateway.ownership import State
+from gateway.runtime import Services
+
+RESUME_AI = "resume-ai"  # the deadline kind that hands a paused conversation back to the AI
+Step = Callable[[AsyncSession], Awaitable[None]]
+SUSPECT = "This mail claims to come from an agent but could not be authenticated."
+
+
+@dataclass(frozen=True, slots=True)
+class StaffReply:
+    message_id: int | None
+    conversation_id: int | None
+
+
+def authenticated(mail: ParsedMail, mailbox: MailboxInfo, peer: str | None) -> bool:
+    if peer is not None and peer in mailbox.trusted_relays:
+        return True
+    server = mailbox.trusted_authserv_id
+    if not server:
+        return False
+    domain = re.escape(mail.sender.rpartition("@")[2])
+    passed = re.compile(
+        rf"\b(dkim=pass\b[^;]*header\.d=@?{domain}\b|spf=pass\b[^;]*smtp\.mailfrom=\S*@?{domain}\b)",
+        re.IGNORECASE,
+    )
+    for value in mail.authentication_results:
+        authserv = value.split(";", 1)[0].strip().split()[0].lower() if value.strip() else ""
+        if authserv == server and passed.search(value):
+            return True
+    return False
+
+
+async def find_agent(session: AsyncSession, organization_id: int, address: str) -> Agent | None:
+    found: Agent | None = await session.scalar(
+        select(Agent).where(
+            Agent.organization_id == organization_id,
+            Agent.email == address,
+            Agent.active.is_(True),
+            Agent.role.in_(("agent", "admin")),
+        )
+    )
+    return found
+
+
+async def handle(
+    services: Services,
+    mailbox: MailboxInfo,
+    mail: ParsedMail,
+    secret: str,
+    step: Step | None,
+    *,
+    peer: str | None = None,
+) -> StaffReply | None:
+    """Store `mail` as an agent's reply when it is one; None lets it go on as a
+    customer's mail (with SUSPECT among its problems when it failed authentication)."""
+    if mail.kind != "message" or not mail.sender:
+        return None
+    organization_id = mailbox.organization_id
+    async with services.db.transaction() as session:
+        agent = await find_agent(session, organization_id, mail.sender)
+        if agent is None:
+            return None
+        if not authenticated(mail, mailbox, peer):
+            mail.problems.append(SUSPECT)
+            return None
+        thread = await find_thread(session, organization_id, mail, secret, sender=None)
+        conversation = thread.conversation or await _named_customer(
+            session, organization_id, mail, mailbox
+        )
+        if conversation is None:
+            mail.problems.append("An agent's mail matched no conversation.")
+            return None
+        message_id = await _store(session, agent, conversation, mail)
+        if message_id is not None:
+            await _take_over(session, services, agent, conversation)
+            if step is not None:
+                await step(session)
+        return StaffReply(message_id, conversation.id)
+
+
+async def _named_customer(
+    session: AsyncSession, organization_id: int, mail: ParsedMail, mailbox: MailboxInfo
+) -> Conversation | None:
+    for address in [*mail.to, *mail.cc]:
+        if address.partition("@")[2] == mailbox.domain:
+            continue
+        found: Conversation | None = await session.scalar(
+            select(Conversation)
+            .where(
+                Conversation.organization_id == organization_id,
+                Conversation.channel == CHANNEL,
+                Conversation.address == address,
+            )
+            .order_by(Conversation.updated_at.desc())
+            .limit(1)
+        )
+        if found is not None:
+            return found
+    return None
+
+
+async def _store(
+    session: AsyncSession, agent: Agent, conversation: Conversation, mail: ParsedMail
+) -> int | None:
+    now = utcnow()
+    message_id = await insert_ignoring_conflict(
+        session,
+        Message,
+        {
+            "organization_id": conversation.organization_id,
+            "conversation_id": conversation.id,
+            "direction": "outbound",
+            "author": "agent",
+            "agent_id": agent.id,
+            "channel": CHANNEL,
+            "text": mail.text,
+            "html": mail.html,
+            "attachments": [],
+            "meta": {
+                "email": {
+                    "message_id": mail.message_id,
+                    "subject": mail.subject,
+                    "from": mail.sender,
+                    "to": mail.to,
+                    "cc": mail.cc,
+                    "sent_from_mail_client": True,
+                }
+            },
+            "provider_message_id": mail.provider_id(),
+            "delivery_status": "sent_externally",
+            "routed_at": now,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ("organization_id", "channel", "provider_message_id"),
+    )
+    if message_id is not None and mail.message_id:
+        session.add(
+            MailId(
+                message_id=message_id,
+                organization_id=conversation.organization_id,
+                conversation_id=conversation.id,
+                header_id=mail.message_id,
+                subject=mail.subject,
+                references=" ".join(f"<{ref}>" for ref in mail.references[-20:]),
+            )
+        )
+    return message_id
+
+
+async def _take_over(
+    session: AsyncSession, services: Services, agent: Agent, conversation: Conversation
+) -> None:
+    organization = await session.get(Organization, conversation.organization_id)
+    window = OrganizationSettings.from_json(organization.settings if organization else {})
+    actor = ownership.agent(agent.id)
+    state = State(conversation.state)
+    reason = "replied from their own mail client"
+    if state in (State.AI, State.RESOLVED):
+        await ownership.transition(
+            session,
+            conversation,
+            State.MANUAL,
+            actor=actor,
+            reason=reason,
+            assignee_id=agent.id,
+            review_window=window.review_window,
+        )
+    elif state is State.QUEUED:
+        await ownership.transition(
+            session, conversation, State.ASSIGNED, actor=actor, reason=reason, assignee_id=agent.id
+        )
+    elif state is State.MANUAL:
+        conversation.ai_paused_until = utcnow() + window.review_window
+        await deadlines.cancel(session, conversation.id, RESUME_AI)
+    conversation.last_human_at = utcnow()
+    if conversation.state == State.MANUAL.value and conversation.ai_paused_until is not None:
+        await deadlines.schedule(
+            session, services.jobs, conversation, RESUME_AI, conversation.ai_paused_until
+        )
+    event = Event(
+        "state",
+        conversation.organization_id,
+        conversation.id,
+        {"state": conversation.state, "ownership_version": conversation.ownership_version},
+    )
+    after_commit(session, lambda: services.events.publish(event))
