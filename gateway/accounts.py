@@ -116,7 +116,7 @@ async def login() -> ResponseReturnValue:
 @login_required(_db)
 @documented("Log out (ends this session)", tags=["accounts"], response=OK)
 async def logout() -> ResponseReturnValue:
-    await close_session(_db(), request.cookies[COOKIE])
+    await close_session(_db(), app_services().services.events, request.cookies[COOKIE])
     response = jsonify({"ok": True})
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -177,5 +177,7 @@ async def change_password() -> ResponseReturnValue:
             raise BadInput("the current password is wrong", code="wrong_password")
         agent.password_hash = hash_password(new)
     await limit.succeeded(agent.email, request.remote_addr or "unknown")
-    await close_agent_sessions(_db(), agent.id, keep_token=request.cookies[COOKIE])
+    await close_agent_sessions(
+        _db(), app_services().services.events, agent, keep_token=request.cookies[COOKIE]
+    )
     return jsonify({"ok": True})

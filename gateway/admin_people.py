@@ -2,14 +2,14 @@
 reassign and filter menus need them); only admins create agents, set roles (viewer: read
 only; agent: claim and reply; admin: settings and people), move them between teams,
 deactivate them and reset passwords. An organization always keeps one active admin.
-Deactivating an agent or resetting their password ends their sessions. Another
-organization's agent is not found."""
+Deactivating an agent, changing their role or resetting their password ends their sessions
+(open live streams too). Another organization's agent is not found."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, jsonify
+from quart import Blueprint, jsonify, request
 from quart.typing import ResponseReturnValue
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.accounts import validate_time_zone
 from gateway.admin_common import clean_name, database, json_body, own_team, require_admin
-from gateway.auth import close_agent_sessions, current_agent, login_required
+from gateway.auth import COOKIE, close_agent_sessions, current_agent, login_required
 from gateway.errors import BadInput, Conflict, NotFound
 from gateway.models import Agent, TeamMember
 from gateway.openapi import BOOLEAN, INTEGER, OK, STRING, TIMESTAMP, array, documented, obj, schema
 from gateway.organizations import ROLES, normalize_email, validate_password
 from gateway.passwords import hash_password
+from gateway.web import app_services
 
 people_api = Blueprint("people_api", __name__)
 
@@ -198,6 +199,7 @@ async def update_agent(agent_id: int) -> ResponseReturnValue:
             agent.name = clean_name(body["name"], "a name", 200)
         if "time_zone" in body:
             agent.time_zone = validate_time_zone(body["time_zone"])
+        old_role = agent.role
         if "role" in body:
             agent.role = _role(body["role"])
         if "active" in body:
@@ -211,8 +213,13 @@ async def update_agent(agent_id: int) -> ResponseReturnValue:
         if "team_ids" in body:
             await _set_teams(session, agent, body["team_ids"])
         teams = await _teams_of(session, [agent.id])
+    events = app_services().services.events
     if not agent.active:
-        await close_agent_sessions(database(), agent.id)
+        await close_agent_sessions(database(), events, agent)
+    elif agent.role != old_role:
+        # A new role takes a new login; an admin changing their own keeps this session.
+        keep = request.cookies.get(COOKIE) if agent.id == me.id else None
+        await close_agent_sessions(database(), events, agent, keep_token=keep)
     return jsonify({"agent": agent_entry(agent, teams[agent.id], private=True)})
 
 
@@ -232,5 +239,5 @@ async def reset_password(agent_id: int) -> ResponseReturnValue:
         require_admin()
         password = (await json_body()).get("password")
         agent.password_hash = hash_password(validate_password(str(password or "")))
-    await close_agent_sessions(database(), agent_id)
+    await close_agent_sessions(database(), app_services().services.events, agent)
     return jsonify({"ok": True})

@@ -1,7 +1,9 @@
 """Agent login sessions, kept server-side: the cookie carries a random token and the
 database keeps only its SHA-256, with a CSRF token that every API write must echo in the
 `X-CSRF-Token` header. `current_agent()` resolves the session for a request, so every
-handler works inside the agent's own organization."""
+handler works inside the agent's own organization. Ending sessions (logout, deactivation,
+a password or role change) publishes a session-revoked event on the organization's live
+channel, so open sockets and event streams end within a second, on every process."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from sqlalchemy import delete, select
 
 from gateway.db import Database
 from gateway.errors import Forbidden, NotAuthenticated
+from gateway.events import Event, EventPublisher
 from gateway.models import Agent, AgentSession, utcnow
 from gateway.passwords import hash_password, needs_rehash, verify_password
 
 COOKIE = "switchboard_session"
+SESSION_REVOKED = "session_revoked"
 SESSION_LIFETIME = timedelta(days=7)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
@@ -64,21 +68,38 @@ async def open_session(db: Database, agent: Agent) -> tuple[str, str]:
     return token, csrf
 
 
-async def close_session(db: Database, token: str) -> None:
+async def close_session(db: Database, events: EventPublisher, token: str) -> None:
+    """End one session (a logout); its open live streams close within a second."""
     async with db.transaction() as session:
+        owner = await session.scalar(
+            select(AgentSession).where(AgentSession.token_hash == _digest(token))
+        )
+        if owner is None:
+            return
+        agent_id, organization_id = owner.agent_id, owner.organization_id
         await session.execute(delete(AgentSession).where(AgentSession.token_hash == _digest(token)))
+    await announce_revoked(events, organization_id, agent_id)
 
 
 async def close_agent_sessions(
-    db: Database, agent_id: int, *, keep_token: str | None = None
+    db: Database, events: EventPublisher, agent: Agent, *, keep_token: str | None = None
 ) -> int:
-    """End every session of an agent (but the one of `keep_token`); returns how many."""
-    statement = delete(AgentSession).where(AgentSession.agent_id == agent_id)
+    """End every session of an agent (but the one of `keep_token`); returns how many. The
+    agent's open live streams re-check their session at once and close if it ended."""
+    statement = delete(AgentSession).where(AgentSession.agent_id == agent.id)
     if keep_token is not None:
         statement = statement.where(AgentSession.token_hash != _digest(keep_token))
     async with db.transaction() as session:
         result = await session.execute(statement)
+    await announce_revoked(events, agent.organization_id, agent.id)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def announce_revoked(events: EventPublisher, organization_id: int, agent_id: int) -> None:
+    """Tell every gateway process that an agent's sessions changed (logout, deactivation,
+    a new password or role): their live streams for that agent check their session again
+    instead of waiting for the next heartbeat. The event is not shown to the pages."""
+    await events.publish(Event(SESSION_REVOKED, organization_id, None, {"agent_id": agent_id}))
 
 
 async def resolve_session(db: Database, token: str) -> tuple[Agent, AgentSession] | None:

@@ -1,18 +1,19 @@
 """Live updates for agents: a Server-Sent Events stream of the organization's events (new
 messages, state changes, typing, presence, delivery), a presence heartbeat, and the agent's
 typing signal, which the customer's widget shows. Served from any gateway process; the
-events travel over Redis pub/sub."""
+events travel over Redis pub/sub. A stream ends within a second of its session ending
+(logout, deactivation, a new password or role), on a session-revoked event."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 
-from quart import Blueprint, jsonify, make_response
+from quart import Blueprint, jsonify, make_response, request
 from quart.typing import ResponseReturnValue
 
 from gateway import presence
-from gateway.auth import current_agent, login_required
+from gateway.auth import COOKIE, SESSION_REVOKED, current_agent, login_required, resolve_session
 from gateway.db import Database
 from gateway.errors import Forbidden
 from gateway.events import Event, org_channel
@@ -37,8 +38,10 @@ def _db() -> Database:
     description="text/event-stream: `event: <type>` and `data: <event JSON>` per event.",
 )
 async def event_stream() -> ResponseReturnValue:
-    organization_id = current_agent().organization_id
-    hub = app_services().hub
+    agent = current_agent()
+    organization_id, agent_id = agent.organization_id, agent.id
+    token = request.cookies.get(COOKIE, "")
+    hub, db = app_services().hub, _db()  # the stream runs outside the app context
 
     async def stream() -> AsyncIterator[bytes]:
         async with hub.subscribe(org_channel(organization_id)) as queue:
@@ -48,6 +51,14 @@ async def event_stream() -> ResponseReturnValue:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
+                    continue
+                if event.type == SESSION_REVOKED:
+                    # For the streams, not the page: end this one if its session ended.
+                    if event.data.get("agent_id") == agent_id and (
+                        await resolve_session(db, token) is None
+                    ):
+                        yield b"event: session_ended\ndata: {}\n\n"
+                        return
                     continue
                 yield f"event: {event.type}\ndata: {event.to_json()}\n\n".encode()
 

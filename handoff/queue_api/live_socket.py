@@ -8,7 +8,9 @@ process's one Redis subscription (`EventHub`), so any gateway process serves any
 Client frames: `{"type": "heartbeat"}`, `{"type": "viewing", "conversation_id": N|null}`,
 `{"type": "typing", "conversation_id": N}`, `{"type": "ping"}`. Server frames: `hello`,
 `online` (after a heartbeat), `viewers` (after viewing), `pong`, `error`, and every live
-event as `{"type", "organization_id", "conversation_id", "data"}`."""
+event as `{"type", "organization_id", "conversation_id", "data"}`. When the agent's session ends
+(logout, deactivation, a new password or role), a session-revoked event makes the socket
+check its session at once and close with 4401, on whichever process it is open."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from quart import Blueprint, websocket
 from redis.exceptions import RedisError
 
 from gateway import presence
-from gateway.auth import COOKIE, resolve_session
+from gateway.auth import COOKIE, SESSION_REVOKED, resolve_session
 from gateway.errors import SwitchboardError
 from gateway.events import Event, org_channel
 from gateway.models import Agent, utcnow
@@ -89,6 +91,7 @@ class AgentSocket:
         async with self.state.hub.subscribe(org_channel(org)) as queue:
             await viewing.socket_opened(redis, org, self.agent.id)
             forwarder: asyncio.Task[None] | None = None
+            receiver: asyncio.Task[None] | None = None
             try:
                 await self.heartbeat(reply=False)
                 await self.send(
@@ -106,14 +109,23 @@ class AgentSocket:
                 )
                 # Events that arrived meanwhile wait in the queue and follow the hello.
                 forwarder = asyncio.create_task(self.forward(queue))
-                while True:
-                    await self.handle(await websocket.receive())
+                receiver = asyncio.create_task(self.receive())
+                done, _ = await asyncio.wait(
+                    {forwarder, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    task.result()  # a revoked session ends the forwarder, not an error
             finally:
-                if forwarder is not None:
-                    forwarder.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await forwarder
+                for running in (forwarder, receiver):
+                    if running is not None:
+                        running.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, SocketClosed):
+                            await running
                 await self.leave()
+
+    async def receive(self) -> None:
+        while True:
+            await self.handle(await websocket.receive())
 
     async def leave(self) -> None:
         services, org = self.state.services, self.agent.organization_id
@@ -128,9 +140,24 @@ class AgentSocket:
                 )
 
     async def forward(self, queue: asyncio.Queue[Event]) -> None:
+        """Pass the organization's events on; returns once this socket's session ended."""
         while True:
             event = await queue.get()
+            if event.type == SESSION_REVOKED:
+                if event.data.get("agent_id") == self.agent.id and not await self.still_valid():
+                    return
+                continue  # for the streams, not for the page
             await self.send(event.to_json())
+
+    async def still_valid(self) -> bool:
+        """Check the session again; when it ended, say so and close the socket."""
+        found = await resolve_session(self.state.services.db, self.token)
+        if found is not None:
+            self.agent = found[0]  # a role may have changed
+            return True
+        await self.error("not_authenticated", "the session ended; log in again")
+        await websocket.close(CLOSE_NOT_AUTHENTICATED)
+        return False
 
     async def handle(self, raw: str | bytes) -> None:
         if len(raw) > MAX_FRAME_BYTES:
@@ -159,9 +186,7 @@ class AgentSocket:
 
     async def heartbeat(self, *, reply: bool) -> None:
         services, org = self.state.services, self.agent.organization_id
-        if await resolve_session(services.db, self.token) is None:
-            await self.error("not_authenticated", "the session ended; log in again")
-            await websocket.close(CLOSE_NOT_AUTHENTICATED)
+        if not await self.still_valid():
             raise SocketClosed
         redis = services.events.redis
         await presence.heartbeat(redis, services.events, org, self.agent.id, self.agent.name)
