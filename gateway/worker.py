@@ -27,9 +27,15 @@ def build_channels(services: runtime.Services) -> ChannelRegistry:
     from email_channel.channel import EmailChannel
     from messaging.twilio.channel import twilio_channels
     from messaging.webchat.channel import WebChatChannel
+    from voice.channel import VoiceChannel
 
     return ChannelRegistry(
-        [WebChatChannel(services.events), *twilio_channels(services), EmailChannel(services)]
+        [
+            WebChatChannel(services.events),
+            *twilio_channels(services),
+            EmailChannel(services),
+            VoiceChannel(services),
+        ]
     )
 
 

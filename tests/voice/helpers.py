@@ -1,0 +1,35 @@
+"""Reading a call's rows in the voice tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.models import Conversation, Message
+from gateway.runtime import Services
+from voice.models import TransferAttempt, VoiceCall
+
+
+async def the_call(services: Services) -> tuple[VoiceCall, Conversation]:
+    async with services.db.transaction() as session:
+        call = (await session.execute(select(VoiceCall))).scalar_one()
+        conversation = await session.get(Conversation, call.conversation_id)
+        assert conversation is not None
+        return call, conversation
+
+
+async def attempts(services: Services) -> list[TransferAttempt]:
+    async with services.db.transaction() as session:
+        rows = await session.scalars(select(TransferAttempt).order_by(TransferAttempt.id))
+        return list(rows.all())
+
+
+async def outcomes(services: Services) -> list[tuple[str, str | None]]:
+    return [(row.target_label, row.outcome) for row in await attempts(services)]
+
+
+async def transcript(services: Services, conversation_id: int) -> list[Message]:
+    async with services.db.transaction() as session:
+        rows = await session.scalars(
+            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+        )
+        return list(rows.all())

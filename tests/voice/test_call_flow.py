@@ -1,0 +1,36 @@
+"""A caller talks to the AI: the greeting, a question answered in the same response,
+silence, low confidence, and a request for a person that puts the caller on hold."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.models import Conversation, Message
+from gateway.runtime import Services
+from tests.support.call_simulator import Caller
+from voice.models import VoiceCall
+
+
+async def test_a_question_is_answered_in_the_same_response(
+    caller: Caller, voice_services: Services, worker: None
+) -> None:
+    greeting = await caller.dial_in()
+    assert greeting and "How can I help" in greeting[-1]
+    answer = await caller.say("How long does shipping take?")
+    assert any("business day" in line.lower() or "ship" in line.lower() for line in answer), answer
+    assert caller.gather is not None and caller.gather.endswith("n=2")
+    async with voice_services.db.transaction() as session:
+        call = (await session.execute(select(VoiceCall))).scalar_one()
+        conversation = await session.get(Conversation, call.conversation_id)
+        messages = list(
+            (
+                await session.scalars(
+                    select(Message).where(Message.conversation_id == call.conversation_id)
+                )
+            ).all()
+        )
+    assert conversation is not None and conversation.channel == "voice"
+    said = next(m for m in messages if m.text == "How long does shipping take?")
+    assert said.meta["confidence"] == 0.91 and said.provider_message_id == f"{caller.sid}:1"
+    reply = next(m for m in messages if m.author == "ai")
+    assert reply.delivery_status == "delivered"

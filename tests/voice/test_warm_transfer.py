@@ -1,0 +1,185 @@
+"""Warm transfer, conference-centred: the caller asks for a person and waits on hold; the
+targets are dialled one at a time; the agent hears a whisper and presses 1, which claims
+the conversation; when the agent hangs up the caller is back with the AI. And every other
+outcome: declined, no answer, voicemail, exhausted with a text back, the caller leaving
+while the agent's phone rings, and a claim on the queue page racing a press of 1."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from quart import Quart
+from sqlalchemy import update
+
+from gateway.models import Agent, utcnow
+from gateway.runtime import Services
+from tests.support.api import logged_in
+from tests.support.call_simulator import AgentPhone, Caller
+from tests.support.fake_twilio import BUSINESS, CUSTOMER, PUBLIC_URL, Account, FakeTwilio
+from tests.voice.conftest import DANA_PHONE, SAM_PHONE
+from tests.voice.helpers import attempts, outcomes, the_call, transcript
+from voice.models import TransferAttempt
+
+
+async def _on_hold(caller: Caller) -> list[str]:
+    await caller.dial_in()
+    heard = await caller.say("I want to talk to a person")
+    assert caller.room is not None, heard
+    return heard
+
+
+async def test_press_1_connects_the_agent_and_hanging_up_returns_to_the_ai(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    worker: None,
+) -> None:
+    dana, _ = agents
+    heard = await _on_hold(caller)
+    assert any("connect you to a person" in line for line in heard), heard
+    call, conversation = await the_call(voice_services)
+    assert conversation.state == "queued" and call.phase == "hold"
+
+    [placed] = fake_twilio.wait_for_calls(1)
+    assert (placed.get("To"), placed.get("From")) == (DANA_PHONE, BUSINESS)
+    assert placed.get("Url", "").startswith(PUBLIC_URL + "/twilio/voice/agent?a=")
+    assert placed.get("Method") == "POST" and placed.get("Timeout") == "15"
+    assert placed.get("StatusCallback", "").startswith(PUBLIC_URL + "/twilio/voice/agent-status")
+    assert placed.params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert placed.get("MachineDetection") == "Enable" and placed.get("AsyncAmd") == "true"
+    assert "Please hold" in " ".join(await caller.on_hold())
+
+    dana_phone = AgentPhone(caller.client, account, placed)
+    assert await dana_phone.report("ringing") == 200
+    whisper = " ".join(await dana_phone.pick_up())
+    assert "Call from" in whisper and "Press 1" in whisper and "asked for a person" in whisper
+    joined = await dana_phone.press("1")
+    conference = joined.find("Dial/Conference")
+    assert conference is not None and (conference.text or "").strip() == caller.room
+    assert conference.get("participantLabel") == "agent"
+    call, conversation = await the_call(voice_services)
+    assert (conversation.state, conversation.assigned_agent_id) == ("assigned", dana.id)
+    assert call.phase == "agent" and await outcomes(voice_services) == [("Dana", "accepted")]
+
+    # Dana talks for a while (the join is backdated), then hangs up.
+    async with voice_services.db.transaction() as session:
+        await session.execute(
+            update(TransferAttempt).values(joined_at=utcnow() - timedelta(seconds=60))
+        )
+    back = await caller.conference_over()
+    assert "anything else" in " ".join(back) and caller.gather is not None
+    call, conversation = await the_call(voice_services)
+    assert (conversation.state, call.phase) == ("ai", "ai")
+    answer = await caller.say("How long does shipping take?")
+    assert answer and caller.gather is not None
+
+
+async def test_declined_then_no_answer_then_a_text_back(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    dana_phone = AgentPhone(caller.client, account, dana)
+    await dana_phone.pick_up()
+    declined = await dana_phone.press("2")
+    assert declined.find("Hangup") is not None
+    [_, sam] = fake_twilio.wait_for_calls(2)
+    assert sam.get("To") == SAM_PHONE
+    assert "trying someone else" in " ".join(await caller.on_hold())
+
+    sam_phone = AgentPhone(caller.client, account, sam)
+    await sam_phone.report("ringing")
+    await sam_phone.report("no-answer")
+    assert await outcomes(voice_services) == [
+        ("Dana", "declined"),
+        ("Sam", "no_answer"),
+        ("nobody left to try", "exhausted"),
+    ]
+    [move] = fake_twilio.updates_of(caller.sid)
+    assert move.get("Url", "").startswith(PUBLIC_URL + "/twilio/voice/resume?")
+    offer = " ".join(await caller.moved_to(move.get("Url") or ""))
+    assert "text you" in offer
+    goodbye = await caller.press("1")
+    assert caller.ended and "text you" in " ".join(goodbye)
+    [sms] = fake_twilio.wait_for(1)
+    assert (sms.get("To"), sms.get("From")) == (CUSTOMER, BUSINESS)
+    _, conversation = await the_call(voice_services)
+    assert conversation.state == "queued"  # still waiting for a person
+
+
+async def test_voicemail_is_hung_up_and_the_next_target_dialled(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    dana_phone = AgentPhone(caller.client, account, dana)
+    await dana_phone.report("in-progress")
+    assert await dana_phone.machine("machine_start") == 200
+    [hang_up] = fake_twilio.updates_of(dana.sid)
+    assert hang_up.get("Status") == "completed"
+    [_, sam] = fake_twilio.wait_for_calls(2)
+    assert sam.get("To") == SAM_PHONE
+    assert await outcomes(voice_services) == [("Dana", "voicemail"), ("Sam", None)]
+
+
+async def test_the_caller_hanging_up_cancels_the_ringing_agent(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    dana_phone = AgentPhone(caller.client, account, dana)
+    await dana_phone.report("ringing")
+    assert await caller.hang_up() == 200
+    [cancel] = fake_twilio.updates_of(dana.sid)
+    assert cancel.get("Status") == "canceled"
+    assert await outcomes(voice_services) == [("Dana", "caller_left")]
+    # Dana picks up anyway: she hears that the caller left, and nobody else is dialled.
+    assert "hung up" in " ".join(await dana_phone.pick_up())
+    assert len(fake_twilio.placed_calls()) == 1
+
+
+async def test_a_claim_on_the_queue_page_wins_over_a_later_press_of_1(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    worker: None,
+) -> None:
+    _, sam = agents
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    dana_phone = AgentPhone(caller.client, account, dana)
+    await dana_phone.pick_up()
+    _, conversation = await the_call(voice_services)
+    client, csrf = await logged_in(voice_app, sam)
+    claimed = await client.post(f"/api/conversations/{conversation.id}/claim", headers=csrf)
+    assert claimed.status_code == 200
+    taken = await dana_phone.press("1")
+    assert "already taken" in " ".join(s.text or "" for s in taken.iter("Say"))
+    _, conversation = await the_call(voice_services)
+    assert (conversation.state, conversation.assigned_agent_id) == ("assigned", sam.id)
+    # Sam, who owns it now, is dialled to talk to the caller.
+    [_, sam_leg] = fake_twilio.wait_for_calls(2)
+    assert sam_leg.get("To") == SAM_PHONE
+    assert (await attempts(voice_services))[0].outcome == "claimed_elsewhere"
+    assert not [
+        m
+        for m in await transcript(voice_services, conversation.id)
+        if m.delivery_status == "failed"
+    ]

@@ -1,0 +1,206 @@
+"""The call rows: finding a call (and the account that verifies its webhooks), starting
+one from a verified incoming webhook (idempotent on the CallSid), remembering the TwiML each
+caller-side request got (so a repeated request gets the same answer), and applying the
+caller leg's status callbacks in SequenceNumber order (an older or repeated callback never
+moves a call backwards)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db import Database, insert_ignoring_conflict
+from gateway.events import Event
+from gateway.models import Conversation, Organization, TwilioAccount, utcnow
+from gateway.runtime import Services
+from voice.models import CallAnswer, VoiceCall
+from voice.settings import VoiceSettings
+
+ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    """A call with what its routes need: the account that signs its webhooks, and the
+    organization's name and voice settings."""
+
+    call: VoiceCall
+    account_sid: str
+    auth_token: str
+    business: str
+    settings: VoiceSettings
+
+
+async def view(db: Database, call_id: int) -> CallView | None:
+    async with db.transaction() as session:
+        return await view_in(session, call_id)
+
+
+async def view_in(session: AsyncSession, call_id: int) -> CallView | None:
+    row = (
+        await session.execute(
+            select(VoiceCall, TwilioAccount, Organization)
+            .join(TwilioAccount, TwilioAccount.id == VoiceCall.account_id)
+            .join(Organization, Organization.id == VoiceCall.organization_id)
+            .where(VoiceCall.id == call_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    call, account, organization = row
+    settings = VoiceSettings.from_json((organization.settings or {}).get("voice"))
+    return CallView(call, account.account_sid, account.auth_token, organization.name, settings)
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    organization_id: int,
+    conversation_id: int,
+    account_id: int,
+    call_sid: str,
+    from_number: str,
+    to_number: str,
+) -> tuple[VoiceCall, bool]:
+    """The call row for `call_sid`, created if new; the flag says whether it was."""
+    now = utcnow()
+    created = await insert_ignoring_conflict(
+        session,
+        VoiceCall,
+        {
+            "organization_id": organization_id,
+            "conversation_id": conversation_id,
+            "account_id": account_id,
+            "call_sid": call_sid,
+            "from_number": from_number,
+            "to_number": to_number,
+            "phase": "ai",
+            "status": "in-progress",
+            "status_sequence": -1,
+            "silences": 0,
+            "transfer_round": 0,
+            "hold_told_attempt": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ("call_sid",),
+    )
+    call = (await session.execute(select(VoiceCall).filter_by(call_sid=call_sid))).scalar_one()
+    return call, created is not None
+
+
+async def remembered(db: Database, call_id: int, key: str) -> str | None:
+    async with db.transaction() as session:
+        return await session.scalar(
+            select(CallAnswer.twiml).where(
+                CallAnswer.call_id == call_id, CallAnswer.request_key == key
+            )
+        )
+
+
+async def remember(db: Database, call_id: int, key: str, twiml: str) -> str:
+    """Keep the answer to one request; if a concurrent copy of the request answered
+    first, its answer is the one returned (both copies then say the same)."""
+    async with db.transaction() as session:
+        await insert_ignoring_conflict(
+            session,
+            CallAnswer,
+            {"call_id": call_id, "request_key": key[:255], "twiml": twiml, "created_at": utcnow()},
+            ("call_id", "request_key"),
+        )
+        stored = await session.scalar(
+            select(CallAnswer.twiml).where(
+                CallAnswer.call_id == call_id, CallAnswer.request_key == key[:255]
+            )
+        )
+    assert stored is not None
+    return stored
+
+
+def sequence_of(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or 0))
+    except ValueError:
+        return 0
+
+
+async def apply_status(
+    session: AsyncSession, call: VoiceCall, status: str, sequence: int, duration: str | None
+) -> bool:
+    """Record the caller leg's status if this callback is newer than the last one applied;
+    returns whether it was (and so whether the call just ended)."""
+    values: dict[str, object] = {"status": status[:16], "status_sequence": sequence}
+    if status in ENDED_STATUSES:
+        values.update(phase="ended", ended_at=utcnow())
+        if duration and duration.isdigit():
+            values["duration_seconds"] = int(duration)
+    moved = await session.execute(
+        update(VoiceCall)
+        .where(
+            VoiceCall.id == call.id,
+            VoiceCall.status_sequence < sequence,
+            VoiceCall.phase != "ended",
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def conversation_of(session: AsyncSession, call: VoiceCall) -> Conversation:
+    conversation = await session.get(Conversation, call.conversation_id)
+    assert conversation is not None
+    return conversation
+
+
+async def find_by_sid(db: Database, call_sid: str) -> CallView | None:
+    if not call_sid or len(call_sid) > 64:
+        return None
+    async with db.transaction() as session:
+        call_id = await session.scalar(select(VoiceCall.id).where(VoiceCall.call_sid == call_sid))
+        return None if call_id is None else await view_in(session, call_id)
+
+
+async def status_callback(services: Services, found: CallView, form: Mapping[str, str]) -> bool:
+    """Apply the caller leg's status callback; True when it just ended the call."""
+    status = form.get("CallStatus", "")
+    async with services.db.transaction() as session:
+        applied = await apply_status(
+            session,
+            found.call,
+            status,
+            sequence_of(form.get("SequenceNumber")),
+            form.get("CallDuration"),
+        )
+    ended = applied and status in ENDED_STATUSES
+    if ended:
+        await services.events.publish(
+            Event(
+                "call",
+                found.call.organization_id,
+                found.call.conversation_id,
+                {"call_id": found.call.id, "phase": "ended", "status": status},
+            )
+        )
+    return ended
+
+
+async def recording_callback(services: Services, found: CallView, form: Mapping[str, str]) -> None:
+    """Keep a finished recording's SID, URL and length on the call."""
+    if form.get("RecordingStatus") != "completed":
+        return
+    duration = form.get("RecordingDuration", "")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(VoiceCall)
+            .where(VoiceCall.id == found.call.id)
+            .values(
+                recording_sid=form.get("RecordingSid", "")[:64] or None,
+                recording_url=form.get("RecordingUrl", "")[:2000] or None,
+                recording_seconds=int(duration) if duration.isdigit() else None,
+            )
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,301 @@
+"""The voice webhooks Twilio calls, under `/twilio/voice`. Each route verifies the request
+(`voice.verify`) before it reads anything into the database, then hands over to the
+caller's flow (`voice.caller`, `voice.comeback`), the transfer (`voice.transfer`) or the
+agent's leg (`voice.agent_leg`), and answers TwiML. A caller-side request Twilio repeats
+(same URL: same call, turn and try) gets the answer it got the first time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from quart import Blueprint, Response, request
+from quart.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.messages import InboundMessage
+from gateway.models import Message, utcnow
+from gateway.web import AppServices, app_services
+from messaging.twilio.lines import find_for_webhook
+from voice import agent_leg, caller, calls, comeback, hold_line, transfer, urls
+from voice.calls import CallView
+from voice.verify import signature_header, verify
+
+voice_routes = Blueprint("voice", __name__)
+EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+MAX_SID = 64
+
+
+def _xml(document: str) -> Response:
+    return Response(document, status=200, content_type="text/xml; charset=utf-8")
+
+
+def _number(name: str) -> int:
+    raw = request.args.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise NotFound(f"this voice URL needs a number in ?{name}=")
+    return int(raw)
+
+
+async def _verified_call(state: AppServices) -> tuple[CallView, MultiDict[str, str]]:
+    signature = signature_header()
+    found = await calls.view(state.services.db, _number("c"))
+    if found is None:
+        raise NotFound("no such call")
+    form = await request.form
+    verify(
+        state.services.settings,
+        auth_token=found.auth_token,
+        account_sid=found.account_sid,
+        form=form,
+        signature=signature,
+    )
+    if form.get("CallSid") != found.call.call_sid:
+        raise Forbidden("the request names another call", code="wrong_call")
+    return found, form
+
+
+async def _once(found: CallView, key: str, answer: Callable[[], Awaitable[str]]) -> Response:
+    db = app_services().services.db
+    stored = await calls.remembered(db, found.call.id, key)
+    if stored is not None:
+        return _xml(stored)
+    return _xml(await calls.remember(db, found.call.id, key, await answer()))
+
+
+@voice_routes.post(urls.INCOMING)
+async def incoming() -> ResponseReturnValue:
+    state = app_services()
+    services = state.services
+    signature = signature_header()
+    form = await request.form
+    line = await find_for_webhook(services.db, form.get("To", ""), None)
+    if line is None:
+        raise NotFound("no organization has registered this number (see `switchboard number`)")
+    verify(
+        services.settings,
+        auth_token=line.auth_token,
+        account_sid=line.account_sid,
+        form=form,
+        signature=signature,
+    )
+    call_sid, caller_number = form.get("CallSid", ""), form.get("From", "")
+    if not call_sid or not caller_number or len(call_sid) > MAX_SID or len(caller_number) > MAX_SID:
+        raise BadInput("an incoming call needs CallSid and From")
+    received = await state.intake.receive(
+        InboundMessage(
+            organization_id=line.organization_id,
+            channel=caller.CHANNEL,
+            sender_kind="phone",
+            sender_address=caller_number,
+            sender_name=(form.get("CallerName") or "")[:200] or None,
+            text="(phone call started)",
+            provider_message_id=f"{call_sid}:0",
+            thread_key=line.address,
+            meta={"no_reply": True, "call_sid": call_sid, "call": "started"},
+        )
+    )
+    async with services.db.transaction() as session:
+        call, created = await calls.start(
+            session,
+            organization_id=line.organization_id,
+            conversation_id=received.conversation_id,
+            account_id=line.account_id,
+            call_sid=call_sid,
+            from_number=caller_number,
+            to_number=line.address,
+        )
+        call_id = call.id
+    found = await calls.view(services.db, call_id)
+    assert found is not None
+    document = caller.greeting(services, found)
+    if created:
+        await _transcribe(state, found, document)
+    return await _once(found, "incoming", lambda: _done(document))
+
+
+async def _done(document: str) -> str:
+    return document
+
+
+async def _transcribe(state: AppServices, found: CallView, document: str) -> None:
+    """The greeting goes into the transcript as the first thing the caller heard."""
+    async with state.services.db.transaction() as session:
+        now = utcnow()
+        session.add(
+            Message(
+                organization_id=found.call.organization_id,
+                conversation_id=found.call.conversation_id,
+                direction="outbound",
+                author="system",
+                channel=caller.CHANNEL,
+                text=found.settings.greeting.replace("{business}", found.business),
+                attachments=[],
+                meta={"notice": "greeting", "call_sid": found.call.call_sid},
+                delivery_status="delivered",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+@voice_routes.post(urls.STATUS)
+async def status() -> ResponseReturnValue:
+    state = app_services()
+    services = state.services
+    signature = signature_header()
+    form = await request.form
+    found = await calls.find_by_sid(services.db, form.get("CallSid", ""))
+    if found is None:  # a call that never reached the greeting: verify, then nothing to do
+        line = await find_for_webhook(services.db, form.get("To", ""), None)
+        if line is None:
+            raise NotFound("no such call")
+        verify(
+            services.settings,
+            auth_token=line.auth_token,
+            account_sid=line.account_sid,
+            form=form,
+            signature=signature,
+        )
+        return _xml(EMPTY)
+    verify(
+        services.settings,
+        auth_token=found.auth_token,
+        account_sid=found.account_sid,
+        form=form,
+        signature=signature,
+    )
+    ended = await calls.status_callback(services, found, form)
+    if ended:
+        await transfer.caller_left(services, found.call.id)
+    return _xml(EMPTY)
+
+
+@voice_routes.post(urls.TURN)
+async def turn() -> ResponseReturnValue:
+    state = app_services()
+    found, form = await _verified_call(state)
+    n = _number("n")
+    return await _once(
+        found,
+        f"turn:{n}",
+        lambda: caller.turn(state.services, state.intake, state.hub, found, n, form.to_dict()),
+    )
+
+
+@voice_routes.post(urls.WAIT)
+async def wait() -> ResponseReturnValue:
+    state = app_services()
+    found, _ = await _verified_call(state)
+    n, tries = _number("n"), _number("t")
+    return await _once(
+        found, f"wait:{n}:{tries}", lambda: caller.wait(state.services, state.hub, found, n, tries)
+    )
+
+
+@voice_routes.post(urls.HOLD)
+async def hold() -> ResponseReturnValue:
+    state = app_services()
+    found, _ = await _verified_call(state)
+    return _xml(await hold_line.hold_audio(state.services, found, _number("r")))
+
+
+@voice_routes.post(urls.CONFERENCE)
+async def conference() -> ResponseReturnValue:
+    state = app_services()
+    found, form = await _verified_call(state)
+    await hold_line.conference_event(state.services, found, _number("r"), form.to_dict())
+    return _xml(EMPTY)
+
+
+@voice_routes.post(urls.DIAL_DONE)
+async def dial_done() -> ResponseReturnValue:
+    state = app_services()
+    found, _ = await _verified_call(state)
+    round_ = _number("r")
+    return await _once(
+        found, f"dial-done:{round_}", lambda: comeback.dial_done(state.services, found, round_)
+    )
+
+
+@voice_routes.post(urls.RESUME)
+async def resume() -> ResponseReturnValue:
+    state = app_services()
+    found, _ = await _verified_call(state)
+    round_ = _number("r")
+    return await _once(
+        found, f"resume:{round_}", lambda: comeback.resume(state.services, found, round_)
+    )
+
+
+@voice_routes.post(urls.OFFER)
+async def offer() -> ResponseReturnValue:
+    state = app_services()
+    found, form = await _verified_call(state)
+    round_ = _number("r")
+    declined = request.args.get("x") == "no"
+    return await _once(
+        found,
+        f"offer:{round_}",
+        lambda: comeback.offer_answer(
+            state.services, state.intake, state.hub, found, round_, form.to_dict(), declined
+        ),
+    )
+
+
+@voice_routes.post(urls.RECORDING)
+async def recording() -> ResponseReturnValue:
+    state = app_services()
+    found, form = await _verified_call(state)
+    await calls.recording_callback(state.services, found, form.to_dict())
+    return _xml(EMPTY)
+
+
+async def _verified_attempt(state: AppServices) -> tuple[agent_leg.AttemptView, dict[str, str]]:
+    signature = signature_header()
+    seen = await agent_leg.attempt_view(state.services, _number("a"))
+    if seen is None:
+        raise NotFound("no such transfer attempt")
+    form = await request.form
+    verify(
+        state.services.settings,
+        auth_token=seen.found.auth_token,
+        account_sid=seen.found.account_sid,
+        form=form,
+        signature=signature,
+    )
+    known = seen.attempt.agent_call_sid
+    if known is not None and form.get("CallSid") != known:
+        raise Forbidden("the request names another call", code="wrong_call")
+    return seen, form.to_dict()
+
+
+@voice_routes.post(urls.AGENT)
+async def agent() -> ResponseReturnValue:
+    state = app_services()
+    seen, _ = await _verified_attempt(state)
+    return _xml(await agent_leg.whisper(state.services, seen))
+
+
+@voice_routes.post(urls.AGENT_ANSWER)
+async def agent_answer() -> ResponseReturnValue:
+    state = app_services()
+    seen, form = await _verified_attempt(state)
+    digits = (form.get("Digits") or "").strip()[:4]
+    return _xml(await agent_leg.answer(state.services, seen, digits))
+
+
+@voice_routes.post(urls.AGENT_STATUS)
+async def agent_status() -> ResponseReturnValue:
+    state = app_services()
+    seen, form = await _verified_attempt(state)
+    await agent_leg.leg_status(state.services, seen, form)
+    return _xml(EMPTY)
+
+
+@voice_routes.post(urls.AGENT_AMD)
+async def agent_amd() -> ResponseReturnValue:
+    state = app_services()
+    seen, form = await _verified_attempt(state)
+    await agent_leg.machine_detected(state.services, seen, form.get("AnsweredBy", ""))
+    return _xml(EMPTY)

@@ -1,0 +1,47 @@
+"""The check every voice route makes before it reads anything into the database: the
+request carries `X-Twilio-Signature`, the signature matches the raw URL Twilio called
+(query included, as sent) and the form, under the auth token of the account that owns the
+call, and the form names that account. A failure is 403 and changes nothing."""
+
+from __future__ import annotations
+
+from quart import request
+from werkzeug.datastructures import MultiDict
+
+from gateway.errors import Forbidden
+from gateway.settings import Settings
+from messaging.twilio.signature import HEADER, signature_valid, webhook_url
+
+
+def signature_header() -> str:
+    signature = request.headers.get(HEADER)
+    if not signature:
+        raise Forbidden(f"the request has no {HEADER} header", code="bad_signature")
+    return signature
+
+
+def verify(
+    settings: Settings,
+    *,
+    auth_token: str,
+    account_sid: str,
+    form: MultiDict[str, str],
+    signature: str,
+) -> None:
+    raw_path = request.scope.get("raw_path") or request.path.encode()
+    url = webhook_url(
+        settings,
+        scheme=request.scheme,
+        host=request.host,
+        path=raw_path.decode("latin-1"),
+        query_string=request.query_string,
+        headers=request.headers,
+    )
+    if not signature_valid(auth_token, url, form, signature):
+        raise Forbidden(
+            f"the {HEADER} header does not match this request; if Twilio sent it, check "
+            "SWITCHBOARD_PUBLIC_URL (Twilio signs the public URL it called)",
+            code="bad_signature",
+        )
+    if form.get("AccountSid") != account_sid:
+        raise Forbidden("the request names another Twilio account", code="wrong_account")
