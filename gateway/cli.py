@@ -223,6 +223,8 @@ def cmd_number_add(settings: Settings, args: argparse.Namespace) -> int:
     address = run_with_db(settings, add)
     print(f"Registered {address} for organization {args.org_slug!r}")
     print(f'In Twilio, set "A message comes in" to POST {settings.resolved_public_url}/twilio/sms')
+    print(f'For calls, set "A call comes in" to POST {settings.resolved_public_url}/twilio/voice')
+    print(f'and "Call status changes" to POST {settings.resolved_public_url}/twilio/voice/status')
     return 0
 
 

@@ -34,3 +34,16 @@ async def test_a_question_is_answered_in_the_same_response(
     assert said.meta["confidence"] == 0.91 and said.provider_message_id == f"{caller.sid}:1"
     reply = next(m for m in messages if m.author == "ai")
     assert reply.delivery_status == "delivered"
+
+
+async def test_pressing_0_hands_off_in_that_turn(
+    caller: Caller, voice_services: Services, worker: None
+) -> None:
+    await caller.dial_in()
+    heard = await caller.press("0")
+    assert caller.room is not None and caller.hold_url is not None, heard
+    async with voice_services.db.transaction() as session:
+        call = (await session.execute(select(VoiceCall))).scalar_one()
+        conversation = await session.get(Conversation, call.conversation_id)
+    assert conversation is not None and conversation.state == "queued"
+    assert call.phase == "hold"

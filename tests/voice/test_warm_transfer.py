@@ -183,3 +183,86 @@ async def test_a_claim_on_the_queue_page_wins_over_a_later_press_of_1(
         for m in await transcript(voice_services, conversation.id)
         if m.delivery_status == "failed"
     ]
+
+
+async def test_busy_then_exhausted_and_the_caller_stays_with_the_ai(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    await AgentPhone(caller.client, account, dana).report("busy")
+    [_, sam] = fake_twilio.wait_for_calls(2)
+    sam_phone = AgentPhone(caller.client, account, sam)
+    await sam_phone.report("ringing", sequence=2)
+    await sam_phone.report("failed", sequence=3)
+    await sam_phone.report("ringing", sequence=1)  # late and older: changes nothing
+    assert [outcome for _, outcome in await outcomes(voice_services)] == [
+        "busy",
+        "failed",
+        "exhausted",
+    ]
+    [move] = fake_twilio.updates_of(caller.sid)
+    await caller.moved_to(move.get("Url") or "")
+    back = await caller.say("No thanks")
+    assert "What else can I help you with" in " ".join(back) and caller.gather is not None
+    call, conversation = await the_call(voice_services)
+    assert (conversation.state, call.phase) == ("ai", "ai")
+    assert fake_twilio.messages() == []  # no text was sent
+
+
+async def test_no_text_back_to_an_opted_out_number(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    from gateway import consent
+    from gateway.consent import ConsentChange
+
+    await _on_hold(caller)
+    _, conversation = await the_call(voice_services)
+    async with voice_services.db.transaction() as session:
+        await consent.apply(
+            session,
+            ConsentChange(
+                organization_id=conversation.organization_id,
+                kind="phone",
+                address=CUSTOMER,
+                opted_out=True,
+                source="keyword",
+                detail='they replied "STOP"',
+                message_id=None,
+            ),
+        )
+    for placed_count in (1, 2):
+        placed = fake_twilio.wait_for_calls(placed_count)[-1]
+        await AgentPhone(caller.client, account, placed).report("no-answer")
+    [move] = fake_twilio.updates_of(caller.sid)
+    await caller.moved_to(move.get("Url") or "")
+    goodbye = await caller.press("1")
+    assert "can't send you a text" in " ".join(goodbye)
+    assert fake_twilio.messages() == []
+
+
+async def test_an_agent_gone_right_after_joining_is_a_dropped_line(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    dana_phone = AgentPhone(caller.client, account, dana)
+    await dana_phone.pick_up()
+    await dana_phone.press("1")
+    back = await caller.conference_over()
+    assert "line to our team member dropped" in " ".join(back)
+    assert await outcomes(voice_services) == [("Dana", "dropped_after_connect")]
+    _, conversation = await the_call(voice_services)
+    assert conversation.state == "ai"

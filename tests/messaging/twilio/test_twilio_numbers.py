@@ -102,6 +102,8 @@ def test_the_number_commands(tmp_path: Path) -> None:
     assert added.returncode == 0, added.stderr
     assert "Registered +15550001111 for organization 'acme'" in added.stdout
     assert "POST http://127.0.0.1:8080/twilio/sms" in added.stdout
+    assert "POST http://127.0.0.1:8080/twilio/voice\n" in added.stdout
+    assert "POST http://127.0.0.1:8080/twilio/voice/status" in added.stdout
     assert pooled.returncode == 0, pooled.stderr
     assert (again.returncode, again.stderr.strip()) == (
         2,
