@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     widget_max_message_chars: int = Field(2000, ge=1)
     widget_messages_per_minute: int = Field(20, ge=1)
     widget_token_max_age_days: int = Field(90, ge=1)
+    widget_new_visitors_per_hour: int = Field(30, ge=1)
     sql_echo: bool = False
     # Twilio Messaging: the REST API's base URL (a regional edge such as
     # https://api.dublin.ie1.twilio.com, or a local sandbox), whether to rebuild the URL

@@ -19,6 +19,7 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_ORIGIN = 4403
 CLOSE_UNKNOWN_KEY = 4404
 CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_TOO_MANY_NEW = 4429  # too many new visitor identities from one address; final
 
 
 class BadFrame(Exception):

@@ -23,7 +23,7 @@ from gateway.ownership import HUMAN_STATES, State
 from gateway.web import AppServices
 from messaging.webchat import frames, store
 from messaging.webchat.channel import NAME as CHANNEL
-from messaging.webchat.rate_limit import VisitorRateLimit
+from messaging.webchat.rate_limit import NewVisitorLimit, VisitorRateLimit
 from messaging.webchat.tokens import Visitor, VisitorTokens
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ class VisitorSocket:
         )
         self.rate_limit = VisitorRateLimit(
             state.services.events.redis, settings.widget_messages_per_minute
+        )
+        self.new_visitors = NewVisitorLimit(
+            state.services.events.redis, settings.widget_new_visitors_per_hour
         )
         self.channel: Channel = state.services.channels.get(CHANNEL)
         self.visitor: Visitor | None = None
@@ -128,11 +131,25 @@ class VisitorSocket:
                 frames.error("hello_timeout", "the widget did not say hello in time"),
             )
         if hello.token is None:
+            try:
+                await self.new_visitors.hit(self.widget.organization_id, self._address())
+            except RateLimited as exc:
+                await self.close(frames.CLOSE_TOO_MANY_NEW, frames.error(exc.code, exc.message))
             return self.tokens.issue(self.widget.organization_id)
         try:
             return self.tokens.verify(hello.token, self.widget.organization_id)
         except NotAuthenticated as exc:
             await self.close(frames.CLOSE_BAD_TOKEN, frames.error(exc.code, exc.message))
+
+    def _address(self) -> str:
+        """The visitor's network address: the peer's, or behind a trusted proxy the one it
+        appended last to X-Forwarded-For (earlier entries are the client's own say)."""
+        if self.settings.trust_forwarded_headers:
+            forwarded = self.ws.headers.get("X-Forwarded-For", "")
+            last = forwarded.rsplit(",", 1)[-1].strip()
+            if last:
+                return last
+        return self.ws.remote_addr or "unknown"
 
     async def _wait_for_hello(self) -> frames.Hello:
         while True:

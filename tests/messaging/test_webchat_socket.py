@@ -367,6 +367,47 @@ async def test_the_rate_limit_refuses_messages_past_the_limit(
     assert await gateway.message_count() == 3
 
 
+async def test_new_identities_from_one_address_are_limited(
+    start: Callable[..., Any], org: Organization
+) -> None:
+    """Token-less sockets each get a fresh per-visitor allowance, so new identities are
+    limited per address; a returning visitor (with a token) is never counted."""
+    acked = 0
+    async with start(widget_messages_per_minute=3, widget_new_visitors_per_hour=2) as gateway:
+        tokens = []
+        for visitor in range(2):
+            async with gateway.socket(org.widget_key) as ws:
+                tokens.append((await hello(ws))["token"])
+                answers = [await say(ws, f"spam {n}", f"v{visitor}-{n}") for n in range(4)]
+                acked += sum(answer["type"] == "ack" for answer in answers)
+        async with gateway.socket(org.widget_key) as ws:
+            refused = await hello(ws)
+            assert await closed_with(ws) == 4429
+        async with gateway.socket(org.widget_key) as ws:
+            returning = await hello(ws, tokens[0])
+        count = await gateway.message_count()
+
+    assert acked == 6 and count == 6
+    assert (refused["type"], refused["code"]) == ("error", "too_many_new_visitors")
+    assert "network" in refused["message"]
+    assert returning["type"] == "welcome" and returning["token"] == tokens[0]
+
+
+async def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(
+    start: Callable[..., Any], org: Organization
+) -> None:
+    async with start(widget_new_visitors_per_hour=1, trust_forwarded_headers=True) as gateway:
+        answers = []
+        for address in ("203.0.113.7", "203.0.113.8", "203.0.113.7"):
+            headers = {"Origin": SAME_ORIGIN, "X-Forwarded-For": f"10.9.9.9, {address}"}
+            async with gateway.client.websocket(
+                f"/widget/ws?key={org.widget_key}", headers=headers
+            ) as ws:
+                answers.append((await hello(ws))["type"])
+
+    assert answers == ["welcome", "welcome", "error"]
+
+
 @pytest.mark.parametrize(
     "raw",
     [

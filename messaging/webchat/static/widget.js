@@ -31,7 +31,7 @@
   var TOKEN_KEY = "switchboard:" + KEY + ":token";
   var OUTBOX_KEY = "switchboard:" + KEY + ":outbox";
   var HUMAN = { assigned: true, manual: true };
-  var FATAL = { 4403: "origin_not_allowed", 4404: "unknown_widget_key" };
+  var FATAL = { 4403: "origin_not_allowed", 4404: "unknown_widget_key", 4429: "too_many_new_visitors" };
   var TYPING_HIDE_MS = 8000;
   var PING_MS = 25000;
 
@@ -43,6 +43,7 @@
     empty_message: "Please type a message first.",
     origin_not_allowed: "Chat isn't available on this website.",
     unknown_widget_key: "This chat isn't set up correctly (the widget key is unknown).",
+    too_many_new_visitors: "Too many new chats were started from your network. Please try again later.",
     bad_token: "We couldn't restore your previous chat, so we started a new one.",
     expired_token: "Your previous chat has expired, so we started a new one.",
     frame_too_large: "That message is too large to send.",
