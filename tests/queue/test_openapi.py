@@ -18,6 +18,20 @@ from quart import Quart
 EXCLUDED = {
     "/twilio/sms": "Twilio's incoming-message webhook: signed by Twilio, Twilio's form fields",
     "/twilio/sms/status": "Twilio's status callback: signed by Twilio, Twilio's form fields",
+    "/twilio/voice": "Twilio's incoming-call webhook: signed by Twilio, Twilio's form fields",
+    "/twilio/voice/status": "Twilio's call status callback: signed by Twilio",
+    "/twilio/voice/turn": "a caller's utterance, the action of the TwiML Gather: signed by Twilio",
+    "/twilio/voice/wait": "a Redirect while the AI thinks: signed by Twilio",
+    "/twilio/voice/hold": "the conference's hold audio (waitUrl): signed by Twilio",
+    "/twilio/voice/conference": "the conference's status callback: signed by Twilio",
+    "/twilio/voice/dial-done": "the caller's Dial action after the conference: signed by Twilio",
+    "/twilio/voice/resume": "where a caller is moved off hold: signed by Twilio",
+    "/twilio/voice/offer": "the caller's answer to the text-back offer: signed by Twilio",
+    "/twilio/voice/recording": "a recording's status callback: signed by Twilio",
+    "/twilio/voice/agent": "the agent leg's whisper TwiML: signed by Twilio",
+    "/twilio/voice/agent-answer": "the agent's key press (Gather action): signed by Twilio",
+    "/twilio/voice/agent-status": "the agent leg's status callback: signed by Twilio",
+    "/twilio/voice/agent-amd": "the agent leg's answering-machine result: signed by Twilio",
 }
 
 
