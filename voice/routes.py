@@ -16,10 +16,10 @@ from gateway.errors import BadInput, Forbidden, NotFound
 from gateway.messages import InboundMessage
 from gateway.models import Message, utcnow
 from gateway.web import AppServices, app_services
-from messaging.twilio.lines import find_for_webhook
+from messaging.twilio.lines import find_for_webhook, refuse_unregistered
 from voice import agent_leg, caller, calls, comeback, hold_line, transfer, urls
 from voice.calls import CallView
-from voice.verify import signature_header, verify
+from voice.verify import signature_header, signed_with, verify
 
 voice_routes = Blueprint("voice", __name__)
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -70,8 +70,12 @@ async def incoming() -> ResponseReturnValue:
     signature = signature_header()
     form = await request.form
     line = await find_for_webhook(services.db, form.get("To", ""), None)
-    if line is None:
-        raise NotFound("no organization has registered this number (see `switchboard number`)")
+    if line is None:  # the same 403 as a bad signature unless Twilio really signed it
+        await refuse_unregistered(
+            services.db,
+            form.get("AccountSid", ""),
+            lambda token: signed_with(services.settings, token, form, signature),
+        )
     verify(
         services.settings,
         auth_token=line.auth_token,

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from gateway.errors import Forbidden
 from gateway.settings import Settings
-from messaging.twilio.signature import HEADER, signature_valid, webhook_url
+from messaging.twilio.signature import HEADER, mismatch, signature_valid, webhook_url
 
 
 def signature_header() -> str:
@@ -18,6 +18,21 @@ def signature_header() -> str:
     if not signature:
         raise Forbidden(f"the request has no {HEADER} header", code="bad_signature")
     return signature
+
+
+def signed_with(
+    settings: Settings, auth_token: str, form: MultiDict[str, str], signature: str
+) -> bool:
+    raw_path = request.scope.get("raw_path") or request.path.encode()
+    url = webhook_url(
+        settings,
+        scheme=request.scheme,
+        host=request.host,
+        path=raw_path.decode("latin-1"),
+        query_string=request.query_string,
+        headers=request.headers,
+    )
+    return signature_valid(auth_token, url, form, signature)
 
 
 def verify(
@@ -28,20 +43,7 @@ def verify(
     form: MultiDict[str, str],
     signature: str,
 ) -> None:
-    raw_path = request.scope.get("raw_path") or request.path.encode()
-    url = webhook_url(
-        settings,
-        scheme=request.scheme,
-        host=request.host,
-        path=raw_path.decode("latin-1"),
-        query_string=request.query_string,
-        headers=request.headers,
-    )
-    if not signature_valid(auth_token, url, form, signature):
-        raise Forbidden(
-            f"the {HEADER} header does not match this request; if Twilio sent it, check "
-            "SWITCHBOARD_PUBLIC_URL (Twilio signs the public URL it called)",
-            code="bad_signature",
-        )
+    if not signed_with(settings, auth_token, form, signature):
+        raise mismatch()
     if form.get("AccountSid") != account_sid:
         raise Forbidden("the request names another Twilio account", code="wrong_account")

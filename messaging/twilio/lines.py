@@ -10,13 +10,17 @@ rotated, in another process takes effect there within `CACHE_SECONDS`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database
+from gateway.errors import NotFound
 from gateway.models import TwilioAccount, TwilioNumber
+from messaging.twilio.signature import mismatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +98,21 @@ async def find_for_sending(
 ) -> Line | None:
     candidates = _candidates(number, messaging_service_sid)
     return await _lookup(session, candidates, organization_id) if candidates else None
+
+
+async def refuse_unregistered(
+    db: Database, account_sid: str, signed_with: Callable[[str], bool]
+) -> NoReturn:
+    """A webhook for a number no organization registered. Only a caller that signed it
+    with the auth token of an account we know (`signed_with(token)`) hears that the number
+    is not registered (404); anyone else gets the same 403 as for a bad signature, so the
+    answer tells a stranger nothing about which numbers are registered."""
+    async with db.transaction() as session:
+        tokens = list(
+            await session.scalars(
+                select(TwilioAccount.auth_token).where(TwilioAccount.account_sid == account_sid)
+            )
+        )
+    if any(signed_with(token) for token in tokens):
+        raise NotFound("no organization has registered this number (see `switchboard number`)")
+    raise mismatch()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from gateway.errors import Forbidden
 from gateway.settings import Settings
 
 HEADER = "X-Twilio-Signature"
@@ -65,3 +66,13 @@ def signature_valid(auth_token: str, url: str, params: Any, signature: str | Non
     if not signature or len(signature) > MAX_SIGNATURE_CHARS or not auth_token:
         return False
     return bool(RequestValidator(auth_token).validate(url, params, signature))
+
+
+def mismatch() -> Forbidden:
+    """The one answer to a signature that does not verify, whatever the request names
+    (a registered number or not), so a stranger learns nothing from it."""
+    return Forbidden(
+        f"the {HEADER} header does not match this request; if Twilio sent it, check "
+        "SWITCHBOARD_PUBLIC_URL (Twilio signs the public URL it called)",
+        code="bad_signature",
+    )

@@ -1,7 +1,8 @@
 """Twilio's webhooks: `POST /twilio/sms` for incoming SMS, MMS and WhatsApp messages and
 `POST /twilio/sms/status` for delivery status callbacks. Each request is verified
 against the auth token of the account that owns the number before anything is read into
-the database; a missing or wrong signature gets 403 and changes nothing. Incoming
+the database; a missing or wrong signature gets 403 and changes nothing, whether or not
+the number is registered (only a correctly signed request hears that it is not). Incoming
 messages go through intake (a repeated MessageSid is recognized there) and are answered
 at once with empty TwiML: the AI and the media downloads run in jobs."""
 
@@ -11,14 +12,14 @@ from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.errors import BadInput, Forbidden
 from gateway.models import TwilioAccount, TwilioMessagePart
 from gateway.web import app_services
 from messaging.twilio.addresses import parse_address
 from messaging.twilio.inbound import after_receive
-from messaging.twilio.lines import find_for_webhook
+from messaging.twilio.lines import find_for_webhook, refuse_unregistered
 from messaging.twilio.outbound import STATUS_PATH
-from messaging.twilio.signature import HEADER, signature_valid, webhook_url
+from messaging.twilio.signature import HEADER, mismatch, signature_valid, webhook_url
 from messaging.twilio.status import apply_callback
 
 twilio_webhooks = Blueprint("twilio_webhooks", __name__)
@@ -37,7 +38,7 @@ def _signature() -> str:
     return signature
 
 
-def _verify(auth_token: str, account_sid: str, form: MultiDict[str, str], signature: str) -> None:
+def _signed_with(auth_token: str, form: MultiDict[str, str], signature: str) -> bool:
     settings = app_services().services.settings
     raw_path = request.scope.get("raw_path") or request.path.encode()
     url = webhook_url(
@@ -48,12 +49,12 @@ def _verify(auth_token: str, account_sid: str, form: MultiDict[str, str], signat
         query_string=request.query_string,
         headers=request.headers,
     )
-    if not signature_valid(auth_token, url, form, signature):
-        raise Forbidden(
-            f"the {HEADER} header does not match this request; if Twilio sent it, check "
-            "SWITCHBOARD_PUBLIC_URL (Twilio signs the public URL it called)",
-            code="bad_signature",
-        )
+    return signature_valid(auth_token, url, form, signature)
+
+
+def _verify(auth_token: str, account_sid: str, form: MultiDict[str, str], signature: str) -> None:
+    if not _signed_with(auth_token, form, signature):
+        raise mismatch()
     if form.get("AccountSid") != account_sid:
         raise Forbidden("the request names another Twilio account", code="wrong_account")
 
@@ -69,7 +70,11 @@ async def incoming() -> ResponseReturnValue:
         services.db, business.number, form.get("MessagingServiceSid") or None
     )
     if line is None:
-        raise NotFound("no organization has registered this number (see `switchboard number`)")
+        await refuse_unregistered(
+            services.db,
+            form.get("AccountSid", ""),
+            lambda token: _signed_with(token, form, signature),
+        )
     _verify(line.auth_token, line.account_sid, form, signature)
     sender = parse_address(form.get("From", ""))
     if sender.channel != business.channel:
@@ -86,14 +91,17 @@ async def status_callback() -> ResponseReturnValue:
     services = app_services().services
     signature = _signature()
     part_id = request.args.get("part", type=int)
-    if part_id is None:
-        raise NotFound("a status callback names its message part (?part=)")
-    async with services.db.transaction() as session:
-        part = await session.get(TwilioMessagePart, part_id)
-        account = None if part is None else await session.get(TwilioAccount, part.account_id)
-    if account is None:
-        raise NotFound("no such message part")
     form = await request.form
+    async with services.db.transaction() as session:
+        part = None if part_id is None else await session.get(TwilioMessagePart, part_id)
+        account = None if part is None else await session.get(TwilioAccount, part.account_id)
+    if part_id is None or account is None:
+        # Which message parts exist is nobody's business but a signed caller's.
+        await refuse_unregistered(
+            services.db,
+            form.get("AccountSid", ""),
+            lambda token: _signed_with(token, form, signature),
+        )
     _verify(account.auth_token, account.account_sid, form, signature)
     await apply_callback(services, part_id, form.to_dict())
     return _twiml()

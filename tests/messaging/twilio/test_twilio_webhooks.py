@@ -100,6 +100,34 @@ async def test_an_unknown_number_or_another_account_is_refused(
     assert await stored_messages(twilio_services) == 0
 
 
+async def test_a_stranger_learns_nothing_about_which_numbers_are_registered(
+    twilio_app: Quart, twilio_services: Services, account: Account, business_number: str
+) -> None:
+    """Unsigned or wrongly signed, a webhook gets the very same 403 whether its `To` is a
+    registered number or not; only a caller holding the account's auth token hears 404."""
+    client = twilio_app.test_client()
+    answers: dict[str, list[tuple[int, object]]] = {}
+    for to in (BUSINESS, "+15550009999"):
+        params = incoming_params(account, from_=CUSTOMER, to=to, body="Hi")
+        forged = {"X-Twilio-Signature": sign("not-the-auth-token", INBOUND_URL, params)}
+        unsigned = await client.post("/twilio/sms", form=params)
+        wrong = await client.post("/twilio/sms", form=params, headers=forged)
+        answers[to] = [(a.status_code, await a.get_json()) for a in (unsigned, wrong)]
+    status_answers = []
+    for part in ("1", "999999", "nonsense"):
+        params = {"AccountSid": account.sid, "MessageSid": "SM1", "MessageStatus": "delivered"}
+        url = f"{PUBLIC_URL}/twilio/sms/status?part={part}"
+        forged = {"X-Twilio-Signature": sign("not-the-auth-token", url, params)}
+        answer = await client.post(f"/twilio/sms/status?part={part}", form=params, headers=forged)
+        status_answers.append((answer.status_code, await answer.get_json()))
+
+    assert answers[BUSINESS] == answers["+15550009999"]
+    assert [status for status, _ in answers[BUSINESS]] == [403, 403]
+    assert len({str(answer) for answer in status_answers}) == 1
+    assert status_answers[0][0] == 403
+    assert await stored_messages(twilio_services) == 0
+
+
 async def test_a_retried_message_sid_is_stored_once(
     twilio_app: Quart, twilio_services: Services, account: Account, business_number: str
 ) -> None:
