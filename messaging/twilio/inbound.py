@@ -4,10 +4,12 @@ to, so replies leave from that same number. Consent keywords (STOP, START, HELP 
 synonyms) are stored like any message but flagged `no_reply`, so the AI never answers
 them: STOP and START change consent at once (Twilio itself confirms them to the customer
 on long codes), HELP is answered with the organization's help text. Media items are listed
-on the message at once and fetched by a job."""
+on the message at once and fetched by a job; a `NumMedia` that does not match the media
+URLs present never costs the customer their text."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,23 +31,31 @@ from messaging.twilio.keywords import classify
 
 FETCH_MEDIA = "messaging.twilio.jobs.fetch_media"
 FETCH_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
-MAX_MEDIA = 10
+MAX_MEDIA = 10  # Twilio's limit per message
+MAX_MEDIA_URL_CHARS = 2000
+log = logging.getLogger(__name__)
 
 
 def _media(payload: Mapping[str, Any]) -> tuple[Attachment, ...]:
-    try:
-        count = int(payload.get("NumMedia") or 0)
-    except ValueError:
-        raise BadInput("NumMedia is not a number") from None
-    if not 0 <= count <= MAX_MEDIA:
-        raise BadInput(f"NumMedia must be between 0 and {MAX_MEDIA}")
+    """The media items the webhook lists. `NumMedia` is only a hint: a count that does
+    not match the `MediaUrl<n>` fields present (or is not a number) must not cost the
+    customer their text, so every well-formed `MediaUrl0` … `MediaUrl9` is taken, and
+    the mismatch is logged."""
     items = []
-    for index in range(count):
+    for index in range(MAX_MEDIA):
         url = str(payload.get(f"MediaUrl{index}") or "")
-        if not url.startswith(("https://", "http://")):
-            raise BadInput(f"MediaUrl{index} is missing or not a URL")
+        if not url.startswith(("https://", "http://")) or len(url) > MAX_MEDIA_URL_CHARS:
+            continue
         content_type = str(payload.get(f"MediaContentType{index}") or "application/octet-stream")
         items.append(Attachment(url=url, content_type=content_type[:128]))
+    claimed = str(payload.get("NumMedia") or "0").strip()
+    if claimed != str(len(items)):
+        log.warning(
+            "message %s: NumMedia says %r but %d media URL(s) were found; keeping those",
+            str(payload.get("MessageSid") or "")[:64],
+            claimed[:20],
+            len(items),
+        )
     return tuple(items)
 
 

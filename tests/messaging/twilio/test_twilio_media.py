@@ -9,6 +9,7 @@ import time
 
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from quart import Quart
+from sqlalchemy import select
 
 from gateway.delivery import deliver_message
 from gateway.media import LINK_SALT
@@ -129,6 +130,40 @@ async def test_media_twilio_no_longer_has_or_that_is_not_on_twilio_is_noted(
     ]
     assert "could not be fetched: Twilio answered 404" in notes[0]
     assert "is not on Twilio" in notes[1]
+
+
+async def test_an_inconsistent_num_media_keeps_the_text_and_the_media_found(
+    twilio_app: Quart,
+    twilio_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    business_number: str,
+) -> None:
+    """A webhook whose NumMedia does not match its MediaUrl fields (or is not a number)
+    is stored with its text and whatever media URLs it does carry, never refused."""
+    photo = fake_twilio.add_media(account.sid, PNG, "image/png")
+    client = twilio_app.test_client()
+    cases = [
+        ({"NumMedia": "5"}, 0),
+        ({"NumMedia": "3", "MediaUrl0": photo, "MediaUrl2": photo + "?2"}, 2),
+        ({"NumMedia": "lots", "MediaUrl1": photo, "MediaUrl3": "not a url"}, 1),
+        ({"NumMedia": "0", "MediaUrl0": photo}, 1),
+    ]
+    for number, (fields, found) in enumerate(cases):
+        params = incoming_params(
+            account, from_=CUSTOMER, to=BUSINESS, body=f"my order {number}", **fields
+        )
+        answer = await post_signed(client, PUBLIC_URL + "/twilio/sms", params, account.token)
+        assert answer.status_code == 200, fields
+        async with twilio_services.db.transaction() as session:
+            message = (
+                await session.scalars(
+                    select(Message).where(Message.provider_message_id == params["MessageSid"])
+                )
+            ).one()
+        assert message.text == f"my order {number}"
+        assert len(message.attachments) == found, fields
+        assert len((message.meta or {}).get("media", [])) == found
 
 
 async def test_an_agent_sends_an_image_through_a_signed_expiring_link(
