@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Quart:
     from messaging.twilio.admin_routes import twilio_admin
     from messaging.twilio.webhooks import twilio_webhooks
     from messaging.webchat.routes import webchat
+    from voice.admin_api import voice_admin
     from voice.routes import voice_routes
 
     app = Quart(__name__, static_folder=None)
@@ -133,5 +134,6 @@ def create_app(settings: Settings) -> Quart:
     app.register_blueprint(twilio_webhooks)
     app.register_blueprint(twilio_admin)
     app.register_blueprint(voice_routes)
+    app.register_blueprint(voice_admin)
     app.register_blueprint(webhooks_api)
     return app

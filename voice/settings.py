@@ -1,7 +1,8 @@
 """An organization's voice settings, kept under the `voice` key of its settings (JSON)
 with their defaults, and validated when an admin changes them. Transfer targets are tried
-in order: an agent (by id, dialled on the phone number given here) or any other number
-(a team line, an external fallback)."""
+in order: an agent (by id, dialled on the number given here or else on the phone in their
+profile, and skipped while they are not available for calls) or any other number (a team
+line, an external fallback)."""
 
 from __future__ import annotations
 
@@ -78,15 +79,27 @@ _RANGES = {
 }
 
 
+def is_e164(number: object) -> bool:
+    return (
+        isinstance(number, str)
+        and number.startswith("+")
+        and number[1:].isdigit()
+        and 8 <= len(number) <= 16
+    )
+
+
 def _target(raw: Any) -> Target:
     if not isinstance(raw, dict):
         raise BadInput("each transfer target must be an object with a phone number")
-    number = raw.get("number")
-    if not isinstance(number, str) or not number.startswith("+") or not number[1:].isdigit():
-        raise BadInput("a transfer target's number must be in E.164 form, like +15551234567")
+    number = raw.get("number", "")
     agent_id = raw.get("agent_id")
     if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
         raise BadInput("a transfer target's agent_id must be a number")
+    if not (number == "" and agent_id is not None) and not is_e164(number):
+        raise BadInput(
+            "a transfer target needs a number in E.164 form, like +15551234567 (an agent's "
+            "target may leave it out to use the phone in their profile)"
+        )
     label = raw.get("label", "")
     if not isinstance(label, str) or len(label) > 200:
         raise BadInput("a transfer target's label must be text of at most 200 characters")

@@ -20,7 +20,7 @@ from gateway.runtime import Services
 from messaging.twilio import rest
 from voice import urls
 from voice.calls import CallView, view_in
-from voice.models import TransferAttempt, VoiceCall
+from voice.models import AgentPhone, TransferAttempt, VoiceCall
 from voice.settings import Target
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ async def begin(services: Services, call_id: int) -> Plan | None:
         conversation = await session.get(Conversation, call.conversation_id)
         assert conversation is not None
         round_ = call.transfer_round + 1
-        why = "closed" if closed_now(conversation) else "" if targets_of(found) else "exhausted"
+        targets = await reachable(session, found)
+        why = "closed" if closed_now(conversation) else "" if targets else "exhausted"
         moved = await session.execute(
             update(VoiceCall)
             .where(VoiceCall.id == call_id, VoiceCall.phase == "ai")
@@ -87,6 +88,24 @@ def credentials(found: CallView) -> rest.Credentials:
     return rest.Credentials(found.account_sid, found.auth_token)
 
 
+async def reachable(session: AsyncSession, found: CallView) -> list[Target]:
+    """The targets to dial, in order, with agents' numbers filled in from their profiles;
+    an agent who is not available for calls (or has no number) is left out."""
+    rows = await session.scalars(
+        select(AgentPhone).where(AgentPhone.organization_id == found.call.organization_id)
+    )
+    phones = {phone.agent_id: phone for phone in rows.all()}
+    usable = []
+    for target in targets_of(found):
+        phone = phones.get(target.agent_id) if target.agent_id is not None else None
+        if phone is not None and not phone.available:
+            continue
+        number = target.number or (phone.number if phone is not None else "")
+        if number:
+            usable.append(Target(number, target.agent_id, target.label))
+    return usable
+
+
 async def _pick(session: AsyncSession, found: CallView, round_: int) -> tuple[int, Target] | None:
     """The next target of the round: the agent who already claimed the conversation on
     the web comes first (they chose it), then the list in order."""
@@ -96,7 +115,7 @@ async def _pick(session: AsyncSession, found: CallView, round_: int) -> tuple[in
         )
     )
     done = set(tried.all())
-    targets = targets_of(found)
+    targets = await reachable(session, found)
     conversation = await session.get(Conversation, found.call.conversation_id)
     assert conversation is not None
     owner = conversation.assigned_agent_id

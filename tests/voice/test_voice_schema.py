@@ -13,7 +13,7 @@ import voice.models  # noqa: F401  (registers the voice tables on the shared met
 from gateway.db import Database
 from gateway.models import Base
 
-TABLES = {"voice_calls", "voice_transfer_attempts", "voice_answers"}
+TABLES = {"voice_calls", "voice_transfer_attempts", "voice_answers", "voice_agent_phones"}
 
 
 def _table_of(difference: Any) -> str | None:
