@@ -16,10 +16,10 @@ from gateway.errors import BadInput, Forbidden, NotFound
 from gateway.messages import InboundMessage
 from gateway.models import Message, utcnow
 from gateway.web import AppServices, app_services
-from messaging.twilio.lines import find_for_webhook, refuse_unregistered
+from messaging.twilio.lines import find_for_webhook
 from voice import agent_leg, caller, calls, comeback, hold_line, transfer, urls
 from voice.calls import CallView
-from voice.verify import signature_header, signed_with, verify
+from voice.verify import refuse_unknown, signature_header, verify
 
 voice_routes = Blueprint("voice", __name__)
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -39,10 +39,10 @@ def _number(name: str) -> int:
 
 async def _verified_call(state: AppServices) -> tuple[CallView, MultiDict[str, str]]:
     signature = signature_header()
+    form = await request.form
     found = await calls.view(state.services.db, _number("c"))
     if found is None:
-        raise NotFound("no such call")
-    form = await request.form
+        await refuse_unknown(state.services.db, state.services.settings, form, signature)
     verify(
         state.services.settings,
         auth_token=found.auth_token,
@@ -71,11 +71,7 @@ async def incoming() -> ResponseReturnValue:
     form = await request.form
     line = await find_for_webhook(services.db, form.get("To", ""), None)
     if line is None:  # the same 403 as a bad signature unless Twilio really signed it
-        await refuse_unregistered(
-            services.db,
-            form.get("AccountSid", ""),
-            lambda token: signed_with(services.settings, token, form, signature),
-        )
+        await refuse_unknown(services.db, services.settings, form, signature)
     verify(
         services.settings,
         auth_token=line.auth_token,
@@ -153,7 +149,7 @@ async def status() -> ResponseReturnValue:
     if found is None:  # a call that never reached the greeting: verify, then nothing to do
         line = await find_for_webhook(services.db, form.get("To", ""), None)
         if line is None:
-            raise NotFound("no such call")
+            await refuse_unknown(services.db, services.settings, form, signature)
         verify(
             services.settings,
             auth_token=line.auth_token,
@@ -257,10 +253,10 @@ async def recording() -> ResponseReturnValue:
 
 async def _verified_attempt(state: AppServices) -> tuple[agent_leg.AttemptView, dict[str, str]]:
     signature = signature_header()
+    form = await request.form
     seen = await agent_leg.attempt_view(state.services, _number("a"))
     if seen is None:
-        raise NotFound("no such transfer attempt")
-    form = await request.form
+        await refuse_unknown(state.services.db, state.services.settings, form, signature)
     verify(
         state.services.settings,
         auth_token=seen.found.auth_token,

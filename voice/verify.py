@@ -1,15 +1,21 @@
 """The check every voice route makes before it reads anything into the database: the
 request carries `X-Twilio-Signature`, the signature matches the raw URL Twilio called
 (query included, as sent) and the form, under the auth token of the account that owns the
-call, and the form names that account. A failure is 403 and changes nothing."""
+call, and the form names that account. A failure is 403 and changes nothing, and a request
+that names an unknown number, call or transfer attempt gets the same 403 unless it is
+signed with a known account's token, so a stranger learns nothing from the answer."""
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 from quart import request
 from werkzeug.datastructures import MultiDict
 
+from gateway.db import Database
 from gateway.errors import Forbidden
 from gateway.settings import Settings
+from messaging.twilio.lines import refuse_unregistered
 from messaging.twilio.signature import HEADER, mismatch, signature_valid, webhook_url
 
 
@@ -47,3 +53,15 @@ def verify(
         raise mismatch()
     if form.get("AccountSid") != account_sid:
         raise Forbidden("the request names another Twilio account", code="wrong_account")
+
+
+async def refuse_unknown(
+    db: Database, settings: Settings, form: MultiDict[str, str], signature: str
+) -> NoReturn:
+    """A request naming a number, call or attempt we do not know: only a caller signing
+    with a known account's token hears so (404); anyone else gets the bad-signature 403."""
+    await refuse_unregistered(
+        db,
+        form.get("AccountSid", ""),
+        lambda token: signed_with(settings, token, form, signature),
+    )

@@ -181,3 +181,18 @@ async def test_status_callbacks_apply_in_sequence_order(
     assert await caller.hang_up(sequence=5, duration="99") == 200  # a repeat: ignored
     call, _ = await the_call(voice_services)
     assert (call.status, call.phase, call.duration_seconds) == ("completed", "ended", 42)
+
+
+async def test_an_unknown_call_is_told_only_to_a_signed_caller(
+    caller: Caller, voice_services: Services
+) -> None:
+    await caller.dial_in()
+    params = caller.params()
+    for route in ("/twilio/voice/turn?c=999&n=1", "/twilio/voice/agent?a=999"):
+        url = PUBLIC_URL + route
+        forged = await caller.client.post(
+            path_of(url), form=params, headers={"X-Twilio-Signature": sign("x", url, params)}
+        )
+        assert forged.status_code == 403
+        signed = await post_signed(caller.client, url, params, caller.account.token)
+        assert signed.status_code == 404
