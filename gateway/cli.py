@@ -369,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     from email_channel.commands import register as register_email_commands
 
     register_email_commands(commands)
+    from voice.commands import register as register_voice_commands
+
+    register_voice_commands(commands)
     return parser
 
 
