@@ -1,7 +1,8 @@
 """The email commands of `switchboard`: `mailbox add/list/remove` (an IMAP password is
 read from standard input or a prompt, never from the command line, and never printed),
 `mail parse FILE.eml…` (one JSON object per file: what Switchboard understood of it;
-exit 0 whatever the input), and `smtp` (the inbound SMTP server as its own process)."""
+exit 0 whatever the input), `smtp` (the inbound SMTP server as its own process) and `imap`
+(IMAP intake for every mailbox that has IMAP settings)."""
 
 from __future__ import annotations
 
@@ -119,10 +120,42 @@ def cmd_mail_parse(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_until_signal(
+    settings: Settings, body: Callable[[Any, asyncio.Event], Awaitable[None]]
+) -> None:
+    """Open the services, run `body(services, stop)` until SIGTERM or Ctrl-C, close."""
+    from gateway import runtime
+
+    async def main() -> None:
+        services = await runtime.open_services(settings, lambda _services: ChannelRegistry())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await body(services, stop)
+        finally:
+            await runtime.close_services(services)
+
+    asyncio.run(main())
+
+
+def cmd_imap(settings: Settings, args: argparse.Namespace) -> int:
+    from email_channel.imap_service import run_all
+
+    settings.require_redis_url()
+    settings.require_secret_key()
+
+    async def body(services: Any, stop: asyncio.Event) -> None:
+        await run_all(services, stop, refresh=args.refresh)
+
+    _serve_until_signal(settings, body)
+    return 0
+
+
 def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
     from email_channel.ingest import MailIntake
     from email_channel.smtp_server import parse_listen, start_smtp_server
-    from gateway import runtime
 
     listen = args.listen or settings.inbound_smtp
     if not listen:
@@ -133,24 +166,18 @@ def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigurationError(f"SWITCHBOARD_INBOUND_SMTP {exc}") from None
     settings.require_secret_key()
 
-    async def serve() -> None:
-        services = await runtime.open_services(settings, lambda _services: ChannelRegistry())
+    async def body(services: Any, stop: asyncio.Event) -> None:
         server = await start_smtp_server(
             MailIntake(services), host, port, size_limit=settings.inbound_smtp_max_bytes
         )
         log.info("inbound SMTP listening on %s:%s", host, port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
         try:
             await stop.wait()
         finally:
             server.close()
             await server.wait_closed()
-            await runtime.close_services(services)
 
-    asyncio.run(serve())
+    _serve_until_signal(settings, body)
     return 0
 
 
@@ -205,3 +232,9 @@ def register(commands: Any) -> None:
     smtp = commands.add_parser("smtp", help="run the inbound SMTP server")
     smtp.add_argument("--listen", metavar="HOST:PORT", help="default SWITCHBOARD_INBOUND_SMTP")
     smtp.set_defaults(handler=cmd_smtp)
+
+    imap = commands.add_parser("imap", help="run IMAP intake for every mailbox that has IMAP")
+    imap.add_argument(
+        "--refresh", type=float, default=60.0, help="seconds between re-reading the mailbox list"
+    )
+    imap.set_defaults(handler=cmd_imap)

@@ -1,8 +1,9 @@
 """`switchboard up`: everything on one machine with one command. It keeps a secret key and
 the database in the state folder, runs the migrations, starts a local Redis unless one is
-configured, creates the demo organization on the first run, then runs the gateway and the
-worker as child processes and supervises them. Ctrl-C or SIGTERM stops the gateway and the
-worker, then Redis; if any of them dies on its own, everything stops with an error."""
+configured, creates the demo organization on the first run, then runs the gateway, the
+worker and the mail intake (inbound SMTP, IMAP) as child processes and supervises them.
+Ctrl-C or SIGTERM stops them, then Redis; if any of them dies on its own, everything stops
+with an error."""
 
 from __future__ import annotations
 
@@ -261,6 +262,7 @@ def _start_and_supervise(
     running.children.append(start_child("worker", ["worker"], env))
     running.children.append(start_child("gateway", ["serve"], env))
     running.children.append(start_child("smtp", ["smtp"], env))
+    running.children.append(start_child("imap", ["imap"], env))
     running.write_pids()
     url = local_url(settings)
     wait_until_healthy(url, running.watched())

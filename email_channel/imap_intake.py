@@ -1,0 +1,290 @@
+"""IMAP intake for one mailbox. It keeps a UID cursor per mailbox, moved in the same
+transaction as the message it ingested, so a crash before the commit fetches the mail
+again and one after it never does; `\\Seen` is set only afterwards, as a courtesy, and is
+never read as "processed" (a mail someone opened in webmail first is still ingested). A
+new UIDVALIDITY (the folder was recreated) rescans from the start; intake's dedupe keeps
+that free of duplicates. New mail is awaited with IDLE where offered (re-issued well
+within the 29 minutes RFC 2177 allows), by polling otherwise; a lost connection is
+retried with exponential back-off and jitter. A Redis lock makes sure one process reads a
+mailbox at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import secrets
+import ssl
+from collections.abc import Awaitable, Coroutine
+from typing import Any
+
+from aioimaplib import IMAP4
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from email_channel.ingest import MailIntake
+from email_channel.mailboxes import ImapAccess
+from email_channel.models import ImapCursor
+from email_channel.staff import Step
+from gateway.db import Database
+from gateway.models import utcnow
+from gateway.runtime import Services
+
+log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 90
+IDLE_SECONDS = 30.0
+COMMAND_SECONDS = 60.0  # re-issue IDLE (and renew the lock) this often
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+class ConnectionLost(Exception):
+    pass
+
+
+class ImapIntake:
+    def __init__(
+        self,
+        services: Services,
+        access: ImapAccess,
+        *,
+        poll_seconds: float = 60.0,
+        idle_seconds: float = IDLE_SECONDS,
+        backoff: tuple[float, float] = (1.0, 300.0),
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.services = services
+        self.access = access
+        self.mail_intake = MailIntake(services)
+        self.poll_seconds = poll_seconds
+        self.idle_seconds = idle_seconds
+        self.backoff = backoff
+        self.ssl_context = ssl_context
+        self._lost = asyncio.Event()
+        self._lock_key = f"switchboard:imap:{access.mailbox.id}"
+        self._lock_token = secrets.token_hex(8)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Read the mailbox until `stop` is set, reconnecting after any failure."""
+        delay = self.backoff[0]
+        while not stop.is_set():
+            try:
+                if await self._hold_lock():
+                    await self._session(stop)
+                    delay = self.backoff[0]
+                else:
+                    await _wait(stop, self.idle_seconds)
+                    continue
+            except Exception as exc:
+                log.warning(
+                    "IMAP %s: %s; connecting again in %.0f s",
+                    self.access.mailbox.address,
+                    _describe(exc),
+                    delay,
+                )
+            await _wait(stop, delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.backoff[1])
+        with contextlib.suppress(Exception):
+            await self._release_lock()
+
+    async def read_once(self) -> int:
+        """Connect, ingest what is new, disconnect; returns how many mails it ingested."""
+        client = await self._connect()
+        try:
+            return await self.sync(client, await self._select(client))
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.logout(), 5)
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        client = await self._connect()
+        try:
+            uidvalidity = await self._select(client)
+            idle = client.has_capability("IDLE")
+            while not stop.is_set():
+                await self.sync(client, uidvalidity)
+                if not await self._hold_lock():
+                    return
+                if idle:
+                    await self._idle(client, stop)
+                else:
+                    await _wait(stop, self.poll_seconds, self._lost)
+                    await self._check(client.noop(), "NOOP")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.logout(), 5)
+
+    async def _connect(self) -> IMAP4:
+        # One event per connection: a closing earlier connection reports its loss late,
+        # and must not mark this one as lost.
+        lost = self._lost = asyncio.Event()
+        context = None
+        if self.access.tls:
+            context = self.ssl_context or ssl.create_default_context()
+        client = IMAP4(
+            self.access.host,
+            self.access.port,
+            timeout=30,
+            conn_lost_cb=lambda _exc: lost.set(),
+            ssl_context=context,
+        )
+        await client.wait_hello_from_server()
+        await self._check(client.login(self.access.user, self.access.password), "login")
+        log.info("IMAP %s: connected", self.access.mailbox.address)
+        return client
+
+    async def _select(self, client: IMAP4) -> int:
+        response = await self._check(client.select(self.access.folder), "SELECT")
+        for line in response.lines:
+            found = _UIDVALIDITY.search(bytes(line))
+            if found:
+                return int(found.group(1))
+        raise ConnectionLost("the server sent no UIDVALIDITY")
+
+    async def sync(self, client: IMAP4, uidvalidity: int) -> int:
+        """Ingest every mail after the cursor, in UID order; returns how many."""
+        last_uid = await _cursor(self.services.db, self.access.mailbox.id, uidvalidity)
+        if last_uid is None:
+            log.warning(
+                "IMAP %s: UIDVALIDITY changed (the folder was recreated); reading it again",
+                self.access.mailbox.address,
+            )
+            last_uid = 0
+            await _reset_cursor(self.services.db, self.access.mailbox.id, uidvalidity)
+        response = await self._check(client.uid_search("UID", f"{last_uid + 1}:*"), "SEARCH")
+        uids = sorted(
+            int(token)
+            for line in response.lines[:-1]
+            for token in bytes(line).replace(b"SEARCH", b"").split()
+            if token.isdigit()
+        )
+        # `n:*` always includes the highest UID, even one at or below the cursor.
+        uids = [uid for uid in uids if uid > last_uid]
+        for uid in uids:
+            raw = await self._fetch(client, uid)
+            await self.mail_intake.ingest(
+                self.access.mailbox, raw, step=self._advance(uidvalidity, uid)
+            )
+            with contextlib.suppress(Exception):  # cosmetic only: never read back
+                await self._check(
+                    client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"), "STORE"
+                )
+        return len(uids)
+
+    def _advance(self, uidvalidity: int, uid: int) -> Step:
+        mailbox_id = self.access.mailbox.id
+
+        async def step(session: AsyncSession) -> None:
+            cursor = await session.get(ImapCursor, mailbox_id)
+            if cursor is None:
+                session.add(
+                    ImapCursor(mailbox_id=mailbox_id, uidvalidity=uidvalidity, last_uid=uid)
+                )
+            elif cursor.uidvalidity != uidvalidity or cursor.last_uid < uid:
+                cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, uid, utcnow()
+
+        return step
+
+    async def _fetch(self, client: IMAP4, uid: int) -> bytes:
+        response = await self._check(client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), "FETCH")
+        for line in response.lines:
+            if isinstance(line, bytearray):
+                return bytes(line)
+        raise ConnectionLost(f"the server sent no body for UID {uid}")
+
+    async def _idle(self, client: IMAP4, stop: asyncio.Event) -> None:
+        idle = await self._guard(client.idle_start(timeout=self.idle_seconds), "IDLE")
+        push = asyncio.ensure_future(client.wait_server_push(timeout=self.idle_seconds + 5))
+        stopped = asyncio.ensure_future(stop.wait())
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({push, stopped, lost}, return_when=asyncio.FIRST_COMPLETED)
+            pushed = push.result() if push.done() and not push.exception() else None
+            lines = getattr(pushed, "lines", None) or (pushed if isinstance(pushed, list) else [])
+            if self._lost.is_set() or any(b"BYE" in bytes(line) for line in lines):
+                raise ConnectionLost("the server went away while we waited for mail")
+            client.idle_done()
+            # A server that dies now never ends the IDLE: stop waiting when it goes.
+            await asyncio.wait({idle, lost}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            if not idle.done():
+                raise ConnectionLost("the server did not end IDLE")
+        finally:
+            for task in (push, stopped, lost):
+                task.cancel()
+
+    async def _check(self, call: Awaitable[Any], what: str) -> Any:
+        response = await self._guard(call, what)
+        if response.result != "OK":
+            raise ConnectionLost(f"{what} failed: {response.result}")
+        return response
+
+    async def _guard(self, call: Awaitable[Any], what: str) -> Any:
+        """Await one command, giving up when the connection drops or the server stalls
+        (aioimaplib leaves some commands waiting forever on a dead connection)."""
+        if self._lost.is_set():
+            if isinstance(call, Coroutine):
+                call.close()
+            raise ConnectionLost("the connection was lost")
+        command = asyncio.ensure_future(call)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait(
+                {command, lost}, timeout=COMMAND_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            lost.cancel()
+        if not command.done():
+            command.cancel()
+            raise ConnectionLost(f"{what}: the server did not answer")
+        return command.result()
+
+    async def _hold_lock(self) -> bool:
+        redis = self.services.events.redis
+        if await redis.set(self._lock_key, self._lock_token, nx=True, ex=LOCK_SECONDS):
+            return True
+        held = await redis.get(self._lock_key)
+        if held in (self._lock_token, self._lock_token.encode()):
+            await redis.expire(self._lock_key, LOCK_SECONDS)
+            return True
+        return False
+
+    async def _release_lock(self) -> None:
+        redis = self.services.events.redis
+        held = await redis.get(self._lock_key)
+        if held in (self._lock_token, self._lock_token.encode()):
+            await redis.delete(self._lock_key)
+
+
+async def _cursor(db: Database, mailbox_id: int, uidvalidity: int) -> int | None:
+    """The last UID stored under `uidvalidity`: 0 for a new mailbox, None when the
+    folder's UIDVALIDITY changed."""
+    async with db.transaction() as session:
+        cursor = await session.get(ImapCursor, mailbox_id)
+    if cursor is None:
+        return 0
+    return cursor.last_uid if cursor.uidvalidity == uidvalidity else None
+
+
+async def _reset_cursor(db: Database, mailbox_id: int, uidvalidity: int) -> None:
+    async with db.transaction() as session:
+        cursor = await session.get(ImapCursor, mailbox_id)
+        if cursor is not None:
+            cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, 0, utcnow()
+
+
+async def _wait(stop: asyncio.Event, seconds: float, *others: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in (stop, *others)]
+    try:
+        await asyncio.wait(waiters, timeout=max(seconds, 0), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "the server did not answer in time"
+    if isinstance(exc, OSError):
+        return f"cannot connect ({exc.strerror or exc})"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,163 @@
+"""IMAP intake against a real Dovecot: new mail arrives by IDLE; Dovecot killed while we
+idle, three mails delivered while it is down, restarted: the three are ingested once, in
+UID order; a recreated folder (new UIDVALIDITY) is read again without duplicates; mail
+already marked \\Seen is ingested; a cursor at the last UID re-ingests nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from email_channel.imap_intake import ImapIntake
+from email_channel.mailboxes import ImapAccess, imap_mailboxes
+from email_channel.models import ImapCursor
+from gateway.db import Database
+from gateway.models import Message, Organization
+from gateway.runtime import Services
+from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
+from tests.support.dovecot import Dovecot
+from tests.support.servers import ServerUnavailable
+
+PASSWORD = "imap-pass-123"
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    try:
+        server = Dovecot(SUPPORT, PASSWORD)
+    except ServerUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        pytest.skip(str(error))
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+async def services(db: Database, redis_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    async with email_services(db, redis_url, tmp_path) as built:
+        yield built
+
+
+@pytest.fixture
+async def access(services: Services, org: Organization, dovecot: Dovecot) -> ImapAccess:
+    await support_mailbox(
+        services.db,
+        org,
+        imap_host="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_tls=False,
+        imap_password=PASSWORD,
+    )
+    (found,) = await imap_mailboxes(services.db)
+    return found
+
+
+async def texts_when(db: Database, count: int, timeout: float = 20.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m.text for m in await messages(db)]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {count} messages, got {len(await messages(db))}")
+
+
+def numbered(n: int) -> bytes:
+    return mail(body=f"Mail number {n}", message_id=f"<n{n}@customer.example>")
+
+
+async def test_idle_then_a_restart_with_mail_delivered_while_down(
+    services: Services, access: ImapAccess, dovecot: Dovecot
+) -> None:
+    intake = ImapIntake(services, access, idle_seconds=30, backoff=(0.2, 1.0))
+    stop = asyncio.Event()
+    runner = asyncio.create_task(intake.run(stop))
+    try:
+        dovecot.deliver(numbered(1))
+        # Within 20 s, while IDLE is re-issued only every 30 s: pushed by the server.
+        assert await texts_when(services.db, 1, timeout=20) == ["Mail number 1"]
+        dovecot.stop()  # while the intake idles
+        for n in (2, 3, 4):
+            dovecot.deliver(numbered(n))
+        dovecot.start()
+        found = await texts_when(services.db, 4, timeout=60)
+        assert found == [f"Mail number {n}" for n in (1, 2, 3, 4)]
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 20)
+    assert len(await messages(services.db)) == 4
+    async with services.db.transaction() as session:
+        cursor = await session.get(ImapCursor, access.mailbox.id)
+    assert cursor is not None and cursor.last_uid == 4
+
+
+async def test_seen_mail_is_ingested_and_a_second_pass_reads_nothing(
+    services: Services, access: ImapAccess, dovecot: Dovecot
+) -> None:
+    dovecot.deliver(numbered(1))
+    seen = dovecot.maildir / "cur" / "opened-in-webmail:2,S"
+    seen.write_bytes(numbered(2))
+    intake = ImapIntake(services, access)
+    assert await intake.read_once() == 2
+    assert await intake.read_once() == 0  # the cursor sits on the last UID
+    assert sorted(m.text for m in await messages(services.db)) == [
+        "Mail number 1",
+        "Mail number 2",
+    ]
+
+
+async def test_a_recreated_folder_is_read_again_without_duplicates(
+    services: Services, access: ImapAccess, dovecot: Dovecot
+) -> None:
+    for n in (1, 2):
+        dovecot.deliver(numbered(n))
+    intake = ImapIntake(services, access)
+    assert await intake.read_once() == 2
+    async with services.db.transaction() as session:
+        before = await session.get(ImapCursor, access.mailbox.id)
+    assert before is not None
+    dovecot.stop()
+    dovecot.renumber(before.uidvalidity + 1000)  # as if the folder had been recreated
+    dovecot.deliver(numbered(3))
+    dovecot.start()
+    assert await intake.read_once() == 3  # all read again ...
+    assert len(await messages(services.db)) == 3  # ... and only the new one stored
+    async with services.db.transaction() as session:
+        after = await session.get(ImapCursor, access.mailbox.id)
+    assert after is not None and after.uidvalidity != before.uidvalidity
+    assert after.last_uid == 3
+
+
+async def test_the_intake_stores_the_cursor_with_the_message(
+    services: Services, access: ImapAccess, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dovecot.deliver(numbered(1))
+    dovecot.deliver(numbered(2))
+    intake = ImapIntake(services, access)
+    calls = 0
+    original = intake.mail_intake.ingest
+
+    async def crash_on_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the process died here")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(intake.mail_intake, "ingest", crash_on_second)
+    with pytest.raises(RuntimeError):
+        await intake.read_once()
+    async with services.db.transaction() as session:
+        cursor = await session.get(ImapCursor, access.mailbox.id)
+        stored = (await session.execute(Message.__table__.select())).all()
+    assert cursor is not None and cursor.last_uid == 1 and len(stored) == 1
+    monkeypatch.undo()
+    assert await ImapIntake(services, access).read_once() == 1
+    assert len(await messages(services.db)) == 2
