@@ -18,6 +18,12 @@ MARKER = "-- Please write your reply above this line --"
 LANGUAGES = ["en", "de", "fr", "it", "nl", "sv", "da", "pl", "es"]
 _MARKER_LINE = re.compile(r"^[>\s]*" + re.escape(MARKER) + r".*$", re.MULTILINE)
 _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+# The one-line signatures phones and mail apps add under the text.
+_DEVICE_LINE = re.compile(
+    r"\n\s*(Sent from my [\w .-]+|Sent from Mail for Windows[\w .-]*|Get Outlook for [\w .-]+"
+    r"|Von meinem [\w .-]+ gesendet|Envoyé de mon [\w .-]+)\s*$",
+    re.IGNORECASE,
+)
 _parser = EmailReplyParser(languages=LANGUAGES)
 
 
@@ -36,7 +42,7 @@ def new_text(text: str) -> str:
     signature = _SIGNATURE.search(reply)
     if signature is not None:
         reply = reply[: signature.start()]
-    reply = reply.strip()
+    reply = _DEVICE_LINE.sub("", reply.rstrip()).strip()
     return reply if reply else text.strip()
 
 

@@ -208,6 +208,7 @@ def compose(
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=_domain(settings.mail_from))
     message["X-Switchboard-Conversation"] = str(conversation.id)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders stay quiet
     message.set_content(body)
     return message
 

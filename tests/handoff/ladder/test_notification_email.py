@@ -70,6 +70,7 @@ async def test_a_reminder_names_the_wait_the_reason_the_summary_and_the_link(
     assert "Why it was handed off: the customer asked for a person" in mail.text
     assert f"{PUBLIC_URL}/queue/conversations/{conversation_id}" in mail.text
     assert mail.message["X-Switchboard-Conversation"] == str(conversation_id)
+    assert mail.message["Auto-Submitted"] == "auto-generated"  # RFC 3834: no auto-answers
 
 
 async def test_an_escalation_says_so_and_copes_without_a_summary(
