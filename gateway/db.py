@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -115,9 +116,18 @@ class Database:
                 yield session
             actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
         for action in actions:
-            result = action()
-            if result is not None:
-                await result
+            try:
+                result = action()
+                if result is not None:
+                    await result
+            except (RedisError, OSError):
+                # The transaction is committed, so nothing is lost: the reconciler redoes
+                # what Redis missed (routing, sends, deadlines). Failing the request now
+                # would make a provider give up on a message that is already stored.
+                log.warning(
+                    "committed, but a follow-up could not reach Redis; the reconciler will redo it",
+                    exc_info=True,
+                )
 
     async def create_all(self) -> None:
         """Create the tables directly (tests and benchmarks; deployments run migrations)."""

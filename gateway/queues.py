@@ -32,6 +32,14 @@ ON_FINAL_FAILURE = "gateway.delivery.job_failed"
 
 SEND_RETRY = Retry(max=5, interval=[2, 5, 15, 60, 300])
 
+# Redis holds only what it must. Nothing reads a job's return value (the database holds
+# every outcome), so a finished job leaves nothing behind; RQ's default would keep each
+# job and its result stream for 500 s, about 5 KB per job, three jobs per message. A job
+# that failed for good is kept a week for whoever investigates (the message and its
+# conversation are marked in the database either way).
+RESULT_TTL = 0
+FAILURE_TTL = 7 * 24 * 3600
+
 # The job that fetches an inbound message's media, by channel (named, so `gateway` never
 # imports a channel): the reconciler re-enqueues it for media a message still lists as
 # pending, in `meta["media"]` (one `{"status": ...}` entry per attachment).
@@ -85,6 +93,8 @@ class JobQueue:
         if job_id is None and job in KEYED_JOBS and args:
             job_id = keyed_job_id(job, int(args[0]))
         options: dict[str, Any] = {
+            "result_ttl": RESULT_TTL,
+            "failure_ttl": FAILURE_TTL,
             "retry": retry,
             "job_id": job_id,
             "on_failure": Callback(ON_FINAL_FAILURE),
