@@ -105,17 +105,23 @@ async def remember(db: Database, call_id: int, key: str, twiml: str) -> str:
     """Keep the answer to one request; if a concurrent copy of the request answered
     first, its answer is the one returned (both copies then say the same)."""
     async with db.transaction() as session:
-        await insert_ignoring_conflict(
-            session,
-            CallAnswer,
-            {"call_id": call_id, "request_key": key[:255], "twiml": twiml, "created_at": utcnow()},
-            ("call_id", "request_key"),
+        return await remember_in(session, call_id, key, twiml)
+
+
+async def remember_in(session: AsyncSession, call_id: int, key: str, twiml: str) -> str:
+    created = await insert_ignoring_conflict(
+        session,
+        CallAnswer,
+        {"call_id": call_id, "request_key": key[:255], "twiml": twiml, "created_at": utcnow()},
+        ("call_id", "request_key"),
+    )
+    if created is not None:
+        return twiml
+    stored = await session.scalar(
+        select(CallAnswer.twiml).where(
+            CallAnswer.call_id == call_id, CallAnswer.request_key == key[:255]
         )
-        stored = await session.scalar(
-            select(CallAnswer.twiml).where(
-                CallAnswer.call_id == call_id, CallAnswer.request_key == key[:255]
-            )
-        )
+    )
     assert stored is not None
     return stored
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from quart import Blueprint, Response, request
 from quart.typing import ResponseReturnValue
+from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from gateway.errors import BadInput, Forbidden, NotFound
@@ -95,7 +96,7 @@ async def incoming() -> ResponseReturnValue:
             meta={"no_reply": True, "call_sid": call_sid, "call": "started"},
         )
     )
-    async with services.db.transaction() as session:
+    async with services.db.transaction() as session:  # one transaction: the call's start
         call, created = await calls.start(
             session,
             organization_id=line.organization_id,
@@ -105,38 +106,33 @@ async def incoming() -> ResponseReturnValue:
             from_number=caller_number,
             to_number=line.address,
         )
-        call_id = call.id
-    found = await calls.view(services.db, call_id)
-    assert found is not None
-    document = caller.greeting(services, found)
-    if created:
-        await _transcribe(state, found, document)
-    return await _once(found, "incoming", lambda: _done(document))
+        found = await calls.view_in(session, call.id)
+        assert found is not None
+        document = caller.greeting(services, found)
+        if created:
+            _transcribe(session, found)
+        document = await calls.remember_in(session, call.id, "incoming", document)
+    return _xml(document)
 
 
-async def _done(document: str) -> str:
-    return document
-
-
-async def _transcribe(state: AppServices, found: CallView, document: str) -> None:
+def _transcribe(session: AsyncSession, found: CallView) -> None:
     """The greeting goes into the transcript as the first thing the caller heard."""
-    async with state.services.db.transaction() as session:
-        now = utcnow()
-        session.add(
-            Message(
-                organization_id=found.call.organization_id,
-                conversation_id=found.call.conversation_id,
-                direction="outbound",
-                author="system",
-                channel=caller.CHANNEL,
-                text=found.settings.greeting.replace("{business}", found.business),
-                attachments=[],
-                meta={"notice": "greeting", "call_sid": found.call.call_sid},
-                delivery_status="delivered",
-                created_at=now,
-                updated_at=now,
-            )
+    now = utcnow()
+    session.add(
+        Message(
+            organization_id=found.call.organization_id,
+            conversation_id=found.call.conversation_id,
+            direction="outbound",
+            author="system",
+            channel=caller.CHANNEL,
+            text=found.settings.greeting.replace("{business}", found.business),
+            attachments=[],
+            meta={"notice": "greeting", "call_sid": found.call.call_sid},
+            delivery_status="delivered",
+            created_at=now,
+            updated_at=now,
         )
+    )
 
 
 @voice_routes.post(urls.STATUS)
