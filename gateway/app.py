@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> Quart:
     from messaging.twilio.webhooks import twilio_webhooks
     from messaging.webchat.routes import webchat
     from voice.admin_api import voice_admin
+    from voice.desk_api import voice_desk
     from voice.routes import voice_routes
 
     app = Quart(__name__, static_folder=None)
@@ -135,5 +136,6 @@ def create_app(settings: Settings) -> Quart:
     app.register_blueprint(twilio_admin)
     app.register_blueprint(voice_routes)
     app.register_blueprint(voice_admin)
+    app.register_blueprint(voice_desk)
     app.register_blueprint(webhooks_api)
     return app

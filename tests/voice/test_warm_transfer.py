@@ -266,3 +266,44 @@ async def test_an_agent_gone_right_after_joining_is_a_dropped_line(
     assert await outcomes(voice_services) == [("Dana", "dropped_after_connect")]
     _, conversation = await the_call(voice_services)
     assert conversation.state == "ai"
+
+
+async def test_the_desk_shows_the_call_and_sends_the_caller_back_to_the_ai(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    worker: None,
+) -> None:
+    dana, _ = agents
+    await _on_hold(caller)
+    _, conversation = await the_call(voice_services)
+    client, csrf = await logged_in(voice_app, dana)
+    path = f"/api/conversations/{conversation.id}"
+    [shown] = (await (await client.get(path + "/calls")).get_json())["calls"]
+    assert shown["state_text"].startswith("on hold for")
+    assert [a["outcome_text"] for a in shown["attempts"]] == ["ringing"]
+    [placed] = fake_twilio.wait_for_calls(1)
+    dana_phone = AgentPhone(caller.client, account, placed)
+    await dana_phone.pick_up()
+    await dana_phone.press("1")
+    [shown] = (await (await client.get(path + "/calls")).get_json())["calls"]
+    assert shown["state_text"] == "with Dana"
+    assert [a["outcome_text"] for a in shown["attempts"]] == ["took the call"]
+
+    moved = await client.post(path + "/call/back-to-ai", headers=csrf)
+    assert moved.status_code == 200
+    [move] = fake_twilio.updates_of(caller.sid)
+    assert "/twilio/voice/dial-done?" in (move.get("Url") or "")
+    async with voice_services.db.transaction() as session:
+        await session.execute(
+            update(TransferAttempt).values(joined_at=utcnow() - timedelta(seconds=60))
+        )
+    back = await caller.moved_to(move.get("Url") or "")
+    assert "anything else" in " ".join(back)
+    assert (await client.post(path + "/call/back-to-ai", headers=csrf)).status_code == 409
+    ended = await client.post(path + "/call/end", headers=csrf)
+    assert ended.status_code == 200
+    assert fake_twilio.updates_of(caller.sid)[-1].get("Status") == "completed"

@@ -1,0 +1,208 @@
+"""What the agents' desk reads and does about a conversation's calls. `GET
+/api/conversations/<id>/calls` gives each call of a voice conversation with its live state
+in plain words (with the AI, on hold for N s, with Dana, ended), its duration and
+recording, and every transfer attempt with its outcome. An agent can end a live call, or
+send the caller back to the AI (the caller hears "anything else?", and the conversation
+returns to the AI through the state machine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, jsonify
+from quart.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from gateway.auth import current_agent, login_required
+from gateway.db import Database
+from gateway.errors import Conflict, Forbidden, NotFound
+from gateway.models import Agent, Conversation, utcnow
+from gateway.openapi import INTEGER, STRING, array, documented, nullable, obj
+from gateway.web import app_services
+from messaging.twilio import rest
+from voice import urls
+from voice.calls import view_in
+from voice.models import TransferAttempt, VoiceCall
+from voice.transfer import credentials
+
+voice_desk = Blueprint("voice_desk", __name__)
+TAGS = ["voice"]
+OUTCOME_WORDS = {
+    None: "ringing",
+    "accepted": "took the call",
+    "declined": "declined",
+    "no_answer": "didn't answer",
+    "busy": "was busy",
+    "failed": "couldn't be reached",
+    "voicemail": "voicemail answered",
+    "claimed_elsewhere": "someone else took it first",
+    "caller_left": "the caller hung up first",
+    "dropped_after_connect": "the line dropped after connecting",
+    "exhausted": "nobody left to try",
+}
+ATTEMPT = obj(
+    ["target", "number", "outcome", "outcome_text"],
+    target=STRING,
+    number=STRING,
+    outcome=nullable(STRING),
+    outcome_text=STRING,
+    started_at=STRING,
+    ended_at=nullable(STRING),
+)
+CALL = obj(
+    ["id", "state", "state_text", "attempts"],
+    id=INTEGER,
+    state=STRING,
+    state_text=STRING,
+    caller=STRING,
+    started_at=STRING,
+    ended_at=nullable(STRING),
+    duration_seconds=nullable(INTEGER),
+    recording_url=nullable(STRING),
+    recording_seconds=nullable(INTEGER),
+    attempts=array(ATTEMPT),
+)
+
+
+def _db() -> Database:
+    return app_services().services.db
+
+
+def _state(call: VoiceCall, agent_name: str | None) -> str:
+    if call.phase == "ended":
+        return "ended"
+    if call.phase == "hold" and call.hold_started_at is not None:
+        return f"on hold for {int((utcnow() - call.hold_started_at).total_seconds())} s"
+    if call.phase == "agent":
+        return f"with {agent_name or 'a person'}"
+    if call.phase == "offer":
+        return "hearing the text-back offer"
+    return "with the AI"
+
+
+async def _calls_of(conversation_id: int) -> list[dict[str, Any]]:
+    agent = current_agent()
+    async with _db().transaction() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None or conversation.organization_id != agent.organization_id:
+            raise NotFound("no such conversation")
+        calls = (
+            await session.scalars(
+                select(VoiceCall)
+                .where(VoiceCall.conversation_id == conversation_id)
+                .order_by(VoiceCall.id.desc())
+                .limit(20)
+            )
+        ).all()
+        shown = []
+        for call in calls:
+            attempts = (
+                await session.scalars(
+                    select(TransferAttempt)
+                    .where(TransferAttempt.call_id == call.id)
+                    .order_by(TransferAttempt.id)
+                )
+            ).all()
+            name = None
+            if call.agent_id is not None:
+                name = await session.scalar(select(Agent.name).where(Agent.id == call.agent_id))
+            shown.append(
+                {
+                    "id": call.id,
+                    "state": call.phase,
+                    "state_text": _state(call, name),
+                    "caller": call.from_number,
+                    "started_at": call.created_at,
+                    "ended_at": call.ended_at,
+                    "duration_seconds": call.duration_seconds,
+                    "recording_url": call.recording_url,
+                    "recording_seconds": call.recording_seconds,
+                    "attempts": [
+                        {
+                            "target": attempt.target_label or attempt.target_number,
+                            "number": attempt.target_number,
+                            "outcome": attempt.outcome,
+                            "outcome_text": OUTCOME_WORDS.get(attempt.outcome, ""),
+                            "started_at": attempt.created_at,
+                            "ended_at": attempt.ended_at,
+                        }
+                        for attempt in attempts
+                    ],
+                }
+            )
+    return shown
+
+
+@voice_desk.get("/api/conversations/<int:conversation_id>/calls")
+@login_required(_db)
+@documented(
+    "A conversation's calls: live state, duration, recording and transfer attempts",
+    tags=TAGS,
+    response=obj(["calls"], calls=array(CALL)),
+    errors=(404,),
+)
+async def conversation_calls(conversation_id: int) -> ResponseReturnValue:
+    return jsonify({"calls": await _calls_of(conversation_id)})
+
+
+async def _live_call(conversation_id: int) -> tuple[Any, Agent]:
+    agent = current_agent()
+    if agent.role not in ("agent", "admin"):
+        raise Forbidden("only agents and admins can act on a call")
+    async with _db().transaction() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        if conversation is None or conversation.organization_id != agent.organization_id:
+            raise NotFound("no such conversation")
+        call_id = await session.scalar(
+            select(VoiceCall.id)
+            .where(VoiceCall.conversation_id == conversation_id, VoiceCall.phase != "ended")
+            .order_by(VoiceCall.id.desc())
+            .limit(1)
+        )
+        if call_id is None:
+            raise Conflict("this conversation has no call in progress", code="no_live_call")
+        found = await view_in(session, call_id)
+    return found, agent
+
+
+@voice_desk.post("/api/conversations/<int:conversation_id>/call/end")
+@login_required(_db)
+@documented(
+    "End the conversation's call in progress",
+    tags=TAGS,
+    response=obj(["ended"], ended={"type": "boolean"}),
+    errors=(403, 404, 409),
+)
+async def end_call(conversation_id: int) -> ResponseReturnValue:
+    found, _ = await _live_call(conversation_id)
+    await rest.update_call(
+        app_services().services.settings.twilio_api_base_url,
+        credentials(found),
+        found.call.call_sid,
+        status="completed",
+    )
+    return jsonify({"ended": True})
+
+
+@voice_desk.post("/api/conversations/<int:conversation_id>/call/back-to-ai")
+@login_required(_db)
+@documented(
+    "Send the caller, now with a person, back to the AI",
+    tags=TAGS,
+    description="The caller leaves the conference, hears 'anything else?', and the "
+    "conversation returns to the AI.",
+    response=obj(["moved"], moved={"type": "boolean"}),
+    errors=(403, 404, 409),
+)
+async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
+    found, _ = await _live_call(conversation_id)
+    if found.call.phase != "agent":
+        raise Conflict("the caller is not with a person now", code="not_with_agent")
+    settings = app_services().services.settings
+    await rest.update_call(
+        settings.twilio_api_base_url,
+        credentials(found),
+        found.call.call_sid,
+        url=urls.url(settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round),
+    )
+    return jsonify({"moved": True})
