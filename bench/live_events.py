@@ -1,7 +1,7 @@
 """Live-event delivery to 200 agents' sockets: the time from publishing an organization's
 event (`EventPublisher.publish`, as every action does) until it arrives on each of 200 open
 `WEBSOCKET /api/live` connections of a running gateway (hypercorn serving
-`gateway.asgi:app`, one worker, a real Redis, a migrated database, 200 logged-in agents).
+`server.asgi:app`, one worker, a real Redis, a migrated database, 200 logged-in agents).
 The event crosses Redis pub/sub into the gateway's one subscription (`EventHub`), fans out
 to 200 socket tasks, and travels over 200 WebSockets.
 
@@ -166,7 +166,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
         organization_id, tokens = await seed(database.url, args.sockets)
         env = gateway_env(database.url, redis_url, workdir / "gateway")
         (workdir / "gateway").mkdir()
-        with hypercorn("gateway.asgi:app", env, workdir / "gateway.log") as port:
+        with hypercorn("server.asgi:app", env, workdir / "gateway.log") as port:
             await run_modes(args, stack, port, tokens, organization_id, redis_url)
 
 

@@ -22,7 +22,7 @@ from tests.support.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 START_WORKER = (
-    "from gateway.settings import load_settings; from gateway.worker import run_worker; "
+    "from gateway.settings import load_settings; from server.worker import run_worker; "
     "run_worker(load_settings())"
 )
 
@@ -102,7 +102,7 @@ def hypercorn(
 
 @contextlib.contextmanager
 def worker(env: dict[str, str], log_path: Path) -> Iterator[None]:
-    """A job worker (`gateway.worker.run_worker`) configured by `env`."""
+    """A job worker (`server.worker.run_worker`) configured by `env`."""
     with child("worker", [sys.executable, "-c", START_WORKER], env, log_path):
         yield
 

@@ -31,13 +31,13 @@ from bench.support import (
     print_table,
     run,
 )
-from gateway.app import create_app
 from gateway.auth import COOKIE, open_session
 from gateway.db import Database
 from gateway.models import Agent, Team
 from gateway.organizations import create_organization
 from gateway.passwords import hash_password
 from gateway.settings import Settings
+from server.app import create_app
 
 Request = Callable[[int], Awaitable[None]]
 BASELINE = "baseline: GET /api/me"

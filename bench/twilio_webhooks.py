@@ -1,5 +1,5 @@
 """Twilio webhooks: signed incoming messages per second through a running gateway
-(`hypercorn gateway.asgi:app` with 1, then 2 workers, a real Redis, a migrated database),
+(`hypercorn server.asgi:app` with 1, then 2 workers, a real Redis, a migrated database),
 against a bare endpoint that returns empty TwiML (`bench.twilio_webhooks:bare_app`) served
 by the same hypercorn command in the same run. Each gateway request is a new message with
 a valid `X-Twilio-Signature` computed by the `twilio` library's `RequestValidator` over
@@ -175,7 +175,7 @@ async def throughput(
     bare_log = workdir / "bare.log"
     with (
         hypercorn("bench.twilio_webhooks:bare_app", env, bare_log, workers, PORT_TIMEOUT) as bare,
-        hypercorn("gateway.asgi:app", env, log, workers, PORT_TIMEOUT) as gateway,
+        hypercorn("server.asgi:app", env, log, workers, PORT_TIMEOUT) as gateway,
     ):
         await wait_healthy(gateway, log)
 
@@ -251,7 +251,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
             log = workdir / "gateway-latency.log"
             try:
                 with (
-                    hypercorn("gateway.asgi:app", env, log, 1, PORT_TIMEOUT) as port,
+                    hypercorn("server.asgi:app", env, log, 1, PORT_TIMEOUT) as port,
                     worker(env, workdir / "worker.log"),
                 ):
                     await wait_healthy(port, log)

@@ -1,5 +1,5 @@
 """Voice: the time a caller's turn adds on top of the AI's own time, and the time to the
-first TwiML of a call, through a running gateway (`hypercorn gateway.asgi:app`, one
+first TwiML of a call, through a running gateway (`hypercorn server.asgi:app`, one
 worker) with a job worker, a real Redis and a migrated database, against a bare TwiML
 endpoint (`bench.voice_turns:bare_app`, the same hypercorn command) in the same run.
 
@@ -204,7 +204,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
         first_rounds: list[Run] = []
         with (
             hypercorn("bench.voice_turns:bare_app", env, workdir / "bare.log", 1) as bare,
-            hypercorn("gateway.asgi:app", env, workdir / "gw.log", 1, PORT_TIMEOUT) as port,
+            hypercorn("server.asgi:app", env, workdir / "gw.log", 1, PORT_TIMEOUT) as port,
         ):
             await wait_healthy(port, workdir / "gw.log")
             await first_twiml(phone, bare, args.warmup, "warm-up")
@@ -230,7 +230,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
                 SWITCHBOARD_LLM_TIMEOUT_SECONDS="5",
             )
             with (
-                hypercorn("gateway.asgi:app", env, workdir / "gw2.log", 1, PORT_TIMEOUT) as port,
+                hypercorn("server.asgi:app", env, workdir / "gw2.log", 1, PORT_TIMEOUT) as port,
                 worker(env, workdir / "worker2.log"),
             ):
                 await wait_healthy(port, workdir / "gw2.log")

@@ -1,5 +1,5 @@
 """Widget round trip: the time from a visitor's `message` frame to the gateway's `ack` frame
-over a real WebSocket, against a running gateway (hypercorn serving `gateway.asgi:app`, a
+over a real WebSocket, against a running gateway (hypercorn serving `server.asgi:app`, a
 real Redis, a migrated database). The ack means the message was checked, rate-limited,
 stored and its routing job enqueued. The baseline is a bare WebSocket echo app
 (`bench.echo_app`) served by the same hypercorn command in the same run, so the ratio is
@@ -215,7 +215,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
         gateway_log = workdir / "gateway.log"
         with (
             hypercorn("bench.echo_app:app", env, workdir / "echo.log") as echo_port,
-            hypercorn("gateway.asgi:app", env, gateway_log) as gateway_port,
+            hypercorn("server.asgi:app", env, gateway_log) as gateway_port,
         ):
             await wait_healthy(gateway_port, gateway_log)
             echo, widget = await ack_round_trips(args, database.label, echo_port, gateway_port, key)

@@ -1,6 +1,6 @@
 """The channel contract and the registry. A channel is a small object with a `name`, a
 `parse` that turns a provider payload into `InboundMessage`s, and an `async send`. The
-composition roots (`gateway.app`, `gateway.worker`) register the concrete channels in one
+composition roots (`server.app`, `server.worker`) register the concrete channels in one
 explicit list; everything else looks them up by name."""
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ import redis
 from playwright.async_api import Browser, Page
 from quart import Quart
 
-from gateway.app import create_app
 from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
 from gateway.settings import Settings
+from server.app import create_app
 from tests.support import browser as browser_support
 from tests.support.databases import build_schema, temporary_postgres_database
 from tests.support.databases import sqlite_url as make_sqlite_url

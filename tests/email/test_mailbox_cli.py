@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.test_cli import assert_clean_error, query, run_cli
+from tests.server.test_cli import assert_clean_error, query, run_cli
 
 SECRET = "imap-secret-4711"
 

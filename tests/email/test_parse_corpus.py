@@ -31,7 +31,7 @@ def test_the_corpora_are_there() -> None:
 def test_mail_parse_reports_every_file_and_exits_zero(tmp_path: Path) -> None:
     files = [*corpus(), tmp_path / "missing.eml"]
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "mail", "parse", *map(str, files)],
+        [sys.executable, "-m", "server.cli", "mail", "parse", *map(str, files)],
         capture_output=True,
         text=True,
         check=False,

@@ -19,13 +19,13 @@ from quart import Quart
 from sqlalchemy import func, select
 
 from gateway import webhooks
-from gateway.app import create_app
 from gateway.db import Database
 from gateway.models import Organization, WebhookDelivery, WebhookEndpoint
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.webhook_jobs import send_delivery
 from gateway.webhook_targets import TargetRefused, check_target, refusal
+from server.app import create_app
 from tests.support.api import logged_in
 from tests.support.factories import job_services, make_agent
 from tests.support.ports import free_port

@@ -20,13 +20,13 @@ from quart.typing import TestWebsocketConnectionProtocol as Socket
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import func, select, update
 
-from gateway.app import create_app
 from gateway.db import Database
 from gateway.events import Event, EventPublisher, conversation_channel
 from gateway.models import Conversation, Message, Organization
 from gateway.settings import Settings
 from messaging.webchat import visitor_socket
 from messaging.webchat.tokens import VisitorTokens
+from server.app import create_app
 from tests.support.factories import make_agent, make_org
 
 SECRET = "test-secret"

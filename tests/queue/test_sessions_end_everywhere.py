@@ -18,10 +18,10 @@ from quart import Quart
 from quart.testing import QuartClient
 from quart.testing.connections import WebsocketDisconnectError
 
-from gateway.app import create_app
 from gateway.models import Agent, Organization
 from gateway.runtime import Services
 from gateway.settings import Settings
+from server.app import create_app
 from tests.queue.helpers import client_for
 from tests.support.api import logged_in
 from tests.support.factories import PASSWORD, chat_message, intake_for, make_agent

@@ -76,7 +76,7 @@ async def running_gateway(
     log = tmp_path / "gateway.log"
     with log.open("wb") as output:
         gateway = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve"],
+            [sys.executable, "-m", "server.cli", "serve"],
             env=env,
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,

@@ -38,7 +38,7 @@ class Up:
         )
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway.cli", "up", "--port", str(port)],
+                [sys.executable, "-m", "server.cli", "up", "--port", str(port)],
                 env=env,
                 cwd=var_dir.parent,
                 stdin=subprocess.DEVNULL,
@@ -116,7 +116,7 @@ def printed_login(output: str) -> tuple[str, str] | None:
 
 def require_redis_binary() -> None:
     """Skip (locally) or fail (in CI) when no redis-server can be found for `up`."""
-    from gateway.redis_server import find_redis_server
+    from server.redis_server import find_redis_server
 
     try:
         find_redis_server()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 START = (
-    "import sys; from gateway.settings import load_settings; from gateway.worker import run_worker;"
+    "import sys; from gateway.settings import load_settings; from server.worker import run_worker;"
     " run_worker(load_settings(), burst=sys.argv[1] == 'burst', reconcile_every=float(sys.argv[2]))"
 )
 

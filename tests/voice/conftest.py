@@ -11,13 +11,13 @@ import pytest
 from quart import Quart
 from sqlalchemy import update
 
-from gateway.app import create_app
 from gateway.db import Database
 from gateway.models import Agent, Organization
 from gateway.runtime import Services
-from gateway.worker import build_channels
 from handoff.knowledge import demo_knowledge_paths, load_knowledge
 from messaging.twilio.numbers import add_number
+from server.app import create_app
+from server.worker import build_channels
 from tests.support.call_simulator import Caller
 from tests.support.factories import job_services, make_agent
 from tests.support.fake_twilio import (

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from gateway.app import create_app
 from gateway.db import Database
 from gateway.models import Organization
-from gateway.worker import build_channels
+from server.app import create_app
+from server.worker import build_channels
 from tests.support.factories import job_services, make_agent
 from tests.support.fake_twilio import worker_running
 from tests.support.ports import free_port

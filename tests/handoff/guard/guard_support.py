@@ -30,7 +30,7 @@ def run_switchboard(
     env = {key: value for key, value in os.environ.items() if not key.startswith("SWITCHBOARD_")}
     env.update(SWITCHBOARD_VAR_DIR=str(tmp_path / "var"), SWITCHBOARD_LOG_LEVEL="WARNING")
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         input=stdin,
         env=env,
         cwd=tmp_path,  # away from any .env file of the checkout

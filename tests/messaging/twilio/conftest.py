@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from quart import Quart
 
-from gateway.app import create_app
 from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
-from gateway.worker import build_channels
 from messaging.twilio.numbers import add_number
+from server.app import create_app
+from server.worker import build_channels
 from tests.support.factories import job_services
 from tests.support.fake_twilio import (
     BUSINESS,

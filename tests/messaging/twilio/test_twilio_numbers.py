@@ -36,7 +36,7 @@ def run_cli(
     env.pop("TWILIO_AUTH_TOKEN", None)
     env.update(SWITCHBOARD_VAR_DIR=str(var_dir), SWITCHBOARD_LOG_LEVEL="WARNING")
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         input=stdin,
         env=env,
         cwd=var_dir.parent,

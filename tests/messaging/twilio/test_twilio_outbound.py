@@ -14,10 +14,10 @@ from gateway.delivery import deliver_message
 from gateway.errors import TransientDeliveryError
 from gateway.models import Conversation, Message, TwilioMessagePart
 from gateway.runtime import Services
-from gateway.worker import build_channels
 from handoff import actions
 from handoff.notices import queue_outbound
 from messaging.twilio.numbers import add_number
+from server.worker import build_channels
 from tests.support.factories import make_agent
 from tests.support.fake_twilio import (
     BUSINESS,

@@ -215,7 +215,7 @@ async def test_numbers_of_a_messaging_service_pool_and_of_a_subaccount_validate(
 async def test_behind_a_proxy_the_forwarded_url_counts_only_when_trusted(
     twilio_services: Services, account: Account, business_number: str
 ) -> None:
-    from gateway.app import create_app
+    from server.app import create_app
 
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "gw.example.org"}
     params = incoming_params(account, from_=CUSTOMER, to=BUSINESS, body="Hi")

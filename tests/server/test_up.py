@@ -18,7 +18,7 @@ from gateway.db import Database
 from gateway.errors import BadInput, ConfigurationError
 from gateway.models import Agent, Organization
 from gateway.organizations import ensure_demo
-from gateway.redis_server import ManagedRedis
+from server.redis_server import ManagedRedis
 from tests.support.ports import free_port
 from tests.support.up import Up, alive, request, require_redis_binary, wait_gone
 

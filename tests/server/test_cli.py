@@ -25,7 +25,7 @@ def run_cli(
     clean.update(SWITCHBOARD_VAR_DIR=str(var_dir), SWITCHBOARD_LOG_LEVEL="WARNING")
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
+        [sys.executable, "-m", "server.cli", *args],
         input=stdin,
         env=clean,
         cwd=var_dir.parent,  # away from any .env file of the checkout

@@ -23,7 +23,7 @@ from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
-from gateway.worker import build_channels
+from server.worker import build_channels
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)

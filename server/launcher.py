@@ -30,8 +30,8 @@ from gateway.db import Database
 from gateway.errors import ConfigurationError
 from gateway.migrate import upgrade
 from gateway.organizations import DEMO_ADMIN_EMAIL, DemoCredentials, KnowledgeLoader, ensure_demo
-from gateway.redis_server import ManagedRedis, die_with_parent
 from gateway.settings import Settings, ensure_secret_key
+from server.redis_server import ManagedRedis, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class Child:
 
 def start_child(name: str, command: list[str], env: dict[str, str]) -> Child:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-        [sys.executable, "-m", "gateway.cli", *command],
+        [sys.executable, "-m", "server.cli", *command],
         env=env,
         stdin=subprocess.DEVNULL,
         process_group=0,  # Ctrl-C reaches `up` only; it stops the children in order
