@@ -1,4 +1,4 @@
-"""Classifier guard latency: the time `handoff.guard.confirm_person_request` takes per
+"""Classifier guard latency: the time `handoff.ai.guard.confirm_person_request` takes per
 message, against the baseline of bare intake (`Intake.receive`: contact, conversation and
 message in one transaction, then the RQ enqueue and the live event) of the same messages,
 one at a time, measured in the same run on a real database and Redis. The messages are
@@ -25,9 +25,9 @@ from bench.support import (
     round_ranges,
     run,
 )
-from handoff.guard import confirm_person_request, load_model
-from handoff.guard.dataset import HARD_NEGATIVES_CSV, HARD_POSITIVES_CSV, HELD_OUT_CSV
-from handoff.guard.evaluation import read_labelled
+from handoff.ai.guard import confirm_person_request, load_model
+from handoff.ai.guard.dataset import HARD_NEGATIVES_CSV, HARD_POSITIVES_CSV, HELD_OUT_CSV
+from handoff.ai.guard.evaluation import read_labelled
 from tests.support.factories import intake_for, make_org
 
 

@@ -49,7 +49,7 @@ from bench.support import (
 from gateway.db import Database
 from gateway.models import Message
 from gateway.organizations import create_organization
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from messaging.twilio.numbers import add_number
 from tests.support.fake_twilio import FakeTwilio
 

@@ -42,9 +42,9 @@ from bench.support import (
 )
 from gateway.db import Database
 from gateway.organizations import create_organization
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
-from handoff.offline_responder import OfflineResponder
-from handoff.responder import ResponderRequest, Turn
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.offline_responder import OfflineResponder
+from handoff.ai.responder import ResponderRequest, Turn
 from messaging.twilio.numbers import add_number
 from tests.support.fake_llm import FakeLLM
 

@@ -43,7 +43,7 @@ from bench.support import (
 )
 from gateway.db import Database
 from gateway.organizations import create_organization
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 
 Frame = dict[str, Any]
 Match = Callable[[Frame], bool]

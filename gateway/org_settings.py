@@ -38,7 +38,7 @@ class OrganizationSettings:
     reminder_repeats: int = 3
     escalate_to_admins: bool = True
     unassign_after_seconds: int = 10 * 60
-    # The hosted model (handoff/llm_client.py): a model or endpoint of the organization's
+    # The hosted model (handoff/ai/llm_client.py): a model or endpoint of the organization's
     # own overrides the process-wide one (the process-wide key is only ever sent to the
     # process-wide endpoint). `business_context` is told to the model with every question.
     # `notice_templates` overrides what customers are told, {kind: {channel or "*": text}}

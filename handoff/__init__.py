@@ -1,4 +1,4 @@
-"""Who answers a conversation: the ownership states and the handoff policy, the AI responder
-and the knowledge base it answers from, the detection of a customer asking for a person,
-summaries, RQ jobs, deadlines and the agents' queue page. It builds on `gateway` and reaches
-channels only by name through the registry."""
+"""Who answers a conversation: routing, the handoff policy, agents' actions, the notices
+the customer reads when ownership changes, the reminder and escalation ladder, and RQ jobs
+(the AI itself is in `handoff.ai`). It builds on `gateway` and reaches channels only by
+name through the registry."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.errors import NotFound
 from gateway.models import Conversation, Message, Organization
 from gateway.org_settings import OrganizationSettings
-from handoff.responder import Turn
+from handoff.ai.responder import Turn
 
 HISTORY_LIMIT = 20
 

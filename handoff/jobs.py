@@ -4,7 +4,7 @@ async body on a fresh event loop (see `gateway.runtime.run_job`)."""
 from __future__ import annotations
 
 from gateway.runtime import run_job
-from handoff.ai_reply import ai_turn
+from handoff.ai.turn import ai_turn
 from handoff.deadline_actions import fire
 from handoff.routing import route_message as route
 

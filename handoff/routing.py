@@ -19,10 +19,10 @@ from gateway.ownership import State
 from gateway.queues import AI, SUMMARIES
 from gateway.runtime import Services
 from handoff import ladder
+from handoff.ai.summary_job import SUMMARIZE
 from handoff.context import ConversationContext, load_context
 from handoff.notices import post_notice
 from handoff.policy import Decision, Outcome, decide_on_message, follow_up, handoff_plan
-from handoff.summary_job import SUMMARIZE
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ extra). Reads the Bitext utterances, keeps the held-out split out of everything,
 hand-written examples, picks the regularization strength and the decision threshold on
 out-of-fold predictions over the training rows (5 hash-based folds), fits the final model
 on all training rows, checks that the plain-Python scorer reproduces scikit-learn's
-probabilities, and writes `handoff/guard/model.json` and the held-out CSV
+probabilities, and writes `handoff/ai/guard/model.json` and the held-out CSV
 `tests/fixtures/handoff/guard/bitext_heldout.csv`. The same inputs give the same files."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import sklearn
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-from handoff.guard import dataset
-from handoff.guard.evaluation import read_labelled
-from handoff.guard.features import BUCKETS, SIGNATURE, extract
-from handoff.guard.model import MODEL_PATH, GuardModel
+from handoff.ai.guard import dataset
+from handoff.ai.guard.evaluation import read_labelled
+from handoff.ai.guard.features import BUCKETS, SIGNATURE, extract
+from handoff.ai.guard.model import MODEL_PATH, GuardModel
 
 FOLDS = 5
 C_GRID = (1.0, 10.0, 100.0, 1e3, 1e4, 1e5)

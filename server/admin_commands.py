@@ -67,7 +67,7 @@ def cmd_agent_create(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_kb_load(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.organizations import get_organization
-    from handoff.knowledge import load_knowledge
+    from handoff.ai.knowledge import load_knowledge
 
     async def load(db: Database) -> int:
         org = await get_organization(db, args.org_slug)
@@ -82,7 +82,7 @@ def cmd_kb_load(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_guard_classify(settings: Settings, args: argparse.Namespace) -> int:
     import io
 
-    from handoff.guard.commands import classify_lines
+    from handoff.ai.guard.commands import classify_lines
 
     lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     classify_lines(lines, sys.stdout)
@@ -90,7 +90,7 @@ def cmd_guard_classify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_guard_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from handoff.guard.commands import evaluate_file
+    from handoff.ai.guard.commands import evaluate_file
 
     evaluate_file(args.file, sys.stdout, show_mistakes=args.mistakes)
     return 0

@@ -36,7 +36,7 @@ def configure_logging(level: str) -> None:
 
 
 async def load_demo_knowledge(db: Database, organization_id: int) -> int:
-    from handoff.knowledge import demo_knowledge_paths, load_knowledge
+    from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 
     return await load_knowledge(db, organization_id, demo_knowledge_paths())
 

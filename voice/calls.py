@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database, insert_ignoring_conflict
 from gateway.events import Event
-from gateway.models import Conversation, Organization, TwilioAccount, utcnow
+from gateway.models import Conversation, Organization, utcnow
 from gateway.runtime import Services
+from messaging.twilio.models import TwilioAccount
 from voice.models import CallAnswer, VoiceCall
 from voice.settings import VoiceSettings
 

@@ -18,9 +18,10 @@ import aiohttp
 from sqlalchemy import select
 
 from gateway.db import Database
-from gateway.models import Agent, Organization, TwilioAccount, TwilioNumber
+from gateway.models import Agent, Organization
 from gateway.organizations import get_organization
 from gateway.settings import Settings
+from messaging.twilio.models import TwilioAccount, TwilioNumber
 from messaging.twilio.numbers import add_number
 from voice.models import AgentPhone
 from voice.sandbox import Happened, PhoneSandbox

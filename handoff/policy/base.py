@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from handoff.responder import ResponderReply
+from handoff.ai.responder import ResponderReply
 
 if TYPE_CHECKING:
     from handoff.policy.config import PolicySettings

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.models import ContactIdentity, HandoffDecision, Message, utcnow
 from gateway.presence import online_agents
 from gateway.runtime import Services
+from handoff.ai.responder import ResponderReply
 from handoff.context import ConversationContext
 from handoff.policy.base import Phase, PolicyInput
 from handoff.policy.config import policy_settings
-from handoff.responder import ResponderReply
 
 RECENT_MESSAGES = 10  # customer messages the tone and the word count look at
 STREAK_LIMIT = 10  # earlier AI answers the streak looks at

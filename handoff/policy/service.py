@@ -16,13 +16,13 @@ from gateway.events import Event
 from gateway.models import Conversation, Message, utcnow
 from gateway.org_settings import OrganizationSettings
 from gateway.runtime import Services
+from handoff.ai.responder import ResponderReply
 from handoff.context import ConversationContext
 from handoff.notices import post_notice
 from handoff.policy.base import Decision, Outcome
 from handoff.policy.facts import message_facts, reply_facts
 from handoff.policy.records import record
 from handoff.policy.table import decide
-from handoff.responder import ResponderReply
 
 
 async def decide_on_message(

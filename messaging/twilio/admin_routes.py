@@ -13,9 +13,9 @@ from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Forbidden
 from gateway.openapi import INTEGER, STRING, TIMESTAMP, array, documented, nullable, obj, schema
-from gateway.sms_segments import LIMITS, segment_info
 from gateway.web import app_services
 from messaging.twilio.numbers import add_number, list_numbers, remove_number
+from messaging.twilio.segments import LIMITS, segment_info
 from messaging.twilio.splitting import split_text
 
 twilio_admin = Blueprint("twilio_admin", __name__)

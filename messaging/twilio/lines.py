@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database
 from gateway.errors import NotFound
-from gateway.models import TwilioAccount, TwilioNumber
+from messaging.twilio.models import TwilioAccount, TwilioNumber
 from messaging.twilio.signature import mismatch
 
 

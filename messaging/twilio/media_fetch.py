@@ -19,9 +19,10 @@ from sqlalchemy import select, update
 from gateway.errors import TransientDeliveryError
 from gateway.events import Event
 from gateway.media import MediaStore, key_of
-from gateway.models import Message, TwilioAccount
+from gateway.models import Message
 from gateway.runtime import Services
 from messaging.twilio.addresses import SMS, WHATSAPP
+from messaging.twilio.models import TwilioAccount
 
 FETCH_TIMEOUT_SECONDS = 60.0
 CHUNK = 64 * 1024

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.db import Database
 from gateway.errors import BadInput, Conflict, NotFound
-from gateway.models import Organization, TwilioAccount, TwilioNumber, utcnow
+from gateway.models import Organization, utcnow
 from messaging.twilio.addresses import (
     check_account_sid,
     check_service_sid,
@@ -22,6 +22,7 @@ from messaging.twilio.addresses import (
     normalize_number,
 )
 from messaging.twilio.lines import forget_lines
+from messaging.twilio.models import TwilioAccount, TwilioNumber
 
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,128}")
 

@@ -16,15 +16,16 @@ from gateway.db import insert_ignoring_conflict
 from gateway.errors import PermanentDeliveryError
 from gateway.media import key_of, public_link
 from gateway.messages import OutboundMessage, SendResult
-from gateway.models import Conversation, Message, TwilioMessagePart, utcnow
+from gateway.models import Conversation, Message, utcnow
 from gateway.reachability import why_unreachable
 from gateway.runtime import Services
-from gateway.sms_segments import segment_info
 from messaging.twilio import rest, states
 from messaging.twilio.addresses import on_channel
 from messaging.twilio.consent_actions import provider_opt_out
 from messaging.twilio.errors import OPTED_OUT_CODE
 from messaging.twilio.lines import Line, find_for_sending
+from messaging.twilio.models import TwilioMessagePart
+from messaging.twilio.segments import segment_info
 from messaging.twilio.splitting import split_text
 
 STATUS_PATH = "/twilio/sms/status"

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.delivery import mark_needs_attention
 from gateway.errors import BadInput
 from gateway.events import Event
-from gateway.models import Conversation, Message, TwilioMessagePart, utcnow
+from gateway.models import Conversation, Message, utcnow
 from gateway.runtime import Services
 from messaging.twilio import states
 from messaging.twilio.consent_actions import provider_opt_out
 from messaging.twilio.errors import OPTED_OUT_CODE, describe
+from messaging.twilio.models import TwilioMessagePart
 
 
 async def apply_callback(services: Services, part_id: int, params: Mapping[str, str]) -> str:

@@ -13,11 +13,11 @@ from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from gateway.errors import BadInput, Forbidden
-from gateway.models import TwilioAccount, TwilioMessagePart
 from gateway.web import app_services
 from messaging.twilio.addresses import parse_address
 from messaging.twilio.inbound import after_receive
 from messaging.twilio.lines import find_for_webhook, refuse_unregistered
+from messaging.twilio.models import TwilioAccount, TwilioMessagePart
 from messaging.twilio.outbound import STATUS_PATH
 from messaging.twilio.signature import HEADER, mismatch, signature_valid, webhook_url
 from messaging.twilio.status import apply_callback

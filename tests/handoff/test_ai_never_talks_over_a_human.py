@@ -16,11 +16,12 @@ from gateway.events import conversation_channel
 from gateway.models import Message
 from gateway.queues import OUTBOUND
 from gateway.runtime import Services
-from handoff import actions, ai_reply
-from handoff.ai_reply import compute_reply, store_reply
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
-from handoff.offline_responder import OfflineResponder
-from handoff.responder import ResponderReply, ResponderRequest
+from handoff import actions
+from handoff.ai import turn
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.offline_responder import OfflineResponder
+from handoff.ai.responder import ResponderReply, ResponderRequest
+from handoff.ai.turn import compute_reply, store_reply
 from tests.support.factories import chat_message, intake_for, make_agent
 
 
@@ -98,11 +99,11 @@ async def test_a_takeover_while_the_ai_is_computing_keeps_its_reply_off_the_wire
     agent = await make_agent(services.db, org)
     received = await intake_for(services).receive(chat_message(org, "how long is shipping?"))
     gate = GatedResponder(OfflineResponder(services.db))
-    monkeypatch.setattr(ai_reply, "responder_for", lambda _services, _threshold: gate)
+    monkeypatch.setattr(turn, "responder_for", lambda _services, _threshold: gate)
 
     async with services.events.redis.pubsub() as widget:
         await widget.subscribe(conversation_channel(received.conversation_id))
-        ai = asyncio.create_task(ai_reply.ai_turn(services, received.conversation_id, 1))
+        ai = asyncio.create_task(turn.ai_turn(services, received.conversation_id, 1))
         await asyncio.wait_for(gate.computing.wait(), 10)
         await actions.take_manual_control(services, agent, received.conversation_id)
         gate.release.set()

@@ -12,8 +12,8 @@ from gateway.models import Conversation, Deadline, Message, Transition
 from gateway.queues import AI, OUTBOUND
 from gateway.runtime import Services
 from handoff import actions
-from handoff.ai_reply import ai_turn
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.turn import ai_turn
 from handoff.routing import AI_REPLY, route_message
 from tests.support.factories import chat_message, intake_for, make_agent
 

@@ -19,7 +19,7 @@ import pytest
 
 from gateway.db import Database
 from gateway.models import Agent, Organization
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from tests.support.factories import make_agent, make_org
 from tests.support.ports import free_port
 from tests.support.worker import running_worker, worker_env

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.org_settings import OrganizationSettings
+from handoff.ai.responder import ResponderReply
 from handoff.policy.base import Phase, PolicyInput
 from handoff.policy.config import policy_settings
-from handoff.responder import ResponderReply
 
 # A Wednesday morning: inside the business hours the tests set, unless they say otherwise.
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from gateway.db import Database
 from gateway.models import Agent, Organization
 from gateway.runtime import Services
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from messaging.twilio.numbers import add_number
 from server.app import create_app
 from server.worker import build_channels

@@ -5,7 +5,7 @@ message asks for a person (at "AI only", so it stays an explicit request); or ig
 
 from __future__ import annotations
 
-from handoff.guard import confirm_person_request
+from handoff.ai.guard import confirm_person_request
 from handoff.policy.base import Kind, Outcome, Phase, PolicyInput, Rule, RuleResult
 
 NAME = "ai_decision"

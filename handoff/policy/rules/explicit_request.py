@@ -1,10 +1,10 @@
 """Trigger: the customer explicitly asks for a person. The pattern trigger
-(`handoff.person_request`) proposes, the classifier guard (`handoff.guard`) confirms; a
+(`handoff.person_request`) proposes, the classifier guard (`handoff.ai.guard`) confirms; a
 confirmed request is honored at every level, "AI only" included."""
 
 from __future__ import annotations
 
-from handoff.guard import confirm_person_request
+from handoff.ai.guard import confirm_person_request
 from handoff.person_request import find_person_request
 from handoff.policy.base import Kind, Outcome, Phase, PolicyInput, Rule, RuleResult
 

@@ -21,9 +21,9 @@ from gateway.models import (
 from gateway.presence import heartbeat
 from gateway.queues import AI
 from gateway.runtime import Services
-from handoff.ai_reply import ai_turn, store_reply
+from handoff.ai.responder import ResponderReply
+from handoff.ai.turn import ai_turn, store_reply
 from handoff.policy.hours import DAY_NAMES, DAYS
-from handoff.responder import ResponderReply
 from handoff.routing import route_message
 from tests.support.factories import chat_message, intake_for, make_agent, make_org
 

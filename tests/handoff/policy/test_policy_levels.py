@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from handoff.ai.responder import ResponderReply
 from handoff.policy.base import Outcome
 from handoff.policy.levels import PRESETS, Level
 from handoff.policy.table import decide
-from handoff.responder import ResponderReply
 from tests.support.policy import DONT_KNOW, KNOWS, policy_input
 
 KEYWORDS = {"handoff_keywords": ["warranty claim"]}

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from handoff.ai.responder import ResponderReply
 from handoff.policy.base import Outcome, PolicyInput
 from handoff.policy.rules import (
     ai_decision,
@@ -22,7 +23,6 @@ from handoff.policy.rules import (
     restricted_topic,
 )
 from handoff.policy.table import RULES
-from handoff.responder import ResponderReply
 from tests.support.policy import DONT_KNOW, KNOWS, NOW, policy_input
 
 WANTS_HUMAN = ResponderReply(

@@ -20,7 +20,7 @@ from gateway.models import Conversation, Message, Organization, Transition
 from gateway.reachability import unreachable_reason
 from gateway.runtime import Services
 from handoff import actions
-from handoff.ai_reply import ai_turn
+from handoff.ai.turn import ai_turn
 from handoff.notices import queue_outbound
 from handoff.routing import route_message
 from tests.support.api import logged_in

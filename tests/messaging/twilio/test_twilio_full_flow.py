@@ -11,7 +11,7 @@ import time
 from quart import Quart
 
 from gateway.runtime import Services
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from tests.support.api import logged_in
 from tests.support.factories import make_agent
 from tests.support.fake_twilio import (

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from gateway.delivery import deliver_message
 from gateway.errors import TransientDeliveryError
-from gateway.models import Conversation, Message, TwilioMessagePart
+from gateway.models import Conversation, Message
 from gateway.runtime import Services
 from handoff import actions
 from handoff.notices import queue_outbound
+from messaging.twilio.models import TwilioMessagePart
 from messaging.twilio.numbers import add_number
 from server.worker import build_channels
 from tests.support.factories import make_agent

@@ -12,11 +12,16 @@ from sqlalchemy.engine import Connection
 
 from gateway.db import Database
 from gateway.models import Base
+from messaging.twilio import models as twilio_models
 
+# The Twilio tables' models live in the channel package; importing it registers them.
+TWILIO_MODELS = (
+    twilio_models.TwilioAccount,
+    twilio_models.TwilioNumber,
+    twilio_models.TwilioMessagePart,
+)
 TABLES = {
-    "twilio_accounts",
-    "twilio_numbers",
-    "twilio_message_parts",
+    *(model.__tablename__ for model in TWILIO_MODELS),
     "contact_consents",
     "media_files",
 }

@@ -7,7 +7,7 @@ import pytest
 from quart import Quart
 
 from gateway.runtime import Services
-from gateway.sms_segments import segment_info
+from messaging.twilio.segments import segment_info
 from messaging.twilio.splitting import split_text, units
 from tests.support.api import logged_in
 from tests.support.factories import make_agent

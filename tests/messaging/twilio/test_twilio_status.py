@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from gateway.delivery import deliver_message
 from gateway.events import org_channel
-from gateway.models import Conversation, Message, TwilioMessagePart
+from gateway.models import Conversation, Message
 from gateway.runtime import Services
 from handoff.notices import queue_outbound
+from messaging.twilio.models import TwilioMessagePart
 from tests.support.fake_twilio import (
     Account,
     FakeTwilio,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from handoff.guard import confirm_person_request
-from handoff.guard.dataset import HARD_NEGATIVES_CSV, HELD_OUT_CSV
-from handoff.guard.evaluation import evaluate, read_labelled
-from handoff.guard.model import load_model
-from tests.handoff.guard.guard_support import run_switchboard
+from handoff.ai.guard import confirm_person_request
+from handoff.ai.guard.dataset import HARD_NEGATIVES_CSV, HELD_OUT_CSV
+from handoff.ai.guard.evaluation import evaluate, read_labelled
+from handoff.ai.guard.model import load_model
+from tests.handoff.ai.guard.guard_support import run_switchboard
 
 LINE = re.compile(r"^(\d\.\d{4})\t(escalate|stay)\t(.*)$")
 

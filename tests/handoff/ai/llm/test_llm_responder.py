@@ -18,15 +18,15 @@ from gateway.org_settings import OrganizationSettings
 from gateway.queues import SUMMARIES
 from gateway.runtime import Services
 from gateway.settings import load_settings
-from handoff import ai_reply
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
-from handoff.llm_client import LLMConfig, llm_config
-from handoff.llm_responder import HANDOFF_TOOL, HOLDING_LINE, LLMResponder
-from handoff.offline_responder import DONT_KNOW, OfflineResponder
-from handoff.responder import ResponderRequest, Turn
+from handoff.ai import turn
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.llm_client import LLMConfig, llm_config
+from handoff.ai.llm_responder import HANDOFF_TOOL, HOLDING_LINE, LLMResponder
+from handoff.ai.offline_responder import DONT_KNOW, OfflineResponder
+from handoff.ai.responder import ResponderRequest, Turn
+from handoff.ai.summary_job import SUMMARIZE
 from handoff.routing import route_message
-from handoff.summary_job import SUMMARIZE
-from tests.handoff.llm.conftest import API_KEY, MODEL, TIMEOUT
+from tests.handoff.ai.llm.conftest import API_KEY, MODEL, TIMEOUT
 from tests.support.factories import chat_message, intake_for, job_services, make_org
 from tests.support.fake_llm import FakeLLM
 from tests.support.ports import free_port
@@ -38,7 +38,7 @@ def ask(org_id: int, *texts: str, business: str = "Acme") -> ResponderRequest:
 
 
 def responder(services: Services, **org: object) -> LLMResponder:
-    chosen = ai_reply.responder_for(services, OrganizationSettings.from_json(org))
+    chosen = turn.responder_for(services, OrganizationSettings.from_json(org))
     assert isinstance(chosen, LLMResponder)
     return chosen
 
@@ -83,7 +83,7 @@ async def test_a_handoff_tool_call_escalates_the_conversation(
     )
     assert await route_message(llm_services, received.message_id) == "ai"
 
-    stored = await ai_reply.ai_turn(llm_services, received.conversation_id, 1)
+    stored = await turn.ai_turn(llm_services, received.conversation_id, 1)
 
     async with llm_services.db.transaction() as session:
         conversation = await session.get(Conversation, received.conversation_id)
@@ -217,7 +217,7 @@ async def test_an_organizations_own_endpoint_never_gets_the_process_wide_key(
 async def test_the_offline_responder_answers_when_no_model_is_configured(
     services: Services,
 ) -> None:
-    assert isinstance(ai_reply.responder_for(services, OrganizationSettings()), OfflineResponder)
+    assert isinstance(turn.responder_for(services, OrganizationSettings()), OfflineResponder)
     only_model = OrganizationSettings.from_json({"llm_model": "m"})
     assert llm_config(services.settings, only_model) is None
     bad_url = OrganizationSettings.from_json({"llm_model": "m", "llm_base_url": "file:///etc"})

@@ -17,10 +17,8 @@ from gateway.models import Contact, Conversation
 from gateway.queues import SUMMARIES
 from gateway.runtime import Services
 from handoff import actions
-from handoff.context import load_context
-from handoff.llm_client import LLMConfig
-from handoff.routing import hand_off
-from handoff.summaries import (
+from handoff.ai.llm_client import LLMConfig
+from handoff.ai.summaries import (
     Line,
     SummaryInput,
     extract_facts,
@@ -28,8 +26,10 @@ from handoff.summaries import (
     sentiment,
     summarize,
 )
-from handoff.summary_job import SUMMARIZE, summarize_handoff
-from tests.handoff.llm.conftest import API_KEY, MODEL
+from handoff.ai.summary_job import SUMMARIZE, summarize_handoff
+from handoff.context import load_context
+from handoff.routing import hand_off
+from tests.handoff.ai.llm.conftest import API_KEY, MODEL
 from tests.support.factories import chat_message, intake_for, make_agent
 from tests.support.fake_llm import FakeLLM
 

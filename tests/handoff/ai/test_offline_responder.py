@@ -11,15 +11,15 @@ import pytest
 
 from gateway.db import Database
 from gateway.models import Organization
-from handoff.knowledge import demo_knowledge_paths, load_knowledge
-from handoff.offline_responder import (
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.offline_responder import (
     DONT_KNOW,
     OfflineResponder,
     plain_text,
     small_talk_reply,
     trim_answer,
 )
-from handoff.responder import Responder, ResponderRequest, Turn
+from handoff.ai.responder import Responder, ResponderRequest, Turn
 
 DEMO_ORG = 1
 EMPTY_ORG = 2

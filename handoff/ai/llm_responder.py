@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 
 from gateway.db import Database
-from handoff.knowledge import fetch_entries
-from handoff.llm_client import Completion, LLMConfig, LLMError, Message, complete
-from handoff.offline_responder import plain_text, trim_answer
-from handoff.responder import Responder, ResponderReply, ResponderRequest, Turn
-from handoff.retrieval import Hit, cached_index
+from handoff.ai.knowledge import fetch_entries
+from handoff.ai.llm_client import Completion, LLMConfig, LLMError, Message, complete
+from handoff.ai.offline_responder import plain_text, trim_answer
+from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
+from handoff.ai.retrieval import Hit, cached_index
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,13 @@ from gateway.events import Event, org_channel
 from gateway.models import Contact, ContactIdentity, Conversation, Message, Transition
 from gateway.ownership import State
 from gateway.runtime import Services, run_job
+from handoff.ai.llm_client import llm_config
+from handoff.ai.summaries import Line, SummaryInput, summarize
 from handoff.context import load_context
-from handoff.llm_client import llm_config
-from handoff.summaries import Line, SummaryInput, summarize
 
 log = logging.getLogger(__name__)
 
-SUMMARIZE = "handoff.summary_job.summarize_job"
+SUMMARIZE = "handoff.ai.summary_job.summarize_job"
 MESSAGES = 50
 PRIVATE_KINDS = frozenset({"web"})  # a web visitor id tells an agent nothing
 

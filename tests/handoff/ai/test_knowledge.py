@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from gateway.db import Database
 from gateway.errors import BadInput, NotFound
 from gateway.models import KnowledgeEntry, Organization
-from handoff.knowledge import demo_knowledge_paths, fetch_entries, load_knowledge, parse_file
+from handoff.ai.knowledge import demo_knowledge_paths, fetch_entries, load_knowledge, parse_file
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -1,5 +1,5 @@
 """The guard's model at run time: a logistic regression over the hashed features of
-`handoff.guard.features`, trained offline by `scripts/train-guard` and shipped as
+`handoff.ai.guard.features`, trained offline by `scripts/train-guard` and shipped as
 `model.json` next to this module (learned weights, bias, the decision threshold chosen on
 validation data, and how it was trained). Scoring is a few dictionary look-ups in plain
 Python: no network, no machine-learning library, well under a millisecond per message."""
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigurationError
-from handoff.guard.features import SIGNATURE, extract
+from handoff.ai.guard.features import SIGNATURE, extract
 
 MODEL_PATH = Path(__file__).resolve().parent / "model.json"
 FORMAT = 1

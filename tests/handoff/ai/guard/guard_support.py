@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.guard.dataset import DEFAULT_BITEXT
+from handoff.ai.guard.dataset import DEFAULT_BITEXT
 
 
 def bitext_path() -> Path:

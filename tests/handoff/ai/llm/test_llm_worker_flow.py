@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from gateway.db import Database
 from gateway.models import Conversation, Message
-from handoff.llm_responder import HANDOFF_TOOL, HOLDING_LINE
-from tests.handoff.llm.conftest import API_KEY, MODEL
+from handoff.ai.llm_responder import HANDOFF_TOOL, HOLDING_LINE
+from tests.handoff.ai.llm.conftest import API_KEY, MODEL
 from tests.support.factories import chat_message, intake_for, job_services
 from tests.support.fake_llm import FakeLLM
 from tests.support.worker import START, worker_env

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from gateway.db import Database
-from handoff.knowledge import fetch_entries
-from handoff.responder import ResponderReply, ResponderRequest
-from handoff.retrieval import Hit, cached_index
+from handoff.ai.knowledge import fetch_entries
+from handoff.ai.responder import ResponderReply, ResponderRequest
+from handoff.ai.retrieval import Hit, cached_index
 
 MAX_ANSWER = 600
 CANDIDATES = 3

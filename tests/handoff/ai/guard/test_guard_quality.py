@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from handoff.guard import GuardResult, confirm_person_request
-from handoff.guard.commands import evaluate_file
-from handoff.guard.dataset import HARD_NEGATIVES_CSV, HARD_POSITIVES_CSV, HELD_OUT_CSV
-from handoff.guard.evaluation import evaluate, read_labelled
-from handoff.guard.model import load_model
+from handoff.ai.guard import GuardResult, confirm_person_request
+from handoff.ai.guard.commands import evaluate_file
+from handoff.ai.guard.dataset import HARD_NEGATIVES_CSV, HARD_POSITIVES_CSV, HELD_OUT_CSV
+from handoff.ai.guard.evaluation import evaluate, read_labelled
+from handoff.ai.guard.model import load_model
 from handoff.person_request import asks_for_person
-from tests.handoff.guard.guard_support import figure
+from tests.handoff.ai.guard.guard_support import figure
 from tests.handoff.test_person_request import NOT_REQUESTS, REQUESTS
 
 # Documented in the README: on the hard sets the guard may escalate at most 3 % of the

@@ -16,8 +16,8 @@ from statistics import fmean
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from handoff.llm_client import LLMConfig, LLMError, complete
-from handoff.offline_responder import small_talk_reply
+from handoff.ai.llm_client import LLMConfig, LLMError, complete
+from handoff.ai.offline_responder import small_talk_reply
 from handoff.person_request import asks_for_person
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from gateway.errors import ConfigurationError
-from handoff.guard import GuardResult, confirm_person_request, load_model
-from handoff.guard.features import BUCKETS, SIGNATURE, extract, tokens
-from handoff.guard.model import MODEL_PATH, clauses, read_model
+from handoff.ai.guard import GuardResult, confirm_person_request, load_model
+from handoff.ai.guard.features import BUCKETS, SIGNATURE, extract, tokens
+from handoff.ai.guard.model import MODEL_PATH, clauses, read_model
 
 
 def test_confirm_person_request_returns_a_score_and_a_decision() -> None:
@@ -51,7 +51,8 @@ def test_features_ignore_case_and_curly_apostrophes() -> None:
 def test_scores_are_the_same_in_every_process() -> None:
     """Hashing must not depend on Python's per-process string hash seed."""
     code = (
-        "from handoff.guard import confirm_person_request as c; print(repr(c('humna pls').score))"
+        "from handoff.ai.guard import confirm_person_request as c; "
+        "print(repr(c('humna pls').score))"
     )
     scores = {
         subprocess.run(

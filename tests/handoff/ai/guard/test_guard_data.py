@@ -9,10 +9,10 @@ import csv
 
 import pytest
 
-from handoff.guard import bitext, dataset
-from handoff.guard.evaluation import read_labelled
-from handoff.guard.model import load_model
-from tests.handoff.guard.guard_support import bitext_path
+from handoff.ai.guard import bitext, dataset
+from handoff.ai.guard.evaluation import read_labelled
+from handoff.ai.guard.model import load_model
+from tests.handoff.ai.guard.guard_support import bitext_path
 
 
 def committed_held_out() -> list[tuple[str, bool, str]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from handoff.knowledge import demo_knowledge_paths, parse_file
-from handoff.retrieval import IndexCache, KnowledgeIndex, fingerprint, tokenize
+from handoff.ai.knowledge import demo_knowledge_paths, parse_file
+from handoff.ai.retrieval import IndexCache, KnowledgeIndex, fingerprint, tokenize
 
 Item = tuple[int, str, str]
 

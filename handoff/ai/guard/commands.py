@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from handoff.guard.evaluation import evaluate, mistake_lines, read_labelled, report
-from handoff.guard.model import load_model
+from handoff.ai.guard.evaluation import evaluate, mistake_lines, read_labelled, report
+from handoff.ai.guard.model import load_model
 
 ESCALATE = "escalate"
 STAY = "stay"

@@ -9,13 +9,13 @@ import logging
 from gateway.events import Event
 from gateway.org_settings import OrganizationSettings
 from gateway.runtime import Services
+from handoff.ai.llm_client import llm_config
+from handoff.ai.llm_responder import LLMResponder
+from handoff.ai.offline_responder import OfflineResponder
+from handoff.ai.responder import Responder, ResponderReply, ResponderRequest
 from handoff.context import load_context, recent_turns
-from handoff.llm_client import llm_config
-from handoff.llm_responder import LLMResponder
 from handoff.notices import queue_outbound
-from handoff.offline_responder import OfflineResponder
 from handoff.policy import Outcome, decide_on_reply
-from handoff.responder import Responder, ResponderReply, ResponderRequest
 from handoff.routing import carry_out
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.errors import BadInput
-from handoff.guard.model import GuardModel
+from handoff.ai.guard.model import GuardModel
 
 LABELS = {"1": True, "0": False, "true": True, "false": False}
 

@@ -12,12 +12,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from handoff.guard.bitext import is_held_out, read_utterances
-from handoff.guard.evaluation import LabelledText, read_labelled
+from handoff.ai.guard.bitext import is_held_out, read_utterances
+from handoff.ai.guard.evaluation import LabelledText, read_labelled
 
 PACKAGE = Path(__file__).resolve().parent
 TRAINING_EXAMPLES = PACKAGE / "training_examples.csv"
-REPOSITORY = PACKAGE.parent.parent
+REPOSITORY = PACKAGE.parent.parent.parent
 DEFAULT_BITEXT = REPOSITORY.parent / "shared" / "data" / "handoff" / "bitext_utterances.csv"
 FIXTURES = REPOSITORY / "tests" / "fixtures" / "handoff" / "guard"
 HELD_OUT_CSV = FIXTURES / "bitext_heldout.csv"
