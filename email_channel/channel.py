@@ -16,7 +16,6 @@ from gateway.runtime import Services
 
 class EmailChannel:
     name = CHANNEL
-    accepts_media = False
 
     def __init__(self, services: Services) -> None:
         self.services = services

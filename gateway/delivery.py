@@ -2,8 +2,10 @@
 message leaves, one atomic update moves it from `pending` to `sending`; for an AI reply that
 update also requires the conversation's ownership version to be the one the reply was
 computed under, so an AI reply never goes out after a person took over (it is marked
-`dropped` and logged). Transient errors are retried by RQ; permanent ones and exhausted
-retries mark the message failed and the conversation "needs attention"."""
+`dropped` and logged). A message the customer cannot receive now is stopped before the
+adapter by the registry's reachability guard (`gateway.reachability`): refused when they
+opted out, failed otherwise. Transient errors are retried by RQ; permanent ones and
+exhausted retries mark the message failed and the conversation "needs attention"."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from sqlalchemy import exists, select, update
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.events import Event
 from gateway.messages import Attachment, OutboundMessage
-from gateway.models import Agent, ContactIdentity, Conversation, Message, utcnow
+from gateway.models import Agent, Conversation, Message, utcnow
+from gateway.reachability import OPTED_OUT
 from gateway.runtime import Services, run_job
 
 log = logging.getLogger(__name__)
@@ -60,13 +63,6 @@ async def deliver_message(services: Services, message_id: int) -> str:
                 )
                 return "dropped"
             return "skipped"
-        opted_out = await session.scalar(
-            select(ContactIdentity.opted_out_at).where(
-                ContactIdentity.organization_id == conversation.organization_id,
-                ContactIdentity.kind == conversation.address_kind,
-                ContactIdentity.address == conversation.address,
-            )
-        )
         author_name = None
         if message.agent_id is not None:
             author_name = await session.scalar(
@@ -86,9 +82,6 @@ async def deliver_message(services: Services, message_id: int) -> str:
             attachments=tuple(Attachment(**item) for item in message.attachments),
             meta=dict(message.meta),
         )
-    if opted_out is not None:
-        await _finish(services, outbound, "refused", error=("opted_out", "the customer opted out"))
-        return "refused"
     channel = services.channels.get(outbound.channel)
     try:
         result = await channel.send(outbound)
@@ -96,6 +89,11 @@ async def deliver_message(services: Services, message_id: int) -> str:
         await _set_status(services, message_id, "pending")
         raise
     except PermanentDeliveryError as exc:
+        if exc.provider_code == OPTED_OUT:
+            await _finish(
+                services, outbound, "refused", error=(OPTED_OUT, "the customer opted out")
+            )
+            return "refused"
         await _finish(
             services, outbound, "failed", error=(exc.provider_code or exc.code, exc.message)
         )

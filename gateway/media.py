@@ -1,7 +1,8 @@
 """Media files in the state folder (`<var_dir>/media/<organization>/…`), with a row each in
 `media_files`. Inside Switchboard a file is known by its internal URL (`/api/media/<key>`),
 which only the organization's logged-in agents can open; a provider that must fetch a file
-to send it (Twilio, for an MMS) gets a signed link on the public URL that expires."""
+to send it (Twilio, for an MMS) gets a signed link on the public URL that expires. How many
+images one outgoing message may carry is the channel's own declaration."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from gateway.channels import ChannelRegistry
+from gateway.channels import ChannelSpec
 from gateway.db import Database
 from gateway.errors import BadInput
 from gateway.models import MediaFile
@@ -26,7 +27,6 @@ INTERNAL_PREFIX = "/api/media/"
 PUBLIC_PREFIX = "/media/"
 LINK_SALT = "switchboard.media-link"
 LINK_MAX_AGE_SECONDS = 3600
-MAX_ATTACHMENTS = 10  # Twilio takes up to ten media URLs per message
 SENDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _KEY = re.compile(r"[0-9a-f]{32}")
@@ -167,12 +167,17 @@ def key_from_link(settings: Settings, token: str) -> str | None:
 
 
 async def outbound_attachments(
-    store: MediaStore, db: Database, organization_id: int, keys: list[str]
+    store: MediaStore, db: Database, organization_id: int, keys: list[str], channel: ChannelSpec
 ) -> list[dict[str, Any]]:
-    """The attachment entries for an agent's reply, from uploaded files' keys. Unknown
-    keys (or another organization's) and types a message cannot carry are refused."""
-    if len(keys) > MAX_ATTACHMENTS:
-        raise BadInput(f"a message can carry at most {MAX_ATTACHMENTS} images")
+    """The attachment entries for an agent's reply on `channel`, from uploaded files' keys.
+    A channel that declares no media, more images than it takes, unknown keys (or another
+    organization's) and types a message cannot carry are refused."""
+    if not channel.accepts_media:
+        raise BadInput(
+            f"images cannot be sent on the {channel.name} channel", code="media_not_supported"
+        )
+    if len(keys) > channel.max_attachments:
+        raise BadInput(f"a message can carry at most {channel.max_attachments} images")
     entries = []
     for key in dict.fromkeys(keys):
         found = await store.find(db, organization_id, key) if isinstance(key, str) else None
@@ -185,11 +190,3 @@ async def outbound_attachments(
             )
         entries.append(found.attachment())
     return entries
-
-
-def require_media_channel(channels: ChannelRegistry, channel_name: str) -> None:
-    """Refuse attachments on a channel whose adapter cannot send them."""
-    if not getattr(channels.get(channel_name), "accepts_media", False):
-        raise BadInput(
-            f"images cannot be sent on the {channel_name} channel", code="media_not_supported"
-        )

@@ -40,14 +40,6 @@ SEND_RETRY = Retry(max=5, interval=[2, 5, 15, 60, 300])
 RESULT_TTL = 0
 FAILURE_TTL = 7 * 24 * 3600
 
-# The job that fetches an inbound message's media, by channel (named, so `gateway` never
-# imports a channel): the reconciler re-enqueues it for media a message still lists as
-# pending, in `meta["media"]` (one `{"status": ...}` entry per attachment).
-FETCH_MEDIA_JOBS: dict[str, str] = {
-    "sms": "messaging.twilio.jobs.fetch_media",
-    "whatsapp": "messaging.twilio.jobs.fetch_media",
-}
-
 
 # Jobs named after the row they work on, so the reconciler can ask Redis whether a row's
 # job still exists (see `gateway.lost_jobs`) instead of waiting out every retry back-off.

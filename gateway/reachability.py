@@ -1,48 +1,50 @@
 """Whether a reply can reach the customer of a conversation right now, and if not, why:
-an address that opted out (STOP, or the provider refusing it) takes nothing more, and
-WhatsApp allows free-form messages only within 24 hours of the customer's last message
-(the customer-care window). Agents' replies are checked before anything is stored, and the
-queue page shows the same reason next to the composer."""
+an address that opted out (STOP, or the provider refusing it) takes nothing more on any
+channel, and a channel may declare a rule of its own (`ChannelSpec.reachability`, such as
+WhatsApp's 24-hour window). It is checked twice, by the same function: before an agent's
+reply is stored (`check_reply`, so nothing is claimed or written for a reply that cannot
+go out) and at send, by `ReachabilityGuard`, which stands in front of every adapter the
+registry hands out, so no caller can send past it. The queue page shows the same reason
+next to the composer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.channels import Channel, ChannelRegistry
 from gateway.consent import consent_for, opted_out_at
 from gateway.db import Database
-from gateway.errors import Conflict
+from gateway.errors import Conflict, PermanentDeliveryError
+from gateway.messages import InboundMessage, OutboundMessage, SendResult
 from gateway.models import Conversation, utcnow
 
-WHATSAPP_WINDOW = timedelta(hours=24)
 OPTED_OUT = "opted_out"
-WINDOW_CLOSED = "outside_whatsapp_window"
 
 
 @dataclass(frozen=True, slots=True)
 class Unreachable:
-    code: str  # opted_out | outside_whatsapp_window
+    code: str  # opted_out, or the code of the channel's own rule
     reason: str
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "reason": self.reason}
 
 
-def _when(moment: datetime) -> str:
+def when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def window_closes_at(conversation: Conversation) -> datetime | None:
-    """When the WhatsApp customer-care window closes (None: never opened)."""
-    if conversation.last_customer_at is None:
-        return None
-    return conversation.last_customer_at + WHATSAPP_WINDOW
-
-
 async def why_unreachable(
-    session: AsyncSession, conversation: Conversation, *, now: datetime | None = None
+    session: AsyncSession,
+    conversation: Conversation,
+    channels: ChannelRegistry,
+    *,
+    now: datetime | None = None,
 ) -> Unreachable | None:
     """None when a free-form message can reach the customer now."""
     organization_id, kind, address = (
@@ -56,41 +58,52 @@ async def why_unreachable(
         how = record.detail if record is not None and record.opted_out else "they opted out"
         return Unreachable(
             OPTED_OUT,
-            f"The customer opted out of messages on {_when(since)} ({how}). Nothing more "
+            f"The customer opted out of messages on {when(since)} ({how}). Nothing more "
             "can be sent to them until they opt back in by replying START.",
         )
-    if kind == "whatsapp":
-        closes = window_closes_at(conversation)
-        if closes is None or closes <= (now or utcnow()):
-            last = (
-                f"last wrote on {_when(conversation.last_customer_at)}"
-                if conversation.last_customer_at is not None
-                else "has not written yet"
-            )
-            return Unreachable(
-                WINDOW_CLOSED,
-                f"The customer {last}. WhatsApp allows free-form messages only within 24 "
-                "hours of the customer's last message, so no reply can be sent until they "
-                "write again.",
-            )
-    return None
+    rule = channels.spec(conversation.channel).reachability
+    return None if rule is None else rule(conversation, now or utcnow())
 
 
-async def unreachable_reason(session: AsyncSession, conversation: Conversation) -> str | None:
+async def unreachable_reason(
+    session: AsyncSession, conversation: Conversation, channels: ChannelRegistry
+) -> str | None:
     """The reason, as the queue page shows it, or None."""
-    found = await why_unreachable(session, conversation)
+    found = await why_unreachable(session, conversation, channels)
     return None if found is None else found.reason
 
 
-async def ensure_reachable(session: AsyncSession, conversation: Conversation) -> None:
-    """Raise a Conflict with the reason when a reply cannot reach the customer."""
-    found = await why_unreachable(session, conversation)
+async def check_reply(db: Database, conversation: Conversation, channels: ChannelRegistry) -> None:
+    """Raise a Conflict with the reason when a reply cannot reach the customer, in a
+    read-only transaction of its own, for callers that must refuse before they write."""
+    async with db.transaction() as session:
+        found = await why_unreachable(session, conversation, channels)
     if found is not None:
         raise Conflict(found.reason, code=found.code)
 
 
-async def check_reply(db: Database, conversation: Conversation) -> None:
-    """`ensure_reachable` in a read-only transaction of its own, for callers that must
-    refuse before they write anything."""
-    async with db.transaction() as session:
-        await ensure_reachable(session, conversation)
+class ReachabilityGuard:
+    """A channel adapter behind the check at send: a message the customer cannot receive
+    now raises PermanentDeliveryError (with the reason's code as `provider_code`) and never
+    reaches the provider."""
+
+    def __init__(self, channel: Channel, db: Database, channels: ChannelRegistry) -> None:
+        self.channel = channel
+        self.name = channel.name
+        self._db = db
+        self._channels = channels
+
+    def parse(self, organization_id: int, payload: Mapping[str, Any]) -> list[InboundMessage]:
+        return self.channel.parse(organization_id, payload)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        async with self._db.transaction() as session:
+            conversation = await session.get(Conversation, message.conversation_id)
+            blocked = (
+                None
+                if conversation is None
+                else await why_unreachable(session, conversation, self._channels)
+            )
+        if blocked is not None:
+            raise PermanentDeliveryError(blocked.reason, provider_code=blocked.code)
+        return await self.channel.send(message)

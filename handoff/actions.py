@@ -49,7 +49,7 @@ async def claim(services: Services, agent: Agent, conversation_id: int) -> Conve
             reason="claimed",
             assignee_id=agent.id,
         )
-        await post_notice(session, services.jobs, conversation, "agent_joined", agent=agent.name)
+        await post_notice(session, services, conversation, "agent_joined", agent=agent.name)
         await ladder.schedule_unassign(session, services, conversation)
         await _emit(session, services, "claimed", conversation, agent)
         announce_state(session, services, conversation)
@@ -90,8 +90,9 @@ async def reply(
 ) -> Message:
     """Send the agent's message on the conversation's channel. Replying to a conversation
     that is waiting claims it; replying to one the AI handles takes manual control. A reply
-    the customer cannot receive (opted out, WhatsApp window closed) is refused before
-    anything is stored. `media` holds the keys of uploaded images to send with it."""
+    the customer cannot receive (opted out, or a rule of the channel's) or longer than the
+    channel takes is refused before anything is claimed or stored; should that change in
+    between, delivery refuses it at send. `media` holds the keys of uploaded images."""
     _require_role(agent, "agent", "admin")
     text = text.strip()
     if not text and not media:
@@ -99,7 +100,12 @@ async def reply(
     if len(text) > MAX_REPLY_CHARS:
         raise BadInput(f"a reply may hold at most {MAX_REPLY_CHARS} characters")
     peeked = await _peek(services, agent, conversation_id)
-    await reachability.check_reply(services.db, peeked)
+    channel = services.channels.spec(peeked.channel)
+    if channel.max_text_chars is not None and len(text) > channel.max_text_chars:
+        raise BadInput(
+            f"a reply by {channel.phrase} may hold at most {channel.max_text_chars} characters"
+        )
+    await reachability.check_reply(services.db, peeked, services.channels)
     attachments = await _attachments(services, agent, peeked, list(media))
     state = peeked.state
     if state == State.QUEUED:
@@ -113,7 +119,6 @@ async def reply(
             raise Conflict("this conversation changed hands; reload it", code="ownership_changed")
         if conversation.state == State.ASSIGNED and conversation.assigned_agent_id != agent.id:
             raise Conflict("another agent owns this conversation", code="owned_by_other")
-        await reachability.ensure_reachable(session, conversation)
         now = utcnow()
         conversation.last_human_at = now
         await ladder.agent_replied(session, conversation)
@@ -135,9 +140,11 @@ async def _attachments(
 ) -> list[dict[str, Any]]:
     if not keys:
         return []
-    media.require_media_channel(services.channels, conversation.channel)
     store = media.MediaStore(services.settings.var_dir)
-    return await media.outbound_attachments(store, services.db, agent.organization_id, keys)
+    channel = services.channels.spec(conversation.channel)
+    return await media.outbound_attachments(
+        store, services.db, agent.organization_id, keys, channel
+    )
 
 
 async def restart_review_window(
@@ -186,7 +193,7 @@ async def _release(
             reason="handed back to the AI" if target == State.AI else "resolved",
         )
         await post_notice(
-            session, services.jobs, conversation, notice, text=(message or "").strip() or None
+            session, services, conversation, notice, text=(message or "").strip() or None
         )
         if target == State.RESOLVED:
             await _emit(session, services, "resolved", conversation, agent)

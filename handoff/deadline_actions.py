@@ -28,7 +28,7 @@ async def _expire(session: AsyncSession, services: Services, conversation: Conve
     await ownership.transition(
         session, conversation, State.AI, actor=ownership.SYSTEM, reason="nobody claimed it in time"
     )
-    await post_notice(session, services.jobs, conversation, "nobody_available")
+    await post_notice(session, services, conversation, "nobody_available")
     announce_state(session, services, conversation)
 
 
@@ -41,7 +41,7 @@ async def _resume_ai(session: AsyncSession, services: Services, conversation: Co
         actor=ownership.SYSTEM,
         reason="the review window ended without human activity",
     )
-    await post_notice(session, services.jobs, conversation, "back_to_ai")
+    await post_notice(session, services, conversation, "back_to_ai")
     announce_state(session, services, conversation)
 
 

@@ -1,5 +1,6 @@
 """What the customer is told at each change of hands, as templates per organization and
-channel. Defaults suit each channel (short for SMS, spoken for calls); an organization
+channel. Each channel declares its own default wording (`ChannelSpec.notices`: short for
+SMS, spoken for calls), over the defaults here for every channel; an organization
 overrides any of them in its settings as `notice_templates: {kind: {channel or "*": text}}`.
 Templates may use only the known placeholders, filled in by plain substitution (no
 attribute access, no format specs); an organization's template that breaks these rules is
@@ -15,6 +16,7 @@ from string import Formatter
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.channels import ChannelSpec
 from gateway.errors import BadInput
 from gateway.models import Conversation, Organization
 from gateway.org_settings import OrganizationSettings
@@ -32,51 +34,17 @@ PLACEHOLDERS = {
 AGENT_FALLBACK = "A person from our team"
 _SPACES = re.compile(r"[ \t]{2,}")  # an empty placeholder leaves no double space
 
-DEFAULTS: dict[str, dict[str, str]] = {
-    "handoff": {
-        ANY_CHANNEL: "I'm connecting you to a person. {wait}",
-        "sms": "Connecting you to a person. {wait}",
-        "whatsapp": "Connecting you to a person. {wait}",
-        "voice": "Please hold while I connect you to a person. {wait}",
-        "email": (
-            "Thanks for your message. I've passed it to a person on our team. {wait} "
-            "Their reply will come by email."
-        ),
-    },
-    "agent_joined": {
-        ANY_CHANNEL: "{agent} joined the conversation.",
-        "sms": "{agent} from {business} here.",
-        "whatsapp": "{agent} from {business} here.",
-        "voice": "You're now speaking with {agent}.",
-        "email": "{agent} from {business} is looking into your message.",
-    },
-    "back_to_ai": {
-        ANY_CHANNEL: "You're back with our assistant. Ask me anything, or ask for a person again.",
-        "sms": "You're back with our assistant. Ask anything, or ask for a person.",
-        "whatsapp": "You're back with our assistant. Ask anything, or ask for a person.",
-        "voice": "You're back with our assistant. How else can I help?",
-    },
-    "nobody_available": {
-        ANY_CHANNEL: (
-            "Sorry, nobody from our team is free right now. You're back with our assistant; "
-            "ask for a person again any time."
-        ),
-        "sms": "Sorry, nobody is free right now. Our assistant can help; ask for a person later.",
-        "whatsapp": (
-            "Sorry, nobody is free right now. Our assistant can help; ask for a person later."
-        ),
-        "voice": (
-            "Sorry, nobody from our team is free right now. I can keep helping, "
-            "or you can ask for a person again later."
-        ),
-    },
-    "resolved": {
-        ANY_CHANNEL: "This conversation is marked as resolved. Write again any time.",
-        "sms": "Marked as resolved. Text us any time.",
-        "whatsapp": "Marked as resolved. Message us any time.",
-        "voice": "Thank you for calling {business}. Goodbye.",
-        "email": "We've marked this conversation as resolved. Reply to this email any time.",
-    },
+# The wording on every channel; a channel declares its own per kind
+# (`ChannelSpec.notices`: short for SMS, spoken for calls), which wins over these.
+DEFAULTS: dict[str, str] = {
+    "handoff": "I'm connecting you to a person. {wait}",
+    "agent_joined": "{agent} joined the conversation.",
+    "back_to_ai": "You're back with our assistant. Ask me anything, or ask for a person again.",
+    "nobody_available": (
+        "Sorry, nobody from our team is free right now. You're back with our assistant; "
+        "ask for a person again any time."
+    ),
+    "resolved": "This conversation is marked as resolved. Write again any time.",
 }
 KINDS = tuple(DEFAULTS)
 
@@ -129,39 +97,51 @@ def validate_templates(raw: object) -> dict[str, dict[str, str]]:
     return checked
 
 
-def template_for(kind: str, channel: str, overrides: Mapping[str, object]) -> str:
+def default_for(kind: str, channel_notices: Mapping[str, str]) -> str:
+    """The channel's own default for this kind, else the one for every channel."""
+    return channel_notices.get(kind) or DEFAULTS[kind]
+
+
+def template_for(
+    kind: str, channel: str, overrides: Mapping[str, object], channel_notices: Mapping[str, str]
+) -> str:
     """The organization's template for this kind and channel (or for every channel), else
-    the default for the channel, else the default for every channel."""
+    the channel's default, else the default for every channel."""
     own = overrides.get(kind)
     if isinstance(own, Mapping):
         for key in (channel, ANY_CHANNEL):
             template = own.get(key)
             if isinstance(template, str) and template:
                 return template
-    defaults = DEFAULTS[kind]
-    return defaults.get(channel, defaults[ANY_CHANNEL])
+    return default_for(kind, channel_notices)
 
 
 def compose(
-    kind: str, channel: str, settings: OrganizationSettings, values: Mapping[str, str]
+    kind: str,
+    channel: ChannelSpec,
+    settings: OrganizationSettings,
+    values: Mapping[str, str],
 ) -> str:
     """The notice text; a broken organization template falls back to the default."""
-    template = template_for(kind, channel, settings.notice_templates or {})
+    template = template_for(kind, channel.name, settings.notice_templates or {}, channel.notices)
     try:
         return render(template, values)
     except BadInput as error:
         log.warning(
             "notice template for %s on %s is unusable (%s); using the default",
             kind,
-            channel,
+            channel.name,
             error.message,
         )
-    defaults = DEFAULTS[kind]
-    return render(defaults.get(channel, defaults[ANY_CHANNEL]), values)
+    return render(default_for(kind, channel.notices), values)
 
 
 async def notice_text(
-    session: AsyncSession, conversation: Conversation, kind: str, values: Mapping[str, str]
+    session: AsyncSession,
+    conversation: Conversation,
+    channel: ChannelSpec,
+    kind: str,
+    values: Mapping[str, str],
 ) -> tuple[str, dict[str, str]]:
     """The notice for this conversation's organization and channel, and what to record
     with it (the caller's values, and the expected wait of a handoff)."""
@@ -177,4 +157,4 @@ async def notice_text(
             recorded["wait_seconds"] = "inf" if math.isinf(seconds) else str(round(seconds))
     filled = {"business": organization.name if organization else "", "agent": AGENT_FALLBACK}
     filled.update(recorded)
-    return compose(kind, conversation.channel, settings, filled), recorded
+    return compose(kind, channel, settings, filled), recorded

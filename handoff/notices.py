@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.db import after_commit
 from gateway.models import Conversation, Message, utcnow
 from gateway.queues import DELIVER, OUTBOUND, SEND_RETRY, JobQueue
+from gateway.runtime import Services
 from handoff.notice_templates import DEFAULTS, notice_text
 
 # Notice kinds beyond those of `handoff.notice_templates` (which resolves its own per
@@ -75,7 +76,7 @@ async def queue_outbound(
 
 async def post_notice(
     session: AsyncSession,
-    jobs: JobQueue,
+    services: Services,
     conversation: Conversation,
     kind: str,
     *,
@@ -88,9 +89,15 @@ async def post_notice(
     if text:
         body = text
     elif kind in DEFAULTS:
-        body, recorded = await notice_text(session, conversation, kind, values)
+        channel = services.channels.spec(conversation.channel)
+        body, recorded = await notice_text(session, conversation, channel, kind, values)
     else:
         body = TEMPLATES[kind].format(**values)
     return await queue_outbound(
-        session, jobs, conversation, author="system", text=body, meta={"notice": kind, **recorded}
+        session,
+        services.jobs,
+        conversation,
+        author="system",
+        text=body,
+        meta={"notice": kind, **recorded},
     )

@@ -96,7 +96,7 @@ async def hand_off(
     await ownership.transition(
         session, conversation, State.QUEUED, actor=ownership.AI, reason=reason, rule_hits=rule_hits
     )
-    await post_notice(session, services.jobs, conversation, "handoff", **(notice_values or {}))
+    await post_notice(session, services, conversation, "handoff", **(notice_values or {}))
     version, conversation_id = conversation.ownership_version, conversation.id
     after_commit(
         session,

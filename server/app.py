@@ -1,9 +1,11 @@
-"""The Quart app factory, one of the two composition roots: it wires the services, the
-concrete channels and every blueprint. Feature imports stay inside `create_app`."""
+"""The Quart app factory: it wires the services, the channels of every plug-in
+(`server.plugins`) with their blueprints, and the core's, handoff's and the agents' pages'
+blueprints. Feature imports stay inside `create_app`."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,12 @@ from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.events import EventHub, EventPublisher
 from gateway.intake import Intake
+from gateway.plugins import ChannelPlugin, build_registry
 from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
-from server.worker import build_channels
+from server.plugins import PLUGINS
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -39,10 +42,11 @@ class IsoJSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(value)
 
 
-def create_app(settings: Settings) -> Quart:
+def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -> Quart:
     from gateway.accounts import accounts
     from gateway.admin_people import people_api
     from gateway.admin_teams import teams_api
+    from gateway.channels_api import channels_api
     from gateway.media_routes import media, upload_request_class
     from gateway.openapi import openapi
     from gateway.webhooks_api import webhooks_api
@@ -54,12 +58,6 @@ def create_app(settings: Settings) -> Quart:
     from handoff.queue_api.routes import queue_api
     from handoff.queue_page.routes import queue_page
     from handoff.settings_api import settings_api
-    from messaging.twilio.admin_routes import twilio_admin
-    from messaging.twilio.webhooks import twilio_webhooks
-    from messaging.webchat.routes import webchat
-    from voice.admin_api import voice_admin
-    from voice.desk_api import voice_desk
-    from voice.routes import voice_routes
 
     app = Quart(__name__, static_folder=None)
     app.json = IsoJSONProvider(app)
@@ -77,7 +75,7 @@ def create_app(settings: Settings) -> Quart:
         db = Database(settings.resolved_database_url, echo=settings.sql_echo)
         jobs = JobQueue(Redis.from_url(redis_url))
         services = Services(settings, db, jobs, events, ChannelRegistry())
-        services.channels = build_channels(services)
+        services.channels = build_registry(plugins, services)
         app.extensions[EXTENSION] = AppServices(
             services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)
         )
@@ -130,12 +128,10 @@ def create_app(settings: Settings) -> Quart:
     app.register_blueprint(live)
     app.register_blueprint(queue_page)
     app.register_blueprint(settings_api)
-    app.register_blueprint(webchat)
     app.register_blueprint(media)
-    app.register_blueprint(twilio_webhooks)
-    app.register_blueprint(twilio_admin)
-    app.register_blueprint(voice_routes)
-    app.register_blueprint(voice_admin)
-    app.register_blueprint(voice_desk)
     app.register_blueprint(webhooks_api)
+    app.register_blueprint(channels_api)
+    for plugin in plugins:
+        for blueprint in plugin.blueprints():
+            app.register_blueprint(blueprint)
     return app

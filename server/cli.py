@@ -21,6 +21,7 @@ from gateway.db import Database
 from gateway.errors import BadInput, ConfigurationError, SwitchboardError
 from gateway.settings import Settings, load_settings
 from server.admin_commands import add_admin_commands
+from server.plugins import PLUGINS
 
 
 def configure_logging(level: str) -> None:
@@ -131,14 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_admin_commands(commands)
-
-    from email_channel.commands import register as register_email_commands
-
-    register_email_commands(commands)
-
-    from voice.commands import register as register_voice_commands
-
-    register_voice_commands(commands)
+    for plugin in PLUGINS:
+        if plugin.commands is not None:
+            plugin.commands(commands)
     return parser
 
 

@@ -1,7 +1,6 @@
-"""The worker process, one of the two composition roots: it holds the one list of concrete
-channels (the app uses it too), installs the job runtime, runs the reconciler in a
-background thread, and runs an RQ worker with its scheduler on Switchboard's queues
-(deliveries first, the AI last)."""
+"""The worker process: it builds the channels from the plug-ins (`server.plugins`, as the
+app does), installs the job runtime, runs the reconciler in a background thread, and runs
+an RQ worker with its scheduler on Switchboard's queues (deliveries first, the AI last)."""
 
 from __future__ import annotations
 
@@ -15,28 +14,18 @@ from rq.serializers import JSONSerializer
 
 from gateway import runtime
 from gateway.channels import ChannelRegistry
+from gateway.plugins import build_registry, check_jobs
 from gateway.queues import ALL_QUEUES
 from gateway.reconciler import reconcile
 from gateway.settings import Settings
+from server.plugins import PLUGINS
 
 log = logging.getLogger(__name__)
 
 
 def build_channels(services: runtime.Services) -> ChannelRegistry:
-    """The one explicit list of channels, for the worker and the app alike."""
-    from email_channel.channel import EmailChannel
-    from messaging.twilio.channel import twilio_channels
-    from messaging.webchat.channel import WebChatChannel
-    from voice.channel import VoiceChannel
-
-    return ChannelRegistry(
-        [
-            WebChatChannel(services.events),
-            *twilio_channels(services),
-            EmailChannel(services),
-            VoiceChannel(services),
-        ]
-    )
+    """The channels of every plug-in, for the worker and the app alike."""
+    return build_registry(PLUGINS, services)
 
 
 def _reconcile_forever(settings: Settings, interval: float, stop: threading.Event) -> None:
@@ -55,6 +44,7 @@ def _reconcile_forever(settings: Settings, interval: float, stop: threading.Even
 
 
 def run_worker(settings: Settings, *, burst: bool = False, reconcile_every: float = 2.0) -> None:
+    check_jobs(PLUGINS)
     runtime.install(settings, build_channels)
     redis = Redis.from_url(settings.require_redis_url())
     stop = threading.Event()

@@ -20,7 +20,6 @@ from voice.models import VoiceCall
 
 class VoiceChannel:
     name = "voice"
-    accepts_media = False
 
     def __init__(self, services: Services) -> None:
         self.services = services

@@ -26,13 +26,6 @@ QUOTE_CHARS = 160
 GIST_CHARS = 90  # the first line is spoken to the agent: keep it short
 TRANSCRIPT_MESSAGES = 30
 MAX_SUMMARY_CHARS = 2000
-CHANNEL_NAMES = {
-    "webchat": "web chat",
-    "sms": "SMS",
-    "whatsapp": "WhatsApp",
-    "voice": "a phone call",
-    "email": "email",
-}
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _MONEY = re.compile(
@@ -63,7 +56,7 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class SummaryInput:
-    channel: str
+    channel: str  # as it reads in a sentence ("SMS", "web chat"): `ChannelSpec.phrase`
     customer_name: str | None
     addresses: tuple[str, ...]  # how to reach the customer (phone, email)
     messages: tuple[Line, ...]
@@ -168,10 +161,6 @@ def requests_of(data: SummaryInput) -> list[str]:
     return list(dict.fromkeys([substantive[0], substantive[-1]]))
 
 
-def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel)
-
-
 def who(data: SummaryInput) -> str:
     return data.customer_name or "An unnamed customer"
 
@@ -204,10 +193,10 @@ def extractive_summary(data: SummaryInput) -> str:
     facts = extract_facts(customer_texts)
     gist_request = _quote(_first_sentence(asked[0]), GIST_CHARS) if asked else "no message yet"
     gist = (
-        f"{who(data)} on {channel_name(data.channel)} wants help with {gist_request}; "
+        f"{who(data)} on {data.channel} wants help with {gist_request}; "
         f"mood {mood}; handed off because {data.reason}."
     )
-    contact = " · ".join([who(data), *data.addresses, channel_name(data.channel)])
+    contact = " · ".join([who(data), *data.addresses, data.channel])
     wants = "Wants: " + (" Latest: ".join(_quote(text) for text in asked) or "not said yet")
     lines = [gist, f"Customer: {contact}", wants, facts.line(), mood_line, ai_attempts(data)]
     lines.append(f"Why handed off: {why(data)}")
@@ -241,7 +230,7 @@ async def llm_summary(data: SummaryInput, config: LLMConfig) -> str:
     facts = extract_facts([line.text for line in data.messages if line.author == "customer"])
     contact = " · ".join([who(data), *data.addresses])
     user = (
-        f"Channel: {channel_name(data.channel)}\nCustomer: {contact}\n"
+        f"Channel: {data.channel}\nCustomer: {contact}\n"
         f"Why handed off: {why(data)}\n{facts.line()}\n\nTranscript:\n{transcript(data)}"
     )
     completion = await complete(

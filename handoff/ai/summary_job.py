@@ -11,6 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.channels import ChannelSpec
 from gateway.db import after_commit
 from gateway.events import Event, org_channel
 from gateway.models import Contact, ContactIdentity, Conversation, Message, Transition
@@ -39,7 +40,7 @@ async def _handoff(session: AsyncSession, conversation_id: int, version: int) ->
 
 
 async def load_input(
-    session: AsyncSession, conversation: Conversation, handoff: Transition
+    session: AsyncSession, conversation: Conversation, handoff: Transition, channel: ChannelSpec
 ) -> SummaryInput:
     contact = await session.get(Contact, conversation.contact_id)
     identities = await session.scalars(
@@ -60,7 +61,7 @@ async def load_input(
         Line(message.author, message.text, _knows(message)) for message in reversed(rows.all())
     )
     return SummaryInput(
-        channel=conversation.channel,
+        channel=channel.phrase,
         customer_name=contact.name if contact is not None else None,
         addresses=tuple(identities.all()),
         messages=lines,
@@ -81,7 +82,8 @@ async def summarize_handoff(services: Services, conversation_id: int, version: i
         handoff = await _handoff(session, conversation_id, version)
         if handoff is None:
             return "superseded"
-        data = await load_input(session, context.conversation, handoff)
+        channel = services.channels.spec(context.conversation.channel)
+        data = await load_input(session, context.conversation, handoff, channel)
     text = await summarize(data, llm_config(services.settings, context.settings))
     async with services.db.transaction() as session:
         if await _handoff(session, conversation_id, version) is None:

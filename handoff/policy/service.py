@@ -72,9 +72,9 @@ async def follow_up(
     or take a message and flag the conversation for the team."""
     notice, values = decision.notice
     if decision.outcome is Outcome.GATHER and notice:
-        await post_notice(session, services.jobs, conversation, notice, **values)
+        await post_notice(session, services, conversation, notice, **values)
     elif decision.outcome is Outcome.TAKE_MESSAGE and notice:
-        await post_notice(session, services.jobs, conversation, notice, **values)
+        await post_notice(session, services, conversation, notice, **values)
         reason = f"message taken for the team: {decision.reason}"
         conversation.needs_attention = True
         conversation.attention_reason = reason

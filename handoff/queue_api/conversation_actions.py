@@ -114,9 +114,7 @@ async def reassign(
                 reason=f"reassigned to {target.name}",
                 assignee_id=target.id,
             )
-            await post_notice(
-                session, services.jobs, conversation, "agent_joined", agent=target.name
-            )
+            await post_notice(session, services, conversation, "agent_joined", agent=target.name)
             await ladder.schedule_unassign(session, services, conversation)
             announce_state(session, services, conversation)
         elif team is not None and state == State.ASSIGNED:

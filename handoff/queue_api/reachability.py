@@ -1,6 +1,8 @@
 """What the composer says about the conversation's channel: its name, the address replies
 go to, and, when a reply cannot reach the customer now, why (an opt-out such as an SMS
-STOP, or WhatsApp's 24-hour window), as `gateway.reachability` decides for replies too."""
+STOP, or a rule the channel declares, such as WhatsApp's 24-hour window), as
+`gateway.reachability` decides for replies too. The channel's name is the one its plug-in
+declares."""
 
 from __future__ import annotations
 
@@ -10,24 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import Conversation
 from gateway.reachability import why_unreachable
-
-CHANNEL_NAMES = {
-    "webchat": "web chat",
-    "sms": "SMS",
-    "whatsapp": "WhatsApp",
-    "email": "email",
-    "voice": "phone call",
-}
-
-
-def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel)
+from gateway.web import app_services
 
 
 async def composer_status(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
     """`{channel, channel_name, address, reachable, reason, message}` for the composer."""
-    name = channel_name(conversation.channel)
-    found = await why_unreachable(session, conversation)
+    channels = app_services().services.channels
+    name = channels.spec(conversation.channel).phrase
+    found = await why_unreachable(session, conversation, channels)
     return {
         "channel": conversation.channel,
         "channel_name": name,

@@ -28,7 +28,7 @@ from handoff.queue_api.view import HISTORY_PAGE, conversation_json, history, not
 queue_api = Blueprint("queue_api", __name__)
 
 FILTER_PARAMS = (
-    Param("channel", "only this channel (webchat, sms, whatsapp, email, voice)"),
+    Param("channel", "only this channel (a name that GET /api/channels lists)"),
     Param("team_id", "only this team's conversations", INTEGER),
     Param("label", "only conversations with this label"),
 )

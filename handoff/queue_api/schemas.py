@@ -197,10 +197,12 @@ REACHABILITY = schema(
     obj(
         ["channel", "channel_name", "reachable", "message"],
         channel=STRING,
-        channel_name={"type": "string", "description": "e.g. SMS, WhatsApp, email, web chat"},
+        channel_name={"type": "string", "description": "the channel as a sentence names it"},
         address=STRING,
         reachable=BOOLEAN,
-        reason=nullable({"type": "string", "enum": ["opted_out", "outside_whatsapp_window"]}),
+        reason=nullable(
+            {"type": "string", "description": "opted_out, or the code of a channel's own rule"}
+        ),
         message={"type": "string", "description": "what to tell the agent"},
     ),
 )

@@ -1,7 +1,7 @@
 """The SMS and WhatsApp channel adapters. One class serves both: they share Twilio's
 Messaging API, webhooks and status callbacks, and differ in the address prefix and the
-WhatsApp customer-care window. `accepts_media` tells agents' replies they may carry
-images."""
+WhatsApp customer-care window (both declared, with the media they take, in
+`messaging.twilio.plugin`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from messaging.twilio.inbound import parse_webhook
 
 
 class TwilioMessagingChannel:
-    accepts_media = True
-
     def __init__(self, name: ChannelName, services: Services) -> None:
         self.name: str = name
         self.services = services

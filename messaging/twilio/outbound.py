@@ -1,6 +1,6 @@
 """Sending one stored message through Twilio, from the business number the conversation
-came in on. Before the REST call the adapter checks once more that the customer can be
-reached (not opted out; within WhatsApp's window). A long text goes out in parts of at
+came in on (delivery has already checked that the customer can be reached: not opted
+out, within WhatsApp's window). A long text goes out in parts of at
 most 1,600 characters, each recorded in `twilio_message_parts` with its own status
 callback URL: a retried delivery skips the parts Twilio already accepted, and callbacks
 find their part even before the REST answer has been recorded."""
@@ -17,7 +17,6 @@ from gateway.errors import PermanentDeliveryError
 from gateway.media import key_of, public_link
 from gateway.messages import OutboundMessage, SendResult
 from gateway.models import Conversation, Message, utcnow
-from gateway.reachability import why_unreachable
 from gateway.runtime import Services
 from messaging.twilio import rest, states
 from messaging.twilio.addresses import on_channel
@@ -73,9 +72,6 @@ async def _plan(services: Services, channel: str, message: OutboundMessage) -> P
     async with services.db.transaction() as session:
         conversation = await session.get(Conversation, message.conversation_id)
         assert conversation is not None
-        blocked = await why_unreachable(session, conversation)
-        if blocked is not None:
-            raise PermanentDeliveryError(blocked.reason, provider_code=blocked.code)
         number = conversation.thread_key
         line = await find_for_sending(
             session, message.organization_id, number, await _service_of(session, conversation.id)

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from email_channel.channel import EmailChannel
 from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo, add_mailbox, info
 from gateway.db import Database
@@ -53,8 +52,7 @@ async def email_services(
     db: Database, redis_url: str, var_dir: Path, **settings: Any
 ) -> AsyncIterator[Services]:
     async with job_services(db, redis_url, var_dir=var_dir, **settings) as services:
-        services.channels.register(EmailChannel(services))
-        yield services
+        yield services  # the email channel is among the plug-ins job_services builds
 
 
 async def support_mailbox(db: Database, org: Organization, **options: Any) -> MailboxInfo:

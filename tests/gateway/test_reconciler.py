@@ -1,7 +1,7 @@
 """The reconciler re-enqueues what Redis lost, and nothing it does not need to: overdue
 deadlines, inbound messages never routed, sends whose job is gone (within a minute), sends a
-dead worker left half-done, and media fetches for attachments still pending long after they
-arrived; a second worker's pass within the lock does nothing."""
+dead worker left half-done, and the sweeps of the channels (Twilio's re-fetch of media still
+pending is tested with the channel); a second worker's pass within the lock does nothing."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from gateway.messages import Attachment, InboundMessage
-from gateway.models import Conversation, Deadline, Message, Organization, utcnow
-from gateway.queues import DEADLINES, FETCH_MEDIA_JOBS, INTAKE, OUTBOUND
-from gateway.reconciler import LOCK_KEY, MEDIA_GIVE_UP, MEDIA_GRACE, reconcile
+from gateway.models import Conversation, Deadline, Message, utcnow
+from gateway.queues import DEADLINES, INTAKE, OUTBOUND
+from gateway.reconciler import LOCK_KEY, reconcile
 from gateway.runtime import Services
 from handoff import actions
 from tests.support.factories import chat_message, intake_for, make_agent
@@ -108,59 +107,3 @@ async def test_a_message_left_sending_by_a_dead_worker_is_failed_for_an_agent_to
         assert conversation.needs_attention
         assert "may not have reached the customer" in (conversation.attention_reason or "")
     assert services.jobs.queue(OUTBOUND).get_jobs() == []  # never sent twice
-
-
-def with_media(org: Organization, sid: str, statuses: list[str]) -> InboundMessage:
-    """A message with media as a channel that fetches media in a job stores it."""
-    return InboundMessage(
-        organization_id=org.id,
-        channel="sms",
-        sender_kind="phone",
-        sender_address="+15550001111",
-        text="see the photo",
-        provider_message_id=sid,
-        attachments=tuple(
-            Attachment(url=f"https://api.twilio.com/media/{sid}/{i}", content_type="image/png")
-            for i in range(len(statuses))
-        ),
-        meta={"media": [{"status": status, "note": None} for status in statuses]},
-    )
-
-
-async def test_media_still_pending_after_the_grace_is_fetched_again_once(
-    services: Services, org
-) -> None:
-    intake = intake_for(services)
-    lost = await intake.receive(with_media(org, "MMlost", ["stored", "pending"]))
-    done = await intake.receive(with_media(org, "MMdone", ["stored", "refused"]))
-    recent = await intake.receive(with_media(org, "MMrecent", ["pending"]))
-    ancient = await intake.receive(with_media(org, "MMancient", ["pending"]))
-    chat = await intake.receive(chat_message(org, "pending", visitor="pending"))
-    stale = utcnow() - MEDIA_GRACE - timedelta(minutes=1)
-    async with services.db.transaction() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id.in_([lost.message_id, done.message_id, chat.message_id]))
-            .values(created_at=stale, updated_at=stale, routed_at=stale)
-        )
-        await session.execute(
-            update(Message)
-            .where(Message.id.in_([recent.message_id, ancient.message_id]))
-            .values(routed_at=stale)
-        )
-        too_old = utcnow() - MEDIA_GIVE_UP - timedelta(minutes=1)
-        await session.execute(
-            update(Message)
-            .where(Message.id == ancient.message_id)
-            .values(created_at=too_old, updated_at=too_old)
-        )
-    services.jobs.redis.flushdb()
-
-    counts = await reconcile(services)
-    services.jobs.redis.delete(LOCK_KEY)
-    again = await reconcile(services)  # the next pass: the message was just touched
-
-    assert counts["media"] == 1 and again["media"] == 0
-    [job] = services.jobs.queue(INTAKE).get_jobs()
-    assert (job.func_name, job.args) == (FETCH_MEDIA_JOBS["sms"], [lost.message_id])
-    assert job.meta["conversation_id"] == lost.conversation_id

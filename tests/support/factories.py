@@ -19,10 +19,11 @@ from gateway.intake import Intake
 from gateway.messages import InboundMessage
 from gateway.models import Agent, Organization
 from gateway.passwords import hash_password
+from gateway.plugins import build_registry
 from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
-from messaging.webchat.channel import WebChatChannel
+from server.plugins import PLUGINS
 
 PASSWORD = "correct horse battery"
 _FAST_HASH = hash_password(PASSWORD)
@@ -37,8 +38,9 @@ async def job_services(db: Database, redis_url: str, **settings: Any) -> AsyncIt
         db=db,
         jobs=JobQueue(Redis.from_url(redis_url)),
         events=events,
-        channels=ChannelRegistry([WebChatChannel(events)]),
+        channels=ChannelRegistry(),
     )
+    services.channels = build_registry(PLUGINS, services)
     try:
         yield services
     finally:

@@ -216,18 +216,17 @@
 
   // --- words ------------------------------------------------------------------------------
 
-  SB.CHANNELS = {
-    webchat: { name: "Web chat", short: "WEB" },
-    sms: { name: "SMS", short: "SMS" },
-    whatsapp: { name: "WhatsApp", short: "WA" },
-    email: { name: "Email", short: "MAIL" },
-    voice: { name: "Call", short: "CALL" },
-  };
+  /* The channels and their labels come from the server (/channels.js, loaded first). */
+  SB.CHANNELS = {};
+  (window.SB_CHANNELS || []).forEach(function (channel) { SB.CHANNELS[channel.name] = channel; });
   SB.channelName = function (channel) {
-    return (SB.CHANNELS[channel] || { name: channel || "?" }).name;
+    return (SB.CHANNELS[channel] || { label: channel || "?" }).label;
   };
   SB.channelShort = function (channel) {
     return (SB.CHANNELS[channel] || { short: String(channel || "?").slice(0, 4).toUpperCase() }).short;
+  };
+  SB.channelOptions = function () {
+    return (window.SB_CHANNELS || []).map(function (channel) { return { value: channel.name, label: channel.label }; });
   };
   SB.STATES = {
     queued: "Waiting", assigned: "Assigned", manual: "Manual review", ai: "AI active", resolved: "Resolved",

@@ -396,6 +396,7 @@
   // --- start -----------------------------------------------------------------------------------
 
   function bindControls() {
+    fillSelect(SB.$("#filter-channel"), "All channels", SB.channelOptions());
     document.querySelectorAll("#views [role=tab]").forEach(function (tab) {
       tab.addEventListener("click", function () { selectView(tab.getAttribute("data-view")); });
       tab.addEventListener("keydown", function (event) {

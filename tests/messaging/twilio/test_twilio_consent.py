@@ -47,7 +47,7 @@ async def conversation_of(services: Services, conversation_id: int) -> Conversat
 async def reason(services: Services, conversation_id: int) -> str | None:
     conversation = await conversation_of(services, conversation_id)
     async with services.db.transaction() as session:
-        return await unreachable_reason(session, conversation)
+        return await unreachable_reason(session, conversation, services.channels)
 
 
 async def deliver_pending(services: Services, conversation_id: int) -> list[str]:

@@ -8,21 +8,25 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from gateway.models import Message, utcnow
-from gateway.queues import FETCH_MEDIA_JOBS, INTAKE
-from gateway.reconciler import LOCK_KEY, MEDIA_GRACE, reconcile
+from gateway.messages import Attachment, InboundMessage
+from gateway.models import Message, Organization, utcnow
+from gateway.queues import INTAKE
+from gateway.reconciler import LOCK_KEY, reconcile
 from gateway.runtime import Services
 from messaging.twilio.addresses import SMS, WHATSAPP
 from messaging.twilio.inbound import FETCH_MEDIA, parse_webhook
 from messaging.twilio.media_fetch import fetch_message_media
-from tests.support.factories import intake_for
+from messaging.twilio.media_sweep import MEDIA_GIVE_UP, MEDIA_GRACE, MEDIA_SWEEP
+from messaging.twilio.plugin import TWILIO
+from tests.support.factories import chat_message, intake_for
 from tests.support.fake_twilio import BUSINESS, CUSTOMER, Account, FakeTwilio, incoming_params
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
-def test_the_reconciler_names_the_channels_own_fetch_job() -> None:
-    assert FETCH_MEDIA_JOBS[SMS] == FETCH_MEDIA_JOBS[WHATSAPP] == FETCH_MEDIA
+def test_the_plugin_declares_its_fetch_job_and_the_sweep_that_re_enqueues_it() -> None:
+    assert {channel.name for channel in TWILIO.channels} == {SMS, WHATSAPP}
+    assert FETCH_MEDIA in TWILIO.jobs and MEDIA_SWEEP in TWILIO.sweeps
 
 
 async def test_media_whose_fetch_was_never_enqueued_are_fetched_after_a_reconcile(
@@ -56,3 +60,59 @@ async def test_media_whose_fetch_was_never_enqueued_are_fetched_after_a_reconcil
     assert kept["url"].startswith("/api/media/") and kept["size"] == len(PNG)
     twilio_services.jobs.redis.delete(LOCK_KEY)
     assert (await reconcile(twilio_services))["media"] == 0
+
+
+def with_media(org: Organization, sid: str, statuses: list[str]) -> InboundMessage:
+    """A message with media as a channel that fetches media in a job stores it."""
+    return InboundMessage(
+        organization_id=org.id,
+        channel="sms",
+        sender_kind="phone",
+        sender_address="+15550001111",
+        text="see the photo",
+        provider_message_id=sid,
+        attachments=tuple(
+            Attachment(url=f"https://api.twilio.com/media/{sid}/{i}", content_type="image/png")
+            for i in range(len(statuses))
+        ),
+        meta={"media": [{"status": status, "note": None} for status in statuses]},
+    )
+
+
+async def test_media_still_pending_after_the_grace_is_fetched_again_once(
+    services: Services, org
+) -> None:
+    intake = intake_for(services)
+    lost = await intake.receive(with_media(org, "MMlost", ["stored", "pending"]))
+    done = await intake.receive(with_media(org, "MMdone", ["stored", "refused"]))
+    recent = await intake.receive(with_media(org, "MMrecent", ["pending"]))
+    ancient = await intake.receive(with_media(org, "MMancient", ["pending"]))
+    chat = await intake.receive(chat_message(org, "pending", visitor="pending"))
+    stale = utcnow() - MEDIA_GRACE - timedelta(minutes=1)
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_([lost.message_id, done.message_id, chat.message_id]))
+            .values(created_at=stale, updated_at=stale, routed_at=stale)
+        )
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_([recent.message_id, ancient.message_id]))
+            .values(routed_at=stale)
+        )
+        too_old = utcnow() - MEDIA_GIVE_UP - timedelta(minutes=1)
+        await session.execute(
+            update(Message)
+            .where(Message.id == ancient.message_id)
+            .values(created_at=too_old, updated_at=too_old)
+        )
+    services.jobs.redis.flushdb()
+
+    counts = await reconcile(services)
+    services.jobs.redis.delete(LOCK_KEY)
+    again = await reconcile(services)  # the next pass: the message was just touched
+
+    assert counts["media"] == 1 and again["media"] == 0
+    [job] = services.jobs.queue(INTAKE).get_jobs()
+    assert (job.func_name, job.args) == (FETCH_MEDIA, [lost.message_id])
+    assert job.meta["conversation_id"] == lost.conversation_id

@@ -41,7 +41,7 @@ ANGRY = (
 
 def conversation_input(*lines: Line, name: str | None = "Jo Smith") -> SummaryInput:
     return SummaryInput(
-        channel="sms",
+        channel="SMS",
         customer_name=name,
         addresses=("+14155550134",),
         messages=lines,

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway import ownership
+from gateway.channels import ChannelSpec, unknown_spec
 from gateway.errors import BadInput
 from gateway.models import Conversation, Message, utcnow
 from gateway.org_settings import OrganizationSettings
@@ -20,7 +21,6 @@ from gateway.ownership import State
 from gateway.runtime import Services
 from handoff.expected_wait import BUSY, UNKNOWN, expected_wait, wait_sentence
 from handoff.notice_templates import (
-    DEFAULTS,
     KINDS,
     compose,
     placeholders_of,
@@ -28,21 +28,27 @@ from handoff.notice_templates import (
     validate_templates,
 )
 from handoff.notices import post_notice
+from messaging.twilio.plugin import SMS_NOTICES, TWILIO
+from messaging.webchat.plugin import WEBCHAT
 from tests.support.factories import chat_message, intake_for, make_agent, make_org
+from voice.notices import VOICE_NOTICES
 
+WEB, SMS = WEBCHAT.channels[0], TWILIO.channels[0]
+# The voice plug-in declares the same spoken wording.
+VOICE = ChannelSpec("voice", "Call", "CALL", "phone call", notices=VOICE_NOTICES)
 VALUES = {"agent": "Dana", "business": "Acme", "wait": UNKNOWN}
 
 
 def test_every_kind_has_a_default_for_every_channel_and_sms_is_shorter() -> None:
     settings = OrganizationSettings()
     for kind in KINDS:
-        web = compose(kind, "webchat", settings, VALUES)
+        web = compose(kind, WEB, settings, VALUES)
         assert web and "{" not in web
-        assert len(compose(kind, "sms", settings, VALUES)) <= len(web) or kind == "agent_joined"
-    assert compose("agent_joined", "webchat", settings, VALUES) == "Dana joined the conversation."
-    assert compose("handoff", "voice", settings, VALUES).startswith("Please hold while I connect")
-    assert compose("handoff", "pigeon", settings, VALUES) == compose(
-        "handoff", "webchat", settings, VALUES
+        assert len(compose(kind, SMS, settings, VALUES)) <= len(web) or kind == "agent_joined"
+    assert compose("agent_joined", WEB, settings, VALUES) == "Dana joined the conversation."
+    assert compose("handoff", VOICE, settings, VALUES).startswith("Please hold while I connect")
+    assert compose("handoff", unknown_spec("pigeon"), settings, VALUES) == compose(
+        "handoff", WEB, settings, VALUES
     )
 
 
@@ -56,10 +62,10 @@ def test_an_organizations_channel_template_beats_its_any_channel_one_which_beats
         }
     )
 
-    assert compose("handoff", "sms", settings, VALUES) == f"SMS: a person is coming. {UNKNOWN}"
-    assert compose("handoff", "webchat", settings, VALUES) == "Hold on, Acme!"
-    assert compose("resolved", "voice", settings, VALUES) == "Bye from Acme."
-    assert compose("resolved", "sms", settings, VALUES) == DEFAULTS["resolved"]["sms"]
+    assert compose("handoff", SMS, settings, VALUES) == f"SMS: a person is coming. {UNKNOWN}"
+    assert compose("handoff", WEB, settings, VALUES) == "Hold on, Acme!"
+    assert compose("resolved", VOICE, settings, VALUES) == "Bye from Acme."
+    assert compose("resolved", SMS, settings, VALUES) == SMS_NOTICES["resolved"]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +90,7 @@ def test_a_bad_template_is_refused_and_the_default_is_used(template: str, caplog
     )
     caplog.set_level(logging.WARNING)
 
-    assert compose("agent_joined", "webchat", settings, VALUES) == "Dana joined the conversation."
+    assert compose("agent_joined", WEB, settings, VALUES) == "Dana joined the conversation."
     assert "unusable" in caplog.text
 
 
@@ -170,10 +176,10 @@ async def test_the_handoff_notice_tells_the_wait_on_the_channel_in_the_orgs_word
     async with services.db.transaction() as session:
         conversation = await session.get(Conversation, received.conversation_id)
         assert conversation is not None
-        message = await post_notice(session, services.jobs, conversation, "handoff")
-        joined = await post_notice(session, services.jobs, conversation, "agent_joined", agent="Li")
+        message = await post_notice(session, services, conversation, "handoff")
+        joined = await post_notice(session, services, conversation, "agent_joined", agent="Li")
         override = await post_notice(
-            session, services.jobs, conversation, "handoff", wait="Back Monday at 9."
+            session, services, conversation, "handoff", wait="Back Monday at 9."
         )
 
     assert message.text == f"Worded: a person is on the way. {UNKNOWN}"

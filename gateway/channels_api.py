@@ -1,0 +1,68 @@
+"""What the agents' pages learn about the channels from the server rather than from tables
+of their own: `GET /api/channels` (for integrations and the admin page: each channel's
+name, labels and capabilities, and the settings admins manage per channel) and
+`/channels.js`, the same list as a script the pages load before their own, so a label is
+there before the first list is drawn. Nothing here is private: no login is needed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from quart import Blueprint, Response, jsonify
+from quart.typing import ResponseReturnValue
+
+from gateway.openapi import BOOLEAN, INTEGER, STRING, array, documented, nullable, obj, schema
+from gateway.web import app_services
+
+channels_api = Blueprint("channels_api", __name__)
+SCRIPT_CACHE_SECONDS = 300
+
+CHANNEL = schema(
+    "Channel",
+    obj(
+        ["name", "label", "short", "phrase", "accepts_media", "max_attachments"],
+        name={**STRING, "description": "the channel's name in every other answer"},
+        label={**STRING, "description": "as a list shows it, e.g. Web chat"},
+        short={**STRING, "description": "a badge of a few letters, e.g. WEB"},
+        phrase={**STRING, "description": "inside a sentence, e.g. web chat"},
+        accepts_media=BOOLEAN,
+        max_attachments=INTEGER,
+        max_text_chars=nullable(INTEGER),
+    ),
+)
+ADMIN_SETTING = schema(
+    "ChannelAdminSetting",
+    obj(["label", "description", "api"], label=STRING, description=STRING, api=STRING),
+)
+
+
+def _described() -> dict[str, Any]:
+    channels = app_services().services.channels
+    return {
+        "channels": [spec.to_json() for spec in channels.specs()],
+        "admin_settings": [setting.to_json() for setting in channels.admin_settings],
+    }
+
+
+@channels_api.get("/api/channels")
+@documented(
+    "The channels this gateway serves, with their labels and capabilities",
+    tags=["channels"],
+    response=obj(
+        ["channels", "admin_settings"],
+        channels=array(CHANNEL),
+        admin_settings=array(ADMIN_SETTING),
+    ),
+    auth=False,
+)
+async def channels() -> ResponseReturnValue:
+    return jsonify(_described())
+
+
+@channels_api.get("/channels.js")
+async def channels_script() -> ResponseReturnValue:
+    body = f"window.SB_CHANNELS = {json.dumps(_described()['channels'])};\n"
+    response = Response(body, mimetype="application/javascript")
+    response.cache_control.max_age = SCRIPT_CACHE_SECONDS
+    return response

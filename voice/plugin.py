@@ -1,0 +1,48 @@
+"""The voice plug-in: the `voice` channel (Twilio Voice), which carries no images and
+speaks its notices; its webhooks, settings API and desk API are its blueprints. Calls share the
+Twilio accounts and numbers of `messaging.twilio`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gateway.channels import AdminSetting, ChannelSpec
+from gateway.plugins import ChannelPlugin, channel_plugin
+from voice.channel import VoiceChannel
+from voice.commands import register
+from voice.notices import VOICE_NOTICES
+
+if TYPE_CHECKING:
+    from quart import Blueprint
+
+
+def _blueprints() -> Sequence[Blueprint]:
+    from voice.admin_api import voice_admin
+    from voice.desk_api import voice_desk
+    from voice.routes import voice_routes
+
+    return (voice_routes, voice_admin, voice_desk)
+
+
+VOICE: ChannelPlugin = channel_plugin(
+    "voice",
+    ChannelSpec(
+        name=VoiceChannel.name,
+        label="Call",
+        short="CALL",
+        phrase="phone call",
+        notices=VOICE_NOTICES,
+    ),
+    VoiceChannel,
+    blueprints=_blueprints,
+    commands=register,
+    admin_settings=(
+        AdminSetting(
+            label="Calls",
+            description="What callers hear, how transfers to agents' phones behave, and the "
+            "URLs to paste into Twilio for each number.",
+            api="/api/admin/voice",
+        ),
+    ),
+)
