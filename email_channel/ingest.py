@@ -112,6 +112,7 @@ class MailIntake:
             thread_key=thread_key,
             html=mail.html,
             attachments=tuple(attachments),
+            no_reply=mail.kind != "message" or sender == UNKNOWN_SENDER,
             meta=self._meta(mailbox, mail, thread.how, raw_key, sender),
         )
 
@@ -152,8 +153,7 @@ class MailIntake:
         if mail.problems:
             email["problems"] = mail.problems[:10]
         meta: dict[str, Any] = {"email": email}
-        if mail.kind != "message" or sender == UNKNOWN_SENDER:
-            meta["no_reply"] = True  # stored and shown, never answered nor notified
+        if mail.kind != "message" or sender == UNKNOWN_SENDER:  # stored, never answered
             meta["flag"] = mail.verdict.reason if mail.kind != "message" else "no sender address"
         elif SUSPECT in mail.problems:
             meta["flag"] = SUSPECT

@@ -36,7 +36,6 @@ async def send(services: Services, outbound: OutboundMessage) -> SendResult:
         )
     own = {mailbox.address, outbound.recipient_address}
     cc = [address for address in parent.cc if address not in own and "+" not in address]
-    cc += [str(address) for address in (outbound.meta.get("cc") or []) if address not in cc]
     message = compose(
         outbound,
         parent,

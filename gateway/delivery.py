@@ -13,7 +13,9 @@ import logging
 from typing import Any
 
 from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.attention import mark_needs_attention
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.events import Event
 from gateway.messages import Attachment, OutboundMessage
@@ -80,7 +82,8 @@ async def deliver_message(services: Services, message_id: int) -> str:
             thread_key=conversation.thread_key,
             author_name=author_name,
             attachments=tuple(Attachment(**item) for item in message.attachments),
-            meta=dict(message.meta),
+            notice=message.notice,
+            in_reply_to=await _answered(session, message),
         )
     channel = services.channels.get(outbound.channel)
     try:
@@ -100,6 +103,17 @@ async def deliver_message(services: Services, message_id: int) -> str:
         return "failed"
     await _finish(services, outbound, result.status, provider_id=result.provider_message_id)
     return result.status
+
+
+async def _answered(session: AsyncSession, message: Message) -> str | None:
+    """The provider's id of the customer message `message` answers: the one it was stored
+    as a reply to, else the conversation's latest inbound message."""
+    query = select(Message.provider_message_id).where(
+        Message.conversation_id == message.conversation_id, Message.direction == "inbound"
+    )
+    if message.reply_to is not None:
+        query = query.where(Message.id == message.reply_to)
+    return await session.scalar(query.order_by(Message.id.desc()).limit(1))
 
 
 async def _set_status(services: Services, message_id: int, status: str, **fields: Any) -> None:
@@ -136,20 +150,6 @@ async def _finish(
             outbound.conversation_id,
             {"message_id": outbound.message_id, "status": status, "error": error},
         )
-    )
-
-
-async def mark_needs_attention(services: Services, conversation_id: int, reason: str) -> None:
-    async with services.db.transaction() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None:
-            return
-        conversation.needs_attention = True
-        conversation.attention_reason = reason
-        organization_id = conversation.organization_id
-    log.warning("conversation %s needs attention: %s", conversation_id, reason)
-    await services.events.publish(
-        Event("attention", organization_id, conversation_id, {"reason": reason})
     )
 
 

@@ -62,7 +62,7 @@ class Intake:
                     "text": inbound.text,
                     "html": inbound.html,
                     "attachments": [asdict(item) for item in inbound.attachments],
-                    "meta": dict(inbound.meta),
+                    "meta": {**inbound.meta, **({"no_reply": True} if inbound.no_reply else {})},
                     "provider_message_id": inbound.provider_message_id,
                     "delivery_status": "received",
                     "created_at": now,

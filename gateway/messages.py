@@ -33,7 +33,8 @@ class InboundMessage:
     thread_key: str = ""
     html: str | None = None
     attachments: tuple[Attachment, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
+    no_reply: bool = False  # store it, never answer it (a consent keyword such as STOP)
+    meta: dict[str, Any] = field(default_factory=dict)  # the channel's own data
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,10 @@ class OutboundMessage:
     thread_key: str = ""
     author_name: str | None = None
     attachments: tuple[Attachment, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
+    notice: str | None = None  # a notice's kind (`handoff`, `resolved`, ...)
+    # The customer message it answers: the provider's id of the one named when it was
+    # stored (a HELP answer), else of the customer's latest (email threads on it).
+    in_reply_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,25 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    # Typed views of the core's own keys in `meta`, which only intake and
+    # `gateway.outbound` write: no package reads or writes these keys directly.
+    @property
+    def no_reply(self) -> bool:
+        """An inbound message kept but never answered (an SMS STOP, START or HELP)."""
+        return bool((self.meta or {}).get("no_reply"))
+
+    @property
+    def notice(self) -> str | None:
+        """For a notice to the customer: its kind (`handoff`, `resolved`, ...)."""
+        kind = (self.meta or {}).get("notice")
+        return kind if isinstance(kind, str) else None
+
+    @property
+    def reply_to(self) -> int | None:
+        """The id of the inbound message this outgoing one answers, when it is one."""
+        answered = (self.meta or {}).get("reply_to")
+        return answered if isinstance(answered, int) else None
+
 
 class Transition(Base):
     """The audit trail: one row for every ownership change."""

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from gateway import deadlines, lost_jobs, webhooks
-from gateway.delivery import mark_needs_attention
+from gateway.attention import mark_needs_attention
 from gateway.models import Message, utcnow
 from gateway.queues import (
     DEADLINES,

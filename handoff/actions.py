@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway import deadlines, media, ownership, reachability, webhooks
 from gateway.errors import BadInput, Conflict, Forbidden
 from gateway.models import Agent, Conversation, Message, utcnow
+from gateway.outbound import queue_outbound
 from gateway.ownership import HUMAN_STATES, State
 from gateway.runtime import Services
 from handoff import ladder
 from handoff.context import ConversationContext, load_context
-from handoff.notices import post_notice, queue_outbound
+from handoff.notices import post_notice
 from handoff.routing import announce_state
 
 RESUME_AI = "resume-ai"

@@ -5,13 +5,10 @@ raises on its host page."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import after_commit
-from gateway.models import Conversation, Message, utcnow
-from gateway.queues import DELIVER, OUTBOUND, SEND_RETRY, JobQueue
+from gateway.models import Conversation, Message
+from gateway.outbound import queue_outbound
 from gateway.runtime import Services
 from handoff.notice_templates import DEFAULTS, notice_text
 
@@ -32,46 +29,6 @@ TEMPLATES: dict[str, str] = {
         "them, and someone will follow up here then. Add any details that would help."
     ),
 }
-
-
-async def queue_outbound(
-    session: AsyncSession,
-    jobs: JobQueue,
-    conversation: Conversation,
-    *,
-    author: str,
-    text: str,
-    agent_id: int | None = None,
-    meta: dict[str, object] | None = None,
-    attachments: list[dict[str, Any]] | None = None,
-) -> Message:
-    """Store an outgoing message and deliver it once the transaction commits."""
-    now = utcnow()
-    message = Message(
-        organization_id=conversation.organization_id,
-        conversation_id=conversation.id,
-        direction="outbound",
-        author=author,
-        agent_id=agent_id,
-        channel=conversation.channel,
-        text=text,
-        attachments=list(attachments or []),
-        meta=dict(meta or {}),
-        ownership_version=conversation.ownership_version,
-        delivery_status="pending",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(message)
-    await session.flush()
-    message_id, conversation_id = message.id, conversation.id
-    after_commit(
-        session,
-        lambda: jobs.enqueue_async(
-            OUTBOUND, DELIVER, message_id, retry=SEND_RETRY, conversation_id=conversation_id
-        ),
-    )
-    return message
 
 
 async def post_notice(
@@ -99,5 +56,6 @@ async def post_notice(
         conversation,
         author="system",
         text=body,
-        meta={"notice": kind, **recorded},
+        notice=kind,
+        meta=dict(recorded),
     )

@@ -3,23 +3,22 @@ waits unclaimed, an escalation to the admins after the reminders. `notify()` run
 deadline's transaction and, once it commits, enqueues one send job per recipient (explicit
 `Retry`; a send that finally fails marks the conversation "needs attention"). The job skips
 a notice that went stale (the conversation changed hands before it was sent). Mail leaves
-through SWITCHBOARD_SMTP_URL; without it, no email is sent and a log line says so."""
+through the core's transport (`gateway.mail`, SWITCHBOARD_SMTP_URL); without it, no email
+is sent and a log line says so. The emails say they are automatic (`Auto-Submitted`)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from urllib.parse import parse_qs, unquote, urlsplit
 
-import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.attention import mark_needs_attention
 from gateway.db import after_commit
-from gateway.delivery import mark_needs_attention
-from gateway.errors import ConfigurationError
+from gateway.errors import PermanentDeliveryError
+from gateway.mail import send_mail
 from gateway.models import Agent, Conversation, TeamMember, utcnow
 from gateway.queues import OUTBOUND, SEND_RETRY
 from gateway.runtime import Services, run_job
@@ -32,35 +31,6 @@ REMINDER = "reminder"
 ESCALATION = "escalation"
 SEND_JOB = "handoff.notify_email.send_notification"
 STAFF_ROLES = ("agent", "admin")
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpTarget:
-    hostname: str
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool  # TLS from the first byte (smtps://)
-    start_tls: bool | None  # None: upgrade when the server offers it
-
-
-def smtp_target(url: str) -> SmtpTarget:
-    """Read smtp://user:pass@host:port?starttls=true|false (or smtps://)."""
-    parsed = urlsplit(url)
-    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
-        raise ConfigurationError("SWITCHBOARD_SMTP_URL must look like smtp://user:pass@host:port")
-    starttls = parse_qs(parsed.query).get("starttls", ["auto"])[-1].lower()
-    if starttls not in ("true", "false", "auto"):
-        raise ConfigurationError("SWITCHBOARD_SMTP_URL: starttls must be true, false or auto")
-    implicit = parsed.scheme == "smtps"
-    return SmtpTarget(
-        hostname=parsed.hostname,
-        port=parsed.port or (465 if implicit else 25),
-        username=unquote(parsed.username) if parsed.username else None,
-        password=unquote(parsed.password) if parsed.password else None,
-        use_tls=implicit,
-        start_tls=False if implicit else {"true": True, "false": False}.get(starttls),
-    )
 
 
 async def recipients(session: AsyncSession, conversation: Conversation, kind: str) -> list[str]:
@@ -150,14 +120,10 @@ async def send(
         )
     message["To"] = recipient
     try:
-        await deliver_mail(services.settings, message)
-    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
-        refusals = exc.recipients if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) else [exc]
-        if any(refusal.code < 500 for refusal in refusals):
-            raise  # a temporary refusal: RQ tries again
-        reason = "; ".join(f"{refusal.code} {refusal.message}" for refusal in refusals)
+        await send_mail(services.settings, message)
+    except PermanentDeliveryError as refused:  # a temporary refusal raises: RQ tries again
         await mark_needs_attention(
-            services, conversation_id, f"{kind} email to {recipient} refused: {reason}"
+            services, conversation_id, f"{kind} email to {recipient} refused: {refused.message}"
         )
         return "refused"
     return "sent"
@@ -211,23 +177,6 @@ def compose(
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders stay quiet
     message.set_content(body)
     return message
-
-
-async def deliver_mail(settings: Settings, message: EmailMessage) -> None:
-    """Hand one message to the configured SMTP server."""
-    if settings.smtp_url is None:
-        raise ConfigurationError("SWITCHBOARD_SMTP_URL is not set")
-    target = smtp_target(settings.smtp_url.get_secret_value())
-    await aiosmtplib.send(
-        message,
-        hostname=target.hostname,
-        port=target.port,
-        username=target.username,
-        password=target.password,
-        use_tls=target.use_tls,
-        start_tls=target.start_tls,
-        timeout=30,
-    )
 
 
 def duration_text(seconds: float) -> str:

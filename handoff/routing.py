@@ -51,7 +51,7 @@ async def route_message(services: Services, message_id: int) -> str:
             "message",
             webhooks.message_data(message, conversation),
         )
-        if (message.meta or {}).get("no_reply"):
+        if message.no_reply:
             return "no-reply"  # a consent keyword (SMS STOP, START, HELP): kept, never answered
         if conversation.state == State.RESOLVED:
             if message.created_at <= await _resolved_at(session, conversation.id):

@@ -93,7 +93,8 @@ async def incoming() -> ResponseReturnValue:
             text="(phone call started)",
             provider_message_id=f"{call_sid}:0",
             thread_key=line.address,
-            meta={"no_reply": True, "call_sid": call_sid, "call": "started"},
+            no_reply=True,
+            meta={"call_sid": call_sid, "call": "started"},
         )
     )
     async with services.db.transaction() as session:  # one transaction: the call's start

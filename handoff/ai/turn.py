@@ -8,13 +8,13 @@ import logging
 
 from gateway.events import Event
 from gateway.org_settings import OrganizationSettings
+from gateway.outbound import queue_outbound
 from gateway.runtime import Services
 from handoff.ai.llm_client import llm_config
 from handoff.ai.llm_responder import LLMResponder
 from handoff.ai.offline_responder import OfflineResponder
 from handoff.ai.responder import Responder, ResponderReply, ResponderRequest
 from handoff.context import load_context, recent_turns
-from handoff.notices import queue_outbound
 from handoff.policy import Outcome, decide_on_reply
 from handoff.routing import carry_out
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import after_commit
-from gateway.events import Event
+from gateway import attention
 from gateway.models import Conversation, Message, utcnow
 from gateway.org_settings import OrganizationSettings
 from gateway.runtime import Services
@@ -76,9 +75,4 @@ async def follow_up(
     elif decision.outcome is Outcome.TAKE_MESSAGE and notice:
         await post_notice(session, services, conversation, notice, **values)
         reason = f"message taken for the team: {decision.reason}"
-        conversation.needs_attention = True
-        conversation.attention_reason = reason
-        event = Event(
-            "attention", conversation.organization_id, conversation.id, {"reason": reason}
-        )
-        after_commit(session, lambda: services.events.publish(event))
+        attention.flag(session, services.events, conversation, reason)

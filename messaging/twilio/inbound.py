@@ -17,13 +17,13 @@ from rq import Retry
 
 from gateway import consent
 from gateway.consent import ConsentChange
-from gateway.db import after_commit
 from gateway.errors import BadInput
 from gateway.intake import Received
 from gateway.messages import Attachment, InboundMessage
-from gateway.models import Conversation, Message, Organization, utcnow
+from gateway.models import Conversation, Organization
 from gateway.org_settings import OrganizationSettings
-from gateway.queues import DELIVER, INTAKE, OUTBOUND, SEND_RETRY
+from gateway.outbound import queue_outbound
+from gateway.queues import INTAKE
 from gateway.runtime import Services
 from messaging.twilio.addresses import ADDRESS_KIND, parse_address
 from messaging.twilio.consent_actions import publish
@@ -82,7 +82,7 @@ def parse_webhook(channel: str, organization_id: int, payload: Mapping[str, Any]
     keyword = classify(body, str(payload.get("OptOutType") or "") or None)
     if keyword is not None:
         action, word = keyword
-        meta.update(keyword=word, consent=action, no_reply=True)
+        meta.update(keyword=word, consent=action)
         meta["opt_out_type"] = bool(payload.get("OptOutType"))
     return InboundMessage(
         organization_id=organization_id,
@@ -94,6 +94,7 @@ def parse_webhook(channel: str, organization_id: int, payload: Mapping[str, Any]
         provider_message_id=sid,
         thread_key=business.number,
         attachments=attachments,
+        no_reply=keyword is not None,
         meta=meta,
     )
 
@@ -145,26 +146,12 @@ async def _answer_help(services: Services, received: Received) -> None:
             session, conversation.organization_id, conversation.address_kind, conversation.address
         ):
             return  # nothing may be sent; Twilio answers HELP itself on long codes
-        now = utcnow()
-        reply = Message(
-            organization_id=conversation.organization_id,
-            conversation_id=conversation.id,
-            direction="outbound",
-            author="system",
-            channel=conversation.channel,
-            text=OrganizationSettings.from_json(organization.settings).help_text,
-            meta={"notice": "help", "reply_to": received.message_id},
-            ownership_version=conversation.ownership_version,
-            delivery_status="pending",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(reply)
-        await session.flush()
-        reply_id, conversation_id = reply.id, conversation.id
-        after_commit(
+        await queue_outbound(
             session,
-            lambda: services.jobs.enqueue_async(
-                OUTBOUND, DELIVER, reply_id, retry=SEND_RETRY, conversation_id=conversation_id
-            ),
+            services.jobs,
+            conversation,
+            author="system",
+            text=OrganizationSettings.from_json(organization.settings).help_text,
+            notice="help",
+            reply_to=received.message_id,
         )

@@ -104,12 +104,11 @@ async def _plan(services: Services, channel: str, message: OutboundMessage) -> P
                 .order_by(TwilioMessagePart.part)
             )
         ).all()
-        info = segment_info(message.text)
-        await session.execute(
-            update(Message)
-            .where(Message.id == message.message_id)
-            .values(meta={**message.meta, "sms": {"parts": len(texts), **info.to_json()}})
-        )
+        stored = await session.get(Message, message.message_id)
+        assert stored is not None
+        # what the message cost in SMS terms, for the agents' view of it
+        sms = {"parts": len(texts), **segment_info(message.text).to_json()}
+        stored.meta = {**stored.meta, "sms": sms}
     parts = tuple(
         Part(row.id, row.part, texts[row.part], row.sid, row.status)
         for row in rows

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.delivery import mark_needs_attention
+from gateway.attention import mark_needs_attention
 from gateway.errors import BadInput
 from gateway.events import Event
 from gateway.models import Conversation, Message, utcnow

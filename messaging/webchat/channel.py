@@ -51,7 +51,7 @@ class WebChatChannel:
                     "author": message.author,
                     "author_name": message.author_name,
                     "text": message.text,
-                    "notice": message.meta.get("notice"),
+                    "notice": message.notice,
                     "channel": NAME,
                 },
             )

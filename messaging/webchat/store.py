@@ -113,7 +113,7 @@ async def history(
             "author": message.author,
             "author_name": name,
             "text": message.text,
-            "notice": (message.meta or {}).get("notice"),
+            "notice": message.notice,
             "created_at": message.created_at.isoformat(),
         }
         for message, name in rows

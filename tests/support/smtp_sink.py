@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on a free loopback port, in its own thread,
 keeping every message it accepts. It can require a login, and can answer the first few
-messages with a refusal (temporary or permanent) to exercise retries and failures."""
+messages with a refusal (temporary or permanent) to exercise retries and failures, or
+refuse given recipients while taking the message for the others."""
 
 from __future__ import annotations
 
@@ -45,10 +46,12 @@ class SmtpSink:
         login: tuple[str, str] | None = None,
         refuse_first: int = 0,
         refusal: str = "451 4.3.0 Try again later",
+        refuse_recipients: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.login = login
         self.refusal = refusal
+        self.refuse_recipients = dict(refuse_recipients or {})  # address -> the answer
         self._refusals_left = refuse_first
         self._lock = threading.Lock()
         self._messages: list[Received] = []
@@ -85,6 +88,14 @@ class SmtpSink:
         raise AssertionError(f"expected {count} message(s), got {len(self.messages)}")
 
     # aiosmtpd handler hooks
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:

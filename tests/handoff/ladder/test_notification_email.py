@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import aiosmtplib
 import pytest
 from sqlalchemy import update
 
 from gateway.db import Database
-from gateway.errors import ConfigurationError
+from gateway.errors import ConfigurationError, TransientDeliveryError
+from gateway.mail import SmtpTarget, smtp_target
 from gateway.models import Conversation
 from gateway.runtime import Services
 from gateway.settings import load_settings
 from handoff import actions
-from handoff.notify_email import ESCALATION, REMINDER, SmtpTarget, send, smtp_target
+from handoff.notify_email import ESCALATION, REMINDER, send
 from tests.support.factories import job_services, make_agent, make_org
 from tests.support.queued import queued_conversation
 from tests.support.smtp_sink import SmtpSink
@@ -110,9 +110,9 @@ async def test_a_temporary_refusal_raises_for_a_retry_and_the_retry_delivers(
         async with job_services(db, redis_url, smtp_url=sink.url) as services:
             conversation_id, version = await waiting(services)
 
-            with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+            with pytest.raises(TransientDeliveryError) as refused:
                 await send(services, conversation_id, version, REMINDER, 1, 3, "tess@acme.test")
-            assert refused.value.code == 451
+            assert refused.value.provider_code == "451"
             assert await send(services, conversation_id, version, REMINDER, 1, 3, "tess@acme.test")
 
             assert (sink.refused, len(sink.messages)) == (1, 1)

@@ -17,11 +17,11 @@ from gateway.errors import PermanentDeliveryError
 from gateway.events import org_channel
 from gateway.messages import OutboundMessage
 from gateway.models import Conversation, Message, Organization, Transition
+from gateway.outbound import queue_outbound
 from gateway.reachability import unreachable_reason
 from gateway.runtime import Services
 from handoff import actions
 from handoff.ai.turn import ai_turn
-from handoff.notices import queue_outbound
 from handoff.routing import route_message
 from tests.support.api import logged_in
 from tests.support.factories import make_agent, make_org

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from gateway.delivery import deliver_message
 from gateway.errors import TransientDeliveryError
 from gateway.models import Conversation, Message
+from gateway.outbound import queue_outbound
 from gateway.runtime import Services
 from handoff import actions
-from handoff.notices import queue_outbound
 from messaging.twilio.models import TwilioMessagePart
 from messaging.twilio.numbers import add_number
 from server.worker import build_channels

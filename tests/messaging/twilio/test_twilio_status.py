@@ -12,8 +12,8 @@ from sqlalchemy import select
 from gateway.delivery import deliver_message
 from gateway.events import org_channel
 from gateway.models import Conversation, Message
+from gateway.outbound import queue_outbound
 from gateway.runtime import Services
-from handoff.notices import queue_outbound
 from messaging.twilio.models import TwilioMessagePart
 from tests.support.fake_twilio import (
     Account,

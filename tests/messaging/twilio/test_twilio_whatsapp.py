@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 
 from gateway.delivery import deliver_message
 from gateway.models import Conversation, Message, Transition, utcnow
+from gateway.outbound import queue_outbound
 from gateway.runtime import Services
-from handoff.notices import queue_outbound
 from tests.support.api import logged_in
 from tests.support.factories import make_agent
 from tests.support.fake_twilio import Account, FakeTwilio, messages_in, receive
