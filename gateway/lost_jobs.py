@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import Message, WebhookDelivery
+from gateway.models import Message
 from gateway.queues import DELIVER, DELIVER_WEBHOOK, keyed_job_id
 from gateway.runtime import Services
+from gateway.webhook_tables import WebhookDelivery
 
 LOST_AFTER = timedelta(seconds=30)
 # An attempt lasts at most the webhook timeout (10 s); a row still `sending` this long after

@@ -19,8 +19,9 @@ from rq import get_current_job
 from sqlalchemy import update
 
 from gateway.errors import BadInput, TransientDeliveryError
-from gateway.models import WebhookDelivery, WebhookEndpoint, utcnow
+from gateway.models import utcnow
 from gateway.runtime import Services, run_job
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from gateway.webhook_targets import GuardedResolver, TargetRefused, check_target
 from gateway.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, body_of, sign
 

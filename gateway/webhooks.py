@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import after_commit
 from gateway.errors import BadInput
-from gateway.models import Conversation, Message, WebhookDelivery, WebhookEndpoint, utcnow
+from gateway.models import Conversation, Message, utcnow
 from gateway.queues import DELIVER_WEBHOOK, OUTBOUND
 from gateway.runtime import Services
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 
 EVENTS = ("handoff", "claimed", "resolved", "message")
 SIGNATURE_HEADER = "X-Switchboard-Signature"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Forbidden, NotFound
-from gateway.models import Agent, WebhookDelivery, WebhookEndpoint
+from gateway.models import Agent
 from gateway.openapi import (
     BOOLEAN,
     INTEGER,
@@ -27,6 +27,7 @@ from gateway.openapi import (
     schema,
 )
 from gateway.web import app_services
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from gateway.webhook_targets import check_target
 from gateway.webhooks import EVENTS, new_secret, validate_events, validate_url
 

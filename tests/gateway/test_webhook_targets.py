@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 
 from gateway import webhooks
 from gateway.db import Database
-from gateway.models import Organization, WebhookDelivery, WebhookEndpoint
+from gateway.models import Organization
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.webhook_jobs import send_delivery
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from gateway.webhook_targets import TargetRefused, check_target, refusal
 from server.app import create_app
 from tests.support.api import logged_in

@@ -26,11 +26,12 @@ from sqlalchemy import select, update
 from gateway import webhooks
 from gateway.db import Database
 from gateway.errors import BadInput, TransientDeliveryError
-from gateway.models import Base, Organization, WebhookDelivery, WebhookEndpoint, utcnow
+from gateway.models import Base, Organization, utcnow
 from gateway.queues import OUTBOUND
 from gateway.reconciler import reconcile
 from gateway.runtime import Services
 from gateway.webhook_jobs import send_delivery
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from handoff import actions
 from handoff.context import load_context
 from handoff.routing import hand_off, route_message

@@ -11,7 +11,8 @@ from typing import Any
 
 from quart import Quart
 
-from gateway.models import CannedResponse, Team, WebhookEndpoint
+from gateway.models import CannedResponse, Team
+from gateway.webhook_tables import WebhookEndpoint
 from tests.queue.helpers import client_for, seed_conversation
 from tests.support.factories import make_agent
 
