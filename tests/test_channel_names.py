@@ -14,7 +14,10 @@ from server.plugins import PLUGINS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTSIDE_THE_CHANNELS = ("gateway", "handoff", "desk", "server")
-NAMES = {spec.name for plugin in PLUGINS for spec in plugin.channels}
+# "email" names the email channel but is also the agents' login field and an address kind,
+# so a string "email" cannot be told apart here; every other channel name is unambiguous.
+HOMONYMS = {"email"}
+NAMES = {spec.name for plugin in PLUGINS for spec in plugin.channels} - HOMONYMS
 
 
 def python_mentions(path: Path) -> list[str]:
@@ -45,7 +48,7 @@ def page_mentions(path: Path) -> list[str]:
 
 
 def test_the_plugins_declare_the_names_looked_for() -> None:
-    assert {"webchat", "sms", "whatsapp"} <= NAMES
+    assert {"webchat", "sms", "whatsapp", "voice"} <= NAMES
 
 
 def test_no_channel_name_is_written_outside_its_package() -> None:
