@@ -20,7 +20,7 @@ from gateway.runtime import Services
 from voice import twiml, urls, words
 from voice.calls import CallView, sequence_of, view_in
 from voice.models import TransferAttempt, VoiceCall
-from voice.transfer import decide, hang_up_agent
+from voice.transfer import CALL_ME, decide, hang_up_agent
 
 MACHINE = ("machine_", "fax")
 FAILED_STATUSES = {"busy": "busy", "no-answer": "no_answer", "failed": "failed"}
@@ -55,6 +55,8 @@ async def whisper(services: Services, seen: AttemptView) -> str:
         return twiml.goodbye(voice, [words.AGENT_CALLER_LEFT])
     if attempt.outcome is not None:
         return twiml.goodbye(voice, [_refusal(attempt.outcome)])
+    if attempt.detail == CALL_ME:  # they chose this call on the desk: no whisper, no key
+        return await answer(services, seen, "1")
     async with services.db.transaction() as session:
         conversation = await session.get(Conversation, call.conversation_id)
         assert conversation is not None
@@ -131,7 +133,7 @@ async def _claim(services: Services, seen: AttemptView) -> str:
         decided = await session.execute(
             update(TransferAttempt)
             .where(TransferAttempt.id == attempt.id, TransferAttempt.outcome.is_(None))
-            .values(outcome="accepted", detail="pressed 1")
+            .values(outcome="accepted", detail=attempt.detail or "pressed 1")
             .execution_options(synchronize_session=False)
         )
         if decided.rowcount != 1:  # type: ignore[attr-defined]

@@ -1,9 +1,10 @@
 """What the agents' desk reads and does about a conversation's calls. `GET
 /api/conversations/<id>/calls` gives each call of a voice conversation with its live state
 in plain words (with the AI, on hold for N s, with Dana, ended), its duration and
-recording, and every transfer attempt with its outcome. An agent can end a live call, or
-send the caller back to the AI (the caller hears "anything else?", and the conversation
-returns to the AI through the state machine)."""
+recording, and every transfer attempt with its outcome. From a call waiting on hold an
+agent can ask to be dialled in ("Call me": no whisper, since they chose it); an agent can
+end a live call, or send the caller back to the AI (the caller hears "anything else?", and
+the conversation returns to the AI through the state machine)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from sqlalchemy import select
 
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
-from gateway.errors import Conflict, Forbidden, NotFound
+from gateway.errors import BadInput, Conflict, Forbidden, NotFound
 from gateway.models import Agent, Conversation, utcnow
 from gateway.openapi import INTEGER, STRING, array, documented, nullable, obj
 from gateway.web import app_services
 from messaging.twilio import rest
 from voice import urls
 from voice.calls import view_in
-from voice.models import TransferAttempt, VoiceCall
-from voice.transfer import credentials
+from voice.models import AgentPhone, TransferAttempt, VoiceCall
+from voice.transfer import CALL_ME, credentials, decide, hang_up_agent, place
 
 voice_desk = Blueprint("voice_desk", __name__)
 TAGS = ["voice"]
@@ -206,3 +207,54 @@ async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
         url=urls.url(settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round),
     )
     return jsonify({"moved": True})
+
+
+@voice_desk.post("/api/conversations/<int:conversation_id>/call/call-me")
+@login_required(_db)
+@documented(
+    "Be dialled into a call waiting on hold (no whisper: you chose it)",
+    tags=TAGS,
+    description="Your phone rings (the number in your profile); answering takes the "
+    "conversation and joins the caller. A target ringing at that moment is stopped.",
+    response=obj(["dialling"], dialling=STRING),
+    errors=(400, 403, 404, 409),
+)
+async def call_me(conversation_id: int) -> ResponseReturnValue:
+    found, agent = await _live_call(conversation_id)
+    services = app_services().services
+    if found.call.phase != "hold":
+        raise Conflict("the caller is not waiting on hold", code="not_waiting")
+    async with _db().transaction() as session:
+        phone = await session.get(AgentPhone, agent.id)
+        if phone is None:
+            raise BadInput("add your phone number first (PUT /api/me/phone)")
+        ringing = list(
+            (
+                await session.scalars(
+                    select(TransferAttempt).where(
+                        TransferAttempt.call_id == found.call.id,
+                        TransferAttempt.outcome.is_(None),
+                    )
+                )
+            ).all()
+        )
+        attempt = TransferAttempt(
+            organization_id=agent.organization_id,
+            call_id=found.call.id,
+            round=found.call.transfer_round,
+            position=-2,
+            agent_id=agent.id,
+            target_number=phone.number,
+            target_label=agent.name,
+            status="dialing",
+            status_sequence=-1,
+            detail=CALL_ME,
+        )
+        session.add(attempt)
+        await session.flush()
+        attempt_id, number = attempt.id, phone.number
+    for other in ringing:
+        if await decide(services, other.id, "claimed_elsewhere", go_on=False):
+            await hang_up_agent(services, found, other)
+    await place(services, found, attempt_id, number)
+    return jsonify({"dialling": number})

@@ -29,6 +29,7 @@ NEXT_TARGET = frozenset(
     {"declined", "no_answer", "busy", "failed", "voicemail", "claimed_elsewhere"}
 )
 OUTCOMES = NEXT_TARGET | {"accepted", "caller_left", "dropped_after_connect", "exhausted"}
+CALL_ME = "asked to be called"  # the detail of an attempt an agent asked for from the desk
 RINGING = frozenset({"dialing", "queued", "initiated", "ringing"})
 
 
@@ -128,7 +129,6 @@ async def _pick(session: AsyncSession, found: CallView, round_: int) -> tuple[in
 
 async def dial_next(services: Services, call_id: int, round_: int) -> None:
     """Dial the next target of the round, or end the round as exhausted."""
-    settings = services.settings
     while True:
         async with services.db.transaction() as session:
             found = await view_in(session, call_id)
@@ -165,33 +165,41 @@ async def dial_next(services: Services, call_id: int, round_: int) -> None:
         if exhausted:
             await move_caller(services, found, urls.RESUME, round_)
             return
-        try:
-            created = await rest.create_call(
-                settings.twilio_api_base_url,
-                credentials(found),
-                to=target.number,
-                from_=found.call.to_number,
-                url=urls.url(settings, urls.AGENT, a=attempt_id),
-                status_callback=urls.url(settings, urls.AGENT_STATUS, a=attempt_id),
-                ring_seconds=found.settings.ring_timeout_seconds,
-                amd_callback=urls.url(settings, urls.AGENT_AMD, a=attempt_id),
-            )
-        except DeliveryError as error:
-            log.warning("could not dial transfer target of call %s: %s", call_id, error.message)
-            await decide(services, attempt_id, "failed", detail=error.message, go_on=False)
-            continue
-        async with services.db.transaction() as session:
-            await session.execute(
-                update(TransferAttempt)
-                .where(TransferAttempt.id == attempt_id)
-                .values(agent_call_sid=created.sid)
-                .execution_options(synchronize_session=False)
-            )
-            dialled = await session.get(TransferAttempt, attempt_id)
-            assert dialled is not None
-        if dialled.outcome is not None:  # the caller left while the call was being placed
-            await hang_up_agent(services, found, dialled)
-        return
+        if await place(services, found, attempt_id, target.number):
+            return
+
+
+async def place(services: Services, found: CallView, attempt_id: int, number: str) -> bool:
+    """Place the attempt's call to `number`; False (the attempt failed) when Twilio
+    refused it. If the caller left while the call was being placed, it is ended at once."""
+    settings = services.settings
+    try:
+        created = await rest.create_call(
+            settings.twilio_api_base_url,
+            credentials(found),
+            to=number,
+            from_=found.call.to_number,
+            url=urls.url(settings, urls.AGENT, a=attempt_id),
+            status_callback=urls.url(settings, urls.AGENT_STATUS, a=attempt_id),
+            ring_seconds=found.settings.ring_timeout_seconds,
+            amd_callback=urls.url(settings, urls.AGENT_AMD, a=attempt_id),
+        )
+    except DeliveryError as error:
+        log.warning("could not dial for call %s: %s", found.call.id, error.message)
+        await decide(services, attempt_id, "failed", detail=error.message, go_on=False)
+        return False
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(TransferAttempt)
+            .where(TransferAttempt.id == attempt_id)
+            .values(agent_call_sid=created.sid)
+            .execution_options(synchronize_session=False)
+        )
+        dialled = await session.get(TransferAttempt, attempt_id)
+        assert dialled is not None
+    if dialled.outcome is not None:  # the caller left while the call was being placed
+        await hang_up_agent(services, found, dialled)
+    return True
 
 
 async def _exhaust(session: AsyncSession, found: CallView, round_: int) -> None:

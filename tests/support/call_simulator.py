@@ -159,6 +159,7 @@ class AgentPhone:
     placed: Sent
     sequence: int = 0
     action: str | None = None
+    joined: bool = False
 
     def params(self, **extra: str) -> dict[str, str]:
         return {
@@ -192,12 +193,14 @@ class AgentPhone:
         assert response.status_code == 200, (url, response.status_code, body)
         return twiml_rules.check(body, role)
 
-    async def pick_up(self) -> list[str]:
-        """Answer: the whisper plays; returns what the agent heard."""
+    async def pick_up(self, role: str = "whisper") -> list[str]:
+        """Answer: the whisper plays (`role` "call" for a leg that joins without one);
+        returns what the agent heard."""
         await self.report("in-progress")
         root = await self._post(
-            self.placed.get("Url") or "", self.params(CallStatus="in-progress"), "whisper"
+            self.placed.get("Url") or "", self.params(CallStatus="in-progress"), role
         )
+        self.joined = root.find("Dial/Conference") is not None
         gather = root.find("Gather")
         self.action = None if gather is None else gather.get("action")
         return twiml_rules.spoken(root)

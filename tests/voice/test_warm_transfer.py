@@ -6,12 +6,12 @@ while the agent's phone rings, and a claim on the queue page racing a press of 1
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from quart import Quart
 from sqlalchemy import update
 
-from gateway.models import Agent, utcnow
+from gateway.models import Agent, Organization, utcnow
 from gateway.runtime import Services
 from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
@@ -307,3 +307,60 @@ async def test_the_desk_shows_the_call_and_sends_the_caller_back_to_the_ai(
     ended = await client.post(path + "/call/end", headers=csrf)
     assert ended.status_code == 200
     assert fake_twilio.updates_of(caller.sid)[-1].get("Status") == "completed"
+
+
+async def test_outside_business_hours_the_caller_is_offered_a_text_at_once(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    org: Organization,
+    worker: None,
+) -> None:
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    other_day = days[(datetime.now(UTC).weekday() + 3) % 7]
+    async with voice_services.db.transaction() as session:
+        current = await session.get(Organization, org.id)
+        assert current is not None
+        current.settings = {**current.settings, "business_hours": {other_day: [["09:00", "10:00"]]}}
+    await caller.dial_in()
+    heard = " ".join(await caller.say("I want to talk to a person"))
+    assert "Our team is away" in heard and caller.gather is not None and caller.room is None
+    assert fake_twilio.placed_calls() == []  # nobody is dialled while closed
+    call, conversation = await the_call(voice_services)
+    assert (conversation.state, call.phase, call.offer) == ("queued", "offer", "closed")
+
+
+async def test_call_me_dials_the_agent_straight_into_a_waiting_call(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    worker: None,
+) -> None:
+    _, sam = agents
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    await AgentPhone(caller.client, account, dana).report("ringing")
+    _, conversation = await the_call(voice_services)
+    client, csrf = await logged_in(voice_app, sam)
+    call_me = f"/api/conversations/{conversation.id}/call/call-me"
+    assert (await client.post(call_me, headers=csrf)).status_code == 400  # no phone yet
+    await client.put("/api/me/phone", json={"number": "+15550009999"}, headers=csrf)
+    dialled = await client.post(call_me, headers=csrf)
+    assert dialled.status_code == 200
+    [cancel] = fake_twilio.updates_of(dana.sid)
+    assert cancel.get("Status") == "canceled"
+    [_, sam_leg] = fake_twilio.wait_for_calls(2)
+    assert sam_leg.get("To") == "+15550009999"
+    sam_phone = AgentPhone(caller.client, account, sam_leg)
+    heard = await sam_phone.pick_up(role="call")
+    assert sam_phone.joined and heard == []  # no whisper: Sam chose this call
+    call, conversation = await the_call(voice_services)
+    assert (conversation.state, conversation.assigned_agent_id, call.phase) == (
+        "assigned",
+        sam.id,
+        "agent",
+    )
+    assert await outcomes(voice_services) == [("Dana", "claimed_elsewhere"), ("Sam", "accepted")]
