@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database, insert_ignoring_conflict
 from gateway.events import Event
-from gateway.models import Conversation, Organization, utcnow
+from gateway.models import Organization, utcnow
 from gateway.runtime import Services
 from messaging.twilio.models import TwilioAccount
 from voice.models import CallAnswer, VoiceCall
@@ -155,12 +155,6 @@ async def apply_status(
         .execution_options(synchronize_session=False)
     )
     return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
-
-
-async def conversation_of(session: AsyncSession, call: VoiceCall) -> Conversation:
-    conversation = await session.get(Conversation, call.conversation_id)
-    assert conversation is not None
-    return conversation
 
 
 async def find_by_sid(db: Database, call_sid: str) -> CallView | None:
