@@ -1,7 +1,7 @@
 """What happens while the caller holds: the hold audio (the organization's hold message,
 or a line for the outcome of a transfer attempt that ended since the last line, so the
 caller knows they are not forgotten), and the conference's events (when the agent joins,
-the attempt records it)."""
+the attempt records it; when the waiting caller leaves, ringing agents are stopped)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from gateway.runtime import Services
 from voice import twiml, urls, words
 from voice.calls import CallView
 from voice.models import TransferAttempt, VoiceCall
+from voice.transfer import caller_left
 
 
 async def hold_audio(services: Services, found: CallView, round_: int) -> str:
@@ -49,10 +50,15 @@ async def hold_audio(services: Services, found: CallView, round_: int) -> str:
 async def conference_event(
     services: Services, found: CallView, round_: int, form: Mapping[str, str]
 ) -> None:
-    """Record when the agent joins the caller's conference."""
-    if form.get("StatusCallbackEvent") != "participant-join":
+    """Record when the agent joins the caller's conference; when the waiting caller leaves
+    it (they hung up), stop ringing agents at once, even before the call's own status
+    callback arrives (or when the number has none configured)."""
+    event, label = form.get("StatusCallbackEvent"), form.get("ParticipantLabel")
+    if event == "participant-leave" and label == "customer":
+        if found.call.phase == "hold" and found.call.transfer_round == round_:
+            await caller_left(services, found.call.id)
         return
-    if form.get("ParticipantLabel") != "agent":
+    if event != "participant-join" or label != "agent":
         return
     async with services.db.transaction() as session:
         await session.execute(

@@ -15,7 +15,14 @@ from gateway.models import Agent, Organization, utcnow
 from gateway.runtime import Services
 from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
-from tests.support.fake_twilio import BUSINESS, CUSTOMER, PUBLIC_URL, Account, FakeTwilio
+from tests.support.fake_twilio import (
+    BUSINESS,
+    CUSTOMER,
+    PUBLIC_URL,
+    Account,
+    FakeTwilio,
+    post_signed,
+)
 from tests.voice.conftest import DANA_PHONE, SAM_PHONE
 from tests.voice.helpers import attempts, outcomes, the_call, transcript
 from voice.models import TransferAttempt
@@ -364,3 +371,27 @@ async def test_call_me_dials_the_agent_straight_into_a_waiting_call(
         "agent",
     )
     assert await outcomes(voice_services) == [("Dana", "claimed_elsewhere"), ("Sam", "accepted")]
+
+
+async def test_the_caller_leaving_the_conference_stops_the_ringing_agent(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    await AgentPhone(caller.client, account, dana).report("ringing")
+    assert caller.conference_events is not None
+    left = caller.params(
+        StatusCallbackEvent="participant-leave",
+        ParticipantLabel="customer",
+        ConferenceSid="CF" + "0" * 32,
+        SequenceNumber="2",
+    )
+    response = await post_signed(caller.client, caller.conference_events, left, account.token)
+    assert response.status_code == 200
+    [cancel] = fake_twilio.updates_of(dana.sid)
+    assert cancel.get("Status") == "canceled"
+    assert await outcomes(voice_services) == [("Dana", "caller_left")]
