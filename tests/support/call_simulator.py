@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support import twiml_rules
-from tests.support.fake_twilio import API_VERSION, PUBLIC_URL, Account, Sent, post_signed
+from tests.support.fake_twilio import API_VERSION, PUBLIC_URL, Account, post_signed
+from tests.support.fake_twilio_calls import Placed
 
 INCOMING = PUBLIC_URL + "/twilio/voice"
 STATUS = PUBLIC_URL + "/twilio/voice/status"
@@ -156,7 +157,7 @@ class AgentPhone:
 
     client: Any
     account: Account
-    placed: Sent
+    placed: Placed
     sequence: int = 0
     action: str | None = None
     joined: bool = False

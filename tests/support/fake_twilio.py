@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from tests.support.fake_twilio_calls import CallsAPI, Placed
 from tests.support.ports import free_port
 
 API_VERSION = "2010-04-01"
@@ -75,7 +76,7 @@ class Failure:
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(CallsAPI):
     port: int = field(default_factory=free_port)
     accounts: dict[str, str] = field(default_factory=dict)
     sent: list[Sent] = field(default_factory=list)
@@ -83,9 +84,9 @@ class FakeTwilio:
     _script: deque[Failure | None] = field(default_factory=deque)  # None: answer normally
     _refused: dict[str, Failure] = field(default_factory=dict)
     _media: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
-    calls: list[Sent] = field(default_factory=list)  # outgoing calls placed (agent legs)
-    call_updates: list[Sent] = field(default_factory=list)  # moves and hang-ups, by CallSid
-    participant_updates: list[Sent] = field(default_factory=list)  # sid: "CF…/label"
+    calls: list[Placed] = field(default_factory=list)  # outgoing calls placed (agent legs)
+    call_updates: list[Placed] = field(default_factory=list)  # moves and hang-ups, by CallSid
+    participant_updates: list[Placed] = field(default_factory=list)  # sid: "CF…/label"
     _ended_calls: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -139,27 +140,6 @@ class FakeTwilio:
                 return found
             time.sleep(0.02)
         raise AssertionError(f"expected {count} REST calls, Twilio got {len(self.messages())}")
-
-    def placed_calls(self) -> list[Sent]:
-        with self._lock:
-            return list(self.calls)
-
-    def updates_of(self, call_sid: str) -> list[Sent]:
-        with self._lock:
-            return [update for update in self.call_updates if update.sid == call_sid]
-
-    def end_call(self, call_sid: str) -> None:
-        """The call is over at Twilio's end: moving it now fails with error 21220."""
-        with self._lock:
-            self._ended_calls.add(call_sid)
-
-    def wait_for_calls(self, count: int, timeout: float = 30.0) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(found := self.placed_calls()) >= count:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} calls placed, Twilio got {len(self.calls)}")
 
     # --- the server ----------------------------------------------------------------------
 
@@ -267,94 +247,10 @@ class FakeTwilio:
             return web.Response(status=404)
         return web.Response(body=found[1], content_type=found[2])
 
-    @staticmethod
-    async def _form(request: web.Request) -> dict[str, list[str]]:
-        form = await request.post()
-        params: dict[str, list[str]] = {}
-        for key, value in form.items():
-            params.setdefault(key, []).append(str(value))
-        return params
-
-    @staticmethod
-    def _call_resource(
-        sid: str, account_sid: str, params: dict[str, list[str]], status: str
-    ) -> dict[str, Any]:
-        now = email.utils.format_datetime(datetime.now(UTC))
-        return {
-            "account_sid": account_sid,
-            "api_version": API_VERSION,
-            "date_created": now,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "from": params.get("From", [None])[0],
-            "to": params.get("To", [None])[0],
-            "sid": sid,
-            "status": status,
-            "uri": f"/{API_VERSION}/Accounts/{account_sid}/Calls/{sid}.json",
-        }
-
-    async def _create_call(self, request: web.Request) -> web.Response:
-        account_sid = request.match_info["account"]
-        if not self._authorized(request, account_sid):
-            return self._error(401, 20003, "Authenticate")
-        params = await self._form(request)
-        if not params.get("To"):
-            return self._error(400, 21201, "No 'To' number is specified")
-        if not params.get("From"):
-            return self._error(400, 21213, "No 'From' number is specified")
-        if not params.get("Url") and not params.get("Twiml"):
-            return self._error(400, 21205, "Url parameter is required.")
-        placed = Sent("CA" + uuid.uuid4().hex, account_sid, params)
-        with self._lock:
-            self.calls.append(placed)
-        return web.json_response(
-            self._call_resource(placed.sid, account_sid, params, "queued"), status=201
-        )
-
-    async def _update_call(self, request: web.Request) -> web.Response:
-        account_sid, call_sid = request.match_info["account"], request.match_info["call"]
-        if not self._authorized(request, account_sid):
-            return self._error(401, 20003, "Authenticate")
-        params = await self._form(request)
-        with self._lock:
-            ended = call_sid in self._ended_calls
-        if ended:
-            return self._error(400, 21220, "Call is not in-progress. Cannot redirect.")
-        update = Sent(call_sid, account_sid, params)
-        with self._lock:
-            self.call_updates.append(update)
-        status = params.get("Status", ["in-progress"])[0]
-        return web.json_response(self._call_resource(call_sid, account_sid, params, status))
-
-    async def _update_participant(self, request: web.Request) -> web.Response:
-        account_sid = request.match_info["account"]
-        if not self._authorized(request, account_sid):
-            return self._error(401, 20003, "Authenticate")
-        params = await self._form(request)
-        conference, participant = request.match_info["conference"], request.match_info["who"]
-        with self._lock:
-            self.participant_updates.append(
-                Sent(f"{conference}/{participant}", account_sid, params)
-            )
-        return web.json_response(
-            {
-                "account_sid": account_sid,
-                "conference_sid": conference,
-                "call_sid": participant,
-                "hold": params.get("Hold", ["false"])[0] == "true",
-                "status": "connected",
-            }
-        )
-
     def _app(self) -> web.Application:
         app = web.Application()
         accounts = f"/{API_VERSION}/Accounts/{{account}}"
-        app.router.add_post(f"{accounts}/Calls.json", self._create_call)
-        app.router.add_post(f"{accounts}/Calls/{{call}}.json", self._update_call)
-        app.router.add_post(
-            f"{accounts}/Conferences/{{conference}}/Participants/{{who}}.json",
-            self._update_participant,
-        )
+        self._add_call_routes(app, accounts)
         app.router.add_post(f"{accounts}/Messages.json", self._create_message)
         app.router.add_get(f"{accounts}/Messages/{{message}}/Media/{{media}}", self._media_resource)
         app.router.add_get("/media-content/{media}", self._media_content)
