@@ -16,7 +16,8 @@ from gateway import ownership
 from gateway.errors import IllegalTransition, OwnershipChanged
 from gateway.events import Event, EventHub
 from gateway.intake import Intake
-from gateway.models import Conversation, Message, utcnow
+from gateway.models import Conversation, utcnow
+from gateway.outbound import queue_outbound
 from gateway.ownership import State
 from gateway.runtime import Services
 from voice import caller, twiml, words
@@ -52,23 +53,10 @@ async def _back_to_ai(
             .values(phase="ai", agent_id=None, offer=None)
             .execution_options(synchronize_session=False)
         )
-        now = utcnow()
-        session.add(
-            Message(
-                organization_id=conversation.organization_id,
-                conversation_id=conversation.id,
-                direction="outbound",
-                author="system",
-                channel=conversation.channel,
-                text=notice,
-                attachments=[],
-                meta={"notice": "back_to_ai"},
-                ownership_version=conversation.ownership_version,
-                delivery_status="delivered",
-                created_at=now,
-                updated_at=now,
-            )
+        spoken = await queue_outbound(
+            session, services.jobs, conversation, author="system", text=notice, notice="back_to_ai"
         )
+        spoken.delivery_status = "delivered"  # said in this answer; the delivery job skips it
         event = Event(
             "state",
             conversation.organization_id,
@@ -144,13 +132,6 @@ async def offer_answer(
     wants_text = not declined_already and (digits == "1" or bool(_YES.search(speech)))
     if wants_text:
         sent = await send_text_back(services, found)
-        async with services.db.transaction() as session:
-            await session.execute(
-                update(VoiceCall)
-                .where(VoiceCall.id == call.id)
-                .values(offer="text_back" if sent else "text_refused")
-                .execution_options(synchronize_session=False)
-            )
         line = words.TEXT_BACK_SENT if sent else words.TEXT_BACK_IMPOSSIBLE
         return twiml.goodbye(twiml.Voice.of(found.settings), [line])
     await _back_to_ai(

@@ -128,7 +128,7 @@ def _transcribe(session: AsyncSession, found: CallView) -> None:
             channel=caller.CHANNEL,
             text=found.settings.greeting.replace("{business}", found.business),
             attachments=[],
-            meta={"notice": "greeting", "call_sid": found.call.call_sid},
+            meta={"voice": "greeting", "call_sid": found.call.call_sid},
             delivery_status="delivered",
             created_at=now,
             updated_at=now,

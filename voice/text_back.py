@@ -5,25 +5,31 @@ stays waiting for an agent, with its ladder running."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import consent
-from gateway.db import after_commit, insert_ignoring_conflict
-from gateway.models import Conversation, Message, utcnow
-from gateway.queues import DELIVER, OUTBOUND, SEND_RETRY
+from gateway.db import insert_ignoring_conflict
+from gateway.models import Conversation, utcnow
+from gateway.outbound import queue_outbound
 from gateway.runtime import Services
 from voice import words
 from voice.calls import CallView
+from voice.models import VoiceCall
 
 SMS = "sms"
 
 
 async def send_text_back(services: Services, found: CallView) -> bool:
-    """Queue the one SMS; False when the number opted out of texts. Idempotent per call."""
+    """Queue the one SMS, once per call (the call's offer moves to "text_back" first, so a
+    repeated answer sends nothing more); False when the number opted out of texts."""
     call = found.call
     async with services.db.transaction() as session:
         if await consent.opted_out_at(session, call.organization_id, "phone", call.from_number):
+            await _offer_becomes(session, call.id, "text_refused")
             return False
+        if not await _offer_becomes(session, call.id, "text_back"):
+            return True  # already sent for this call
         voice_conversation = await session.get(Conversation, call.conversation_id)
         assert voice_conversation is not None
         key = {
@@ -48,33 +54,23 @@ async def send_text_back(services: Services, found: CallView) -> bool:
             tuple(key),
         )
         conversation = (await session.execute(select(Conversation).filter_by(**key))).scalar_one()
-        marker = f"voice-text-back:{call.call_sid}"
-        created = await insert_ignoring_conflict(
+        await queue_outbound(
             session,
-            Message,
-            {
-                "organization_id": call.organization_id,
-                "conversation_id": conversation.id,
-                "direction": "outbound",
-                "author": "system",
-                "channel": SMS,
-                "text": words.TEXT_BACK_SMS.format(business=found.business),
-                "attachments": [],
-                "meta": {"notice": "text_back", "voice_conversation_id": call.conversation_id},
-                "provider_message_id": marker,
-                "ownership_version": conversation.ownership_version,
-                "delivery_status": "pending",
-                "created_at": now,
-                "updated_at": now,
-            },
-            ("organization_id", "channel", "provider_message_id"),
+            services.jobs,
+            conversation,
+            author="system",
+            text=words.TEXT_BACK_SMS.format(business=found.business),
+            notice="text_back",
+            meta={"voice_conversation_id": call.conversation_id},
         )
-        if created is not None:
-            conversation_id = conversation.id
-            after_commit(
-                session,
-                lambda: services.jobs.enqueue_async(
-                    OUTBOUND, DELIVER, created, retry=SEND_RETRY, conversation_id=conversation_id
-                ),
-            )
     return True
+
+
+async def _offer_becomes(session: AsyncSession, call_id: int, outcome: str) -> bool:
+    moved = await session.execute(
+        update(VoiceCall)
+        .where(VoiceCall.id == call_id, VoiceCall.offer.in_(("exhausted", "closed")))
+        .values(offer=outcome)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount == 1)  # type: ignore[attr-defined]

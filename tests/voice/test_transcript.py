@@ -54,7 +54,7 @@ async def test_the_timeline_keeps_the_call_in_order(
     await caller.say("I want to talk to a person")
     _, conversation = await the_call(voice_services)
     lines = [
-        (message.author, message.meta.get("notice"), message.text[:30])
+        (message.author, message.notice or message.meta.get("voice"), message.text[:30])
         for message in await transcript(voice_services, conversation.id)
     ]
     authors = [author for author, _, _ in lines]
