@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 def _blueprints() -> Sequence[Blueprint]:
     from voice.admin_api import voice_admin
     from voice.desk_api import voice_desk
+    from voice.page import voice_page
     from voice.routes import voice_routes
 
-    return (voice_routes, voice_admin, voice_desk)
+    return (voice_routes, voice_admin, voice_desk, voice_page)
 
 
 VOICE: ChannelPlugin = channel_plugin(

@@ -90,3 +90,20 @@ async def test_an_agent_not_available_for_calls_is_skipped(
         assert found is not None
         targets = await transfer.reachable(session, found)
     assert [target.number for target in targets] == ["+15550005555"]
+
+
+async def test_the_calls_settings_page_is_for_logged_in_people(
+    voice_app: Quart, voice_services: Services, org: Organization
+) -> None:
+    anonymous = await voice_app.test_client().get("/calls/settings")
+    assert anonymous.status_code == 302
+    assert anonymous.headers["Location"] == "/login?next=/calls/settings"
+    agent = await make_agent(voice_services.db, org, name="Al")
+    client, _ = await logged_in(voice_app, agent)
+    page = await client.get("/calls/settings")
+    assert page.status_code == 200 and "text/html" in page.content_type
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    body = (await page.get_data()).decode()
+    assert 'data-testid="phone-number"' in body and "/calls/assets/settings.js" in body
+    script = await client.get("/calls/assets/settings.js")
+    assert script.status_code == 200 and "api/me/phone" in (await script.get_data()).decode()
