@@ -24,6 +24,7 @@ from gateway.auth import (
 )
 from gateway.db import Database
 from gateway.errors import BadInput, RateLimited
+from gateway.inputs import json_object
 from gateway.login_limit import LoginLimit
 from gateway.models import Agent
 from gateway.openapi import OK, STRING, TIMESTAMP, documented, obj, schema
@@ -85,9 +86,8 @@ def validate_time_zone(value: object) -> str:
     auth=False,
 )
 async def login() -> ResponseReturnValue:
-    body = await request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
-    password = body.get("password") if isinstance(body, dict) else None
+    body = await json_object(hint="send JSON with an email and a password")
+    email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise BadInput("send JSON with an email and a password")
     limit = LoginLimit(app_services().services.events.redis)
@@ -139,8 +139,8 @@ async def me() -> ResponseReturnValue:
     errors=(400,),
 )
 async def update_me() -> ResponseReturnValue:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict) or "time_zone" not in body:
+    body = await json_object(hint="send JSON with a 'time_zone'")
+    if "time_zone" not in body:
         raise BadInput("send JSON with a 'time_zone'")
     zone = validate_time_zone(body["time_zone"])
     async with _db().transaction() as session:
@@ -160,9 +160,8 @@ async def update_me() -> ResponseReturnValue:
     errors=(400, 429),
 )
 async def change_password() -> ResponseReturnValue:
-    body = await request.get_json(silent=True)
-    current = body.get("current_password") if isinstance(body, dict) else None
-    new = body.get("new_password") if isinstance(body, dict) else None
+    body = await json_object(hint="send JSON with current_password and new_password")
+    current, new = body.get("current_password"), body.get("new_password")
     if not isinstance(current, str) or not isinstance(new, str):
         raise BadInput("send JSON with current_password and new_password")
     validate_password(new)

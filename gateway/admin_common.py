@@ -1,12 +1,9 @@
-"""What the people and teams APIs share: the database, the admin check, reading a JSON
-body, cleaning a name, and finding a team of the caller's organization (another
-organization's team is not found)."""
+"""What the people and teams APIs share: the database, the admin check, cleaning a name,
+and finding a team of the caller's organization (another organization's team is not
+found)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from quart import request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth import current_agent
@@ -25,13 +22,6 @@ def require_admin() -> Agent:
     if agent.role != "admin":
         raise Forbidden("only an admin can manage people and teams")
     return agent
-
-
-async def json_body() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("send a JSON object")
-    return body
 
 
 def clean_name(value: object, what: str, limit: int) -> str:

@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.accounts import validate_time_zone
-from gateway.admin_common import clean_name, database, json_body, own_team, require_admin
+from gateway.admin_common import clean_name, database, own_team, require_admin
 from gateway.auth import COOKIE, close_agent_sessions, current_agent, login_required
 from gateway.errors import BadInput, Conflict, NotFound
+from gateway.inputs import id_list, json_object, text_field
 from gateway.models import Agent, TeamMember
 from gateway.openapi import BOOLEAN, INTEGER, OK, STRING, TIMESTAMP, array, documented, obj, schema
 from gateway.organizations import ROLES, normalize_email, validate_password
@@ -87,10 +88,7 @@ async def _own_agent(session: AsyncSession, organization_id: int, agent_id: int)
 
 
 async def _set_teams(session: AsyncSession, agent: Agent, team_ids: object) -> None:
-    if not isinstance(team_ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in team_ids
-    ):
-        raise BadInput("team_ids must be a list of team ids")
+    team_ids = id_list(team_ids, "team_ids")
     for team_id in set(team_ids):
         await own_team(session, agent.organization_id, team_id)
     await session.execute(delete(TeamMember).where(TeamMember.agent_id == agent.id))
@@ -140,10 +138,10 @@ async def list_agents() -> ResponseReturnValue:
 )
 async def create_agent() -> ResponseReturnValue:
     me = require_admin()
-    body = await json_body()
+    body = await json_object()
     name = clean_name(body.get("name"), "a name", 200)
-    email = normalize_email(str(body.get("email", "")))
-    password = validate_password(str(body.get("password", "")))
+    email = normalize_email(text_field(body, "email") or "")
+    password = validate_password(text_field(body, "password") or "")
     role = _role(body.get("role", "agent"))
     zone = validate_time_zone(body.get("time_zone", "UTC"))
     conflict = Conflict(f"an agent with email {email!r} already exists", code="email_taken")
@@ -194,7 +192,7 @@ async def update_agent(agent_id: int) -> ResponseReturnValue:
     async with database().transaction() as session:
         agent = await _own_agent(session, me.organization_id, agent_id)
         require_admin()
-        body = await json_body()
+        body = await json_object()
         if "name" in body:
             agent.name = clean_name(body["name"], "a name", 200)
         if "time_zone" in body:
@@ -237,7 +235,7 @@ async def reset_password(agent_id: int) -> ResponseReturnValue:
     async with database().transaction() as session:
         agent = await _own_agent(session, me.organization_id, agent_id)
         require_admin()
-        password = (await json_body()).get("password")
-        agent.password_hash = hash_password(validate_password(str(password or "")))
+        password = text_field(await json_object(), "password") or ""
+        agent.password_hash = hash_password(validate_password(password))
     await close_agent_sessions(database(), app_services().services.events, agent)
     return jsonify({"ok": True})

@@ -13,9 +13,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.admin_common import clean_name, database, json_body, own_team, require_admin
+from gateway.admin_common import clean_name, database, own_team, require_admin
 from gateway.auth import current_agent, login_required
 from gateway.errors import Conflict
+from gateway.inputs import json_object
 from gateway.models import Conversation, Team, TeamMember
 from gateway.openapi import INTEGER, OK, STRING, array, documented, obj, schema
 
@@ -78,7 +79,7 @@ async def _unique_team_name(
 )
 async def create_team() -> ResponseReturnValue:
     me = require_admin()
-    name = clean_name((await json_body()).get("name"), "a team name", 120)
+    name = clean_name((await json_object()).get("name"), "a team name", 120)
     try:
         async with database().transaction() as session:
             await _unique_team_name(session, me.organization_id, name, 0)
@@ -104,7 +105,7 @@ async def rename_team(team_id: int) -> ResponseReturnValue:
     async with database().transaction() as session:
         team = await own_team(session, me.organization_id, team_id)
         require_admin()
-        team.name = clean_name((await json_body()).get("name"), "a team name", 120)
+        team.name = clean_name((await json_object()).get("name"), "a team name", 120)
         await _unique_team_name(session, me.organization_id, team.name, team.id)
         (entry,) = await _team_entries(session, [team])
     return jsonify({"team": entry})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.inputs import json_object
 from gateway.models import Agent
 from gateway.openapi import (
     BOOLEAN,
@@ -142,9 +143,9 @@ async def list_endpoints() -> ResponseReturnValue:
 )
 async def create_endpoint() -> ResponseReturnValue:
     agent = _admin()
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("send a JSON object with 'url' and optionally 'events', 'description'")
+    body = await json_object(
+        hint="send a JSON object with 'url' and optionally 'events', 'description'"
+    )
     url = validate_url(body.get("url"))
     allow_private = app_services().services.settings.webhooks_allow_private
     await check_target(url, allow_private=allow_private)

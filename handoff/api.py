@@ -13,6 +13,7 @@ from sqlalchemy import select
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput
+from gateway.inputs import json_object, query_id, text_field
 from gateway.models import Conversation, Message
 from gateway.openapi import INTEGER, STRING, Param, array, documented, nullable, obj
 from gateway.ownership import State
@@ -84,7 +85,7 @@ async def list_conversations() -> ResponseReturnValue:
     state = request.args.get("state")
     if state is not None and state not in {s.value for s in State}:
         raise BadInput(f"unknown state {state!r}")
-    before = request.args.get("before", type=int)
+    before = query_id("before")
     query = select(Conversation).where(Conversation.organization_id == agent.organization_id)
     if state:
         query = query.where(Conversation.state == state)
@@ -126,15 +127,8 @@ async def show_conversation(conversation_id: int) -> ResponseReturnValue:
 
 
 async def _text_field(name: str, required: bool) -> str | None:
-    body = await request.get_json(silent=True)
-    if body is None and not required:
-        return None
-    value = body.get(name) if isinstance(body, dict) else None
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise BadInput(f"send JSON with a {name!r} string")
-    return value
+    body = await json_object(required=required)
+    return text_field(body, name, required=required)
 
 
 @api.post("/api/conversations/<int:conversation_id>/claim")
@@ -177,10 +171,10 @@ async def manual(conversation_id: int) -> ResponseReturnValue:
     errors=(400, 403, 409),
 )
 async def reply(conversation_id: int) -> ResponseReturnValue:
-    text = await _text_field("text", required=True)
+    body = await json_object()
+    text = text_field(body, "text")
     assert text is not None
-    body = await request.get_json(silent=True)
-    media = body.get("media", []) if isinstance(body, dict) else []
+    media = body.get("media", [])
     if not isinstance(media, list) or not all(isinstance(key, str) for key in media):
         raise BadInput("'media' must be a list of uploaded files' keys (see POST /api/media)")
     message = await actions.reply(

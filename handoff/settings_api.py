@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import Forbidden, NotFound
+from gateway.inputs import json_body
 from gateway.models import Agent, Organization
 from gateway.openapi import STRING, array, dataclass_schema, documented, obj, schema
 from gateway.org_settings import OrganizationSettings
@@ -151,7 +152,7 @@ async def show_settings() -> ResponseReturnValue:
 )
 async def change_settings() -> ResponseReturnValue:
     admin = _admin()
-    body = await request.get_json(silent=True)
+    body = await json_body(required=False)
     async with _db().transaction() as session:
         organization = await _organization(session, admin.organization_id)
         stored = validate_update(body, dict(organization.settings or {}), _channels())

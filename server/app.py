@@ -20,6 +20,7 @@ from sqlalchemy import text
 from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.events import EventHub, EventPublisher
+from gateway.inputs import install as install_inputs
 from gateway.intake import Intake
 from gateway.plugins import ChannelPlugin, build_registry
 from gateway.queues import JobQueue
@@ -65,6 +66,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
     app.request_class = upload_request_class(settings.media_max_bytes)  # media uploads only
     app.config["SWITCHBOARD_SETTINGS"] = settings
     install_error_handlers(app)
+    install_inputs(app)  # before any route: ids in routes are checked
 
     @app.before_serving
     async def start_services() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Conflict, Forbidden, NotFound
+from gateway.inputs import json_body
 from gateway.models import Agent, CannedResponse
 from gateway.openapi import INTEGER, OK, STRING, TIMESTAMP, array, documented, obj, schema
 from gateway.web import app_services
@@ -132,7 +133,7 @@ async def list_canned() -> ResponseReturnValue:
 async def create_canned() -> ResponseReturnValue:
     agent = current_agent()
     _require_admin(agent)
-    fields = _fields(await request.get_json(silent=True), partial=False)
+    fields = _fields(await json_body(), partial=False)
     try:
         async with _db().transaction() as session:
             await _shortcut_taken(session, agent, fields["shortcut"], 0)
@@ -159,7 +160,7 @@ async def update_canned(canned_response_id: int) -> ResponseReturnValue:
     async with _db().transaction() as session:
         row = await _own(session, agent, canned_response_id)
         _require_admin(agent)
-        fields = _fields(await request.get_json(silent=True), partial=True)
+        fields = _fields(await json_body(), partial=True)
         if "shortcut" in fields:
             await _shortcut_taken(session, agent, fields["shortcut"], row.id)
         for name, value in fields.items():

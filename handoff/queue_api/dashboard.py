@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
-from gateway.errors import BadInput, Forbidden
+from gateway.errors import Forbidden
+from gateway.inputs import query_int
 from gateway.models import Agent, Conversation, Transition, utcnow
 from gateway.openapi import (
     INTEGER,
@@ -193,8 +194,6 @@ async def dashboard_data() -> ResponseReturnValue:
     agent = current_agent()
     if agent.role != "admin":
         raise Forbidden("the dashboard is for admins")
-    raw = request.args.get("days", "14")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
-        raise BadInput(f"days must be a whole number from 1 to {MAX_DAYS}")
+    days = query_int("days", minimum=1, maximum=MAX_DAYS)
     async with _db().transaction() as session:
-        return jsonify(await build(session, agent, int(raw)))
+        return jsonify(await build(session, agent, 14 if days is None else days))

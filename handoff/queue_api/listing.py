@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from gateway.errors import BadInput
+from gateway.inputs import decode_json, parse_id
 from gateway.models import Agent, Contact, Conversation, ConversationRead, Message, Team
 from gateway.ownership import State
 from handoff.queue_api.search import search_condition
@@ -107,11 +108,10 @@ def encode_cursor(value: datetime | None, conversation_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime | None, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value, conversation_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(conversation_id, int):
-            raise ValueError("id")
+        value, conversation_id = decode_json(base64.urlsafe_b64decode(padded.encode()))
+        conversation_id = parse_id(conversation_id)
         return (datetime.fromisoformat(value) if value else None), conversation_id
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, TypeError, binascii.Error, BadInput):
         raise BadInput("invalid cursor: pass back next_cursor as it was given") from None
 
 

@@ -27,8 +27,9 @@ from redis.exceptions import RedisError
 
 from gateway import presence
 from gateway.auth import COOKIE, SESSION_REVOKED, resolve_session
-from gateway.errors import SwitchboardError
+from gateway.errors import BadInput, SwitchboardError
 from gateway.events import Event, org_channel
+from gateway.inputs import decode_json, parse_id
 from gateway.models import Agent, utcnow
 from gateway.openapi import documented
 from gateway.origins import normalize_origin
@@ -164,9 +165,10 @@ class AgentSocket:
             await self.error("frame_too_large", f"frames may be at most {MAX_FRAME_BYTES} bytes")
             return
         try:
-            frame = json.loads(raw)
-        except ValueError:
-            frame = None
+            frame = decode_json(raw, "the frame")
+        except BadInput as exc:
+            await self.error("bad_frame", exc.message)
+            return
         kind = frame.get("type") if isinstance(frame, dict) else None
         try:
             if kind == "heartbeat":
@@ -198,6 +200,10 @@ class AgentSocket:
     async def check(self, conversation_id: object) -> int:
         if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
             raise SwitchboardError("send a conversation_id number", code="bad_frame")
+        try:
+            conversation_id = parse_id(conversation_id, "conversation_id")
+        except BadInput as exc:
+            raise SwitchboardError(exc.message, code="bad_frame") from None
         if conversation_id not in self.known:
             async with self.state.services.db.transaction() as session:
                 await load_context(session, conversation_id, self.agent.organization_id)

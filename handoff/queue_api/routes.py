@@ -6,8 +6,6 @@ otherwise), before it looks at the body or the role."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Blueprint, jsonify, request
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
@@ -15,6 +13,7 @@ from sqlalchemy import select
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput
+from gateway.inputs import json_object, optional_id, query_id, query_int, text_field
 from gateway.models import Agent, Conversation, utcnow
 from gateway.openapi import INTEGER, STRING, Param, array, documented, nullable, obj
 from gateway.web import app_services
@@ -22,7 +21,7 @@ from handoff.context import load_context
 from handoff.queue_api import conversation_actions as actions
 from handoff.queue_api import schemas
 from handoff.queue_api.counts import COUNT_CAP, counts
-from handoff.queue_api.listing import DEFAULT_PAGE, VIEWS, Filters, list_page
+from handoff.queue_api.listing import DEFAULT_PAGE, MAX_PAGE, VIEWS, Filters, list_page
 from handoff.queue_api.view import HISTORY_PAGE, conversation_json, history, note_json
 
 queue_api = Blueprint("queue_api", __name__)
@@ -44,30 +43,13 @@ async def visible(agent: Agent, conversation_id: int) -> None:
         await load_context(session, conversation_id, agent.organization_id)
 
 
-async def json_body() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("send a JSON object")
-    return body
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadInput(f"{name} must be a whole number") from None
-
-
 def _filters() -> Filters:
     channel = request.args.get("channel") or None
     if channel is not None and (len(channel) > 32 or not channel.replace("_", "").isalnum()):
         raise BadInput(f"unknown channel {channel!r}")
     return Filters(
         channel=channel,
-        team_id=_int_arg("team_id"),
+        team_id=query_id("team_id"),
         label=request.args.get("label") or None,
         query=request.args.get("q") or None,
     )
@@ -97,7 +79,7 @@ async def queue_view(view: str) -> ResponseReturnValue:
         raise BadInput(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
     agent = current_agent()
     filters = _filters()
-    limit = _int_arg("limit")
+    limit = query_int("limit", minimum=1, maximum=MAX_PAGE)
     async with _db().transaction() as session:
         page = await list_page(
             session,
@@ -183,14 +165,14 @@ async def labels() -> ResponseReturnValue:
 )
 async def older_messages(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
-    limit = _int_arg("limit")
+    limit = query_int("limit", minimum=1, maximum=HISTORY_PAGE)
     async with _db().transaction() as session:
         context = await load_context(session, conversation_id, agent.organization_id)
         messages, more = await history(
             session,
             agent.organization_id,
             context.conversation.contact_id,
-            before=_int_arg("before"),
+            before=query_id("before"),
             limit=HISTORY_PAGE if limit is None else limit,
         )
     return jsonify({"messages": messages, "has_older_messages": more})
@@ -209,20 +191,10 @@ async def older_messages(conversation_id: int) -> ResponseReturnValue:
 async def add_note(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     await visible(agent, conversation_id)
-    text = (await json_body()).get("text")
-    if not isinstance(text, str):
-        raise BadInput("send JSON with a 'text' string")
+    text = text_field(await json_object(), "text")
+    assert text is not None
     note = await actions.add_note(app_services().services, agent, conversation_id, text)
     return jsonify({"note": note_json(note, agent.name)}), 201
-
-
-def _optional_id(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise BadInput(f"{name} must be a number or null")
-    return value
 
 
 @queue_api.post("/api/conversations/<int:conversation_id>/reassign")
@@ -243,13 +215,13 @@ def _optional_id(body: dict[str, Any], name: str) -> int | None:
 async def reassign(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     await visible(agent, conversation_id)
-    body = await json_body()
+    body = await json_object()
     conversation = await actions.reassign(
         app_services().services,
         agent,
         conversation_id,
-        agent_id=_optional_id(body, "agent_id"),
-        team_id=_optional_id(body, "team_id"),
+        agent_id=optional_id(body, "agent_id"),
+        team_id=optional_id(body, "team_id"),
     )
     return jsonify({"conversation": conversation_json(conversation)})
 
@@ -266,7 +238,7 @@ async def reassign(conversation_id: int) -> ResponseReturnValue:
 async def set_label(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     await visible(agent, conversation_id)
-    body = await json_body()
+    body = await json_object()
     if "label" not in body or not isinstance(body["label"], str | None):
         raise BadInput("send JSON with a 'label' string (or null to clear it)")
     conversation = await actions.set_label(
@@ -287,7 +259,6 @@ async def set_label(conversation_id: int) -> ResponseReturnValue:
 async def mark_read(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     await visible(agent, conversation_id)
-    body = await request.get_json(silent=True)
-    message_id = _optional_id(body, "message_id") if isinstance(body, dict) else None
+    message_id = optional_id(await json_object(required=False), "message_id", minimum=0)
     mark = await actions.mark_read(app_services().services, agent, conversation_id, message_id)
     return jsonify({"last_read_message_id": mark})

@@ -14,6 +14,7 @@ from quart.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from gateway.auth import COOKIE, resolve_session
+from gateway.errors import NotFound
 from gateway.models import Agent, Conversation
 from gateway.web import app_services
 from handoff.queue_page.security import harden, same_origin_path
@@ -21,6 +22,7 @@ from handoff.queue_page.security import harden, same_origin_path
 PAGES = Path(__file__).parent / "pages"
 ASSETS = Path(__file__).parent / "static"
 ASSET_CACHE_SECONDS = 300
+MAX_ASSET_NAME = 200
 
 queue_page = Blueprint("queue_page", __name__)
 
@@ -98,6 +100,8 @@ async def dashboard() -> ResponseReturnValue:
 
 @queue_page.get("/queue-assets/<path:filename>")
 async def asset(filename: str) -> ResponseReturnValue:
+    if len(filename) > MAX_ASSET_NAME:  # the file system would refuse the name with an error
+        raise NotFound("no such file")
     response: Response = await send_from_directory(
         ASSETS, filename, cache_timeout=ASSET_CACHE_SECONDS
     )

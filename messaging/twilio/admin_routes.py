@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Forbidden
+from gateway.inputs import json_object
 from gateway.openapi import INTEGER, STRING, TIMESTAMP, array, documented, nullable, obj, schema
 from gateway.web import app_services
 from messaging.twilio.numbers import add_number, list_numbers, remove_number
@@ -59,13 +60,6 @@ def _admin_organization() -> int:
     return agent.organization_id
 
 
-async def _json() -> dict[str, Any]:
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("send a JSON object")
-    return body
-
-
 def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None and not required:
@@ -108,7 +102,7 @@ async def numbers() -> ResponseReturnValue:
 )
 async def register() -> ResponseReturnValue:
     organization_id = _admin_organization()
-    body = await _json()
+    body = await json_object()
     added = await add_number(
         _db(),
         organization_id,
@@ -143,7 +137,7 @@ async def unregister(number: str) -> ResponseReturnValue:
     errors=(400,),
 )
 async def segments() -> ResponseReturnValue:
-    text = (await _json()).get("text")
+    text = (await json_object()).get("text")
     if not isinstance(text, str) or len(text) > MAX_DRAFT_CHARS:
         raise BadInput(f"send the draft as 'text', up to {MAX_DRAFT_CHARS} characters")
     return jsonify({**segment_info(text).to_json(), "messages": len(split_text(text))})

@@ -13,6 +13,7 @@ from quart.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from gateway.errors import BadInput, Forbidden
+from gateway.inputs import form_fields, query_id
 from gateway.web import app_services
 from messaging.twilio.addresses import parse_address
 from messaging.twilio.inbound import after_receive
@@ -64,7 +65,7 @@ async def incoming() -> ResponseReturnValue:
     state = app_services()
     services = state.services
     signature = _signature()
-    form = await request.form
+    form = await form_fields()
     business = parse_address(form.get("To", ""))
     line = await find_for_webhook(
         services.db, business.number, form.get("MessagingServiceSid") or None
@@ -90,8 +91,8 @@ async def incoming() -> ResponseReturnValue:
 async def status_callback() -> ResponseReturnValue:
     services = app_services().services
     signature = _signature()
-    part_id = request.args.get("part", type=int)
-    form = await request.form
+    part_id = query_id("part")  # a malformed one is refused before anything is looked up
+    form = await form_fields()
     async with services.db.transaction() as session:
         part = None if part_id is None else await session.get(TwilioMessagePart, part_id)
         account = None if part is None else await session.get(TwilioAccount, part.account_id)

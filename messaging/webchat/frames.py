@@ -4,10 +4,12 @@ stays open); server frames are built here, so their shapes live in one place."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from gateway.errors import BadInput
+from gateway.inputs import decode_json
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID_CHARS = 64
@@ -61,9 +63,9 @@ def parse_frame(raw: str | bytes) -> ClientFrame:
     if isinstance(raw, bytes):
         raise BadFrame("frames must be JSON text, not binary")
     try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise BadFrame("the frame is not valid JSON") from exc
+        body = decode_json(raw, "the frame")
+    except BadInput as exc:
+        raise BadFrame(exc.message) from None
     if not isinstance(body, dict):
         raise BadFrame("a frame must be a JSON object")
     kind = body.get("type")
