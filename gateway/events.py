@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
+SUBSCRIBE_TIMEOUT_SECONDS = 10.0
 
 
 def org_channel(organization_id: int) -> str:
@@ -68,12 +70,17 @@ class EventPublisher:
 
 
 class EventHub:
-    """One pub/sub connection per process, fanned out to any number of local listeners."""
+    """One pub/sub connection per process, fanned out to any number of local listeners.
+
+    `subscribe` returns only once Redis has confirmed the subscription, so every event
+    published after it returns reaches the listener: a socket that says hello after
+    subscribing, and a page that reloads its lists on that hello, miss nothing."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = redis.pubsub()
         self._listeners: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+        self._confirmed: dict[str, asyncio.Event] = {}
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
 
@@ -84,22 +91,45 @@ class EventHub:
             fresh = [name for name in channels if not self._listeners[name]]
             for name in channels:
                 self._listeners[name].add(queue)
-            if fresh:
-                await self._pubsub.subscribe(*fresh)
-            if self._reader is None or self._reader.done():
-                self._reader = asyncio.create_task(self._read())
+            try:
+                await self._subscribe(fresh)
+            except BaseException:
+                self._drop(queue, channels)
+                raise
         try:
             yield queue
         finally:
             async with self._lock:
-                gone = []
-                for name in channels:
-                    self._listeners[name].discard(queue)
-                    if not self._listeners[name]:
-                        del self._listeners[name]
-                        gone.append(name)
+                gone = self._drop(queue, channels)
                 if gone:
                     await self._pubsub.unsubscribe(*gone)
+
+    async def _subscribe(self, fresh: list[str]) -> None:
+        """Subscribe to `fresh` and wait until Redis confirms (the reader sees it)."""
+        waits = {name: self._confirmed.setdefault(name, asyncio.Event()) for name in fresh}
+        for wait in waits.values():
+            wait.clear()
+        if fresh:
+            await self._pubsub.subscribe(*fresh)
+        if self._reader is None or self._reader.done():  # it reads the confirmations too
+            self._reader = asyncio.create_task(self._read())
+        try:
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_SECONDS):
+                for wait in waits.values():
+                    await wait.wait()
+        except TimeoutError:
+            raise RedisTimeoutError("Redis did not confirm a subscription in time") from None
+
+    def _drop(self, queue: asyncio.Queue[Event], channels: tuple[str, ...]) -> list[str]:
+        """Remove `queue`; returns the channels no one listens to any more."""
+        gone = []
+        for name in channels:
+            self._listeners[name].discard(queue)
+            if not self._listeners[name]:
+                del self._listeners[name]
+                self._confirmed.pop(name, None)
+                gone.append(name)
+        return gone
 
     async def _read(self) -> None:
         while True:
@@ -117,6 +147,13 @@ class EventHub:
                 continue
             channel = message["channel"]
             channel = channel.decode() if isinstance(channel, bytes) else channel
+            if message["type"] == "subscribe":
+                confirmed = self._confirmed.get(channel)
+                if confirmed is not None:
+                    confirmed.set()
+                continue
+            if message["type"] != "message":
+                continue
             try:
                 event = Event.from_json(message["data"])
             except (ValueError, KeyError):

@@ -7,6 +7,7 @@ events travel over Redis pub/sub. A stream ends within a second of its session e
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, jsonify, make_response, request
@@ -35,17 +36,23 @@ def _db() -> Database:
 @documented(
     "Server-Sent Events of the organization (the same events as the live socket)",
     tags=["live"],
-    description="text/event-stream: `event: <type>` and `data: <event JSON>` per event.",
+    description="text/event-stream: `event: <type>` and `data: <event JSON>` per event, "
+    "after a first `hello` (sent once subscribed; reload what the page shows then).",
 )
 async def event_stream() -> ResponseReturnValue:
     agent = current_agent()
     organization_id, agent_id = agent.organization_id, agent.id
     token = request.cookies.get(COOKIE, "")
-    hub, db = app_services().hub, _db()  # the stream runs outside the app context
+    state = app_services()  # the stream runs outside the app context
+    hub, db, redis = state.hub, state.services.db, state.services.events.redis
 
     async def stream() -> AsyncIterator[bytes]:
         async with hub.subscribe(org_channel(organization_id)) as queue:
-            yield b": connected\n\n"
+            # Subscribed: from here on no event is missed, so the page reloads its lists
+            # when it reads this hello (as it does on the socket's).
+            online = await presence.online_agents(redis, organization_id)
+            hello = json.dumps({"type": "hello", "online": online})
+            yield f": connected\n\nevent: hello\ndata: {hello}\n\n".encode()
             while True:
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)

@@ -3,14 +3,16 @@
  * WebSocket (/api/live) and falls back to the Server-Sent Events stream (/api/events) when
  * the socket cannot be opened. Either way the page gets the same event objects
  * ({type, conversation_id, data}) and a status ("connecting", "live", "down"), and it
- * reconnects with back-off. After a reconnect the page is told to resynchronise, since
- * events may have been missed in between.
+ * reconnects with back-off. The connection is "live" only when the server's `hello` arrives,
+ * which it sends once it has subscribed to the organization's events; the page is then told
+ * to resynchronise (on the first hello too), since anything before it may have been missed:
+ * the lists the page loaded before the connection opened, or events during an outage.
  */
 (function () {
   "use strict";
 
   var SB = (window.SB = window.SB || {});
-  var SSE_TYPES = ["message", "state", "typing", "presence", "notice", "delivery", "attention", "viewing", "note", "updated"];
+  var SSE_TYPES = ["hello", "message", "state", "typing", "presence", "notice", "delivery", "attention", "viewing", "note", "updated"];
 
   function Live(options) {
     this.onEvent = options.onEvent || function () {};
@@ -58,12 +60,11 @@
     this.onStatus(state, this.transport());
   };
 
-  Live.prototype._opened = function () {
-    var again = this.everOpen;
-    this.everOpen = true;
+  /* The server's hello: it is subscribed, so reload what may have changed before. */
+  Live.prototype._subscribed = function () {
     this.attempts = 0;
     this._status("live");
-    if (again) this.onResync();
+    this.onResync();
     if (this.onOpen) this.onOpen();
   };
 
@@ -71,6 +72,7 @@
     var event;
     try { event = JSON.parse(raw); } catch (e) { return; }
     if (!event || typeof event.type !== "string" || event.type === "pong") return;
+    if (event.type === "hello") this._subscribed();
     // Live events carry their organization; the socket's own answers (hello, online,
     // viewers, error) are passed on whole as their data.
     var own = event.organization_id === undefined;
@@ -92,7 +94,7 @@
     this.socket = socket;
     socket.onopen = function () {
       opened = true;
-      self._opened();
+      self.everOpen = true;
     };
     socket.onmessage = function (message) { self._dispatch(message.data); };
     socket.onclose = function (close) {
@@ -114,7 +116,7 @@
     this._status("connecting");
     var source = new EventSource("/api/events", { withCredentials: true });
     this.source = source;
-    source.onopen = function () { self._opened(); };
+    source.onopen = function () { self.everOpen = true; };
     var handler = function (message) { self._dispatch(message.data); };
     source.onmessage = handler;
     SSE_TYPES.forEach(function (type) { source.addEventListener(type, handler); });
