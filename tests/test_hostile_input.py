@@ -271,7 +271,6 @@ async def test_no_route_answers_hostile_input_with_a_server_error(
     [
         ("POST", "/api/login", b'{"email": "\xff"}', "not UTF-8"),
         ("POST", "/api/conversations/99999999999999999999/claim", None, "whole number"),
-        ("POST", "/twilio/sms/status?part=9223372036854775808", None, "part must be"),
         ("POST", "/api/login", b'{"email": "\\ud800", "password": "x"}', "surrogate"),
         ("PATCH", "/api/me", json.dumps({"time_zone": nested(60)}).encode(), "levels deep"),
         ("GET", "/api/queue/waiting?team_id=9223372036854775808", None, "team_id must be"),
@@ -306,6 +305,24 @@ async def test_the_attacks_that_once_failed_get_a_plain_400(
     assert response.status_code == 400, await response.get_data()
     answer = await response.get_json()
     assert answer["error"] == "bad_input" and words in answer["message"], answer
+
+
+async def test_a_status_callback_past_64_bits_is_refused_like_any_unknown_part(
+    app: Quart,
+) -> None:
+    """Not a 500, and not a 400 either: to a caller without Twilio's signature, a malformed
+    part answers exactly as an unknown one, so nothing is learnt about which exist."""
+    client = app.test_client()
+    form = {"AccountSid": ACCOUNT, "MessageStatus": "delivered"}
+    answers = []
+    for part in ("9223372036854775808", "99999999999999999999", "%EF%BC%91", "424242"):
+        response = await client.post(
+            f"/twilio/sms/status?part={part}", form=form, headers={"X-Twilio-Signature": "x"}
+        )
+        answers.append((response.status_code, await response.get_json()))
+
+    assert answers[0][0] == 403
+    assert all(answer == answers[0] for answer in answers)
 
 
 WIDGET_FRAMES: tuple[str | bytes, ...] = (

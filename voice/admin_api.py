@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from gateway.auth import current_agent, login_required
 from gateway.db import Database
 from gateway.errors import BadInput, Forbidden
+from gateway.inputs import json_object
 from gateway.models import Agent, Organization, utcnow
 from gateway.openapi import BOOLEAN, STRING, array, documented, nullable, obj
 from gateway.web import app_services
@@ -110,8 +111,8 @@ async def show_voice() -> ResponseReturnValue:
 )
 async def change_voice() -> ResponseReturnValue:
     admin = _admin()
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict) or not body:
+    body = await json_object(hint="send a JSON object with the voice settings to change")
+    if not body:
         raise BadInput("send a JSON object with the voice settings to change")
     async with _db().transaction() as session:
         organization = await session.get(Organization, admin.organization_id)
@@ -150,8 +151,8 @@ async def my_phone() -> ResponseReturnValue:
 )
 async def set_my_phone() -> ResponseReturnValue:
     agent = current_agent()
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict) or not set(body) <= {"number", "available_for_calls"}:
+    body = await json_object(hint='send {"number": "+1…", "available_for_calls": true}')
+    if not set(body) <= {"number", "available_for_calls"}:
         raise BadInput('send {"number": "+1…", "available_for_calls": true}')
     number, available = body.get("number"), body.get("available_for_calls")
     if number is not None and not is_e164(number):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.datastructures import MultiDict
 
 from gateway.errors import BadInput, Forbidden, NotFound
+from gateway.inputs import MAX_ID, form_fields, query_int
 from gateway.messages import InboundMessage
 from gateway.models import Message, utcnow
 from gateway.web import AppServices, app_services
@@ -32,15 +33,18 @@ def _xml(document: str) -> Response:
 
 
 def _number(name: str) -> int:
-    raw = request.args.get(name, "")
-    if not raw.isdigit() or len(raw) > 12:
+    try:
+        found = query_int(name, minimum=0, maximum=MAX_ID)
+    except BadInput:
+        found = None  # a malformed number is answered as a missing one
+    if found is None:
         raise NotFound(f"this voice URL needs a number in ?{name}=")
-    return int(raw)
+    return found
 
 
 async def _verified_call(state: AppServices) -> tuple[CallView, MultiDict[str, str]]:
     signature = signature_header()
-    form = await request.form
+    form = await form_fields()
     found = await calls.view(state.services.db, _number("c"))
     if found is None:
         await refuse_unknown(state.services.db, state.services.settings, form, signature)
@@ -69,7 +73,7 @@ async def incoming() -> ResponseReturnValue:
     state = app_services()
     services = state.services
     signature = signature_header()
-    form = await request.form
+    form = await form_fields()
     line = await find_for_webhook(services.db, form.get("To", ""), None)
     if line is None:  # the same 403 as a bad signature unless Twilio really signed it
         await refuse_unknown(services.db, services.settings, form, signature)
@@ -141,7 +145,7 @@ async def status() -> ResponseReturnValue:
     state = app_services()
     services = state.services
     signature = signature_header()
-    form = await request.form
+    form = await form_fields()
     found = await calls.find_by_sid(services.db, form.get("CallSid", ""))
     if found is None:  # a call that never reached the greeting: verify, then nothing to do
         line = await find_for_webhook(services.db, form.get("To", ""), None)
@@ -250,7 +254,7 @@ async def recording() -> ResponseReturnValue:
 
 async def _verified_attempt(state: AppServices) -> tuple[agent_leg.AttemptView, dict[str, str]]:
     signature = signature_header()
-    form = await request.form
+    form = await form_fields()
     seen = await agent_leg.attempt_view(state.services, _number("a"))
     if seen is None:
         await refuse_unknown(state.services.db, state.services.settings, form, signature)

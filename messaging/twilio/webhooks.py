@@ -91,7 +91,10 @@ async def incoming() -> ResponseReturnValue:
 async def status_callback() -> ResponseReturnValue:
     services = app_services().services
     signature = _signature()
-    part_id = query_id("part")  # a malformed one is refused before anything is looked up
+    try:
+        part_id = query_id("part")
+    except BadInput:
+        part_id = None  # answered as an unknown part is: the same 403 to every stranger
     form = await form_fields()
     async with services.db.transaction() as session:
         part = None if part_id is None else await session.get(TwilioMessagePart, part_id)
