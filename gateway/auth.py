@@ -1,9 +1,10 @@
 """Agent login sessions, kept server-side: the cookie carries a random token and the
 database keeps only its SHA-256, with a CSRF token that every API write must echo in the
-`X-CSRF-Token` header. `current_agent()` resolves the session for a request, so every
-handler works inside the agent's own organization. Ending sessions (logout, deactivation,
-a password or role change) publishes a session-revoked event on the organization's live
-channel, so open sockets and event streams end within a second, on every process."""
+`X-CSRF-Token` header. `login_required(role=...)` resolves the session for a request and
+checks the agent's `Role`, so every handler works inside the agent's own organization.
+Ending sessions (logout, deactivation, a password or role change) publishes a
+session-revoked event on the organization's live channel, so open sockets and event
+streams end within a second, on every process."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from enum import StrEnum
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -23,6 +25,7 @@ from gateway.errors import Forbidden, NotAuthenticated
 from gateway.events import Event, EventPublisher
 from gateway.models import Agent, AgentSession, utcnow
 from gateway.passwords import hash_password, needs_rehash, verify_password
+from gateway.web import database
 
 COOKIE = "switchboard_session"
 SESSION_REVOKED = "session_revoked"
@@ -119,17 +122,50 @@ async def resolve_session(db: Database, token: str) -> tuple[Agent, AgentSession
     return agent, agent_session
 
 
+class Role(StrEnum):
+    """What an agent may do, each role including the one before it: a viewer reads; an
+    agent also claims, replies and writes notes; an admin also manages people, teams,
+    settings, numbers and webhooks."""
+
+    VIEWER = "viewer"
+    AGENT = "agent"
+    ADMIN = "admin"
+
+    def includes(self, other: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(other)
+
+
+_REFUSALS = {
+    Role.AGENT: "a viewer can only read: this needs an agent or an admin",
+    Role.ADMIN: "only an admin can do this",
+}
+
+
+def has_role(agent: Agent, role: Role) -> bool:
+    return agent.role in Role.__members__.values() and Role(agent.role).includes(role)
+
+
+def require_role(role: Role, agent: Agent | None = None) -> Agent:
+    """The agent (default: the logged-in one), or Forbidden unless they have `role`. For
+    the routes that first look the target up, so another organization's is a 404."""
+    agent = agent or current_agent()
+    if not has_role(agent, role):
+        raise Forbidden(_REFUSALS.get(role, "you may not do this"))
+    return agent
+
+
 def login_required(
-    db_of: Callable[[], Database],
+    *, role: Role = Role.VIEWER
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Decorator: the request must carry a live session (and its CSRF token for writes);
-    the agent is then `g.agent`."""
+    """Decorator: the request must carry a live session (and its CSRF token for writes) of
+    an agent with `role` (default: any); the agent is then `g.agent`."""
 
     def decorate(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @wraps(handler)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             token = request.cookies.get(COOKIE)
-            found = await resolve_session(db_of(), token) if token else None
+            found = await resolve_session(database(), token) if token else None
             if found is None:
                 raise NotAuthenticated("log in first")
             agent, agent_session = found
@@ -139,6 +175,7 @@ def login_required(
                     raise Forbidden("missing or wrong CSRF token", code="csrf_failed")
             g.agent = agent
             g.csrf_token = agent_session.csrf_token
+            require_role(role, agent)
             return await handler(*args, **kwargs)
 
         return wrapper

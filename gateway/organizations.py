@@ -14,13 +14,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.auth import Role
 from gateway.db import Database
 from gateway.errors import BadInput, Conflict, NotFound
 from gateway.models import Agent, KnowledgeEntry, Organization, Team, TeamMember
 from gateway.origins import parse_origin
 from gateway.passwords import hash_password
 
-ROLES = ("viewer", "agent", "admin")
+ROLES = tuple(role.value for role in Role)
 MIN_PASSWORD_LENGTH = 10
 DEMO_SLUG = "demo"
 DEMO_NAME = "Northwind Outfitters (demo)"

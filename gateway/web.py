@@ -11,6 +11,7 @@ from quart import Quart, current_app, jsonify
 from quart.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
+from gateway.db import Database
 from gateway.errors import SwitchboardError
 from gateway.events import EventHub
 from gateway.intake import Intake
@@ -30,6 +31,11 @@ class AppServices:
 def app_services() -> AppServices:
     state: AppServices = current_app.extensions[EXTENSION]
     return state
+
+
+def database() -> Database:
+    """The database of the app serving this request."""
+    return app_services().services.db
 
 
 def install_error_handlers(app: Quart) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import deadlines, media, ownership, reachability, webhooks
-from gateway.errors import BadInput, Conflict, Forbidden
+from gateway.auth import Role, require_role
+from gateway.errors import BadInput, Conflict
 from gateway.models import Agent, Conversation, Message, utcnow
 from gateway.outbound import queue_outbound
 from gateway.ownership import HUMAN_STATES, State
@@ -25,18 +26,13 @@ RESUME_AI = "resume-ai"
 MAX_REPLY_CHARS = 10_000
 
 
-def _require_role(agent: Agent, *roles: str) -> None:
-    if agent.role not in roles:
-        raise Forbidden(f"a {agent.role} cannot do this")
-
-
 async def _open(session: AsyncSession, agent: Agent, conversation_id: int) -> ConversationContext:
     return await load_context(session, conversation_id, organization_id=agent.organization_id)
 
 
 async def claim(services: Services, agent: Agent, conversation_id: int) -> Conversation:
     """Take a waiting conversation; of many agents claiming at once, exactly one wins."""
-    _require_role(agent, "agent", "admin")
+    require_role(Role.AGENT, agent)
     async with services.db.transaction() as session:
         context = await _open(session, agent, conversation_id)
         conversation = context.conversation
@@ -61,7 +57,7 @@ async def take_manual_control(
     services: Services, agent: Agent, conversation_id: int
 ) -> Conversation:
     """Step in on a conversation the AI is handling; the AI pauses for the review window."""
-    _require_role(agent, "agent", "admin")
+    require_role(Role.AGENT, agent)
     async with services.db.transaction() as session:
         context = await _open(session, agent, conversation_id)
         conversation = context.conversation
@@ -94,7 +90,7 @@ async def reply(
     the customer cannot receive (opted out, or a rule of the channel's) or longer than the
     channel takes is refused before anything is claimed or stored; should that change in
     between, delivery refuses it at send. `media` holds the keys of uploaded images."""
-    _require_role(agent, "agent", "admin")
+    require_role(Role.AGENT, agent)
     text = text.strip()
     if not text and not media:
         raise BadInput("a reply needs some text")
@@ -182,7 +178,7 @@ async def _release(
     notice: str,
     message: str | None,
 ) -> Conversation:
-    _require_role(agent, "agent", "admin")
+    require_role(Role.AGENT, agent)
     async with services.db.transaction() as session:
         context = await _open(session, agent, conversation_id)
         conversation = context.conversation

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.attention import mark_needs_attention
+from gateway.auth import Role
 from gateway.db import after_commit
 from gateway.errors import PermanentDeliveryError
 from gateway.mail import send_mail
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 REMINDER = "reminder"
 ESCALATION = "escalation"
 SEND_JOB = "handoff.notify_email.send_notification"
-STAFF_ROLES = ("agent", "admin")
+STAFF_ROLES = (Role.AGENT, Role.ADMIN)
 
 
 async def recipients(session: AsyncSession, conversation: Conversation, kind: str) -> list[str]:
@@ -40,7 +41,7 @@ async def recipients(session: AsyncSession, conversation: Conversation, kind: st
         Agent.organization_id == conversation.organization_id, Agent.active.is_(True)
     )
     if kind == ESCALATION:
-        query = query.where(Agent.role == "admin")
+        query = query.where(Agent.role == Role.ADMIN)
     elif conversation.team_id is not None:
         members = select(TeamMember.agent_id).where(TeamMember.team_id == conversation.team_id)
         query = query.where(Agent.role.in_(STAFF_ROLES), Agent.id.in_(members))

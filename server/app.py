@@ -44,21 +44,11 @@ class IsoJSONProvider(DefaultJSONProvider):
 
 
 def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -> Quart:
-    from gateway.accounts import accounts
-    from gateway.admin_people import people_api
-    from gateway.admin_teams import teams_api
+    from desk import blueprints as desk_blueprints
+    from desk import upload_request_class
     from gateway.channels_api import channels_api
-    from gateway.media_routes import media, upload_request_class
+    from gateway.media_routes import media
     from gateway.openapi import openapi
-    from gateway.webhooks_api import webhooks_api
-    from handoff.api import api as conversations_api
-    from handoff.live_api import live
-    from handoff.queue_api.canned import canned
-    from handoff.queue_api.dashboard import dashboard
-    from handoff.queue_api.live_socket import live_socket
-    from handoff.queue_api.routes import queue_api
-    from handoff.queue_page.routes import queue_page
-    from handoff.settings_api import settings_api
 
     app = Quart(__name__, static_folder=None)
     app.json = IsoJSONProvider(app)
@@ -118,20 +108,10 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
     async def favicon() -> ResponseReturnValue:
         return await send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
 
-    app.register_blueprint(accounts)
-    app.register_blueprint(people_api)
-    app.register_blueprint(teams_api)
     app.register_blueprint(openapi)
-    app.register_blueprint(queue_api)
-    app.register_blueprint(canned)
-    app.register_blueprint(dashboard)
-    app.register_blueprint(live_socket)
-    app.register_blueprint(conversations_api)
-    app.register_blueprint(live)
-    app.register_blueprint(queue_page)
-    app.register_blueprint(settings_api)
+    for blueprint in desk_blueprints():
+        app.register_blueprint(blueprint)
     app.register_blueprint(media)
-    app.register_blueprint(webhooks_api)
     app.register_blueprint(channels_api)
     for plugin in plugins:
         for blueprint in plugin.blueprints():

@@ -23,7 +23,7 @@ from gateway.db import Database
 from gateway.inputs import MAX_DEPTH
 from gateway.models import Agent, CannedResponse, Organization, Team, WebhookEndpoint
 from messaging.twilio.numbers import add_number
-from tests.queue.helpers import seed_conversation
+from tests.desk.api.helpers import seed_conversation
 from tests.support.factories import make_agent
 from tests.support.fake_twilio import sign
 

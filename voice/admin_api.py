@@ -12,13 +12,12 @@ from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from gateway.auth import current_agent, login_required
-from gateway.db import Database
-from gateway.errors import BadInput, Forbidden
+from gateway.auth import Role, current_agent, login_required
+from gateway.errors import BadInput
 from gateway.inputs import json_object
 from gateway.models import Agent, Organization, utcnow
 from gateway.openapi import BOOLEAN, STRING, array, documented, nullable, obj
-from gateway.web import app_services
+from gateway.web import app_services, database
 from voice import urls
 from voice.models import AgentPhone
 from voice.settings import VoiceSettings, is_e164, validated
@@ -40,20 +39,9 @@ VOICE_VIEW = obj(
 )
 
 
-def _db() -> Database:
-    return app_services().services.db
-
-
-def _admin() -> Agent:
-    agent = current_agent()
-    if agent.role != "admin":
-        raise Forbidden("only an admin can see or change the voice settings")
-    return agent
-
-
 async def _view(organization_id: int) -> dict[str, Any]:
     settings = app_services().services.settings
-    async with _db().transaction() as session:
+    async with database().transaction() as session:
         organization = await session.get(Organization, organization_id)
         assert organization is not None
         rows = await session.execute(
@@ -84,7 +72,7 @@ def _phone_json(agent: Agent, phone: AgentPhone | None) -> dict[str, Any]:
 
 
 @voice_admin.get("/api/admin/voice")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "The organization's voice settings, the URLs to paste into Twilio, and the agents' "
     "phones (admins)",
@@ -93,11 +81,11 @@ def _phone_json(agent: Agent, phone: AgentPhone | None) -> dict[str, Any]:
     errors=(403,),
 )
 async def show_voice() -> ResponseReturnValue:
-    return jsonify(await _view(_admin().organization_id))
+    return jsonify(await _view(current_agent().organization_id))
 
 
 @voice_admin.put("/api/admin/voice")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "Change some voice settings (admins); answers as the GET does",
     tags=TAGS,
@@ -110,11 +98,11 @@ async def show_voice() -> ResponseReturnValue:
     errors=(400, 403),
 )
 async def change_voice() -> ResponseReturnValue:
-    admin = _admin()
+    admin = current_agent()
     body = await json_object(hint="send a JSON object with the voice settings to change")
     if not body:
         raise BadInput("send a JSON object with the voice settings to change")
-    async with _db().transaction() as session:
+    async with database().transaction() as session:
         organization = await session.get(Organization, admin.organization_id)
         assert organization is not None
         current = dict((organization.settings or {}).get("voice") or {})
@@ -127,7 +115,7 @@ async def change_voice() -> ResponseReturnValue:
 
 
 @voice_admin.get("/api/me/phone")
-@login_required(_db)
+@login_required()
 @documented(
     "Your phone for warm transfers, and whether you take calls now",
     tags=TAGS,
@@ -135,13 +123,13 @@ async def change_voice() -> ResponseReturnValue:
 )
 async def my_phone() -> ResponseReturnValue:
     agent = current_agent()
-    async with _db().transaction() as session:
+    async with database().transaction() as session:
         phone = await session.get(AgentPhone, agent.id)
         return jsonify(_phone_json(agent, phone))
 
 
 @voice_admin.put("/api/me/phone")
-@login_required(_db)
+@login_required()
 @documented(
     'Set your phone number for warm transfers and your "available for calls" switch',
     tags=TAGS,
@@ -159,7 +147,7 @@ async def set_my_phone() -> ResponseReturnValue:
         raise BadInput("the number must be in E.164 form, like +15551234567")
     if available is not None and not isinstance(available, bool):
         raise BadInput("available_for_calls must be true or false")
-    async with _db().transaction() as session:
+    async with database().transaction() as session:
         phone = await session.get(AgentPhone, agent.id)
         if phone is None:
             if number is None:

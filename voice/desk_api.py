@@ -14,12 +14,11 @@ from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from gateway.auth import current_agent, login_required
-from gateway.db import Database
-from gateway.errors import BadInput, Conflict, Forbidden, NotFound
+from gateway.auth import Role, current_agent, login_required, require_role
+from gateway.errors import BadInput, Conflict, NotFound
 from gateway.models import Agent, Conversation, utcnow
 from gateway.openapi import INTEGER, STRING, array, documented, nullable, obj
-from gateway.web import app_services
+from gateway.web import app_services, database
 from messaging.twilio import rest
 from voice import urls
 from voice.calls import view_in
@@ -65,10 +64,6 @@ CALL = obj(
 )
 
 
-def _db() -> Database:
-    return app_services().services.db
-
-
 def _state(call: VoiceCall, agent_name: str | None) -> str:
     if call.phase == "ended":
         return "ended"
@@ -83,7 +78,7 @@ def _state(call: VoiceCall, agent_name: str | None) -> str:
 
 async def _calls_of(conversation_id: int) -> list[dict[str, Any]]:
     agent = current_agent()
-    async with _db().transaction() as session:
+    async with database().transaction() as session:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None or conversation.organization_id != agent.organization_id:
             raise NotFound("no such conversation")
@@ -135,7 +130,7 @@ async def _calls_of(conversation_id: int) -> list[dict[str, Any]]:
 
 
 @voice_desk.get("/api/conversations/<int:conversation_id>/calls")
-@login_required(_db)
+@login_required()
 @documented(
     "A conversation's calls: live state, duration, recording and transfer attempts",
     tags=TAGS,
@@ -147,10 +142,8 @@ async def conversation_calls(conversation_id: int) -> ResponseReturnValue:
 
 
 async def _live_call(conversation_id: int) -> tuple[Any, Agent]:
-    agent = current_agent()
-    if agent.role not in ("agent", "admin"):
-        raise Forbidden("only agents and admins can act on a call")
-    async with _db().transaction() as session:
+    agent = require_role(Role.AGENT)
+    async with database().transaction() as session:
         conversation = await session.get(Conversation, conversation_id)
         if conversation is None or conversation.organization_id != agent.organization_id:
             raise NotFound("no such conversation")
@@ -167,7 +160,7 @@ async def _live_call(conversation_id: int) -> tuple[Any, Agent]:
 
 
 @voice_desk.post("/api/conversations/<int:conversation_id>/call/end")
-@login_required(_db)
+@login_required()
 @documented(
     "End the conversation's call in progress",
     tags=TAGS,
@@ -186,7 +179,7 @@ async def end_call(conversation_id: int) -> ResponseReturnValue:
 
 
 @voice_desk.post("/api/conversations/<int:conversation_id>/call/back-to-ai")
-@login_required(_db)
+@login_required()
 @documented(
     "Send the caller, now with a person, back to the AI",
     tags=TAGS,
@@ -210,7 +203,7 @@ async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
 
 
 @voice_desk.post("/api/conversations/<int:conversation_id>/call/call-me")
-@login_required(_db)
+@login_required()
 @documented(
     "Be dialled into a call waiting on hold (no whisper: you chose it)",
     tags=TAGS,
@@ -224,7 +217,7 @@ async def call_me(conversation_id: int) -> ResponseReturnValue:
     services = app_services().services
     if found.call.phase != "hold":
         raise Conflict("the caller is not waiting on hold", code="not_waiting")
-    async with _db().transaction() as session:
+    async with database().transaction() as session:
         phone = await session.get(AgentPhone, agent.id)
         if phone is None:
             raise BadInput("add your phone number first (PUT /api/me/phone)")

@@ -9,12 +9,11 @@ from typing import Any
 from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
-from gateway.auth import current_agent, login_required
-from gateway.db import Database
-from gateway.errors import BadInput, Forbidden
+from gateway.auth import Role, current_agent, login_required
+from gateway.errors import BadInput
 from gateway.inputs import json_object
 from gateway.openapi import INTEGER, STRING, TIMESTAMP, array, documented, nullable, obj, schema
-from gateway.web import app_services
+from gateway.web import database
 from messaging.twilio.numbers import add_number, list_numbers, remove_number
 from messaging.twilio.segments import LIMITS, segment_info
 from messaging.twilio.splitting import split_text
@@ -49,17 +48,6 @@ SEGMENTS = schema(
 )
 
 
-def _db() -> Database:
-    return app_services().services.db
-
-
-def _admin_organization() -> int:
-    agent = current_agent()
-    if agent.role != "admin":
-        raise Forbidden("only an admin can manage numbers")
-    return agent.organization_id
-
-
 def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     value = body.get(name)
     if value is None and not required:
@@ -70,7 +58,7 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
 
 
 @twilio_admin.get("/api/twilio/numbers")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "The organization's Twilio numbers (admins)",
     tags=TAGS,
@@ -78,12 +66,12 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
     errors=(403,),
 )
 async def numbers() -> ResponseReturnValue:
-    found = await list_numbers(_db(), _admin_organization())
+    found = await list_numbers(database(), current_agent().organization_id)
     return jsonify({"numbers": [number.to_json() for number in found]})
 
 
 @twilio_admin.post("/api/twilio/numbers")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "Register a Twilio number or Messaging Service for the organization (admins)",
     tags=TAGS,
@@ -101,10 +89,10 @@ async def numbers() -> ResponseReturnValue:
     errors=(400, 403, 409),
 )
 async def register() -> ResponseReturnValue:
-    organization_id = _admin_organization()
+    organization_id = current_agent().organization_id
     body = await json_object()
     added = await add_number(
-        _db(),
+        database(),
         organization_id,
         _string(body, "number") or "",
         _string(body, "account_sid") or "",
@@ -115,7 +103,7 @@ async def register() -> ResponseReturnValue:
 
 
 @twilio_admin.delete("/api/twilio/numbers/<path:number>")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "Remove one of the organization's Twilio numbers (admins)",
     tags=TAGS,
@@ -123,12 +111,12 @@ async def register() -> ResponseReturnValue:
     errors=(403,),
 )
 async def unregister(number: str) -> ResponseReturnValue:
-    removed = await remove_number(_db(), number, _admin_organization())
+    removed = await remove_number(database(), number, current_agent().organization_id)
     return jsonify({"removed": removed})
 
 
 @twilio_admin.post("/api/sms/segments")
-@login_required(_db)
+@login_required()
 @documented(
     "How many SMS segments and messages a draft costs",
     tags=TAGS,

@@ -1,0 +1,72 @@
+"""After signing in, the browser goes back to the page that asked for the login, and only
+ever to a path of the gateway. The URL parser drops tabs and newlines and reads `\\` as `/`,
+so "/<tab>/evil.invalid/x" would become "//evil.invalid/x", another host: both the gateway
+(which drops such a `next`) and login.js (which parses, then compares origins) refuse it.
+Checked in headless Chromium against a running gateway."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.desk.page.conftest import RunningSystem
+from tests.desk.page.test_page_routes import HOSTILE_NEXT
+from tests.support.factories import PASSWORD
+
+
+async def sign_in(page: Page, email: str) -> None:
+    await page.get_by_test_id("login-email").fill(email)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await page.wait_for_url(lambda url: urlsplit(url).path != "/login")
+
+
+async def fresh_page(browser: Browser, system: RunningSystem, elsewhere: list[str]) -> Page:
+    """A page in a context of its own (no session yet) that notes any request leaving the
+    gateway (it would fail anyway: .invalid names never resolve)."""
+    page = await (await browser.new_context()).new_page()
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url) if not request.url.startswith(system.url) else None
+        ),
+    )
+    return page
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page's own rule
+async def test_a_login_never_leads_off_the_gateway(
+    browser: Browser, running_gateway: RunningSystem
+) -> None:
+    system = running_gateway
+    elsewhere: list[str] = []
+
+    # Through the gateway: it drops the hostile `next` before the page loads.
+    page = await fresh_page(browser, system, elsewhere)
+    await page.goto(f"{system.url}/login?next={quote(HOSTILE_NEXT[0], safe='')}")
+    assert page.url == f"{system.url}/login"
+    await sign_in(page, system.admin.email)
+    assert page.url == f"{system.url}/queue"
+    await page.context.close()
+
+    # In the page itself: login.js on its own refuses every hostile value.
+    for hostile in HOSTILE_NEXT:
+        page = await fresh_page(browser, system, elsewhere)
+        await page.goto(f"{system.url}/login")
+        await page.evaluate(
+            "next => history.replaceState(null, '', '/login?next=' + encodeURIComponent(next))",
+            hostile,
+        )
+        await sign_in(page, system.admin.email)
+        assert page.url == f"{system.url}/queue", repr(hostile)
+        await page.context.close()
+
+    # A deep link of the gateway is still honoured.
+    page = await fresh_page(browser, system, elsewhere)
+    await page.goto(f"{system.url}/login?next={quote('/admin?tab=people', safe='')}")
+    await sign_in(page, system.admin.email)
+    assert page.url == f"{system.url}/admin?tab=people"
+    await page.context.close()
+    assert elsewhere == []
