@@ -21,7 +21,8 @@ from quart.testing import QuartClient
 from gateway.auth import COOKIE, open_session
 from gateway.db import Database
 from gateway.inputs import MAX_DEPTH
-from gateway.models import Agent, CannedResponse, Organization, Team, WebhookEndpoint
+from gateway.models import Agent, CannedResponse, Organization, Team
+from gateway.webhook_tables import WebhookEndpoint
 from messaging.twilio.numbers import add_number
 from tests.desk.api.helpers import seed_conversation
 from tests.support.factories import make_agent
