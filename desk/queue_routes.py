@@ -1,8 +1,6 @@
-"""The queue page's JSON routes: the views (Waiting, Mine, AI active, Manual review,
-Resolved, ...) with filters, search and keyset pages; the badge counts; the labels in use;
-older history; and the actions notes, reassign, label and read. Every route that takes a
-conversation id first checks that the conversation is the agent's organization's (404
-otherwise), before it looks at the body or the role."""
+"""The queue page's lists: the views (Waiting, Mine, AI active, Manual review, Resolved,
+...) with filters, search and keyset pages; the badge counts; the labels in use. Routes
+about one conversation are in `desk.conversations`."""
 
 from __future__ import annotations
 

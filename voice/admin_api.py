@@ -129,13 +129,13 @@ async def my_phone() -> ResponseReturnValue:
 
 
 @voice_admin.put("/api/me/phone")
-@login_required()
+@login_required(role=Role.AGENT)  # a viewer takes no calls, so has no phone to set
 @documented(
     'Set your phone number for warm transfers and your "available for calls" switch',
     tags=TAGS,
     body=obj([], number=nullable(STRING), available_for_calls=BOOLEAN),
     response=PHONE,
-    errors=(400,),
+    errors=(400, 403),
 )
 async def set_my_phone() -> ResponseReturnValue:
     agent = current_agent()
