@@ -1,22 +1,20 @@
 """What the agents' pages learn about the channels from the server rather than from tables
 of their own: `GET /api/channels` (for integrations and the admin page: each channel's
-name, labels and capabilities, and the settings admins manage per channel) and
-`/channels.js`, the same list as a script the pages load before their own, so a label is
-there before the first list is drawn. Nothing here is private: no login is needed."""
+name, labels and capabilities, and the settings admins manage per channel), and the same
+list for the desk's `/channels.js`, the script its pages load before their own, so a label
+is there before the first list is drawn. Nothing here is private: no login is needed."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from quart import Blueprint, Response, jsonify
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
 from gateway.openapi import BOOLEAN, INTEGER, STRING, array, documented, nullable, obj, schema
 from gateway.web import app_services
 
 channels_api = Blueprint("channels_api", __name__)
-SCRIPT_CACHE_SECONDS = 300
 
 CHANNEL = schema(
     "Channel",
@@ -37,10 +35,16 @@ ADMIN_SETTING = schema(
 )
 
 
+def channel_list() -> list[dict[str, Any]]:
+    """Each channel's name, labels and capabilities (the desk's pages load it as a script,
+    `/channels.js`)."""
+    return [spec.to_json() for spec in app_services().services.channels.specs()]
+
+
 def _described() -> dict[str, Any]:
     channels = app_services().services.channels
     return {
-        "channels": [spec.to_json() for spec in channels.specs()],
+        "channels": channel_list(),
         "admin_settings": [setting.to_json() for setting in channels.admin_settings],
     }
 
@@ -58,11 +62,3 @@ def _described() -> dict[str, Any]:
 )
 async def channels() -> ResponseReturnValue:
     return jsonify(_described())
-
-
-@channels_api.get("/channels.js")
-async def channels_script() -> ResponseReturnValue:
-    body = f"window.SB_CHANNELS = {json.dumps(_described()['channels'])};\n"
-    response = Response(body, mimetype="application/javascript")
-    response.cache_control.max_age = SCRIPT_CACHE_SECONDS
-    return response

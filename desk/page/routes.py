@@ -1,11 +1,13 @@
 """The page routes: `/login`, `/queue` (with deep links `/queue/conversations/<id>`),
-`/admin` and `/dashboard`, and their assets under `/queue-assets/`. A page that needs a
-login redirects to `/login?next=...` when the session is missing (a `next` that is not a
-path on this gateway is dropped, so a login never leads elsewhere); the admin pages answer
-403 to agents and viewers. The pages fetch everything else from the JSON API."""
+`/admin` and `/dashboard`, their assets under `/queue-assets/`, and `/channels.js` (the
+channels' names and labels from the server). A page that needs a login redirects to
+`/login?next=...` when the session is missing (a `next` that is not a path on this gateway
+is dropped, so a login never leads elsewhere); the admin pages answer 403 to agents and
+viewers. The pages fetch everything else from the JSON API."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from desk.page.security import harden, same_origin_path
 from gateway.auth import COOKIE, Role, has_role, resolve_session
+from gateway.channels_api import channel_list
 from gateway.errors import NotFound
 from gateway.models import Agent, Conversation
 from gateway.web import app_services
@@ -96,6 +99,15 @@ async def admin() -> ResponseReturnValue:
 @queue_page.get("/dashboard")
 async def dashboard() -> ResponseReturnValue:
     return await _protected("dashboard.html", Role.ADMIN)
+
+
+@queue_page.get("/channels.js")
+async def channels_script() -> ResponseReturnValue:
+    """The channels and their labels, as a script the pages load before their own."""
+    body = f"window.SB_CHANNELS = {json.dumps(channel_list())};\n"
+    response = Response(body, mimetype="application/javascript")
+    response.cache_control.max_age = ASSET_CACHE_SECONDS
+    return harden(response, request.host)
 
 
 @queue_page.get("/queue-assets/<path:filename>")

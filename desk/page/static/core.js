@@ -101,6 +101,9 @@
   SB.ApiError = ApiError;
 
   SB.toLogin = function () {
+    // Logging out ends this session, which also closes the live socket with "log in
+    // again"; the page is already on its way to the login page, and without a `next`.
+    if (SB.loggingOut) return;
     var here = location.pathname + location.search + location.hash;
     location.assign("/login?next=" + encodeURIComponent(here));
   };

@@ -207,6 +207,7 @@
   }
 
   function logout() {
+    SB.loggingOut = true;
     SB.api("POST", "/api/logout").catch(function () { /* the session may be gone already */ }).then(function () {
       SB.csrf("");
       location.assign("/login");
