@@ -30,6 +30,7 @@ from voice.simulator import AgentCall, Leg, Phone
 DEMO_NUMBER = "+15550100100"
 DEMO_AGENT_PHONE = "+15550100200"
 SANDBOX_PORT = 8089
+QUIET_SECONDS = 60  # on hold with no phone ringing here this long: give up
 HELP = "Say something, '#1' to press keys, an empty line for silence, '!' to hang up."
 
 
@@ -132,16 +133,12 @@ async def simulate(settings: Settings, slug: str, caller_number: str) -> int:
     for line in done:
         print(f"Set up: {line}.")
     api = urlsplit(settings.twilio_api_base_url)
-    sandbox = None
-    if api.hostname in ("127.0.0.1", "localhost") and api.port:
-        sandbox = await PhoneSandbox(port=api.port).start()
-    else:
-        print(
-            "The gateway sends its Twilio calls to "
-            f"{settings.twilio_api_base_url}, so agents' phones can't be played here. "
-            f"Start it with SWITCHBOARD_TWILIO_API_BASE_URL=http://127.0.0.1:{SANDBOX_PORT} "
-            "to play them."
-        )
+    port = api.port if api.hostname in ("127.0.0.1", "localhost") and api.port else SANDBOX_PORT
+    sandbox = await PhoneSandbox(port=port).start()
+    print(
+        f"Agents' phones ring here when the gateway sends its Twilio calls to "
+        f"{sandbox.base_url} (start it with SWITCHBOARD_TWILIO_API_BASE_URL={sandbox.base_url})."
+    )
     base = f"http://{settings.host}:{settings.port}"
     print(f"Calling {number} from {caller_number} through {base}. {HELP}")
     async with aiohttp.ClientSession() as session:
@@ -149,14 +146,15 @@ async def simulate(settings: Settings, slug: str, caller_number: str) -> int:
         try:
             await phone.dial(caller_number, number)
             while not phone.ended:
-                if sandbox is not None and phone.listening is None:
-                    happened = await sandbox.events.get()
+                if phone.listening is None:  # on hold: wait for a phone to ring here
+                    try:
+                        happened = await asyncio.wait_for(sandbox.events.get(), QUIET_SECONDS)
+                    except TimeoutError:
+                        print(f"  (nothing rang here in {QUIET_SECONDS} s; hanging up)")
+                        await phone.hang_up()
+                        break
                     await _handle(phone, happened)
                     continue
-                if phone.listening is None:
-                    await _ask("(on hold; no agent phone to play. Press Enter to hang up) ")
-                    await phone.hang_up()
-                    break
                 said = await _ask("caller> ")
                 if said.strip() == "!":
                     await phone.hang_up()
@@ -164,13 +162,12 @@ async def simulate(settings: Settings, slug: str, caller_number: str) -> int:
                     await phone.speak(digits=said[1:].strip())
                 else:
                     await phone.speak(text=said.strip())
-            if sandbox is not None:  # a text back goes out from the worker a moment later
-                with contextlib.suppress(TimeoutError):
-                    while True:
-                        await _handle(phone, await asyncio.wait_for(sandbox.events.get(), 5))
+            # a text back goes out from the worker a moment later
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    await _handle(phone, await asyncio.wait_for(sandbox.events.get(), 5))
         finally:
-            if sandbox is not None:
-                await sandbox.stop()
+            await sandbox.stop()
     return 0
 
 

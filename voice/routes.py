@@ -94,7 +94,7 @@ async def incoming() -> ResponseReturnValue:
             sender_kind="phone",
             sender_address=caller_number,
             sender_name=(form.get("CallerName") or "")[:200] or None,
-            text="(phone call started)",
+            text="",  # marks the call in the timeline; no words, so no summary quotes it
             provider_message_id=f"{call_sid}:0",
             thread_key=line.address,
             no_reply=True,

@@ -59,7 +59,7 @@ async def test_the_timeline_keeps_the_call_in_order(
     ]
     authors = [author for author, _, _ in lines]
     assert authors[:5] == ["customer", "system", "customer", "ai", "customer"]
-    assert lines[0][2] == "(phone call started)" and lines[1][1] == "greeting"
+    assert lines[0][2] == "" and lines[1][1] == "greeting"  # the call's start, then the greeting
     assert ("system", "handoff") in [(author, notice) for author, notice, _ in lines[5:]]
     messages = await transcript(voice_services, conversation.id)
     assert messages[2].meta["confidence"] == 0.88
