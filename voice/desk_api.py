@@ -220,7 +220,9 @@ async def call_me(conversation_id: int) -> ResponseReturnValue:
     async with database().transaction() as session:
         phone = await session.get(AgentPhone, agent.id)
         if phone is None:
-            raise BadInput("add your phone number first (PUT /api/me/phone)")
+            raise BadInput(
+                "add your phone number first, on the Calls settings page (/calls/settings)"
+            )
         ringing = list(
             (
                 await session.scalars(

@@ -4,7 +4,12 @@ Twilio's 15 s limit, and the reply is spoken as soon as it is ready."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
+
+from redis import Redis
+from rq import Worker
 
 from gateway.runtime import Services
 from tests.support.call_simulator import Caller
@@ -12,6 +17,17 @@ from tests.support.fake_llm import FakeLLM
 from tests.support.fake_twilio import FakeTwilio, worker_running, worker_settings
 
 DELAY = 11.0
+
+
+async def _worker_ready(redis_url: str, timeout: float = 120.0) -> None:
+    connection = Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while Worker.count(connection=connection) == 0:
+            assert time.monotonic() < deadline, "the worker did not start"
+            await asyncio.sleep(0.1)
+    finally:
+        connection.close()
 
 
 async def test_a_slow_reply_comes_after_a_filler_and_a_redirect(
@@ -26,6 +42,7 @@ async def test_a_slow_reply_comes_after_a_filler_and_a_redirect(
             "SWITCHBOARD_LLM_TIMEOUT_SECONDS": "20",
         }
         with worker_running(voice_services.db.url, redis_url, env):
+            await _worker_ready(redis_url)  # the budget below is the AI's, not a cold start's
             await caller.dial_in()
             heard = await caller.say("Where is my parcel?")
     assert heard[0] == "One moment."

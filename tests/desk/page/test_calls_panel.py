@@ -1,0 +1,89 @@
+"""A voice conversation in the agents' queue page: the details panel shows the call's live
+state and each transfer attempt with its outcome, and offers "Call me" while the caller
+waits on hold (refused with a plain message until the agent has a phone)."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+from sqlalchemy import select
+
+from gateway.messages import InboundMessage
+from gateway.models import utcnow
+from messaging.twilio.models import TwilioAccount
+from messaging.twilio.numbers import add_number
+from tests.desk.page.conftest import RunningSystem
+from tests.desk.page.pages import LIVE_TIMEOUT_MS, agent_page
+from tests.support.factories import intake_for, job_services
+from voice.models import TransferAttempt, VoiceCall
+
+BUSINESS = "+15550001111"
+CALLER = "+15557654321"
+
+
+async def _a_call_on_hold(system: RunningSystem) -> int:
+    account_sid = "AC" + "1" * 32
+    await add_number(system.db, system.org.id, BUSINESS, account_sid, "a" * 32)
+    async with job_services(system.db, system.redis_url) as services:
+        received = await intake_for(services).receive(
+            InboundMessage(
+                system.org.id,
+                "voice",
+                "phone",
+                CALLER,
+                "Where is my order?",
+                "CA1:1",
+                thread_key=BUSINESS,
+            )
+        )
+    async with system.db.transaction() as session:
+        account_id = await session.scalar(
+            select(TwilioAccount.id).where(TwilioAccount.account_sid == account_sid)
+        )
+        assert account_id is not None
+        call = VoiceCall(
+            organization_id=system.org.id,
+            conversation_id=received.conversation_id,
+            account_id=account_id,
+            call_sid="CA1",
+            from_number=CALLER,
+            to_number=BUSINESS,
+            phase="hold",
+            status="in-progress",
+            status_sequence=1,
+            silences=0,
+            transfer_round=1,
+            hold_told_attempt=0,
+            hold_started_at=utcnow(),
+        )
+        session.add(call)
+        await session.flush()
+        session.add(
+            TransferAttempt(
+                organization_id=system.org.id,
+                call_id=call.id,
+                round=1,
+                position=0,
+                agent_id=system.admin.id,
+                target_number="+15550002222",
+                target_label="Dana",
+                status="ringing",
+                status_sequence=1,
+            )
+        )
+    return received.conversation_id
+
+
+async def test_a_call_on_hold_shows_in_the_conversation(
+    running_gateway: RunningSystem, browser: Browser
+) -> None:
+    system = running_gateway
+    conversation_id = await _a_call_on_hold(system)
+    page = await agent_page(browser, system.url, system.admin.email)
+    await page.goto(f"{system.url}/queue/conversations/{conversation_id}")
+    calls = page.get_by_test_id("calls")
+    await expect(calls.get_by_test_id("call-state")).to_contain_text(
+        "on hold for", timeout=LIVE_TIMEOUT_MS
+    )
+    await expect(calls.get_by_test_id("call-attempt")).to_have_text("Dana: ringing")
+    await calls.get_by_test_id("call-me").click()
+    await expect(page.get_by_text("add your phone number first")).to_be_visible()
