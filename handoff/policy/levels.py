@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 
@@ -34,7 +35,7 @@ class Preset:
 
     keywords: bool  # the organization's keywords and phrases call a person
     restricted_topics: bool  # a restricted topic calls a person
-    sentiment_threshold: float | None  # tone at or below this (-1..0) calls a person
+    frustration_threshold: float | None  # frustration at or above this (0..1) calls a person
     sentiment_window: int  # how many recent customer messages the tone covers
     low_confidence_streak: int | None  # this many non-answers in a row call a person
     ai_decision: str  # the AI's own handoff signal: honored, confirmed (guard), ignored
@@ -43,9 +44,9 @@ class Preset:
 
 PRESETS: dict[Level, Preset] = {
     Level.AI_ONLY: Preset(False, False, None, 3, None, "confirmed", 0),
-    Level.QUICK: Preset(True, True, -0.25, 3, 1, "honored", 0),
-    Level.BALANCED: Preset(True, True, -0.6, 3, 2, "honored", 0),
-    Level.AI_FIRST: Preset(True, True, -0.75, 3, 3, "honored", 25),
+    Level.QUICK: Preset(True, True, 0.3, 3, 1, "honored", 0),
+    Level.BALANCED: Preset(True, True, 0.5, 3, 2, "honored", 0),
+    Level.AI_FIRST: Preset(True, True, 0.7, 3, 3, "honored", 25),
 }
 
 DESCRIPTIONS: dict[Level, str] = {
@@ -91,8 +92,8 @@ def _check(name: str, value: object) -> object:
     """One preset value, validated; `None` switches a rule off where that is allowed."""
     if name in ("keywords", "restricted_topics"):
         return _flag(name, value)
-    if name == "sentiment_threshold":
-        return None if value is None else _number(name, value, -1.0, 0.0)
+    if name == "frustration_threshold":
+        return None if value is None else _number(name, value, 0.0, 1.0)
     if name == "sentiment_window":
         return _count(name, value, 1, 10)
     if name == "low_confidence_streak":
@@ -108,6 +109,24 @@ def _check(name: str, value: object) -> object:
 
 PRESET_KEYS = tuple(f.name for f in fields(Preset))
 
+# Before the frustration model, the tone threshold was a VADER score (-1..0, lower = more
+# negative) under this name. Edits saved that way keep their level's meaning: the quick,
+# balanced and AI-first defaults map onto each other, and values between them in between.
+LEGACY_TONE_KEY = "sentiment_threshold"
+_VADER_TO_FRUSTRATION = ((-1.0, 0.9), (-0.75, 0.7), (-0.6, 0.5), (-0.25, 0.3), (0.0, 0.2))
+
+
+def _from_vader(value: object) -> object:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if not -1.0 <= value <= 0.0:
+        raise ValueError(f"{LEGACY_TONE_KEY} must be between -1 and 0")
+    for (low, high), (next_low, next_high) in pairwise(_VADER_TO_FRUSTRATION):
+        if low <= value <= next_low:
+            share = (value - low) / (next_low - low)
+            return round(high + share * (next_high - high), 3)
+    return _VADER_TO_FRUSTRATION[-1][1]
+
 
 def validate_overrides(raw: object) -> dict[str, dict[str, Any]]:
     """The admins' edits to the presets (`{level: {value: ...}}`), checked and cleaned."""
@@ -121,6 +140,8 @@ def validate_overrides(raw: object) -> dict[str, dict[str, Any]]:
         cleaned[level.value] = {}
         for name, value in values.items():
             try:
+                if name == LEGACY_TONE_KEY:
+                    name, value = "frustration_threshold", _from_vader(value)
                 cleaned[level.value][name] = _check(name, value)
             except ValueError as error:
                 raise ValueError(f"level_presets.{level}: {error}") from None

@@ -1,5 +1,5 @@
-"""Trigger: the customer's tone over their recent messages (the sentiment model in
-`handoff.policy.sentiment`) is at or below the level's threshold."""
+"""Trigger: the customer's frustration over their recent messages (the frustration model,
+via `handoff.policy.sentiment`) is at or above the level's threshold."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ NAME = "negative_sentiment"
 
 def check(inp: PolicyInput) -> RuleResult:
     preset = inp.settings.preset
-    if preset.sentiment_threshold is None:
+    threshold = preset.frustration_threshold
+    if threshold is None:
         return off(NAME, inp)
     measured = tone(inp.recent_customer_texts, preset.sentiment_window)
     detail = (
-        f"tone {measured.score:+.2f} (latest {measured.latest:+.2f}, mean {measured.mean:+.2f} "
-        f"over {measured.messages} messages), threshold {preset.sentiment_threshold:+.2f}"
+        f"frustration {measured.score:.2f} (latest {measured.latest:.2f}, mean "
+        f"{measured.mean:.2f} over {measured.messages} messages), threshold {threshold:.2f}"
     )
-    if measured.score > preset.sentiment_threshold:
+    if measured.score < threshold:
         return RuleResult(NAME, False, detail)
     return soft_handoff(inp, NAME, detail, "the customer seems upset")
 
 
-RULE = Rule(NAME, Kind.TRIGGER, Phase.MESSAGE, check, "negative sentiment")
+RULE = Rule(NAME, Kind.TRIGGER, Phase.MESSAGE, check, "the customer sounds frustrated")

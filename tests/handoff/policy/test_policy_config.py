@@ -86,3 +86,19 @@ def test_phrases_match_whole_words_in_any_case_and_spacing() -> None:
     assert pattern.search("it's broken again") is not None
     assert pattern.search("warranty claims") is None
     assert phrase_pattern(["  "]) is None
+
+
+@pytest.mark.parametrize(
+    ("vader", "frustration"),
+    [(-0.25, 0.3), (-0.6, 0.5), (-0.75, 0.7), (-1.0, 0.9), (0.0, 0.2), (-0.5, 0.443), (None, None)],
+)
+def test_a_tone_threshold_saved_on_the_old_vader_scale_keeps_its_meaning(
+    vader: float | None, frustration: float | None
+) -> None:
+    """Edits saved before the frustration model (VADER, -1..0, lower = angrier) become the
+    frustration threshold that sits where they sat between the levels' defaults."""
+    assert validate_overrides({"quick": {"sentiment_threshold": vader}}) == {
+        "quick": {"frustration_threshold": frustration}
+    }
+    with pytest.raises(ValueError, match="sentiment_threshold must be between -1 and 0"):
+        validate_overrides({"quick": {"sentiment_threshold": 0.5}})

@@ -63,7 +63,7 @@ SITUATIONS: dict[str, tuple[str, dict[str, Any], dict[str, tuple[Outcome, str | 
         },
     ),
     "mild frustration": (
-        "This is annoying, it still has not arrived",
+        "still waiting",
         {},
         {
             "ai_only": (AI, None),
@@ -171,8 +171,8 @@ def test_a_channel_can_run_at_its_own_level() -> None:
 
 
 def test_an_admins_edit_to_a_preset_changes_its_threshold() -> None:
-    edited = {"level_presets": {"balanced": {"sentiment_threshold": -0.3}}}
-    text = "This is annoying, it still has not arrived"
+    edited = {"level_presets": {"balanced": {"frustration_threshold": 0.35}}}
+    text = "still waiting"
 
     assert decide(policy_input(text)).outcome is AI
     assert decide(policy_input(text, settings=edited)).fired_rule == "negative_sentiment"

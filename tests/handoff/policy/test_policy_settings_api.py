@@ -47,7 +47,7 @@ async def test_an_admin_changes_levels_presets_and_hours(app: Quart, services, o
     change = {
         "handoff_level": "quick",
         "channel_levels": {"webchat": "ai_first"},
-        "level_presets": {"ai_first": {"sentiment_threshold": -0.5, "gather_words": 10}},
+        "level_presets": {"ai_first": {"frustration_threshold": 0.6, "gather_words": 10}},
         "handoff_keywords": ["  warranty   claim ", "warranty claim", "recall"],
         "custom_topics": {"safety": ["smoke", "fire"]},
         "restricted_topics": ["legal", "safety"],
@@ -65,9 +65,9 @@ async def test_an_admin_changes_levels_presets_and_hours(app: Quart, services, o
         level for channel, level in body["channel_levels_in_force"].items() if channel != "webchat"
     } <= {"quick"}
     ai_first = body["levels"]["ai_first"]
-    assert ai_first["values"]["sentiment_threshold"] == -0.5
-    assert ai_first["defaults"]["sentiment_threshold"] == -0.75
-    assert ai_first["edited"] == ["gather_words", "sentiment_threshold"]
+    assert ai_first["values"]["frustration_threshold"] == 0.6
+    assert ai_first["defaults"]["frustration_threshold"] == 0.7
+    assert ai_first["edited"] == ["frustration_threshold", "gather_words"]
     stored = await stored_settings(services.db, org)
     assert stored["handoff_keywords"] == ["warranty claim", "recall"]
     assert stored["time_zone"] == "Europe/Berlin" and stored["handoff_level"] == "quick"
@@ -79,6 +79,11 @@ BAD_CHANGES: list[tuple[dict[str, Any], str, str]] = [
     ({"handof_level": "quick"}, "unknown_setting", "unknown setting 'handof_level'"),
     ({"handoff_level": "eager"}, "bad_input", "unknown handoff level 'eager'"),
     ({"channel_levels": {"fax": "quick"}}, "bad_input", "unknown channel 'fax'"),
+    (
+        {"level_presets": {"quick": {"frustration_threshold": -0.5}}},
+        "bad_input",
+        "frustration_threshold must be between 0 and 1",
+    ),
     (
         {"level_presets": {"quick": {"sentiment_threshold": 0.5}}},
         "bad_input",
