@@ -83,7 +83,9 @@ async def test_a_customer_chats_with_the_ai_and_asks_for_a_person(
 
     [conversation] = agent_view_of_conversations(up, *login)
     assert conversation["state"] == "queued"
-    assert conversation["handoff_reason"] == "the customer asked for a person"
+    assert conversation["handoff_reason"] == (
+        "the customer asked for a person: “I want to talk to a person”"
+    )
 
     await page.reload()  # the visitor's token brings the history back
     await expect(page.locator('[data-testid="message"]')).to_have_count(4, timeout=10_000)

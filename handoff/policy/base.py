@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from handoff.policy.config import PolicySettings
 
 
+EXPLICIT_REQUEST = "explicit_person_request"  # the rule whose reason leads (the customer's words)
+
+
 class Phase(StrEnum):
     MESSAGE = "message"  # a customer message arrived; the AI has not answered yet
     REPLY = "reply"  # the AI's answer to it was computed and not yet sent
@@ -106,8 +109,26 @@ class Decision:
 
     @property
     def reason(self) -> str:
+        """Why, in plain language, for the agent: every trigger that fired, the customer's
+        own request for a person first (it outranks the policy's inferences), then the
+        deciding trigger, then the others in table order; rule names stay in the record."""
         decided = self.decided_by
-        return (decided.reason or decided.detail) if decided else ""
+        if decided is None:
+            return ""
+        fired = [
+            result
+            for result in self.results
+            if result.fired
+            and result.reason
+            and result is not self.modified_by
+            and result.outcome not in (Outcome.OPTED_OUT, Outcome.HUMAN_OWNED)
+        ]
+        fired.sort(key=lambda result: (result.rule != EXPLICIT_REQUEST, result is not decided))
+        reasons = list(dict.fromkeys(result.reason for result in fired if result.reason))
+        if not reasons:
+            return decided.reason or decided.detail
+        first, *others = reasons
+        return "; also ".join([first, *others])
 
     @property
     def notice(self) -> tuple[str | None, Mapping[str, str]]:

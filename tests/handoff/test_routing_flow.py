@@ -84,7 +84,9 @@ async def test_asking_for_a_person_queues_with_a_notice_and_an_expiry(
 
     queued = await conversation(services, received.conversation_id)
     assert queued.state == "queued" and queued.waiting_since is not None
-    assert queued.handoff_reason == "the customer asked for a person"
+    assert queued.handoff_reason == (
+        "the customer asked for a person: “I want to talk to a person”"
+    )
     # the rules that fired, with what each found; nobody is online in this test
     hits = queued.rule_hits
     assert [hit["rule"] for hit in hits] == ["explicit_person_request", "nobody_online"]

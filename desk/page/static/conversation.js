@@ -389,16 +389,23 @@
     ]);
     var decision = c.handoff_decision;
     var rules = decision && decision.rules ? decision.rules : c.rule_hits || [];
-    if (decision) {
-      why.appendChild(el("p", { class: "hint", text: "Decided " + SB.time.full(decision.at) + " at the “" + decision.level + "” level" + (decision.fired_rule ? " by " + decision.fired_rule : "") + "." }));
-    }
     var fired = rules.filter(function (hit) { return hit && hit.fired; });
+    if (!decision && !fired.length) return why;
+    // The reason above is the plain-language account; the policy's rule names and figures
+    // are there for whoever tunes the policy, behind a disclosure.
+    var more = el("details", { class: "rule-details", "data-testid": "rule-details" }, [
+      el("summary", { text: "How the policy decided" }),
+    ]);
+    if (decision) {
+      more.appendChild(el("p", { class: "hint", text: "Decided " + SB.time.full(decision.at) + " at the “" + decision.level + "” level" + (decision.fired_rule ? " by " + decision.fired_rule : "") + "." }));
+    }
     if (fired.length) {
-      why.appendChild(el("ol", { class: "rules", "data-testid": "fired-rules" }, fired.map(function (hit) {
+      more.appendChild(el("ol", { class: "rules", "data-testid": "fired-rules" }, fired.map(function (hit) {
         var detail = hit.detail && typeof hit.detail !== "string" ? JSON.stringify(hit.detail) : hit.detail;
         return el("li", {}, [el("code", { text: hit.rule }), detail ? " " + detail : null]);
       })));
     }
+    why.appendChild(more);
     return why;
   };
 

@@ -1,33 +1,38 @@
-"""Trigger: the customer explicitly asks for a person. The pattern trigger
-(`handoff.person_request`) proposes, the classifier guard (`handoff.ai.guard`) confirms; a
-confirmed request is honored at every level, "AI only" included."""
+"""Trigger: the customer explicitly asks for a person. The trigger in
+`handoff.person_request` decides (its patterns propose, the classifier guard in
+`handoff.ai.guard` confirms); a confirmed request is honored at every level, "AI only"
+included. The reason the agent reads quotes the customer's own words."""
 
 from __future__ import annotations
 
-from handoff.ai.guard import confirm_person_request
-from handoff.person_request import find_person_request
+from handoff.person_request import explicit_request
 from handoff.policy.base import Kind, Outcome, Phase, PolicyInput, Rule, RuleResult
 
 NAME = "explicit_person_request"
 REASON = "the customer asked for a person"
+QUOTE_CHARS = 160
+
+
+def quoted(text: str) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rstrip() + '…'}”"
 
 
 def check(inp: PolicyInput) -> RuleResult:
-    proposal = find_person_request(inp.text)
-    if proposal is None:
+    decision = explicit_request(inp.text)
+    if decision.proposal is None:
         return RuleResult(NAME, False, "no request for a person")
-    guard = confirm_person_request(inp.text)
-    asked = f"{proposal.phrase!r} ({proposal.pattern})"
-    if not guard.wants_person:
+    asked = f"{decision.proposal.phrase!r} ({decision.proposal.pattern})"
+    if not decision.asked:
         return RuleResult(
-            NAME, False, f"{asked} was not confirmed by the guard (score {guard.score:.2f})"
+            NAME, False, f"{asked} was not confirmed by the guard (score {decision.score:.2f})"
         )
     return RuleResult(
         NAME,
         True,
-        f"asked for a person: {asked}, confirmed by the guard (score {guard.score:.2f})",
+        f"asked for a person: {asked}, confirmed by the guard (score {decision.score:.2f})",
         outcome=Outcome.QUEUED,
-        reason=REASON,
+        reason=f"{REASON}: {quoted(inp.text)}",
     )
 
 

@@ -26,7 +26,11 @@ def check(inp: PolicyInput) -> RuleResult:
         True,
         detail,
         outcome=Outcome.QUEUED,
-        reason=f"the assistant could not answer {streak} time(s) in a row",
+        reason=(
+            "the assistant could not answer the customer's question"
+            if streak == 1
+            else f"the assistant could not answer {streak} questions in a row"
+        ),
     )
 
 

@@ -38,7 +38,7 @@ def test_a_confirmed_request_is_honored_at_every_level(level: str) -> None:
     decision = decide(policy_input("I want to talk to a person", level=level))
 
     assert (decision.outcome, decision.fired_rule) == (Outcome.QUEUED, "explicit_person_request")
-    assert decision.reason == "the customer asked for a person"
+    assert decision.reason == "the customer asked for a person: “I want to talk to a person”"
 
 
 def test_an_unconfirmed_proposal_does_not_hand_off() -> None:

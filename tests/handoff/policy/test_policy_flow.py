@@ -104,7 +104,9 @@ async def test_every_routed_message_is_recorded_with_every_rules_result(
 async def test_a_restricted_topic_queues_with_the_rules_that_fired(services: Services, org) -> None:
     await someone_online(services, org)
 
-    outcome, conversation_id = await send(services, org, "You charged me twice for one order")
+    outcome, conversation_id = await send(
+        services, org, "You charged me twice for one order, can you check?"
+    )
 
     assert outcome == "queued"
     queued = await conversation_of(services, conversation_id)
@@ -159,7 +161,9 @@ async def test_after_hours_the_ai_can_take_a_message_instead(services: Services,
     assert outcome == "take-message"
     kept = await conversation_of(services, conversation_id)
     assert kept.state == "ai" and kept.needs_attention
-    assert kept.attention_reason == ("message taken for the team: the customer asked for a person")
+    assert kept.attention_reason == (
+        "message taken for the team: the customer asked for a person: “I want to talk to a person”"
+    )
     notice = await last_message(services, conversation_id)
     assert notice.meta["notice"] == "message_taken_after_hours"
     assert f"back {weekday} at 09:00 (UTC time)" in notice.text
@@ -234,7 +238,7 @@ async def test_two_answers_the_ai_could_not_give_hand_off_without_a_third(
     assert second is None  # the non-answer is replaced by the handoff notice
     queued = await conversation_of(services, conversation_id)
     assert queued.state == "queued"
-    assert queued.handoff_reason == "the assistant could not answer 2 time(s) in a row"
+    assert queued.handoff_reason == "the assistant could not answer 2 questions in a row"
     record = (await decisions(services, conversation_id))[-1]
     assert (record.phase, record.outcome, record.fired_rule) == (
         "reply",
@@ -247,7 +251,7 @@ async def test_two_answers_the_ai_could_not_give_hand_off_without_a_third(
 
 async def test_the_ais_own_signal_hands_off_and_its_reply_goes_out(services: Services, org) -> None:
     await someone_online(services, org)
-    _, conversation_id = await send(services, org, "my order arrived broken")
+    _, conversation_id = await send(services, org, "my order arrived with a scratch")
     reply = ResponderReply(
         "I'll get a colleague to sort out a replacement.",
         1.0,
@@ -267,7 +271,7 @@ async def test_the_ais_own_signal_hands_off_and_its_reply_goes_out(services: Ser
 async def test_at_ai_only_the_ais_signal_needs_the_guards_confirmation(services: Services) -> None:
     org = await make_org(services.db, "ai-only", handoff_level="ai_only")
     await someone_online(services, org)
-    _, conversation_id = await send(services, org, "my order arrived broken")
+    _, conversation_id = await send(services, org, "my order arrived with a scratch")
     reply = ResponderReply("Sorry to hear that.", 1.0, knows=True, wants_human=True)
 
     assert await store_reply(services, conversation_id, 1, reply) is not None

@@ -53,7 +53,12 @@ def test_every_trigger_that_fired_is_recorded_and_the_first_decides() -> None:
     )
 
     assert decision.fired_rule == "explicit_person_request"
-    assert decision.reason == "the customer asked for a person"
+    # the customer's own words lead; the policy's inferences follow, in plain language
+    assert decision.reason == (
+        "the customer asked for a person: “I want to talk to a person, you charged me twice, "
+        "I am furious, this is terrible!”; also the message raises a billing dispute; "
+        "also the customer seems upset"
+    )
     assert [hit["rule"] for hit in decision.rule_hits()] == [
         "explicit_person_request",
         "restricted_topic",
