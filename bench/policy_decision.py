@@ -6,7 +6,9 @@ the decision record; one transaction), against the baseline of bare intake
 enqueue) of the same messages, measured in the same run on the same database and Redis.
 The two modes alternate in rounds: each intake round stores messages, and the policy round
 after it decides about exactly those. The rule table alone (no I/O, on the same facts) is
-timed as well.
+timed as well, twice: as it runs (the frustration model remembers the messages it scored,
+and a conversation's recent messages come back at every decision), and with that memory
+cleared before each decision, so every recent message is scored afresh.
 
     .venv/bin/python -m bench.policy_decision [--messages 1000]
     .venv/bin/python -m bench.policy_decision --postgres
@@ -35,6 +37,7 @@ from bench.support import (
 from gateway.models import HandoffDecision, Message, Organization
 from gateway.presence import heartbeat
 from gateway.runtime import Services
+from handoff.ai.tone import frustration
 from handoff.context import load_context
 from handoff.policy import decide, decide_on_message
 from handoff.policy.base import PolicyInput
@@ -82,14 +85,17 @@ async def facts_for(services: Services, message_ids: list[int]) -> list[PolicyIn
     return facts
 
 
-def time_table(facts: list[PolicyInput]) -> Run:
+def time_table(facts: list[PolicyInput], *, cold: bool = False) -> Run:
     latencies = []
     started = time.perf_counter()
     for inp in facts:
+        if cold:
+            frustration.cache_clear()
         begun = time.perf_counter()
         decide(inp)
         latencies.append(time.perf_counter() - begun)
-    return Run("rule table alone (no I/O)", latencies, time.perf_counter() - started)
+    name = "rule table, nothing remembered" if cold else "rule table alone (no I/O)"
+    return Run(name, latencies, time.perf_counter() - started)
 
 
 async def keep_online(services: Services, org: Organization, agent_id: int) -> None:
@@ -100,6 +106,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     intake_rounds: list[Run] = []
     policy_rounds: list[Run] = []
     table_rounds: list[Run] = []
+    cold_rounds: list[Run] = []
     outcomes: dict[str, int] = {}
     async with bench_services(args, workdir) as (database, services):
         org = await make_org(services.db, "bench", **SETTINGS)
@@ -145,6 +152,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
             )
             facts = await facts_for(services, [stored[i] for i in indices])
             table_rounds.append(time_table(facts))
+            cold_rounds.append(time_table(facts, cold=True))
         async with services.db.transaction() as session:
             rows = await session.execute(
                 select(HandoffDecision.outcome, func.count())
@@ -157,17 +165,18 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     if recorded != expected:
         raise SystemExit(f"expected {expected} decision records, found {recorded}")
     baseline, measured = combine(intake_rounds), combine(policy_rounds)
-    table = combine(table_rounds)
+    table, cold = combine(table_rounds), combine(cold_rounds)
     shown = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
     print_report(
         f"{args.messages} messages per mode from {args.concurrency} task(s), "
         f"{args.visitors} visitors, {args.rounds} alternating rounds, {database.label}, "
         "real Redis",
-        [baseline, measured, table],
+        [baseline, measured, table, cold],
         "policy decision time = "
         + latency_ratio(measured, baseline, "bare intake", 2, with_ms=True),
         f"rule table alone: p50 {table.p50_ms:.3f} ms, p99 {table.p99_ms:.3f} ms "
-        f"({table.p50_ms / baseline.p50_ms:.3f} {TIMES} bare intake at p50)",
+        f"({table.p50_ms / baseline.p50_ms:.3f} {TIMES} bare intake at p50); nothing "
+        f"remembered: p50 {cold.p50_ms:.3f} ms, p99 {cold.p99_ms:.3f} ms",
         f"(checked: {recorded} decisions recorded: {shown})",
     )
 

@@ -97,6 +97,10 @@ async def transition(
     if target is State.QUEUED:
         fields["handoff_reason"] = reason
         fields["rule_hits"] = list(rule_hits or [])
+    if target is State.AI:
+        # A summary describes one handoff: back with the AI there is none to show, and the
+        # next handoff gets a fresh one (written by a job after it commits).
+        fields["summary"] = None
     if target in HUMAN_STATES:
         fields["last_human_at"] = now
     result = await session.execute(

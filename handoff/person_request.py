@@ -19,22 +19,23 @@ advisor, assistant, staff, manager, supervisor, owner, a team or department, and
 service, support, sales or billing: the customer is already in the business's support
 channel, so asking for it by name means asking for the people behind it. Asking when
 service is open or for its phone number is a question the AI answers (the guard learned
-that from Bitext's `contact_customer_service` rows, labelled as
-`handoff.ai.guard.bitext` says).
+that from Bitext's `contact_customer_service` rows, labelled as `handoff.ai.guard.bitext` says).
 
 What stays with the AI: a clause that asks about the assistant ("are you a bot?", "am I
-talking to a person?"), a request negated in its own clause ("I don't need a person", while
-"I don't know how to talk to a person" still asks: the negation belongs to "know"), past
-tenses ("I already talked to someone"), other people's roles ("my agent said", "a real
-estate agent", "someone at work") and "talk to me" (patterns never see them as requests or
-the guard, trained on such sentences, vetoes them)."""
+talking to a person?") or when people can be reached ("what hours can I contact
+support?"), phoning ("how do I call customer service?": the AI gives the number), a request
+negated in its own clause ("I don't need a person", while "I don't know how to talk to a
+person" still asks: the negation belongs to "know"), past tenses ("I already talked to
+someone"), other people's roles ("my agent said", "a real estate agent", "someone at
+work") and "talk to me" (the patterns do not propose them, or the guard, trained on such
+sentences, vetoes them)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from handoff.ai.guard import confirm_person_request
+from handoff.ai.guard import confirm_proposal
 from handoff.spelling import correct_text
 
 _DETERMINER = (
@@ -73,7 +74,7 @@ _NOUN = (
 )
 _SOMEONE = (
     r"(?:someone|somebody|anyone|anybody|some\s+one|some\s+body)\b"
-    r"(?!\s+(?:else|at\s+(?:the|my|home|work|school)|in\s+my|from\s+my))"
+    r"(?!\s+(?:else|at\s+(?:the|my|home|work|school)|in\s+my|from\s+my|in\s+person))"
 )
 PERSON = rf"(?:{_NOUN}|{_SOMEONE})"
 _NOT_A_NAME = (
@@ -94,8 +95,8 @@ _POLITE = r"(?:\s+(?:please|pls|plz|now|asap|thanks|thank\s+you|thx|here|right\s
 PATTERNS: dict[str, re.Pattern[str]] = {
     # "can I talk to a human?", "speaking with somebody", "talk person", "help from a person"
     "talk_to_person": re.compile(
-        rf"\b{_TALK}\s+(?:{_TO}\s+)?(?:{PERSON}|{_NAMED})"
-        rf"|\b(?:help|assistance|support|callback|call\s+back|call|reply|answer)\s+from\s+{PERSON}"
+        rf"\b{_TALK}\s+(?:{_TO}\s+)?(?:{PERSON}|{_NAMED}|(?:someone|somebody|anyone)\s+else\b)"
+        rf"|\b(?:help|assistance|support|callback|call\s+back|(?<!got\sa\s)(?<!had\sa\s)call|reply|answer)\s+from\s+{PERSON}"
     ),
     # "how do I reach an agent", "get hold of someone", "get through to a human"
     "contact_person": re.compile(
@@ -103,11 +104,12 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"|get(?:ting)?\s+through\s+to|get(?:ting)?\s+in\s+(?:touch|contact)\s+with"
         r"|get(?:ting)?\s+to|(?:(?:get|put)\s+(?:me|us)\s+|be\s+|been\s+|be\s+put\s+)?in\s+"
         r"(?:touch|contact)\s+with"
-        rf"|message|email|phone|call)\s+{PERSON}"
+        rf"|message|email)\s+{PERSON}"
     ),
     # "connect me to someone", "put me through to Sarah", "pass my question on to an agent"
     "connect_to_person": re.compile(
-        r"\b(?:connect|connecting|transfer|transferring|transferred|put|pass|switch|forward"
+        r"\b(?:connect|connecting|connected|transfer|transferring|transferred|put|pass|switch"
+        r"|forward"
         r"|hand|redirect|route|direct)\s+"
         r"(?:(?:me|us|this|this\s+chat|it|(?:my|the)\s+[a-z]+)\s+)?(?:on\s+)?"
         r"(?:through\s+|over\s+|on\s+|back\s+)?"
@@ -177,6 +179,11 @@ _ABOUT_ASSISTANT = re.compile(
     r"^\s*(?:am\s+i|are\s+(?:you|we)|r\s+(?:u|you)|is\s+(?:this|that)"
     r"|is\s+it\s+(?:a|an|real|human|automated|ai)\b|you(?:'re|\s+are)?)\b"
 )
+# Asking when someone can be reached is a question the AI answers from the knowledge base.
+_WHEN_OPEN = re.compile(
+    r"\b(?:what|which)\s+(?:hours?|time|times|days?)\b|\bat\s+what\s+time\b|\bhours\b"
+    r"|\bopen(?:ing)?\b|\bavailable\s+(?:on|at|until)\b"
+)
 _CLAUSE_BREAK = re.compile(r"[.;!?,:]|\s[-\u2013\u2014]+\s|\s-|\bbut\b|\bjust\b")
 _CLAUSES = re.compile(r"[.;!?,:]+|\s[-\u2013\u2014]+\s")
 
@@ -215,7 +222,7 @@ def find_person_request(text: str) -> PersonRequest | None:
             continue
         for match in pattern.finditer(normalized):
             clause = _CLAUSE_BREAK.split(normalized[: match.start()])[-1]
-            if _ABOUT_ASSISTANT.search(clause):
+            if _ABOUT_ASSISTANT.search(clause) or _WHEN_OPEN.search(clause):
                 continue
             if name == "tired_of_automation" or not _NEGATION.search(clause):
                 return PersonRequest(name, match.group(0).strip())
@@ -227,7 +234,7 @@ def explicit_request(text: str) -> ExplicitRequest:
     proposal = find_person_request(text)
     if proposal is None:
         return ExplicitRequest(None, 0.0, False)
-    guard = confirm_person_request(text)
+    guard = confirm_proposal(text)
     return ExplicitRequest(proposal, guard.score, guard.wants_person)
 
 

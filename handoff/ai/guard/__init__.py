@@ -7,6 +7,6 @@ in plain Python on the CPU, with no network, in well under a millisecond per mes
     confirm_person_request("human pls")  # GuardResult(score=0.97..., wants_person=True)
 """
 
-from handoff.ai.guard.model import GuardResult, confirm_person_request, load_model
+from handoff.ai.guard.model import GuardResult, confirm_person_request, confirm_proposal, load_model
 
-__all__ = ["GuardResult", "confirm_person_request", "load_model"]
+__all__ = ["GuardResult", "confirm_person_request", "confirm_proposal", "load_model"]

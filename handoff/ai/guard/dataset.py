@@ -1,9 +1,11 @@
 """What the guard is trained on and judged by, assembled the same way by the training script
 and the tests: the Bitext rows outside the held-out split plus the hand-written examples
-in `training_examples.csv`, with validation folds chosen by a hash of the text. A digest of
+in `training_examples.csv` and `training/person_requests.csv` (real-sounding requests and
+the hard negatives the trigger must leave alone), with validation folds chosen by a hash
+of the text. A digest of
 the training rows is written into the model, so a test can tell when the data changed and
-the model was not retrained. The held-out split and the hard sets under
-`tests/fixtures/handoff/guard/` are never trained on."""
+the model was not retrained. The held-out split and the dev sets under
+`tests/fixtures/handoff/guard/` (the hard sets and the chat sets) are never trained on."""
 
 from __future__ import annotations
 
@@ -23,6 +25,11 @@ FIXTURES = REPOSITORY / "tests" / "fixtures" / "handoff" / "guard"
 HELD_OUT_CSV = FIXTURES / "bitext_heldout.csv"
 HARD_NEGATIVES_CSV = FIXTURES / "hard_negatives.csv"
 HARD_POSITIVES_CSV = FIXTURES / "hard_positives.csv"
+CHAT_DEV_CSV = FIXTURES / "chat_dev.csv"
+CHAT_BLIND_CSV = FIXTURES / "chat_blind.csv"
+CHAT_FINAL_CSV = FIXTURES / "chat_final.csv"
+DEV_SETS = (HARD_NEGATIVES_CSV, HARD_POSITIVES_CSV, CHAT_DEV_CSV, CHAT_BLIND_CSV, CHAT_FINAL_CSV)
+PERSON_REQUESTS = REPOSITORY / "training" / "person_requests.csv"
 
 
 def key(text: str) -> str:
@@ -40,13 +47,13 @@ def fold_of(text: str, folds: int) -> int:
 
 
 def training_rows(bitext: Path) -> list[LabelledText]:
-    """Bitext outside the held-out split, then the hand-written examples."""
+    """Bitext outside the held-out split, then the hand-written examples (both files)."""
     rows = [
         LabelledText(row.text, row.wants_person)
         for row in read_utterances(bitext)
         if not is_held_out(row.text)
     ]
-    return rows + read_labelled(TRAINING_EXAMPLES)
+    return rows + read_labelled(TRAINING_EXAMPLES) + read_labelled(PERSON_REQUESTS)
 
 
 def held_out_rows(bitext: Path) -> list[tuple[str, bool, str]]:

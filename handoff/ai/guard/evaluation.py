@@ -1,5 +1,6 @@
-"""Measuring the guard on a labelled CSV file (columns `text` and `is_handoff`, 1 when the
-message asks for a person): precision, recall and the time one message takes, as
+"""Measuring a decision about requests for a person (the explicit-request trigger, or the
+guard alone) on a labelled CSV file (columns `text` and `is_handoff`, 1 when the message
+asks for a person): precision, recall, F1 and the time one message takes, as
 `switchboard guard eval` prints them. The same code reads the training files, so every set
 the guard is trained or judged on passes the same checks."""
 
@@ -8,12 +9,12 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.errors import BadInput
-from handoff.ai.guard.model import GuardModel
+from handoff.ai.guard.model import GuardResult
 
 LABELS = {"1": True, "0": False, "true": True, "false": False}
 
@@ -58,6 +59,14 @@ class Evaluation:
         """Requests for a person that were escalated; None when the file has none."""
         return self.true_positives / self.positives if self.positives else None
 
+    @property
+    def f1(self) -> float | None:
+        """The harmonic mean of precision and recall; None when either is undefined."""
+        precision, recall = self.precision, self.recall
+        if precision is None or recall is None or precision + recall == 0:
+            return None
+        return 2 * precision * recall / (precision + recall)
+
     def latency_ms(self, fraction: float) -> float:
         """Nearest-rank percentile of the per-message time, in milliseconds."""
         ordered = sorted(self.latencies)
@@ -96,14 +105,14 @@ def read_labelled(path: Path) -> list[LabelledText]:
     return rows
 
 
-def evaluate(model: GuardModel, rows: Sequence[LabelledText]) -> Evaluation:
+def evaluate(classify: Callable[[str], GuardResult], rows: Sequence[LabelledText]) -> Evaluation:
     """Classify every row once, timing each call (the model is already loaded)."""
     latencies: list[float] = []
     mistakes: list[Mistake] = []
     true_positives = false_positives = 0
     for row in rows:
         started = time.perf_counter()
-        result = model.classify(row.text)
+        result = classify(row.text)
         latencies.append(time.perf_counter() - started)
         if result.wants_person and row.wants_person:
             true_positives += 1
@@ -121,12 +130,15 @@ def evaluate(model: GuardModel, rows: Sequence[LabelledText]) -> Evaluation:
     )
 
 
-def report(evaluation: Evaluation, name: str, threshold: float) -> list[str]:
-    """The lines `switchboard guard eval` prints."""
-    precision, recall = evaluation.precision, evaluation.recall
+def header(evaluation: Evaluation, name: str) -> str:
+    return f"{name}: {evaluation.total} messages, {evaluation.positives} ask for a person"
+
+
+def report(evaluation: Evaluation, title: str) -> list[str]:
+    """The lines `switchboard guard eval` prints for one decision, under `title`."""
+    precision, recall, f1 = evaluation.precision, evaluation.recall, evaluation.f1
     return [
-        f"{name}: {evaluation.total} messages, {evaluation.positives} ask for a person",
-        f"threshold    {threshold:.4f}",
+        title,
         f"escalated    {evaluation.escalated} ({evaluation.true_positives} right, "
         f"{evaluation.false_positives} wrong)",
         "precision    " + ("n/a (nothing escalated)" if precision is None else f"{precision:.4f}"),
@@ -136,6 +148,7 @@ def report(evaluation: Evaluation, name: str, threshold: float) -> list[str]:
             if recall is None
             else f"{recall:.4f} ({evaluation.missed} missed)"
         ),
+        "f1           " + ("n/a" if f1 is None else f"{f1:.4f}"),
         f"latency p50  {evaluation.latency_ms(0.50):.3f} ms",
         f"latency p99  {evaluation.latency_ms(0.99):.3f} ms",
     ]

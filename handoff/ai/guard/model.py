@@ -1,8 +1,12 @@
 """The guard's model at run time: a logistic regression over the hashed features of
 `handoff.ai.guard.features`, trained offline by `scripts/train-guard` and shipped as
-`model.json` next to this module (learned weights, bias, the decision threshold chosen on
-validation data, and how it was trained). Scoring is a few dictionary look-ups in plain
-Python: no network, no machine-learning library, well under a millisecond per message."""
+`model.json` next to this module (learned weights, bias, two decision thresholds chosen on
+validation data, and how it was trained). The guard alone escalates at `threshold`; as
+the second half of the explicit-request trigger it confirms a message the patterns
+proposed at `trigger_threshold`, chosen on those proposals only: most of a proposal's
+evidence is already in, so the bar that keeps the trigger's precision is lower. Scoring
+is a few dictionary look-ups in plain Python: no network, no machine-learning library,
+well under a millisecond per message."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from gateway.errors import ConfigurationError
 from handoff.ai.guard.features import SIGNATURE, extract
 
 MODEL_PATH = Path(__file__).resolve().parent / "model.json"
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,7 @@ class GuardModel:
     weights: Mapping[int, float]
     bias: float
     threshold: float
+    trigger_threshold: float
     training: Mapping[str, Any] = field(default_factory=dict)
 
     def score(self, text: str) -> float:
@@ -64,8 +69,16 @@ class GuardModel:
         """The best score of the whole message and each of its clauses: a request for a
         person inside a longer complaint ("I want a person, you charged me twice, I am
         furious") must not be drowned by the words around it."""
-        score = max([self.score(text), *(self.score(clause) for clause in clauses(text))])
+        score = self.best_score(text)
         return GuardResult(score, score >= self.threshold)
+
+    def confirm_proposal(self, text: str) -> GuardResult:
+        """Whether a message the trigger's patterns proposed really asks for a person."""
+        score = self.best_score(text)
+        return GuardResult(score, score >= self.trigger_threshold)
+
+    def best_score(self, text: str) -> float:
+        return max([self.score(text), *(self.score(clause) for clause in clauses(text))])
 
     def to_json(self) -> dict[str, Any]:
         buckets = sorted(self.weights)
@@ -74,6 +87,7 @@ class GuardModel:
             "features": SIGNATURE,
             "bias": self.bias,
             "threshold": self.threshold,
+            "trigger_threshold": self.trigger_threshold,
             "buckets": buckets,
             "weights": [self.weights[bucket] for bucket in buckets],
             "training": dict(self.training),
@@ -94,14 +108,17 @@ def parse_model(data: Mapping[str, Any], source: str = "model") -> GuardModel:
         if len(buckets) != len(values):
             raise ConfigurationError(f"{source}: {len(buckets)} buckets but {len(values)} weights")
         threshold = float(data["threshold"])
-        if not 0.0 < threshold < 1.0:
-            raise ConfigurationError(f"{source}: threshold {threshold} is not between 0 and 1")
+        trigger_threshold = float(data["trigger_threshold"])
+        for name, value in (("threshold", threshold), ("trigger_threshold", trigger_threshold)):
+            if not 0.0 < value < 1.0:
+                raise ConfigurationError(f"{source}: {name} {value} is not between 0 and 1")
         return GuardModel(
             weights={
                 int(bucket): float(value) for bucket, value in zip(buckets, values, strict=True)
             },
             bias=float(data["bias"]),
             threshold=threshold,
+            trigger_threshold=trigger_threshold,
             training=dict(data.get("training", {})),
         )
     except (KeyError, TypeError, ValueError) as error:
@@ -125,5 +142,10 @@ def load_model() -> GuardModel:
 
 
 def confirm_person_request(text: str) -> GuardResult:
-    """Whether `text` really asks for a person: the guard over a keyword or AI signal."""
+    """Whether `text` really asks for a person: the guard alone (over the AI's signal)."""
     return load_model().classify(text)
+
+
+def confirm_proposal(text: str) -> GuardResult:
+    """Whether `text`, which the trigger's patterns proposed, really asks for a person."""
+    return load_model().confirm_proposal(text)

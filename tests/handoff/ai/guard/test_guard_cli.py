@@ -1,6 +1,7 @@
 """`switchboard guard classify` and `switchboard guard eval` as real subprocesses: the exact
-output format, figures that match the evaluation code, and one clear error line with exit
-status 2 for a bad file."""
+output format (the trigger's decision and figures first, then the guard alone), figures
+that match the evaluation code, and one clear error line with exit status 2 for a bad
+file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.ai.guard import confirm_person_request
+from handoff.ai.guard.commands import trigger
 from handoff.ai.guard.dataset import HARD_NEGATIVES_CSV, HELD_OUT_CSV
 from handoff.ai.guard.evaluation import evaluate, read_labelled
 from handoff.ai.guard.model import load_model
@@ -38,10 +39,9 @@ def test_classify_prints_score_decision_and_text_per_line(tmp_path: Path) -> Non
         match = LINE.match(line)
         assert match, line
         score, decision, echoed = match.groups()
-        expected = confirm_person_request(text)
         assert echoed == text
-        assert score == f"{expected.score:.4f}"
-        assert decision == ("escalate" if expected.wants_person else "stay")
+        assert score == f"{load_model().best_score(text):.4f}"
+        assert decision == ("escalate" if trigger(text).wants_person else "stay")
     decisions = [LINE.match(line).group(2) for line in lines[:-1]]  # type: ignore[union-attr]
     assert decisions[:4] == ["escalate", "stay", "stay", "escalate"]
 
@@ -56,20 +56,32 @@ def test_classify_survives_bytes_that_are_not_utf8(tmp_path: Path) -> None:
 def test_eval_prints_the_figures_of_the_evaluation_code(tmp_path: Path) -> None:
     result = run_switchboard(tmp_path, "guard", "eval", str(HELD_OUT_CSV))
     assert result.returncode == 0, result.stderr
-    evaluation = evaluate(load_model(), read_labelled(HELD_OUT_CSV))
-    threshold = load_model().threshold
+    rows = read_labelled(HELD_OUT_CSV)
+    model = load_model()
     lines = result.stdout.decode().splitlines()
-    assert lines[:5] == [
-        f"bitext_heldout.csv: 1315 messages, {evaluation.positives} ask for a person",
-        f"threshold    {threshold:.4f}",
-        f"escalated    {evaluation.escalated} ({evaluation.true_positives} right, "
-        f"{evaluation.false_positives} wrong)",
-        f"precision    {evaluation.precision:.4f}",
-        f"recall       {evaluation.recall:.4f} ({evaluation.missed} missed)",
+    assert lines[0] == "bitext_heldout.csv: 1315 messages, 63 ask for a person"
+    titles = [
+        "the explicit-request trigger (the patterns propose, the guard confirms at "
+        f"{model.trigger_threshold:.4f})",
+        f"the guard alone (threshold {model.threshold:.4f})",
     ]
-    assert re.fullmatch(r"latency p50  \d+\.\d{3} ms", lines[5])
-    assert re.fullmatch(r"latency p99  \d+\.\d{3} ms", lines[6])
-    assert len(lines) == 7
+    assert lines[8] == ""
+    for block, title, evaluation in (
+        (lines[1:8], titles[0], evaluate(trigger, rows)),
+        (lines[9:16], titles[1], evaluate(model.classify, rows)),
+    ):
+        assert evaluation.f1 is not None
+        assert block[:5] == [
+            title,
+            f"escalated    {evaluation.escalated} ({evaluation.true_positives} right, "
+            f"{evaluation.false_positives} wrong)",
+            f"precision    {evaluation.precision:.4f}",
+            f"recall       {evaluation.recall:.4f} ({evaluation.missed} missed)",
+            f"f1           {evaluation.f1:.4f}",
+        ]
+        assert re.fullmatch(r"latency p50  \d+\.\d{3} ms", block[5])
+        assert re.fullmatch(r"latency p99  \d+\.\d{3} ms", block[6])
+    assert len(lines) == 16
 
 
 def test_eval_on_negatives_only_says_recall_is_undefined_and_lists_mistakes(
@@ -79,10 +91,13 @@ def test_eval_on_negatives_only_says_recall_is_undefined_and_lists_mistakes(
     assert result.returncode == 0, result.stderr
     out = result.stdout.decode()
     assert "\nrecall       n/a (no requests for a person)\n" in out
-    evaluation = evaluate(load_model(), read_labelled(HARD_NEGATIVES_CSV))
+    rows = read_labelled(HARD_NEGATIVES_CSV)
+    by_trigger, alone = evaluate(trigger, rows), evaluate(load_model().classify, rows)
     wrong = [line for line in out.splitlines() if line.startswith("wrong\t")]
-    assert wrong == [f"wrong\t{m.score:.4f}\t{m.text}" for m in evaluation.mistakes]
-    if evaluation.escalated == 0:
+    assert wrong == [
+        f"wrong\t{m.score:.4f}\t{m.text}" for m in (*by_trigger.mistakes, *alone.mistakes)
+    ]
+    if by_trigger.escalated == 0:
         assert "\nprecision    n/a (nothing escalated)\n" in out
 
 

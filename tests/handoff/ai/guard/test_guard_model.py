@@ -85,6 +85,7 @@ def test_a_copy_of_the_shipped_model_scores_the_same(tmp_path: Path) -> None:
         ({"features": "words1-3/crc32/1024"}, "run scripts/train-guard"),
         ({"format": 99}, "unsupported guard model format 99"),
         ({"threshold": 1.5}, "threshold 1.5 is not between 0 and 1"),
+        ({"trigger_threshold": 0.0}, "trigger_threshold 0.0 is not between 0 and 1"),
         ({"weights": [0.5]}, "buckets but 1 weights"),
         ({"bias": None}, "not a guard model"),
     ],

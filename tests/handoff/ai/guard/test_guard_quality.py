@@ -1,7 +1,7 @@
-"""How well the guard separates requests for a person from mentions of people, measured by
-the same code `switchboard guard eval` runs: the figures the issue asks for on the Bitext
-held-out split, the hand-written hard sets (never trained on), and the examples the keyword
-patterns are tested with, so the guard does not veto what they rightly catch."""
+"""How well the explicit-request trigger (the patterns propose, the guard confirms) finds the
+requests for a person customers write, measured by the same code `switchboard guard eval`
+runs: the figures the README gives on the Bitext held-out split, the hand-written hard sets
+and the two chat sets (none of them trained on). The targets are P >= 0.95 and R >= 0.95."""
 
 from __future__ import annotations
 
@@ -10,19 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from handoff.ai.guard import GuardResult, confirm_person_request
-from handoff.ai.guard.commands import evaluate_file
-from handoff.ai.guard.dataset import HARD_NEGATIVES_CSV, HARD_POSITIVES_CSV, HELD_OUT_CSV
+from handoff.ai.guard.commands import evaluate_file, trigger
+from handoff.ai.guard.dataset import (
+    CHAT_BLIND_CSV,
+    CHAT_DEV_CSV,
+    HARD_NEGATIVES_CSV,
+    HARD_POSITIVES_CSV,
+    HELD_OUT_CSV,
+)
 from handoff.ai.guard.evaluation import evaluate, read_labelled
-from handoff.ai.guard.model import load_model
 from handoff.person_request import asks_for_person
 from tests.handoff.ai.guard.guard_support import figure
-from tests.handoff.test_person_request import NOT_REQUESTS, REQUESTS
 
-# Documented in the README: on the hard sets the guard may escalate at most 3 % of the
-# negatives and must escalate at least 95 % of the positives.
-HARD_NEGATIVES_ESCALATED_AT_MOST = 0.03
-HARD_POSITIVES_RECALL_AT_LEAST = 0.95
+TARGET = 0.95
+# At most this share of the hard negatives may be escalated (the README says which).
+HARD_NEGATIVES_ESCALATED_AT_MOST = 0.02
 
 
 def eval_report(path: Path) -> str:
@@ -31,31 +33,36 @@ def eval_report(path: Path) -> str:
     return out.getvalue()
 
 
-def test_held_out_precision_and_recall_meet_the_bar() -> None:
-    report = eval_report(HELD_OUT_CSV)
-    assert report.startswith("bitext_heldout.csv: 1315 messages, 63 ask for a person\n")
-    assert figure(report, "precision") >= 0.95, report
-    assert figure(report, "recall") >= 0.90, report
+@pytest.mark.parametrize(
+    ("path", "header"),
+    [
+        (HELD_OUT_CSV, "bitext_heldout.csv: 1315 messages, 63 ask for a person"),
+        (CHAT_DEV_CSV, "chat_dev.csv: 185 messages, 87 ask for a person"),
+        (CHAT_BLIND_CSV, "chat_blind.csv: 144 messages, 73 ask for a person"),
+    ],
+)
+def test_the_trigger_meets_the_targets(path: Path, header: str) -> None:
+    report = eval_report(path)
+    assert report.startswith(header + "\nthe explicit-request trigger"), report
+    # the first figures printed are the trigger's
+    assert figure(report, "precision") >= TARGET, report
+    assert figure(report, "recall") >= TARGET, report
 
 
 def test_hard_negatives_are_rarely_escalated() -> None:
     rows = read_labelled(HARD_NEGATIVES_CSV)
     assert len(rows) >= 100 and not any(row.wants_person for row in rows)
-    evaluation = evaluate(load_model(), rows)
+    evaluation = evaluate(trigger, rows)
     assert evaluation.escalated <= HARD_NEGATIVES_ESCALATED_AT_MOST * len(rows), [
         mistake.text for mistake in evaluation.mistakes
     ]
-    report = eval_report(HARD_NEGATIVES_CSV)
-    assert (
-        f"\nescalated    {evaluation.escalated} (0 right, {evaluation.escalated} wrong)\n" in report
-    )
 
 
 def test_hard_positives_are_escalated() -> None:
     rows = read_labelled(HARD_POSITIVES_CSV)
     assert len(rows) >= 60 and all(row.wants_person for row in rows)
     report = eval_report(HARD_POSITIVES_CSV)
-    assert figure(report, "recall") >= HARD_POSITIVES_RECALL_AT_LEAST, report
+    assert figure(report, "recall") >= TARGET, report
     assert figure(report, "precision") == 1.0
 
 
@@ -63,6 +70,7 @@ def test_hard_positives_are_escalated() -> None:
     "text",
     [
         "are you a bot?",
+        "who made you?",
         "my agent said the parcel is late",
         "I already talked to someone yesterday",
         "the person at the store was rude",
@@ -71,41 +79,23 @@ def test_hard_positives_are_escalated() -> None:
         "agent number 5 helped me",
         "am I talking to a real person?",
         "I don't want to talk to a person",
+        "talk to me",
         "what are your opening hours",
         "",
     ],
 )
-def test_mentions_of_people_are_not_escalated(text: str) -> None:
-    result = confirm_person_request(text)
-    assert isinstance(result, GuardResult)
-    assert not result.wants_person, result
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "human pls",
-        "get me a real person",
-        "operator!!",
-        "talk to someone real",
-        "u a bot? i want a human",
-        "I want to talk to a human agent",
-    ],
-)
-def test_requests_for_a_person_are_escalated(text: str) -> None:
-    result = confirm_person_request(text)
-    assert result.wants_person, result
-    assert result.score >= load_model().threshold
+def test_mentions_of_people_stay_with_the_ai(text: str) -> None:
+    assert not asks_for_person(text)
 
 
 @pytest.mark.parametrize(
     ("text", "wants_person"),
     [
-        # asking for customer service by name asks for the people behind it, as the
-        # keyword patterns decide ...
+        # asking for customer service by name asks for the people behind it ...
         ("can I talk to customer service?", True),
         ("customer service please", True),
         ("I need to speak with customer support", True),
+        ("how do I get in touch with your support team", True),
         # ... but asking when it is open or how to reach it is a question the AI answers
         ("what hours can I call customer service?", False),
         ("customer support mail", False),
@@ -113,15 +103,4 @@ def test_requests_for_a_person_are_escalated(text: str) -> None:
     ],
 )
 def test_customer_service_decision(text: str, wants_person: bool) -> None:
-    assert confirm_person_request(text).wants_person is wants_person
-
-
-def test_the_guard_agrees_with_the_keyword_patterns_on_their_examples() -> None:
-    """The patterns' own test examples, never trained on: the guard vetoes at most two of
-    the requests they catch, and on its own escalates at most two of the mentions they
-    rightly ignore (behind the patterns, those never reach it)."""
-    assert all(asks_for_person(text) for text in REQUESTS)
-    vetoed = [text for text in REQUESTS if not confirm_person_request(text).wants_person]
-    assert len(vetoed) <= 2, vetoed
-    escalated = [text for text in NOT_REQUESTS if confirm_person_request(text).wants_person]
-    assert len(escalated) <= 2, escalated
+    assert asks_for_person(text) is wants_person
