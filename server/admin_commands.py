@@ -1,8 +1,8 @@
 """The `switchboard` administration commands of the core and of handoff: organizations,
-agents, knowledge bases and the handoff guard (each channel adds its own through its
-plug-in). Each handler takes the settings and the parsed
-arguments and returns the exit status; expected errors raise `SwitchboardError`, which
-`server.cli.main` prints as one line."""
+agents, knowledge bases, the explicit-request trigger and its guard, and the frustration
+model (each channel adds its own through its plug-in). Each handler takes the settings and
+the parsed arguments and returns the exit status; expected errors raise `SwitchboardError`,
+which `server.cli.main` prints as one line."""
 
 from __future__ import annotations
 
@@ -96,6 +96,25 @@ def cmd_guard_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tone_score(settings: Settings, args: argparse.Namespace) -> int:
+    import io
+
+    from handoff.ai.tone.commands import score_lines
+
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    score_lines(lines, sys.stdout)
+    return 0
+
+
+def cmd_tone_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from handoff.ai.tone.commands import evaluate_file
+    from handoff.policy.levels import PRESETS
+
+    thresholds = {level.value: preset.frustration_threshold for level, preset in PRESETS.items()}
+    evaluate_file(args.file, sys.stdout, thresholds)
+    return 0
+
+
 def add_admin_commands(commands: Any) -> None:
     """Add the administration subcommands to the `switchboard` parser."""
     org = commands.add_parser("org", help="manage organizations").add_subparsers(
@@ -144,14 +163,17 @@ def add_admin_commands(commands: Any) -> None:
     kb_load.set_defaults(handler=cmd_kb_load)
 
     guard = commands.add_parser(
-        "guard", help="the classifier that confirms requests for a person"
+        "guard", help="the explicit-request trigger and the classifier that confirms it"
     ).add_subparsers(dest="guard_command", required=True, metavar="ACTION")
     guard.add_parser(
         "classify",
-        help="read messages one per line on stdin; print score<TAB>decision<TAB>text",
+        help="read messages one per line on stdin; print the guard's score, the trigger's "
+        "decision and the text (score<TAB>decision<TAB>text)",
     ).set_defaults(handler=cmd_guard_classify)
     guard_eval = guard.add_parser(
-        "eval", help="precision, recall and latency on a CSV file (columns text, is_handoff)"
+        "eval",
+        help="precision, recall, F1 and latency of the trigger, then of the guard alone, on a "
+        "CSV file (columns text, is_handoff)",
     )
     guard_eval.add_argument("file", type=Path, metavar="FILE.csv")
     guard_eval.add_argument(
@@ -160,3 +182,16 @@ def add_admin_commands(commands: Any) -> None:
         help="also list every wrong escalation and missed request, with its score",
     )
     guard_eval.set_defaults(handler=cmd_guard_eval)
+
+    tone = commands.add_parser(
+        "tone", help="the frustration model behind the tone rule"
+    ).add_subparsers(dest="tone_command", required=True, metavar="ACTION")
+    tone.add_parser(
+        "score",
+        help="read messages one per line on stdin; print score<TAB>text (higher = more frustrated)",
+    ).set_defaults(handler=cmd_tone_score)
+    tone_eval = tone.add_parser(
+        "eval", help="AUROC (and VADER's) on a CSV file (columns text, label; 1 = frustrated)"
+    )
+    tone_eval.add_argument("file", type=Path, metavar="FILE.csv")
+    tone_eval.set_defaults(handler=cmd_tone_eval)

@@ -1,9 +1,12 @@
-"""The summary an agent reads before picking up a handoff: who, on which channel, what they
-want, the key facts (order numbers, emails, phones, amounts), their sentiment, what the AI
-already tried and why it handed off. A hosted model writes it when one is configured;
-otherwise, or when the model fails, it is extracted from the transcript. Either way the
-first line is one sentence that can be spoken (the voice whisper), and the key facts found
-by pattern are always in it, so a model cannot drop an order number."""
+"""The summary an agent reads before picking up a handoff, as short lines: who, on which
+channel, the unresolved issue (what the customer asked that the AI could not answer or has
+not answered yet, never a question it already answered), the key facts (order numbers,
+emails, phones, amounts), how frustrated they sound (the tone rule's model), what the AI
+tried, and why it handed off, in plain words (the policy's rule names stay with the
+decision record). A hosted model writes it when one is configured; otherwise, or when the
+model fails, it is extracted from the transcript. Either way the first line is one
+sentence that can be spoken (the voice whisper), and the key facts found by pattern are
+always in it, so a model cannot drop an order number."""
 
 from __future__ import annotations
 
@@ -11,13 +14,11 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from statistics import fmean
-
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from handoff.ai.llm_client import LLMConfig, LLMError, complete
 from handoff.ai.offline_responder import small_talk_reply
+from handoff.ai.tone import frustration
 from handoff.person_request import asks_for_person
 
 log = logging.getLogger(__name__)
@@ -106,34 +107,26 @@ def extract_facts(texts: Sequence[str]) -> Facts:
     return Facts(_unique(orders), _unique(emails), _unique(phones), _unique(amounts))
 
 
-@cache
-def _analyzer() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
-
-
-def _label(compound: float) -> str:
-    if compound <= -0.5:
-        return "very negative"
-    if compound <= -0.05:
-        return "negative"
-    if compound >= 0.5:
-        return "very positive"
-    if compound >= 0.05:
-        return "positive"
-    return "neutral"
+def _mood(score: float) -> str:
+    if score >= 0.7:
+        return "very frustrated"
+    if score >= 0.5:
+        return "frustrated"
+    if score >= 0.3:
+        return "a little frustrated"
+    return "calm"
 
 
 def sentiment(texts: Sequence[str]) -> tuple[str, str]:
-    """The customer's overall mood (VADER's compound score, averaged over their messages)
-    and the mood of their latest message, as words and the line that says so."""
-    scores = [_analyzer().polarity_scores(text)["compound"] for text in texts if text.strip()]
+    """How frustrated the customer sounds (the higher of their latest message and the mean
+    of their messages, as the tone rule reads it), as words and the line that says so."""
+    scores = [frustration(text) for text in texts if text.strip()]
     if not scores:
-        return "unknown", "Sentiment: unknown (no customer messages)"
-    overall = _label(fmean(scores))
-    detail = f"VADER {fmean(scores):+.2f} over {len(scores)} message{'s' * (len(scores) > 1)}"
-    latest = _label(scores[-1])
+        return "unknown", "Mood: unknown (no customer messages)"
+    overall = _mood(max(scores[-1], fmean(scores)))
+    latest = _mood(scores[-1])
     trend = f"; latest message {latest}" if len(scores) > 1 and latest != overall else ""
-    return overall, f"Sentiment: {overall} ({detail}{trend})"
+    return overall, f"Mood: {overall}{trend}"
 
 
 def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -152,66 +145,99 @@ def _substantive(text: str) -> bool:
     return not (asks_for_person(text) and len(text.split()) <= 8)
 
 
-def requests_of(data: SummaryInput) -> list[str]:
-    """What the customer asked, as the first and the latest substantive message."""
-    asked = [line.text for line in data.messages if line.author == "customer" and line.text]
-    substantive = [text for text in asked if _substantive(text)]
-    if not substantive:
-        return asked[-1:]
-    return list(dict.fromkeys([substantive[0], substantive[-1]]))
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The customer's substantive messages: those still open, and those the AI answered."""
+
+    unresolved: tuple[str, ...]
+    answered: tuple[str, ...]
+    unsure: tuple[str, ...]  # the open ones the AI said it was not sure about
+
+
+def asked_of(data: SummaryInput) -> Asked:
+    """Sorts what the customer asked by the reply it got: the next message from the AI or a
+    person after it (customer messages in a row share one). Answered means the AI replied
+    and did not say it was unsure; anything else is still open."""
+    unresolved: list[str] = []
+    answered: list[str] = []
+    unsure: list[str] = []
+    messages = data.messages
+    for index, line in enumerate(messages):
+        if line.author != "customer" or not line.text.strip() or not _substantive(line.text):
+            continue
+        reply = next((m for m in messages[index + 1 :] if m.author in ("ai", "agent")), None)
+        if reply is not None and reply.author == "ai" and reply.knows is not False:
+            answered.append(line.text)
+            continue
+        unresolved.append(line.text)
+        if reply is not None and reply.author == "ai":
+            unsure.append(line.text)
+    return Asked(*(tuple(dict.fromkeys(texts)) for texts in (unresolved, answered, unsure)))
+
+
+def issue_line(asked: Asked) -> str:
+    """The unresolved issue, latest first; an answered question is never the issue."""
+    if asked.unresolved:
+        latest, *earlier = reversed(asked.unresolved)
+        also = f" Earlier: {_quote(earlier[-1])}" if earlier else ""
+        return f"Issue: {_quote(latest)}{also}"
+    if asked.answered:
+        return f"Issue: not stated yet (the AI answered {_quote(asked.answered[-1], 80)})"
+    return "Issue: not stated yet"
 
 
 def who(data: SummaryInput) -> str:
     return data.customer_name or "An unnamed customer"
 
 
-def why(data: SummaryInput) -> str:
-    rules = [str(hit.get("rule")) for hit in data.rule_hits if hit.get("fired") and "rule" in hit]
-    return data.reason + (f" (rules: {', '.join(rules)})" if rules else "")
-
-
-def ai_attempts(data: SummaryInput) -> str:
+def ai_attempts(data: SummaryInput, asked: Asked) -> str:
+    """What the AI tried, in one short line."""
     answers = [line for line in data.messages if line.author == "ai"]
     if not answers:
-        return "AI so far: no answers before the handoff"
-    unsure = sum(1 for line in answers if line.knows is False)
-    counted = f"{len(answers)} answer{'s' * (len(answers) > 1)}"
-    if unsure:
-        counted += f", {unsure} of them “not sure”"
+        return "AI tried: nothing yet (handed off before it answered)"
+    parts = []
+    if asked.answered:
+        shown = ", ".join(_quote(text, 60) for text in asked.answered[-2:])
+        parts.append(f"answered {shown}")
+    if asked.unsure:
+        parts.append(f"was not sure about {_quote(asked.unsure[-1], 60)}")
+    if not parts:
+        parts.append(f"{len(answers)} answer{'s' * (len(answers) > 1)}")
     people = (
-        " A person from the team already wrote earlier."
+        "; a person from the team already wrote earlier"
         if any(line.author == "agent" for line in data.messages)
         else ""
     )
-    return f"AI so far: {counted}; last: {_quote(answers[-1].text)}{people}"
+    return f"AI tried: {'; '.join(parts)}{people}"
 
 
 def extractive_summary(data: SummaryInput) -> str:
     customer_texts = [line.text for line in data.messages if line.author == "customer"]
-    asked = requests_of(data)
+    asked = asked_of(data)
     mood, mood_line = sentiment(customer_texts)
     facts = extract_facts(customer_texts)
-    gist_request = _quote(_first_sentence(asked[0]), GIST_CHARS) if asked else "no message yet"
-    gist = (
-        f"{who(data)} on {data.channel} wants help with {gist_request}; "
-        f"mood {mood}; handed off because {data.reason}."
+    gist_issue = (
+        _quote(_first_sentence(asked.unresolved[-1]), GIST_CHARS)
+        if asked.unresolved
+        else "no open question yet"
     )
+    gist = f"{who(data)} on {data.channel}: {gist_issue}; {mood}; handed off because {data.reason}."
     contact = " · ".join([who(data), *data.addresses, data.channel])
-    wants = "Wants: " + (" Latest: ".join(_quote(text) for text in asked) or "not said yet")
-    lines = [gist, f"Customer: {contact}", wants, facts.line(), mood_line, ai_attempts(data)]
-    lines.append(f"Why handed off: {why(data)}")
+    lines = [gist, f"Customer: {contact}", issue_line(asked), facts.line(), mood_line]
+    lines += [ai_attempts(data, asked), f"Why handed off: {data.reason}"]
     return "\n".join(lines)
 
 
 SUMMARY_PROMPT = """You write the handoff note a support agent reads before taking over a \
 customer conversation from the AI assistant. Write plain text, no Markdown, in English, in \
-exactly these lines:
-1. One sentence that can be read aloud: who, what they want, their mood, why handed off.
+exactly these short lines:
+1. One sentence that can be read aloud: who, the unresolved issue, their mood, why handed off.
 Customer: name and contact details.
-Wants: what the customer wants, in their own words where short.
+Issue: what the customer still needs, in their own words where short. Never a question \
+the assistant already answered (listed below).
 Key facts: order numbers, emails, phone numbers, amounts (or "none mentioned").
-Sentiment: the customer's mood and whether it changed.
-AI so far: what the assistant answered or could not answer.
+Mood: how frustrated the customer sounds, and whether it changed.
+AI tried: what the assistant answered or could not answer.
 Why handed off: the reason given below.
 Use only what the transcript says; never invent facts."""
 
@@ -229,9 +255,11 @@ def transcript(data: SummaryInput) -> str:
 async def llm_summary(data: SummaryInput, config: LLMConfig) -> str:
     facts = extract_facts([line.text for line in data.messages if line.author == "customer"])
     contact = " · ".join([who(data), *data.addresses])
+    answered = "; ".join(_quote(text, 80) for text in asked_of(data).answered) or "nothing"
     user = (
         f"Channel: {data.channel}\nCustomer: {contact}\n"
-        f"Why handed off: {why(data)}\n{facts.line()}\n\nTranscript:\n{transcript(data)}"
+        f"Why handed off: {data.reason}\n{facts.line()}\n"
+        f"Already answered by the assistant: {answered}\n\nTranscript:\n{transcript(data)}"
     )
     completion = await complete(
         config, [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": user}]

@@ -1,8 +1,10 @@
 """The summary job: enqueued once a handoff commits, it gathers the conversation (customer,
 contact details, transcript, the handoff's reason and rule hits), has it summarized, stores
 the text on the conversation and tells the agents' pages. A job for an older handoff never
-overwrites the summary of a newer one. The summary is internal: it is published on the
-organization's channel only, never on the conversation's, which the customer's widget reads."""
+overwrites the summary of a newer one, and a job that finishes after the conversation went
+back to the AI stores nothing (the move back clears the summary). The summary is internal:
+it is published on the organization's channel only, never on the conversation's, which the
+customer's widget reads."""
 
 from __future__ import annotations
 
@@ -91,6 +93,11 @@ async def summarize_handoff(services: Services, conversation_id: int, version: i
             return "superseded"
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None
+        if conversation.state in (State.AI, State.RESOLVED):
+            # back with the AI (or closed) before the summary was ready: it would describe
+            # a handoff nobody is working on
+            log.info("summary of conversation %s dropped: no longer handed off", conversation_id)
+            return "not handed off"
         conversation.summary = text
         event = Event("summary", conversation.organization_id, conversation_id, {"summary": text})
         after_commit(

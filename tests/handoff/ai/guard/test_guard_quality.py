@@ -14,6 +14,7 @@ from handoff.ai.guard.commands import evaluate_file, trigger
 from handoff.ai.guard.dataset import (
     CHAT_BLIND_CSV,
     CHAT_DEV_CSV,
+    CHAT_FINAL_CSV,
     HARD_NEGATIVES_CSV,
     HARD_POSITIVES_CSV,
     HELD_OUT_CSV,
@@ -39,6 +40,7 @@ def eval_report(path: Path) -> str:
         (HELD_OUT_CSV, "bitext_heldout.csv: 1315 messages, 63 ask for a person"),
         (CHAT_DEV_CSV, "chat_dev.csv: 185 messages, 87 ask for a person"),
         (CHAT_BLIND_CSV, "chat_blind.csv: 144 messages, 73 ask for a person"),
+        (CHAT_FINAL_CSV, "chat_final.csv: 57 messages, 28 ask for a person"),
     ],
 )
 def test_the_trigger_meets_the_targets(path: Path, header: str) -> None:

@@ -79,7 +79,7 @@ async def test_a_handoff_tool_call_escalates_the_conversation(
 ) -> None:
     fake_llm.answer_tool_call(HANDOFF_TOOL, {"reason": "wants a refund for a damaged tent"})
     received = await intake_for(llm_services).receive(
-        chat_message(org, "My tent arrived torn and I want my money back")
+        chat_message(org, "My tent arrived torn, could I get a refund?")
     )
     assert await route_message(llm_services, received.message_id) == "ai"
 

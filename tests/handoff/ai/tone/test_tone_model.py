@@ -116,3 +116,20 @@ def test_a_bad_file_is_a_clear_error(tmp_path: Path) -> None:
         csv.writer(file).writerows([["text", "is_handoff"], ["hi", "1"]])
     with pytest.raises(BadInput, match="missing column"):
         read_scored(bad)
+
+
+def test_the_switchboard_commands_score_and_evaluate(tmp_path: Path) -> None:
+    from tests.handoff.ai.guard.guard_support import run_switchboard
+
+    scored = run_switchboard(tmp_path, "tone", "score", stdin=b"still no refund\nthanks!")
+    assert scored.returncode == 0, scored.stderr
+    lines = scored.stdout.decode().splitlines()
+    assert [line.split("\t")[1] for line in lines] == ["still no refund", "thanks!"]
+    assert lines[0] == f"{frustration('still no refund'):.4f}\tstill no refund"
+
+    evaluated = run_switchboard(tmp_path, "tone", "eval", str(DEV))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stdout.decode().splitlines()[:3] == report().splitlines()[:3]
+
+    missing = run_switchboard(tmp_path, "tone", "eval", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and b"file not found" in missing.stderr
