@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from email_channel.models import Mailbox
 from email_channel.tokens import base_address
 from gateway.db import Database
-from gateway.errors import BadInput, NotFound
+from gateway.errors import BadInput, Conflict, NotFound
 
 _ADDRESS = re.compile(r"^[a-z0-9!#$%&'*/=?^_`{|}~.-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
@@ -120,7 +120,7 @@ async def add_mailbox(
     async with db.transaction() as session:
         taken = await session.scalar(select(Mailbox.id).where(Mailbox.address == address))
         if taken is not None:
-            raise BadInput(f"the mailbox {address} is already registered")
+            raise Conflict(f"the mailbox {address} is already registered")
         row = Mailbox(
             organization_id=organization_id,
             address=address,

@@ -1,14 +1,19 @@
 """The email plug-in: the `email` channel (mail in through the inbound SMTP server and
 IMAP, replies out by SMTP), which sends text only for now and words its notices for a
-mailbox; the `mailbox`, `smtp` and `mail` subcommands."""
+mailbox; the admins' mailbox API; the `mailbox`, `smtp`, `imap` and `mail` subcommands."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from email_channel.channel import EmailChannel
 from email_channel.commands import register
 from email_channel.notices import EMAIL_NOTICES
 from gateway.channels import ChannelSpec
 from gateway.plugins import ChannelPlugin, channel_plugin
+
+if TYPE_CHECKING:
+    from quart import Blueprint
 
 EMAIL: ChannelPlugin = channel_plugin(
     "email",
@@ -20,5 +25,12 @@ EMAIL: ChannelPlugin = channel_plugin(
         notices=EMAIL_NOTICES,
     ),
     EmailChannel,
+    blueprints=lambda: [_admin_blueprint()],
     commands=register,
 )
+
+
+def _admin_blueprint() -> Blueprint:
+    from email_channel.admin_routes import email_admin  # the web layer, for the app only
+
+    return email_admin

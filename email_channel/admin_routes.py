@@ -1,0 +1,143 @@
+"""The admins' API for the organization's mailboxes (`/api/email/mailboxes`): list, add
+and remove. An IMAP password is accepted on creation and never returned (`password_set`
+says whether one is stored)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, jsonify, request
+from quart.typing import ResponseReturnValue
+
+from email_channel.mailboxes import add_mailbox, describe, list_mailboxes, remove_mailbox
+from gateway.auth import current_agent, login_required
+from gateway.db import Database
+from gateway.errors import BadInput, Forbidden
+from gateway.openapi import BOOLEAN, INTEGER, STRING, array, documented, nullable, obj, schema
+from gateway.web import app_services
+
+email_admin = Blueprint("email_admin", __name__)
+TAGS = ["email"]
+IMAP = obj(
+    ["host", "port", "tls", "user", "folder", "password_set"],
+    host=STRING,
+    port=INTEGER,
+    tls=BOOLEAN,
+    user=STRING,
+    folder=STRING,
+    password_set=BOOLEAN,
+)
+MAILBOX = schema(
+    "Mailbox",
+    obj(
+        ["id", "address", "display_name", "smtp", "imap", "trusted_authserv_id", "trusted_relays"],
+        id=INTEGER,
+        address=STRING,
+        display_name=STRING,
+        smtp={**BOOLEAN, "description": "mail arrives through Switchboard's SMTP server"},
+        imap=nullable(IMAP),
+        trusted_authserv_id=nullable(STRING),
+        trusted_relays=array(STRING),
+    ),
+)
+
+
+def _db() -> Database:
+    return app_services().services.db
+
+
+def _admin_organization() -> int:
+    agent = current_agent()
+    if agent.role != "admin":
+        raise Forbidden("only an admin can manage mailboxes")
+    return agent.organization_id
+
+
+def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise BadInput(f"{name!r} must be a {kind.__name__}")
+    return value
+
+
+@email_admin.get("/api/email/mailboxes")
+@login_required(_db)
+@documented(
+    "The organization's support mailboxes (admins)",
+    tags=TAGS,
+    response=obj(["mailboxes"], mailboxes=array(MAILBOX)),
+    errors=(403,),
+)
+async def mailboxes() -> ResponseReturnValue:
+    found = await list_mailboxes(_db(), _admin_organization())
+    return jsonify({"mailboxes": [describe(row) for row in found]})
+
+
+@email_admin.post("/api/email/mailboxes")
+@login_required(_db)
+@documented(
+    "Add a support mailbox (admins)",
+    tags=TAGS,
+    description="Mail reaches it through Switchboard's SMTP server (`smtp`, default true), "
+    "through IMAP (`imap`), or both. The IMAP password is stored and never shown again.",
+    body=obj(
+        ["address"],
+        address=STRING,
+        display_name=STRING,
+        smtp=BOOLEAN,
+        imap=nullable(
+            obj(
+                ["host", "password"],
+                host=STRING,
+                port=INTEGER,
+                tls=BOOLEAN,
+                user=STRING,
+                password=STRING,
+                folder=STRING,
+            )
+        ),
+        trusted_authserv_id=nullable(STRING),
+        trusted_relays=array(STRING),
+    ),
+    response=obj(["mailbox"], mailbox=MAILBOX),
+    status=201,
+    errors=(400, 403, 409),
+)
+async def create() -> ResponseReturnValue:
+    organization_id = _admin_organization()
+    body = await request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput("send a JSON object")
+    imap = _optional(body, "imap", dict) or {}
+    relays = _optional(body, "trusted_relays", list) or []
+    if not all(isinstance(relay, str) for relay in relays):
+        raise BadInput("'trusted_relays' must be a list of IP addresses")
+    row = await add_mailbox(
+        _db(),
+        organization_id,
+        _optional(body, "address", str) or "",
+        display_name=_optional(body, "display_name", str) or "",
+        smtp=_optional(body, "smtp", bool) is not False,
+        imap_host=_optional(imap, "host", str) if imap else None,
+        imap_port=_optional(imap, "port", int),
+        imap_tls=_optional(imap, "tls", bool) is not False,
+        imap_user=_optional(imap, "user", str),
+        imap_password=_optional(imap, "password", str),
+        imap_folder=_optional(imap, "folder", str) or "INBOX",
+        trusted_authserv_id=_optional(body, "trusted_authserv_id", str),
+        trusted_relays=relays,
+    )
+    return jsonify({"mailbox": describe(row)}), 201
+
+
+@email_admin.delete("/api/email/mailboxes/<address>")
+@login_required(_db)
+@documented(
+    "Remove one of the organization's mailboxes (admins)",
+    tags=TAGS,
+    response=obj(["removed"], removed=STRING),
+    errors=(403, 404),
+)
+async def delete(address: str) -> ResponseReturnValue:
+    removed = await remove_mailbox(_db(), address, _admin_organization())
+    return jsonify({"removed": removed})
