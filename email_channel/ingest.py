@@ -69,11 +69,12 @@ class MailIntake:
                 if step is not None:
                     await step(session)
             return Ingested("bounce", mail.kind, matched, None)
-        handled = await staff.handle(self.services, mailbox, mail, self.secret, step, peer=peer)
-        if handled is not None:
-            return Ingested("staff", mail.kind, handled.message_id, handled.conversation_id)
         sender = mail.sender or UNKNOWN_SENDER
+        # One read transaction for everything decided before intake.
         async with db.transaction() as session:
+            agent = None
+            if mail.kind == "message" and mail.sender:
+                agent = await staff.find_agent(session, organization_id, mail.sender)
             thread = await find_thread(session, organization_id, mail, self.secret, sender=sender)
             known = await session.scalar(
                 select(Message.id).where(
@@ -82,20 +83,18 @@ class MailIntake:
                     Message.provider_message_id == mail.provider_id(),
                 )
             )
+        if agent is not None:
+            handled = await staff.handle(self.services, mailbox, mail, self.secret, step, peer=peer)
+            if handled is not None:
+                return Ingested("staff", mail.kind, handled.message_id, handled.conversation_id)
         attachments: list[Attachment] = []
-        raw_key = None
+        original = None
         if known is None:  # a repeat keeps the files stored the first time
             attachments = await self._store_attachments(organization_id, mail)
-            raw_key = (
-                await self.media.save(
-                    db,
-                    organization_id,
-                    raw,
-                    "message/rfc822",
-                    name="original.eml",
-                    origin="inbound",
-                )
-            ).key
+            # The raw mail's file now, its row with the message (one transaction fewer).
+            original = await self.media.write(
+                organization_id, raw, "message/rfc822", name="original.eml"
+            )
         thread_key = (
             thread.conversation.thread_key
             if thread.conversation is not None
@@ -113,11 +112,15 @@ class MailIntake:
             html=mail.html,
             attachments=tuple(attachments),
             no_reply=mail.kind != "message" or sender == UNKNOWN_SENDER,
-            meta=self._meta(mailbox, mail, thread.how, raw_key, sender),
+            meta=self._meta(
+                mailbox, mail, thread.how, original.key if original else None, sender
+            ),
         )
 
         async def within(session: AsyncSession, received: Received) -> None:
             if not received.duplicate:
+                if original is not None:
+                    self.media.record(session, organization_id, original, origin="inbound")
                 await self._index(session, organization_id, received, mail)
                 conversation = await session.get(Conversation, received.conversation_id)
                 assert conversation is not None

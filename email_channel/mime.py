@@ -36,12 +36,19 @@ class MailParts:
     returned_headers: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     is_report: bool = False
+    # Each header is parsed once: policy `default` parses on every access, and that
+    # dominated the cost of reading a mail.
+    _seen: dict[str, list[str]] = field(default_factory=dict)
 
     def header(self, name: str) -> str:
-        return header(self.message, name)
+        values = self.headers(name)
+        return values[0] if values else ""
 
     def headers(self, name: str) -> list[str]:
-        return all_headers(self.message, name)
+        key = name.lower()
+        if key not in self._seen:
+            self._seen[key] = all_headers(self.message, name)
+        return self._seen[key]
 
 
 def header(message: Message, name: str) -> str:
@@ -195,12 +202,12 @@ def _returned_headers(part: Message) -> dict[str, str]:
     return {}
 
 
-def addresses(message: Message, *names: str) -> list[tuple[str, str]]:
+def addresses(parts: MailParts, *names: str) -> list[tuple[str, str]]:
     """(display name, lowercased address) pairs from the named headers, malformed ones
     skipped."""
     found: list[tuple[str, str]] = []
     for name in names:
-        values = all_headers(message, name)
+        values = parts.headers(name)
         for display, address in email.utils.getaddresses(values):
             address = address.strip().lower()
             if "@" in address and " " not in address:

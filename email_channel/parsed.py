@@ -81,8 +81,7 @@ class ParsedMail:
 
 def parse_mail(raw: bytes, *, own_domain: str = "", envelope_from: str | None = None) -> ParsedMail:
     parts = read_mail(raw)
-    message = parts.message
-    senders = addresses(message, "From") or addresses(message, "Sender", "Return-Path")
+    senders = addresses(parts, "From") or addresses(parts, "Sender", "Return-Path")
     sender_name, sender = senders[0] if senders else (None, "")
     if not sender and envelope_from:
         sender = envelope_from.lower()
@@ -95,11 +94,9 @@ def parse_mail(raw: bytes, *, own_domain: str = "", envelope_from: str | None = 
         message_id=ids[0] if ids else None,
         sender=sender,
         sender_name=sender_name or None,
-        to=[address for _, address in addresses(message, "To")],
-        cc=[address for _, address in addresses(message, "Cc")],
-        delivered_to=[
-            address for _, address in addresses(message, "Delivered-To", "X-Original-To")
-        ],
+        to=[address for _, address in addresses(parts, "To")],
+        cc=[address for _, address in addresses(parts, "Cc")],
+        delivered_to=[address for _, address in addresses(parts, "Delivered-To", "X-Original-To")],
         subject=" ".join(parts.header("Subject").split())[:998],
         in_reply_to=replied[0] if replied else None,
         references=message_ids(" ".join(parts.headers("References")))[-50:],

@@ -16,6 +16,7 @@ from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.channels import ChannelSpec
 from gateway.db import Database
@@ -100,21 +101,35 @@ class MediaStore:
     ) -> StoredMedia:
         """Write the file, then its row (a crash in between leaves a stray file, never
         a row without its file)."""
+        stored = await self.write(organization_id, data, content_type, name=name)
+        async with db.transaction() as session:
+            self.record(session, organization_id, stored, origin=origin)
+        return stored
+
+    async def write(
+        self, organization_id: int, data: bytes, content_type: str | None, *, name: str | None
+    ) -> StoredMedia:
+        """Only the file: `record` adds its row in the caller's own transaction (so a
+        channel can commit it together with the message that refers to it)."""
         key = secrets.token_hex(16)
         stored = StoredMedia(key, clean_content_type(content_type), len(data), clean_name(name))
         await asyncio.to_thread(self._write, self.path_for(organization_id, key), data)
-        async with db.transaction() as session:
-            session.add(
-                MediaFile(
-                    organization_id=organization_id,
-                    key=key,
-                    content_type=stored.content_type,
-                    size=stored.size,
-                    name=stored.name,
-                    origin=origin,
-                )
-            )
         return stored
+
+    @staticmethod
+    def record(
+        session: AsyncSession, organization_id: int, stored: StoredMedia, *, origin: str
+    ) -> None:
+        session.add(
+            MediaFile(
+                organization_id=organization_id,
+                key=stored.key,
+                content_type=stored.content_type,
+                size=stored.size,
+                name=stored.name,
+                origin=origin,
+            )
+        )
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
