@@ -170,3 +170,21 @@ async def test_automatic_mail_is_stored_flagged_and_never_answered(
     assert stored.meta["email"]["kind"] == kind
     assert stored.meta["no_reply"] is True
     assert stored.meta["flag"]
+
+
+async def test_redis_unreachable_answers_451_and_stores_nothing(
+    db: Database, org: Organization, tmp_path: Path
+) -> None:
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    async with email_services(db, dead_redis, tmp_path) as broken:
+        await support_mailbox(db, org)
+        port = free_port()
+        server = await start_smtp_server(MailIntake(broken), "127.0.0.1", port)
+        try:
+            with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+                await send(port, mail(), [SUPPORT])
+        finally:
+            server.close()
+            await server.wait_closed()
+    assert (refused.value.code, "4.3.0" in refused.value.message) == (451, True)
+    assert await messages(db) == []

@@ -220,3 +220,33 @@ async def test_authenticated_agent_mail_is_their_reply_and_pauses_the_ai(
     assert conversation is not None
     assert conversation.state == "manual" and conversation.assigned_agent_id == agent.id
     assert conversation.ai_paused_until is not None
+
+
+async def test_a_bounced_address_is_shown_unreachable_and_a_new_mail_makes_it_reachable(
+    db: Database, redis_url: str, org: Organization, tmp_path: Path
+) -> None:
+    from gateway.reachability import why_unreachable
+
+    with SmtpSink() as sink:
+        async with email_services(db, redis_url, tmp_path, smtp_url=sink.url) as services:
+            mailbox = await support_mailbox(db, org)
+            conversation_id = await customer_mail(services, mailbox)
+            reply_id = await store_reply(db, conversation_id, "ai", "It ships tomorrow.")
+            await deliver_message(services, reply_id)
+            (sent,) = await sink.wait_for(1)
+            await MailIntake(services).ingest(
+                mailbox, dsn(sent.sender, "5.1.1", "x@y.example"), envelope_from=""
+            )
+            async with db.transaction() as session:
+                conversation = await session.get(Conversation, conversation_id)
+                assert conversation is not None
+                found = await why_unreachable(session, conversation)
+            assert found is not None and "bounced" in found.reason
+            assert "writes again" in found.reason
+            await MailIntake(services).ingest(
+                mailbox, mail(message_id="<back@customer.example>", body="I am back")
+            )
+            async with db.transaction() as session:
+                conversation = await session.get(Conversation, conversation_id)
+                assert conversation is not None
+                assert await why_unreachable(session, conversation) is None

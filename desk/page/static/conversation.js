@@ -297,8 +297,11 @@
         }));
       }
     }
+    var mail = (message.meta || {}).email;
     var content = el("div", { class: "bubble" });
-    if (message.html) {
+    if (mail && message.kind !== "note") {
+      this._emailContent(content, message, mail);
+    } else if (message.html) {
       if (message.text) content.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + message.blocked_images + " remote image(s) blocked" : "") }));
       content.appendChild(SB.emailFrame(message.html, "Email from " + this.customer));
     } else {
@@ -312,6 +315,52 @@
       "data-testid": message.kind === "note" ? "note" : "message",
       "aria-label": this._authorName(message),
     }, [byline, content]);
+  };
+
+  // An email: its headers, the new text, any reason it was not answered, attachments, and
+  // the whole mail (quoted history included, HTML in the sandboxed frame) on request.
+  View.prototype._emailContent = function (content, message, mail) {
+    var lines = [["Subject", mail.subject], ["From", mail.from], ["To", (mail.to || []).join(", ")]];
+    if ((mail.cc || []).length) lines.push(["Cc", mail.cc.join(", ")]);
+    var head = el("dl", { class: "email-head", "data-testid": "email-head" });
+    lines.forEach(function (line) {
+      if (!line[1]) return;
+      head.appendChild(el("dt", { text: line[0] }));
+      head.appendChild(el("dd", { text: line[1] }));
+    });
+    content.appendChild(head);
+    var flag = (message.meta || {}).flag;
+    if (flag) {
+      content.appendChild(el("div", { class: "chip attention", "data-testid": "email-flag", text: "Not answered automatically: " + flag }));
+    }
+    content.appendChild(el("div", { class: "email-text", "data-testid": "email-text", text: message.text || "" }));
+    var files = message.attachments || [];
+    if (files.length) {
+      var list = el("ul", { class: "email-files", "data-testid": "email-attachments" });
+      files.forEach(function (file) {
+        list.appendChild(el("li", {}, [el("a", { href: file.url, target: "_blank", rel: "noopener", text: (file.name || file.content_type) + (file.size ? " (" + Math.ceil(file.size / 1024) + " kB)" : "") })]));
+      });
+      content.appendChild(list);
+    }
+    if (!message.html && !mail.quoted_text) return;
+    var full = el("div", { class: "email-full", hidden: true });
+    var customer = this.customer;
+    var toggle = el("button", { type: "button", class: "link", "data-testid": "show-quoted", "aria-expanded": "false", text: "Show quoted" });
+    toggle.addEventListener("click", function () {
+      if (!full.firstChild) {
+        if (message.html) {
+          full.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + message.blocked_images + " remote image(s) blocked" : "") }));
+          full.appendChild(SB.emailFrame(message.html, "Email from " + customer));
+        } else {
+          full.appendChild(el("pre", { class: "email-quoted", text: mail.quoted_text }));
+        }
+      }
+      full.hidden = !full.hidden;
+      toggle.setAttribute("aria-expanded", String(!full.hidden));
+      toggle.textContent = full.hidden ? "Show quoted" : "Hide quoted";
+    });
+    content.appendChild(toggle);
+    content.appendChild(full);
   };
 
   // --- details ---------------------------------------------------------------------------------
