@@ -112,9 +112,7 @@ class MailIntake:
             html=mail.html,
             attachments=tuple(attachments),
             no_reply=mail.kind != "message" or sender == UNKNOWN_SENDER,
-            meta=self._meta(
-                mailbox, mail, thread.how, original.key if original else None, sender
-            ),
+            meta=self._meta(mailbox, mail, thread.how, original.key if original else None, sender),
         )
 
         async def within(session: AsyncSession, received: Received) -> None:

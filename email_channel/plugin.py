@@ -23,6 +23,10 @@ EMAIL: ChannelPlugin = channel_plugin(
         short="MAIL",
         phrase="email",
         notices=EMAIL_NOTICES,
+        opted_out_wording=(
+            "Mail to {address} bounced on {since} ({how}). Nothing more can be sent to it "
+            "until the customer writes again from it."
+        ),
     ),
     EmailChannel,
     blueprints=lambda: [_admin_blueprint()],

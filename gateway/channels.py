@@ -50,6 +50,12 @@ class ChannelSpec:
     max_text_chars: int | None = None  # the longest reply text the channel takes
     reachability: ReachabilityRule | None = None
     notices: Mapping[str, str] = field(default_factory=dict)  # notice kind -> default text
+    # What agents read when the customer's address takes nothing more ({address}, {since},
+    # {how}): a keyword opt-out by default; a channel words its own (a bounced mailbox).
+    opted_out_wording: str = (
+        "The customer opted out of messages on {since} ({how}). Nothing more can be sent to "
+        "them until they opt back in by replying START."
+    )
 
     @property
     def accepts_media(self) -> bool:

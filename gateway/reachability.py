@@ -56,17 +56,8 @@ async def why_unreachable(
     if since is not None:
         record = await consent_for(session, organization_id, kind, address)
         how = record.detail if record is not None and record.opted_out else "they opted out"
-        if kind == "email":  # an address stops working when mail to it bounces for good
-            return Unreachable(
-                OPTED_OUT,
-                f"Mail to {address} bounced on {_when(since)} ({how}). Nothing more can be "
-                "sent to it until the customer writes again from it.",
-            )
-        return Unreachable(
-            OPTED_OUT,
-            f"The customer opted out of messages on {when(since)} ({how}). Nothing more "
-            "can be sent to them until they opt back in by replying START.",
-        )
+        wording = channels.spec(conversation.channel).opted_out_wording
+        return Unreachable(OPTED_OUT, wording.format(address=address, since=when(since), how=how))
     rule = channels.spec(conversation.channel).reachability
     return None if rule is None else rule(conversation, now or utcnow())
 

@@ -240,7 +240,7 @@ async def test_a_bounced_address_is_shown_unreachable_and_a_new_mail_makes_it_re
             async with db.transaction() as session:
                 conversation = await session.get(Conversation, conversation_id)
                 assert conversation is not None
-                found = await why_unreachable(session, conversation)
+                found = await why_unreachable(session, conversation, services.channels)
             assert found is not None and "bounced" in found.reason
             assert "writes again" in found.reason
             await MailIntake(services).ingest(
@@ -249,4 +249,4 @@ async def test_a_bounced_address_is_shown_unreachable_and_a_new_mail_makes_it_re
             async with db.transaction() as session:
                 conversation = await session.get(Conversation, conversation_id)
                 assert conversation is not None
-                assert await why_unreachable(session, conversation) is None
+                assert await why_unreachable(session, conversation, services.channels) is None
