@@ -172,7 +172,12 @@ def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
         )
         log.info("inbound SMTP listening on %s:%s", host, port)
         try:
-            await stop.wait()
+            if args.imap:
+                from email_channel.imap_service import run_all
+
+                await run_all(services, stop)
+            else:
+                await stop.wait()
         finally:
             server.close()
             await server.wait_closed()
@@ -231,6 +236,9 @@ def register(commands: Any) -> None:
 
     smtp = commands.add_parser("smtp", help="run the inbound SMTP server")
     smtp.add_argument("--listen", metavar="HOST:PORT", help="default SWITCHBOARD_INBOUND_SMTP")
+    smtp.add_argument(
+        "--imap", action="store_true", help="also run IMAP intake in this process (as `up` does)"
+    )
     smtp.set_defaults(handler=cmd_smtp)
 
     imap = commands.add_parser("imap", help="run IMAP intake for every mailbox that has IMAP")

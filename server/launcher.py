@@ -261,8 +261,8 @@ def _start_and_supervise(
     env = child_environment(settings)
     running.children.append(start_child("worker", ["worker"], env))
     running.children.append(start_child("gateway", ["serve"], env))
-    running.children.append(start_child("smtp", ["smtp"], env))
-    running.children.append(start_child("imap", ["imap"], env))
+    # One process for all mail intake: each interpreter more slows a small machine's start.
+    running.children.append(start_child("mail", ["smtp", "--imap"], env))
     running.write_pids()
     url = local_url(settings)
     wait_until_healthy(url, running.watched())

@@ -41,7 +41,7 @@ def test_up_runs_the_demo_and_stops_every_child(tmp_path: Path) -> None:
         assert email == "admin@demo.switchboard.test"
         assert "shown once" in output
         pids = up.pids()
-        assert set(pids) == {"up", "redis", "worker", "gateway", "smtp", "imap"}
+        assert set(pids) == {"up", "redis", "worker", "gateway", "mail"}
         assert pids["up"] == up.process.pid
         assert all(alive(pid) for pid in pids.values())
 
