@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
 from email_channel.mailboxes import add_mailbox, describe, list_mailboxes, remove_mailbox
-from gateway.auth import current_agent, login_required
-from gateway.db import Database
-from gateway.errors import BadInput, Forbidden
+from gateway.auth import Role, current_agent, login_required
+from gateway.errors import BadInput
+from gateway.inputs import json_object
 from gateway.openapi import BOOLEAN, INTEGER, STRING, array, documented, nullable, obj, schema
-from gateway.web import app_services
+from gateway.web import database
 
 email_admin = Blueprint("email_admin", __name__)
 TAGS = ["email"]
@@ -42,17 +42,6 @@ MAILBOX = schema(
 )
 
 
-def _db() -> Database:
-    return app_services().services.db
-
-
-def _admin_organization() -> int:
-    agent = current_agent()
-    if agent.role != "admin":
-        raise Forbidden("only an admin can manage mailboxes")
-    return agent.organization_id
-
-
 def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
     value = body.get(name)
     if value is not None and not isinstance(value, kind):
@@ -61,7 +50,7 @@ def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
 
 
 @email_admin.get("/api/email/mailboxes")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "The organization's support mailboxes (admins)",
     tags=TAGS,
@@ -69,12 +58,12 @@ def _optional(body: dict[str, Any], name: str, kind: type) -> Any:
     errors=(403,),
 )
 async def mailboxes() -> ResponseReturnValue:
-    found = await list_mailboxes(_db(), _admin_organization())
+    found = await list_mailboxes(database(), current_agent().organization_id)
     return jsonify({"mailboxes": [describe(row) for row in found]})
 
 
 @email_admin.post("/api/email/mailboxes")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "Add a support mailbox (admins)",
     tags=TAGS,
@@ -104,16 +93,14 @@ async def mailboxes() -> ResponseReturnValue:
     errors=(400, 403, 409),
 )
 async def create() -> ResponseReturnValue:
-    organization_id = _admin_organization()
-    body = await request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("send a JSON object")
+    organization_id = current_agent().organization_id
+    body = await json_object()
     imap = _optional(body, "imap", dict) or {}
     relays = _optional(body, "trusted_relays", list) or []
     if not all(isinstance(relay, str) for relay in relays):
         raise BadInput("'trusted_relays' must be a list of IP addresses")
     row = await add_mailbox(
-        _db(),
+        database(),
         organization_id,
         _optional(body, "address", str) or "",
         display_name=_optional(body, "display_name", str) or "",
@@ -131,7 +118,7 @@ async def create() -> ResponseReturnValue:
 
 
 @email_admin.delete("/api/email/mailboxes/<address>")
-@login_required(_db)
+@login_required(role=Role.ADMIN)
 @documented(
     "Remove one of the organization's mailboxes (admins)",
     tags=TAGS,
@@ -139,5 +126,5 @@ async def create() -> ResponseReturnValue:
     errors=(403, 404),
 )
 async def delete(address: str) -> ResponseReturnValue:
-    removed = await remove_mailbox(_db(), address, _admin_organization())
+    removed = await remove_mailbox(database(), address, current_agent().organization_id)
     return jsonify({"removed": removed})

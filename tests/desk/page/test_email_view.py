@@ -12,9 +12,9 @@ from playwright.async_api import Browser, expect
 
 from email_channel.ingest import MailIntake
 from email_channel.mailboxes import add_mailbox, info
-from tests.email.helpers import email_services
 from tests.desk.page.conftest import RunningSystem
 from tests.desk.page.pages import agent_page, timeline
+from tests.email.helpers import email_services
 
 
 def customer_mail() -> bytes:
