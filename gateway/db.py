@@ -120,13 +120,14 @@ class Database:
                 result = action()
                 if result is not None:
                     await result
-            except (RedisError, OSError):
+            except (RedisError, OSError) as error:
                 # The transaction is committed, so nothing is lost: the reconciler redoes
                 # what Redis missed (routing, sends, deadlines). Failing the request now
                 # would make a provider give up on a message that is already stored.
                 log.warning(
-                    "committed, but a follow-up could not reach Redis; the reconciler will redo it",
-                    exc_info=True,
+                    "committed, but a follow-up could not reach Redis (%s); the reconciler "
+                    "will redo it",
+                    error,
                 )
 
     async def create_all(self) -> None:

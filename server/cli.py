@@ -60,9 +60,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         raise BadInput("--workers must be at least 1")
     settings.require_redis_url()
     settings.require_secret_key()
-    check_can_listen(settings.host, settings.port)
     config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
+    inherited = os.environ.get("SWITCHBOARD_LISTEN_FD", "")
+    if inherited.isdigit():  # `up` holds the socket and shares it with its gateways
+        config.bind = [f"fd://{int(inherited)}"]
+    else:
+        check_can_listen(settings.host, settings.port)
+        config.bind = [f"{settings.host}:{settings.port}"]
     # Hypercorn's messages go through our logging set-up rather than its own handlers.
     config.errorlog = logging.getLogger("hypercorn.error")
     if settings.log_level.strip().upper() == "DEBUG":

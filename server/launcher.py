@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -32,6 +32,8 @@ from gateway.migrate import upgrade
 from gateway.organizations import DEMO_ADMIN_EMAIL, DemoCredentials, KnowledgeLoader, ensure_demo
 from gateway.settings import Settings, ensure_secret_key
 from server.redis_server import ManagedRedis, die_with_parent
+from server.supervisor import Child as Supervised
+from server.supervisor import GaveUp, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +41,19 @@ PIDS_FILE = "up.pids"
 DEFAULT_INBOUND_SMTP = "127.0.0.1:2525"
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+# Two gateway processes on one socket: a crash of one costs no request.
+CHILDREN = (
+    ("worker", ["worker"]),
+    ("gateway", ["serve"]),
+    ("gateway-2", ["serve"]),
+    # One process for all mail intake: each interpreter more slows a small machine's start.
+    ("mail", ["smtp", "--imap"]),
+)
+LISTEN_FD_VARIABLE = "SWITCHBOARD_LISTEN_FD"
 
 
 class Stopped(BaseException):
     """Ctrl-C or SIGTERM asked `up` to stop (a BaseException, like KeyboardInterrupt)."""
-
-
-class ChildExited(Exception):
-    def __init__(self, name: str, returncode: int) -> None:
-        if returncode < 0:
-            how = f"was killed by {signal.Signals(-returncode).name}"
-        else:
-            how = f"exited unexpectedly (exit code {returncode})"
-        super().__init__(f"the {name} process {how}")
 
 
 @dataclass
@@ -60,10 +62,13 @@ class Child:
     process: subprocess.Popen[bytes]
 
 
-def start_child(name: str, command: list[str], env: dict[str, str]) -> Child:
+def start_child(
+    name: str, command: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
+) -> Child:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
         [sys.executable, "-m", "server.cli", *command],
         env=env,
+        pass_fds=pass_fds,
         stdin=subprocess.DEVNULL,
         process_group=0,  # Ctrl-C reaches `up` only; it stops the children in order
         preexec_fn=die_with_parent,
@@ -168,6 +173,26 @@ def check_can_listen(host: str, port: int) -> None:
             ) from None
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The gateway's listening socket, held by `up` itself and shared by its gateway
+    processes: while one restarts, the other answers, and connections wait in the
+    socket's backlog instead of being refused."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({error.strerror}); choose another port with "
+            "--port or SWITCHBOARD_PORT"
+        ) from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
 def local_url(settings: Settings) -> str:
     host = settings.host
     if host in ("0.0.0.0", "::", ""):  # noqa: S104 - turning "any" into a reachable address
@@ -177,10 +202,12 @@ def local_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}"
 
 
-def wait_until_healthy(url: str, watched: list[Child], timeout: float = HEALTH_TIMEOUT) -> None:
+def wait_until_healthy(
+    url: str, check: Callable[[], object], timeout: float = HEALTH_TIMEOUT
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _check_alive(watched)
+        check()
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
@@ -189,13 +216,6 @@ def wait_until_healthy(url: str, watched: list[Child], timeout: float = HEALTH_T
             pass
         time.sleep(0.2)
     raise ConfigurationError(f"the gateway did not answer {url}/healthz within {timeout:.0f} s")
-
-
-def _check_alive(watched: list[Child]) -> None:
-    for child in watched:
-        returncode = child.process.poll()
-        if returncode is not None:
-            raise ChildExited(child.name, returncode)
 
 
 def print_credentials(out: TextIO, credentials: DemoCredentials) -> None:
@@ -227,10 +247,12 @@ class _Running:
     pids_path: Path
     redis: ManagedRedis | None = None
     children: list[Child] = field(default_factory=list)
+    listener: socket.socket | None = None
 
-    def watched(self) -> list[Child]:
-        redis = self.redis.process if self.redis is not None else None
-        return self.children + ([Child("redis", redis)] if redis is not None else [])
+    def started(self, child: Child) -> None:
+        """Note a child (a restart replaces the one of the same name)."""
+        self.children = [known for known in self.children if known.name != child.name]
+        self.children.append(child)
 
     def write_pids(self) -> None:
         pids: dict[str, int | None] = {"up": os.getpid()}
@@ -242,6 +264,8 @@ class _Running:
         stop_children(list(reversed(self.children)))  # the gateway first: intake stops
         if self.redis is not None:
             self.redis.stop()
+        if self.listener is not None:
+            self.listener.close()
         with contextlib.suppress(OSError):
             self.pids_path.unlink()
 
@@ -259,21 +283,57 @@ def _start_and_supervise(
     else:
         print(f"Demo admin: {DEMO_ADMIN_EMAIL} (password shown on the first start)", file=out)
     env = child_environment(settings)
-    running.children.append(start_child("worker", ["worker"], env))
-    running.children.append(start_child("gateway", ["serve"], env))
-    # One process for all mail intake: each interpreter more slows a small machine's start.
-    running.children.append(start_child("mail", ["smtp", "--imap"], env))
+    if running.listener is not None:
+        env[LISTEN_FD_VARIABLE] = str(running.listener.fileno())
+    supervisor = _supervisor(running, env)
     running.write_pids()
     url = local_url(settings)
-    wait_until_healthy(url, running.watched())
+
+    def check() -> None:
+        if supervisor.check():
+            running.write_pids()
+
+    wait_until_healthy(url, check)
     print(f"Switchboard is running at {url} - open it to try the demo chat", file=out)
     smtp = env["SWITCHBOARD_INBOUND_SMTP"]
     print(f"Mail the demo at support@demo.switchboard.test through SMTP on {smtp}", file=out)
     print("Press Ctrl-C to stop.", file=out)
     out.flush()
     while True:
-        _check_alive(running.watched())
-        time.sleep(0.2)
+        check()
+        time.sleep(0.1)
+
+
+def _supervisor(running: _Running, env: dict[str, str]) -> Supervisor:
+    """Start the children under a supervisor that restarts any of them that dies. The
+    managed Redis comes back on its port, with its data, before `start` returns."""
+
+    def starter(name: str, command: list[str]) -> Callable[[], subprocess.Popen[bytes]]:
+        fds: tuple[int, ...] = ()
+        if command == ["serve"] and running.listener is not None:
+            fds = (running.listener.fileno(),)
+
+        def start() -> subprocess.Popen[bytes]:
+            for old in running.children:
+                if old.name == name:  # what the dead one forked (the RQ scheduler) goes too
+                    _stop_group(old.process.pid, 2.0)
+            child = start_child(name, command, env, pass_fds=fds)
+            running.started(child)
+            return child.process
+
+        return start
+
+    children = [
+        Supervised(name, starter(name, command))
+        for name, command in CHILDREN  # the worker first: it drains what the gateway takes
+    ]
+    supervisor = Supervisor(children)
+    for child in children:
+        supervisor.start(child)
+    if running.redis is not None:
+        redis, managed = Supervised("redis", running.redis.restart), running.redis
+        supervisor.adopt(redis, managed.process)
+    return supervisor
 
 
 def run_up(
@@ -288,7 +348,7 @@ def run_up(
     settings = settings.model_copy(update={"var_dir": settings.var_dir.resolve()})
     running = _Running(settings.var_dir / PIDS_FILE)
     _refuse_second_instance(running.pids_path)
-    check_can_listen(settings.host, settings.port)
+    running.listener = listen_socket(settings.host, settings.port)
     running.write_pids()
     try:
         with _stop_signals():
@@ -297,7 +357,7 @@ def run_up(
         print("Stopping Switchboard...", file=out)
         out.flush()
         return 0
-    except ChildExited as error:
+    except GaveUp as error:
         print(f"switchboard: error: {error}; stopping everything", file=err)
         return 1
     finally:

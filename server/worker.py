@@ -17,6 +17,7 @@ from gateway.channels import ChannelRegistry
 from gateway.plugins import build_registry, check_jobs
 from gateway.queues import ALL_QUEUES
 from gateway.reconciler import reconcile
+from gateway.redis_ready import wait_for_url
 from gateway.settings import Settings
 from server.plugins import PLUGINS
 
@@ -46,6 +47,8 @@ def _reconcile_forever(settings: Settings, interval: float, stop: threading.Even
 def run_worker(settings: Settings, *, burst: bool = False, reconcile_every: float = 2.0) -> None:
     check_jobs(PLUGINS)
     runtime.install(settings, build_channels)
+    # A Redis restarting with data on disk refuses commands until loaded: wait, bounded.
+    wait_for_url(settings.require_redis_url())
     redis = Redis.from_url(settings.require_redis_url())
     stop = threading.Event()
     reconciler = threading.Thread(

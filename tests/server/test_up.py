@@ -5,8 +5,11 @@ the managed Redis on its own: its data survives a stop and start."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -41,7 +44,7 @@ def test_up_runs_the_demo_and_stops_every_child(tmp_path: Path) -> None:
         assert email == "admin@demo.switchboard.test"
         assert "shown once" in output
         pids = up.pids()
-        assert set(pids) == {"up", "redis", "worker", "gateway", "mail"}
+        assert set(pids) == {"up", "redis", "worker", "gateway", "gateway-2", "mail"}
         assert pids["up"] == up.process.pid
         assert all(alive(pid) for pid in pids.values())
 
@@ -75,6 +78,59 @@ def test_up_runs_the_demo_and_stops_every_child(tmp_path: Path) -> None:
         code = again.stop()
     assert code == 0, again.output()
     assert wait_gone(second_pids) == []
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.1)
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_a_dead_child_is_restarted_while_the_others_keep_running(tmp_path: Path) -> None:
+    up = Up(tmp_path / "var", free_port())
+    try:
+        up.wait_healthy()
+        before = up.pids()
+
+        os.kill(before["worker"], signal.SIGKILL)
+        wait_for(lambda: up.pids()["worker"] != before["worker"], "the worker is restarted")
+        os.kill(before["gateway"], signal.SIGKILL)
+        # The second gateway shares the socket: the next request is answered at once.
+        status, _ = request(f"{up.url}/healthz")
+        wait_for(lambda: up.pids()["gateway"] != before["gateway"], "the gateway is restarted")
+        after = up.pids()
+
+        assert status == 200
+        assert up.process.poll() is None
+        assert alive(after["worker"]) and alive(after["gateway"])
+        unchanged = ("up", "redis", "gateway-2", "mail")
+        assert {name: after[name] for name in unchanged} == {
+            name: before[name] for name in unchanged
+        }
+        assert "the worker process was killed by SIGKILL; restarting it" in up.output()
+        assert "the gateway process was killed by SIGKILL; restarting it" in up.output()
+    finally:
+        code = up.stop()
+    assert code == 0, up.output()
+
+
+@pytest.mark.usefixtures("redis_binary")
+def test_a_child_that_keeps_failing_at_start_stops_everything_saying_why(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as busy:  # the inbound SMTP port is taken: that child cannot start
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        smtp = f"127.0.0.1:{busy.getsockname()[1]}"
+        up = Up(tmp_path / "var", free_port(), SWITCHBOARD_INBOUND_SMTP=smtp)
+        code = up.process.wait(180)
+
+    assert code == 1, up.output()
+    assert "the mail process keeps failing at start" in up.output()
+    assert "5 times within 60 s; see its log above for why; stopping everything" in up.output()
+    assert not (tmp_path / "var" / "up.pids").exists()
 
 
 @pytest.mark.usefixtures("redis_binary")

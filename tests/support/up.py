@@ -24,7 +24,7 @@ START_TIMEOUT = 30.0
 class Up:
     """One `switchboard up` subprocess, its output in a file."""
 
-    def __init__(self, var_dir: Path, port: int) -> None:
+    def __init__(self, var_dir: Path, port: int, **settings: str) -> None:
         self.var_dir, self.port = var_dir, port
         self.log = var_dir.parent / f"up-{time.monotonic_ns()}.log"
         env = {
@@ -36,6 +36,7 @@ class Up:
             SWITCHBOARD_INBOUND_SMTP=f"127.0.0.1:{self.smtp_port}",
             PYTHONUNBUFFERED="1",
         )
+        env.update(settings)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server.cli", "up", "--port", str(port)],
