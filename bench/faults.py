@@ -37,7 +37,8 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from gateway.db import Database
-from gateway.models import Message, Organization, WebhookEndpoint
+from gateway.models import Message, Organization
+from gateway.webhook_tables import WebhookEndpoint
 from gateway.webhooks import DELIVERY_HEADER, new_secret
 from messaging.twilio.numbers import add_number
 from tests.support.fake_twilio import BUSINESS, Account, FakeTwilio, incoming_params, sign

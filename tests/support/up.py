@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.ports import free_port
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 90.0  # a fresh start migrates, then starts six Python processes
 
 
 class Up:
