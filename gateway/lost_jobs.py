@@ -33,7 +33,8 @@ INTERRUPTED_MESSAGE = (
 )
 
 
-async def _without_waiting_job(services: Services, job: str, rows: list[int]) -> list[int]:
+async def without_waiting_job(services: Services, job: str, rows: list[int]) -> list[int]:
+    """The rows whose one job (named after the row) is not waiting in Redis."""
     if not rows:
         return []
     ids = [keyed_job_id(job, row) for row in rows]
@@ -76,7 +77,7 @@ async def lost_webhooks(session: AsyncSession, services: Services, now: datetime
             .limit(BATCH)
         )
     )
-    return interrupted + await _without_waiting_job(services, DELIVER_WEBHOOK, waiting)
+    return interrupted + await without_waiting_job(services, DELIVER_WEBHOOK, waiting)
 
 
 async def lost_messages(
@@ -96,7 +97,7 @@ async def lost_messages(
         )
     ).all()
     conversations = {int(message): int(conversation) for message, conversation in rows}
-    lost = await _without_waiting_job(services, DELIVER, list(conversations))
+    lost = await without_waiting_job(services, DELIVER, list(conversations))
     return [(message, conversations[message]) for message in lost]
 
 

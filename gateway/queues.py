@@ -43,7 +43,14 @@ FAILURE_TTL = 7 * 24 * 3600
 
 # Jobs named after the row they work on, so the reconciler can ask Redis whether a row's
 # job still exists (see `gateway.lost_jobs`) instead of waiting out every retry back-off.
-KEYED_JOBS = {DELIVER: "deliver", DELIVER_WEBHOOK: "webhook"}
+# Routing and deadlines too: under a backlog, a message waiting in the queue for longer than
+# the reconciler's grace must not get another job on every pass.
+KEYED_JOBS = {
+    DELIVER: "deliver",
+    DELIVER_WEBHOOK: "webhook",
+    ROUTE_MESSAGE: "route",
+    FIRE_DEADLINE: "deadline",
+}
 # A job that is queued, waiting for its time, or waiting for another job is still coming.
 WAITING_STATES = frozenset(
     {JobStatus.CREATED, JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}

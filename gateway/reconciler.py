@@ -62,6 +62,16 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
                 )
             ).all()
         )
+        # A backlog keeps messages and deadlines waiting past the grace: only those whose
+        # job is gone get another one, or every pass would add a copy of the backlog.
+        due = await lost_jobs.without_waiting_job(services, FIRE_DEADLINE, due)
+        routable = {int(message): int(conversation) for message, conversation in unrouted}
+        to_route = [
+            (message, routable[message])
+            for message in await lost_jobs.without_waiting_job(
+                services, ROUTE_MESSAGE, list(routable)
+            )
+        ]
         unsent = await lost_jobs.lost_messages(session, services, now)
         interrupted = await lost_jobs.interrupted_messages(session, now)
         stalled_webhooks = await lost_jobs.lost_webhooks(session, services, now)
@@ -72,7 +82,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         )
     for deadline_id in due:
         await services.jobs.enqueue_async(DEADLINES, FIRE_DEADLINE, deadline_id)
-    for message_id, conversation_id in unrouted:
+    for message_id, conversation_id in to_route:
         await services.jobs.enqueue_async(
             INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id
         )
@@ -82,7 +92,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         )
     counts = {
         "deadlines": len(due),
-        "messages": len(unrouted),
+        "messages": len(to_route),
         "deliveries": len(unsent),
         "webhooks": len(stalled_webhooks),
         "interrupted": len(interrupted),

@@ -54,6 +54,27 @@ async def test_it_re_enqueues_only_what_is_overdue_or_stuck(services: Services, 
     assert services.jobs.redis.exists(LOCK_KEY)
 
 
+async def test_a_backlog_is_not_multiplied_by_the_reconciler(services: Services, org) -> None:
+    """Messages waiting in a long queue are past the grace but still have their job: no
+    pass adds another (it did, every two seconds, until the AI queue starved)."""
+    intake = intake_for(services)
+    waiting = [
+        await intake.receive(chat_message(org, f"question {n}", visitor=f"v{n}")) for n in range(3)
+    ]
+    long_ago = utcnow() - timedelta(hours=1)
+    async with services.db.transaction() as session:
+        await session.execute(update(Message).values(created_at=long_ago, updated_at=long_ago))
+        await session.execute(update(Deadline).values(due_at=long_ago))
+    queued = sorted(job.args[0] for job in services.jobs.queue(INTAKE).get_jobs())
+
+    for _ in range(3):
+        assert await reconcile(services) == NOTHING
+        services.jobs.redis.delete(LOCK_KEY)  # as if the next pass came later
+
+    assert queued == sorted(received.message_id for received in waiting)
+    assert sorted(job.args[0] for job in services.jobs.queue(INTAKE).get_jobs()) == queued
+
+
 async def test_a_send_whose_job_was_lost_goes_out_within_a_minute_and_only_once(
     services: Services, org
 ) -> None:
