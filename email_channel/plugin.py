@@ -1,6 +1,8 @@
 """The email plug-in: the `email` channel (mail in through the inbound SMTP server and
 IMAP, replies out by SMTP), which sends text only for now and words its notices for a
-mailbox; the admins' mailbox API; the `mailbox`, `smtp`, `imap` and `mail` subcommands."""
+mailbox; the admins' mailbox API; the `mailbox`, `smtp`, `imap` and `mail` subcommands;
+and on one machine, one process for all mail intake on a loopback SMTP port and the demo's
+mailbox."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from typing import TYPE_CHECKING
 
 from email_channel.channel import EmailChannel
 from email_channel.commands import register
+from email_channel.demo import DEMO_MAILBOX, ensure_demo_mailbox
 from email_channel.notices import EMAIL_NOTICES
 from gateway.channels import ChannelSpec
-from gateway.plugins import ChannelPlugin, channel_plugin
+from gateway.plugins import ChannelPlugin, OnOneMachine, channel_plugin
 
 if TYPE_CHECKING:
     from quart import Blueprint
@@ -31,6 +34,17 @@ EMAIL: ChannelPlugin = channel_plugin(
     EmailChannel,
     blueprints=lambda: [_admin_blueprint()],
     commands=register,
+    on_one_machine=OnOneMachine(
+        # One process for all mail intake: each interpreter more slows a small machine.
+        processes=(("mail", ("smtp", "--imap")),),
+        environment=lambda settings: {
+            "SWITCHBOARD_INBOUND_SMTP": settings.inbound_smtp or "127.0.0.1:2525"
+        },
+        demo=ensure_demo_mailbox,
+        welcome=lambda env: (
+            f"Mail the demo at {DEMO_MAILBOX} through SMTP on {env['SWITCHBOARD_INBOUND_SMTP']}"
+        ),
+    ),
 )
 
 

@@ -1,7 +1,8 @@
 """The channel plug-in contract. Each channel package declares one `ChannelPlugin`: the
 channel names it serves with their capabilities, labels and notice wording
 (`ChannelSpec`), how to build its adapters, its HTTP blueprints, its `switchboard`
-subcommands, its RQ jobs, its reconciler sweeps, and the settings admins manage for it.
+subcommands, its RQ jobs, its reconciler sweeps, the settings admins manage for it, and
+what `switchboard up` runs for it on one machine.
 The composition root (`server.plugins`) holds the one tuple of plug-ins; the app, the
 worker and the CLI are all built from that tuple, so adding a channel is one folder and
 one line there. Blueprints and commands are factories, called only by the process that
@@ -10,7 +11,7 @@ needs them, so a worker never imports a channel's web layer."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,22 @@ from gateway.reachability import ReachabilityGuard
 if TYPE_CHECKING:
     from quart import Blueprint
 
+    from gateway.db import Database
     from gateway.runtime import Services
+    from gateway.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class OnOneMachine:
+    """What `switchboard up` runs for a channel on one machine: its long-running
+    processes (a name and the `switchboard` subcommand's arguments), the variables they
+    need given the settings, the demo organization's set-up on every start, and a line
+    for the welcome text, given the children's environment."""
+
+    processes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    environment: Callable[[Settings], Mapping[str, str]] = lambda settings: {}
+    demo: Callable[[Database], Awaitable[object]] | None = None
+    welcome: Callable[[Mapping[str, str]], str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +52,7 @@ class ChannelPlugin:
     jobs: tuple[str, ...] = ()  # dotted names of the RQ jobs the package defines
     sweeps: tuple[Sweep, ...] = ()
     admin_settings: tuple[AdminSetting, ...] = ()
+    on_one_machine: OnOneMachine = OnOneMachine()
 
 
 def channel_plugin(

@@ -1,9 +1,10 @@
 """`switchboard up`: everything on one machine with one command. It keeps a secret key and
 the database in the state folder, runs the migrations, starts a local Redis unless one is
 configured, creates the demo organization on the first run, then runs the gateway, the
-worker and the mail intake (inbound SMTP, IMAP) as child processes and supervises them.
-Ctrl-C or SIGTERM stops them, then Redis; if any of them dies on its own, everything stops
-with an error."""
+worker and the processes the channel plug-ins ask for (mail intake) as child processes
+and supervises them: a child that dies is restarted with back-off while the others keep
+running. Ctrl-C or SIGTERM stops them, then Redis; a child that keeps failing to start
+stops everything with an error."""
 
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn, TextIO
 
-from email_channel.demo import ensure_demo_mailbox
 from gateway.db import Database
 from gateway.errors import ConfigurationError
 from gateway.migrate import upgrade
 from gateway.organizations import DEMO_ADMIN_EMAIL, DemoCredentials, KnowledgeLoader, ensure_demo
 from gateway.settings import Settings, ensure_secret_key
+from server.plugins import PLUGINS
 from server.redis_server import ManagedRedis, die_with_parent
 from server.supervisor import Child as Supervised
 from server.supervisor import GaveUp, Supervisor
@@ -38,7 +39,6 @@ from server.supervisor import GaveUp, Supervisor
 log = logging.getLogger(__name__)
 
 PIDS_FILE = "up.pids"
-DEFAULT_INBOUND_SMTP = "127.0.0.1:2525"
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 # Two gateway processes on one socket: a crash of one costs no request. The second starts
@@ -48,8 +48,11 @@ CHILDREN = (
     ("worker", ["worker"]),
     ("gateway", ["serve"]),
     (SPARE_GATEWAY, ["serve"]),
-    # One process for all mail intake: each interpreter more slows a small machine's start.
-    ("mail", ["smtp", "--imap"]),
+    *(
+        (name, list(command))
+        for plugin in PLUGINS
+        for name, command in plugin.on_one_machine.processes
+    ),
 )
 LISTEN_FD_VARIABLE = "SWITCHBOARD_LISTEN_FD"
 
@@ -115,13 +118,14 @@ def _stop_group(pgid: int, timeout: float) -> None:
 
 def child_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
+    for plugin in PLUGINS:
+        env.update(plugin.on_one_machine.environment(settings))
     env.update(
         SWITCHBOARD_VAR_DIR=str(settings.var_dir),
         SWITCHBOARD_HOST=settings.host,
         SWITCHBOARD_PORT=str(settings.port),
         SWITCHBOARD_REDIS_URL=settings.require_redis_url(),
         SWITCHBOARD_SECRET_KEY=settings.require_secret_key(),
-        SWITCHBOARD_INBOUND_SMTP=settings.inbound_smtp or DEFAULT_INBOUND_SMTP,
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -236,7 +240,9 @@ async def _ensure_demo(settings: Settings, load_kb: KnowledgeLoader) -> DemoCred
     db = Database(settings.resolved_database_url, echo=settings.sql_echo)
     try:
         credentials = await ensure_demo(db, load_kb)
-        await ensure_demo_mailbox(db)
+        for plugin in PLUGINS:
+            if plugin.on_one_machine.demo is not None:
+                await plugin.on_one_machine.demo(db)
         return credentials
     finally:
         await db.dispose()
@@ -299,8 +305,9 @@ def _start_and_supervise(
     supervisor.start(supervisor.child(SPARE_GATEWAY))
     running.write_pids()
     print(f"Switchboard is running at {url} - open it to try the demo chat", file=out)
-    smtp = env["SWITCHBOARD_INBOUND_SMTP"]
-    print(f"Mail the demo at support@demo.switchboard.test through SMTP on {smtp}", file=out)
+    for plugin in PLUGINS:
+        if plugin.on_one_machine.welcome is not None:
+            print(plugin.on_one_machine.welcome(env), file=out)
     print("Press Ctrl-C to stop.", file=out)
     out.flush()
     while True:
