@@ -6,17 +6,14 @@ the guard is trained or judged on passes the same checks."""
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.errors import BadInput
 from handoff.ai.guard.model import GuardResult
-
-LABELS = {"1": True, "0": False, "true": True, "false": False}
+from handoff.ai.labelled_csv import read_labelled_csv
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,34 +72,8 @@ class Evaluation:
 
 
 def read_labelled(path: Path) -> list[LabelledText]:
-    """The rows of a labelled CSV; a missing column or a bad label names the row."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.DictReader(file)
-            missing = {"text", "is_handoff"} - set(reader.fieldnames or ())
-            if missing:
-                raise BadInput(
-                    f"{path}: missing column(s) {', '.join(sorted(missing))} "
-                    "(expected a header with text and is_handoff)"
-                )
-            rows: list[LabelledText] = []
-            for line, row in enumerate(reader, start=2):
-                label = (row["is_handoff"] or "").strip().lower()
-                if label not in LABELS or row["text"] is None:
-                    raise BadInput(
-                        f"{path}, line {line}: is_handoff must be 0 or 1, "
-                        f"found {row['is_handoff']!r}"
-                    )
-                rows.append(LabelledText(row["text"], LABELS[label]))
-    except FileNotFoundError:
-        raise BadInput(f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a UTF-8 text file") from None
-    except csv.Error as error:
-        raise BadInput(f"{path}: not a valid CSV file ({error})") from None
-    if not rows:
-        raise BadInput(f"{path}: no rows to evaluate")
-    return rows
+    """The rows of a labelled CSV (`text`, `is_handoff`); a bad file names the row."""
+    return [LabelledText(text, label) for text, label in read_labelled_csv(path, "is_handoff")]
 
 
 def evaluate(classify: Callable[[str], GuardResult], rows: Sequence[LabelledText]) -> Evaluation:

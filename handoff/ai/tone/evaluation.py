@@ -5,14 +5,11 @@ script reads its hand-labelled file with the same code."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.errors import BadInput
-
-LABELS = {"1": True, "0": False, "true": True, "false": False}
+from handoff.ai.labelled_csv import read_labelled_csv
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,31 +19,8 @@ class ScoredText:
 
 
 def read_scored(path: Path) -> list[ScoredText]:
-    """The rows of a labelled CSV; a missing column or a bad label names the row."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.DictReader(file)
-            missing = {"text", "label"} - set(reader.fieldnames or ())
-            if missing:
-                raise BadInput(
-                    f"{path}: missing column(s) {', '.join(sorted(missing))} "
-                    "(expected a header with text and label)"
-                )
-            rows: list[ScoredText] = []
-            for line, row in enumerate(reader, start=2):
-                label = (row["label"] or "").strip().lower()
-                if label not in LABELS or row["text"] is None:
-                    raise BadInput(f"{path}, line {line}: label must be 0 or 1")
-                rows.append(ScoredText(row["text"], LABELS[label]))
-    except FileNotFoundError:
-        raise BadInput(f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a UTF-8 text file") from None
-    except csv.Error as error:
-        raise BadInput(f"{path}: not a valid CSV file ({error})") from None
-    if not rows:
-        raise BadInput(f"{path}: no rows to evaluate")
-    return rows
+    """The rows of a labelled CSV (`text`, `label`); a bad file names the row."""
+    return [ScoredText(text, label) for text, label in read_labelled_csv(path, "label")]
 
 
 def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float | None:
