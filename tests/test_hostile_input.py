@@ -18,6 +18,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
+from email_channel.mailboxes import add_mailbox
 from gateway.auth import COOKIE, open_session
 from gateway.db import Database
 from gateway.inputs import MAX_DEPTH
@@ -31,6 +32,7 @@ from tests.support.fake_twilio import sign
 TOKEN = "0123456789abcdef0123456789abcdef"  # an auth token of Twilio's shape
 ACCOUNT = "AC" + "0" * 32
 NUMBER = "+15550001111"
+MAILBOX = "support@walk.example.test"
 ORIGIN = "http://localhost"
 
 # Ids: past 64 bits, one past the largest 64-bit id, zero, and digits of other scripts.
@@ -140,6 +142,7 @@ async def targets(db: Database, org: Organization) -> dict[str, str]:
         )
         session.add_all([team, canned, endpoint])
     await add_number(db, org.id, NUMBER, ACCOUNT, TOKEN)
+    await add_mailbox(db, org.id, MAILBOX)
     return {
         "conversation_id": str(seeded.conversation_id),
         "agent_id": str(other.id),
@@ -149,6 +152,7 @@ async def targets(db: Database, org: Organization) -> dict[str, str]:
         "view": "waiting",
         "key": "no-such-key",
         "number": NUMBER,
+        "address": MAILBOX,
     }
 
 
