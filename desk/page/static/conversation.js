@@ -24,6 +24,7 @@
     this.state = null;
     this.viewers = {};
     this.typing = {};
+    this.expanded = {}; // message id -> true: "Show quoted" open, kept across re-renders
     this.composer = null;
     this.loading = null;
     var self = this;
@@ -40,6 +41,7 @@
       if (this.composer) this.composer.saveDraft();
       this.viewers = {};
       this.typing = {};
+      this.expanded = {};
       this.lastMessageId = null;
     }
     this.id = id;
@@ -345,9 +347,10 @@
     if (!message.html && !mail.quoted_text) return;
     var full = el("div", { class: "email-full", hidden: true });
     var customer = this.customer;
+    var expanded = this.expanded;
     var toggle = el("button", { type: "button", class: "link", "data-testid": "show-quoted", "aria-expanded": "false", text: "Show quoted" });
-    toggle.addEventListener("click", function () {
-      if (!full.firstChild) {
+    function show(open) {
+      if (open && !full.firstChild) {
         if (message.html) {
           full.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + message.blocked_images + " remote image(s) blocked" : "") }));
           full.appendChild(SB.emailFrame(message.html, "Email from " + customer));
@@ -355,12 +358,17 @@
           full.appendChild(el("pre", { class: "email-quoted", text: mail.quoted_text }));
         }
       }
-      full.hidden = !full.hidden;
-      toggle.setAttribute("aria-expanded", String(!full.hidden));
-      toggle.textContent = full.hidden ? "Show quoted" : "Hide quoted";
-    });
+      full.hidden = !open;
+      if (open) expanded[message.id] = true;
+      else delete expanded[message.id];
+      toggle.setAttribute("aria-expanded", String(open));
+      toggle.textContent = open ? "Hide quoted" : "Show quoted";
+    }
+    toggle.addEventListener("click", function () { show(full.hidden); });
     content.appendChild(toggle);
     content.appendChild(full);
+    // A live event or a resync re-renders the timeline: what the agent opened stays open.
+    if (expanded[message.id]) show(true);
   };
 
   // --- details ---------------------------------------------------------------------------------

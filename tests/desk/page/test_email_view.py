@@ -39,6 +39,17 @@ def customer_mail() -> bytes:
     return bytes(message)
 
 
+def follow_up_mail() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Carol Customer <carol@customer.example>"
+    message["To"] = "support@shop.example"
+    message["Subject"] = "Re: Your order 1234"
+    message["Message-ID"] = "<view-2@customer.example>"
+    message["In-Reply-To"] = "<view-1@customer.example>"
+    message.set_content("Any news?")
+    return bytes(message)
+
+
 async def test_an_email_shows_its_headers_new_text_attachment_and_quote(
     running_gateway: RunningSystem, browser: Browser, tmp_path: Path
 ) -> None:
@@ -67,6 +78,14 @@ async def test_an_email_shows_its_headers_new_text_attachment_and_quote(
     assert sandbox is not None and "allow-scripts" not in sandbox
     email = page.frame_locator('[data-testid="email-frame"]')
     await expect(email.get_by_text("Your order ships tomorrow.")).to_be_visible()
+
+    # A new mail in the thread re-renders the timeline live; what the agent opened stays open.
+    async with email_services(system.db, system.redis_url, tmp_path) as services:
+        await MailIntake(services).ingest(mailbox, follow_up_mail())
+    await expect(timeline(page)).to_have_count(2)
+    await expect(message.get_by_test_id("show-quoted")).to_have_text("Hide quoted")
+    await expect(email.get_by_text("Your order ships tomorrow.")).to_be_visible()
+
     await message.get_by_test_id("show-quoted").click()
     await expect(frame).to_be_hidden()
 
