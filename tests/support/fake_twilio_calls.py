@@ -9,6 +9,7 @@ import email.utils
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,13 +38,9 @@ class CallsAPI:
     participant_updates: list[Placed]
     _ended_calls: set[str]
     _lock: threading.Lock
-
-    def _authorized(self, request: web.Request, account_sid: str) -> bool:
-        raise NotImplementedError
-
-    @staticmethod
-    def _error(status: int, code: int, message: str) -> web.Response:
-        raise NotImplementedError
+    # provided by FakeTwilio, which mixes this class in
+    _authorized: Callable[[web.Request, str], bool]
+    _error: Callable[[int, int, str], web.Response]
 
     def placed_calls(self) -> list[Placed]:
         with self._lock:
