@@ -1,0 +1,105 @@
+/*
+ * Switchboard queue page: the open conversation's details panel — the customer's
+ * profile and identities, the other conversations, the AI summary, why it was handed
+ * off, and the transition history. Loaded after conversation.js, whose view it extends.
+ */
+(function () {
+  "use strict";
+
+  var SB = (window.SB = window.SB || {});
+  var el = SB.el;
+  var View = SB.ConversationView;
+
+  View.prototype._renderDetails = function (body, customer) {
+    var c = body.conversation;
+    var contact = body.contact || {};
+    var details = SB.clear(this.details);
+    details.hidden = false;
+    var profile = el("dl", {}, [
+      el("dt", { text: "Name" }), el("dd", { "data-testid": "profile-name", text: customer }),
+      el("dt", { text: "Channel" }), el("dd", { text: SB.channelName(c.channel) + (c.address ? " · " + c.address : "") }),
+      el("dt", { text: "Started" }), el("dd", { text: SB.time.full(c.created_at || (body.messages[0] || {}).created_at) }),
+    ]);
+    var identities = el("ul", { class: "identities", "data-testid": "identities" });
+    (contact.identities || []).forEach(function (identity) {
+      identities.appendChild(el("li", {}, [
+        el("span", { class: "chip", text: identity.kind }),
+        el("span", { text: identity.address }),
+        identity.opted_out_at ? el("span", { class: "chip attention", title: "Opted out " + SB.time.full(identity.opted_out_at), text: "opted out" }) : null,
+      ]));
+    });
+    details.appendChild(el("section", { "aria-labelledby": "d-customer" }, [
+      el("h3", { id: "d-customer", text: "Customer" }), profile,
+      (contact.identities || []).length ? el("h3", { text: "Identities", class: "sub-h" }) : null,
+      (contact.identities || []).length ? identities : null,
+    ]));
+    details.appendChild(el("section", { "aria-labelledby": "d-label" }, [
+      el("h3", { id: "d-label", text: "Workflow" }),
+      el("dl", {}, [
+        el("dt", { text: "Label" }), el("dd", { "data-testid": "details-label", text: c.label || "none" }),
+        el("dt", { text: "Team" }), el("dd", { "data-testid": "details-team", text: c.team ? c.team.name : "none" }),
+      ]),
+    ]));
+    var others = (contact.conversations || []).filter(function (other) { return other.id !== c.id; });
+    if (others.length) {
+      details.appendChild(el("section", { "aria-labelledby": "d-others" }, [
+        el("h3", { id: "d-others", text: "Other conversations" }),
+        el("ul", { class: "identities" }, others.map(function (other) {
+          return el("li", {}, [
+            el("a", { href: "/queue/conversations/" + other.id, text: "#" + other.id + " · " + SB.channelName(other.channel) }),
+            el("span", { class: "chip state-" + other.state, text: SB.stateName(other.state) }),
+          ]);
+        })),
+      ]));
+    }
+    details.appendChild(el("section", { "aria-labelledby": "d-summary" }, [
+      el("h3", { id: "d-summary", text: "AI summary" }),
+      el("p", { class: "summary-text", "data-testid": "summary", text: c.summary || "No summary yet." }),
+    ]));
+    details.appendChild(this._whyNode(c));
+    var history = el("ol", { class: "history", "data-testid": "transitions" });
+    var directory = this.directory;
+    (body.transitions || []).slice().reverse().forEach(function (t) {
+      var actor = t.actor || "";
+      var match = /^agent:(\d+)$/.exec(actor);
+      var who = t.agent_name || (match ? directory.agentName(Number(match[1])) : actor === "ai" ? "AI" : actor);
+      history.appendChild(el("li", {}, [
+        el("span", { class: "move", text: SB.stateName(t.from) + " → " + SB.stateName(t.to) }),
+        el("span", { class: "by", text: [who, t.reason].filter(Boolean).join(" · ") }),
+        el("time", { class: "by", datetime: t.at, text: SB.time.full(t.at) }),
+      ]));
+    });
+    details.appendChild(el("section", { "aria-labelledby": "d-history" }, [
+      el("h3", { id: "d-history", text: "History" }), history,
+    ]));
+  };
+
+  /* Why it was handed off: the reason, the policy's decision (its level and the rule that
+     decided) and every rule's result. */
+  View.prototype._whyNode = function (c) {
+    var why = el("section", { "aria-labelledby": "d-why", "data-testid": "why" }, [
+      el("h3", { id: "d-why", text: "Why it was handed off" }),
+      el("p", { class: "summary-text", text: c.handoff_reason || "It was not handed off." }),
+    ]);
+    var decision = c.handoff_decision;
+    var rules = decision && decision.rules ? decision.rules : c.rule_hits || [];
+    var fired = rules.filter(function (hit) { return hit && hit.fired; });
+    if (!decision && !fired.length) return why;
+    // The reason above is the plain-language account; the policy's rule names and figures
+    // are there for whoever tunes the policy, behind a disclosure.
+    var more = el("details", { class: "rule-details", "data-testid": "rule-details" }, [
+      el("summary", { text: "How the policy decided" }),
+    ]);
+    if (decision) {
+      more.appendChild(el("p", { class: "hint", text: "Decided " + SB.time.full(decision.at) + " at the “" + decision.level + "” level" + (decision.fired_rule ? " by " + decision.fired_rule : "") + "." }));
+    }
+    if (fired.length) {
+      more.appendChild(el("ol", { class: "rules", "data-testid": "fired-rules" }, fired.map(function (hit) {
+        var detail = hit.detail && typeof hit.detail !== "string" ? JSON.stringify(hit.detail) : hit.detail;
+        return el("li", {}, [el("code", { text: hit.rule }), detail ? " " + detail : null]);
+      })));
+    }
+    why.appendChild(more);
+    return why;
+  };
+})();
