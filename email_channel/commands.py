@@ -1,8 +1,9 @@
 """The email commands of `switchboard`: `mailbox add/list/remove` (an IMAP password is
 read from standard input or a prompt, never from the command line, and never printed),
 `mail parse FILE.eml…` (one JSON object per file: what Switchboard understood of it;
-exit 0 whatever the input), `smtp` (the inbound SMTP server as its own process) and `imap`
-(IMAP intake for every mailbox that has IMAP settings)."""
+exit 0 whatever the input), `smtp` (the inbound SMTP server as its own process), `lmtp`
+(the same intake over LMTP, behind a mail server) and `imap` (IMAP intake for every
+mailbox that has IMAP settings)."""
 
 from __future__ import annotations
 
@@ -154,23 +155,37 @@ def cmd_imap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
-    from email_channel.ingest import MailIntake
-    from email_channel.smtp_server import parse_listen, start_smtp_server
-
     listen = args.listen or settings.inbound_smtp
     if not listen:
         raise ConfigurationError("set SWITCHBOARD_INBOUND_SMTP (e.g. 127.0.0.1:2525) or --listen")
+    _serve_mail(settings, args, listen, lmtp=False)
+    return 0
+
+
+def cmd_lmtp(settings: Settings, args: argparse.Namespace) -> int:
+    _serve_mail(settings, args, args.listen, lmtp=True)
+    return 0
+
+
+def _serve_mail(settings: Settings, args: argparse.Namespace, listen: str, *, lmtp: bool) -> None:
+    """Run the inbound SMTP (or LMTP) server until a signal, with IMAP intake if asked."""
+    from email_channel.ingest import MailIntake
+    from email_channel.lmtp_server import start_lmtp_server
+    from email_channel.smtp_server import parse_listen, start_smtp_server
+
     try:
         host, port = parse_listen(listen)
     except ValueError as exc:
-        raise ConfigurationError(f"SWITCHBOARD_INBOUND_SMTP {exc}") from None
+        what = "--listen" if lmtp else "SWITCHBOARD_INBOUND_SMTP"
+        raise ConfigurationError(f"{what} {exc}") from None
     settings.require_secret_key()
+    start = start_lmtp_server if lmtp else start_smtp_server
 
     async def body(services: Any, stop: asyncio.Event) -> None:
-        server = await start_smtp_server(
+        server = await start(
             MailIntake(services), host, port, size_limit=settings.inbound_smtp_max_bytes
         )
-        log.info("inbound SMTP listening on %s:%s", host, port)
+        log.info("inbound %s listening on %s:%s", "LMTP" if lmtp else "SMTP", host, port)
         try:
             if args.imap:
                 from email_channel.imap_service import run_all
@@ -183,7 +198,6 @@ def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
             await server.wait_closed()
 
     _serve_until_signal(settings, body)
-    return 0
 
 
 def register(commands: Any) -> None:
@@ -240,6 +254,15 @@ def register(commands: Any) -> None:
         "--imap", action="store_true", help="also run IMAP intake in this process (as `up` does)"
     )
     smtp.set_defaults(handler=cmd_smtp)
+
+    lmtp = commands.add_parser(
+        "lmtp", help="run the same intake as an LMTP server, for a mail server in front"
+    )
+    lmtp.add_argument(
+        "--listen", metavar="HOST:PORT", default="127.0.0.1:2424", help="default 127.0.0.1:2424"
+    )
+    lmtp.add_argument("--imap", action="store_true", help="also run IMAP intake in this process")
+    lmtp.set_defaults(handler=cmd_lmtp)
 
     imap = commands.add_parser("imap", help="run IMAP intake for every mailbox that has IMAP")
     imap.add_argument(

@@ -48,35 +48,45 @@ class InboundHandler:
         found: dict[int, MailboxInfo] = getattr(envelope, "switchboard_mailboxes", {})
         found.setdefault(mailbox.id, mailbox)
         envelope.switchboard_mailboxes = found
+        # Which mailbox each accepted recipient is (LMTP answers per recipient).
+        routes: list[int] = getattr(envelope, "switchboard_routes", [])
+        routes.append(mailbox.id)
+        envelope.switchboard_routes = routes
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw: bytes = envelope.original_content or envelope.content or b""
-        mailboxes: dict[int, MailboxInfo] = getattr(envelope, "switchboard_mailboxes", {})
-        peer = session.peer[0] if isinstance(session.peer, tuple) else None
         stored: list[int] = []
-        for mailbox in mailboxes.values():
-            try:
-                await self.mail_intake.services.events.redis.ping()
-                ingested = await self.mail_intake.ingest(
-                    mailbox,
-                    raw,
-                    envelope_from=envelope.mail_from or "",
-                    envelope_recipients=list(envelope.rcpt_tos),
-                    peer=peer,
-                )
-            except Exception:
-                if await self._committed(mailbox, raw, envelope.mail_from or ""):
-                    # Committed, only the routing job could not be queued: the reconciler
-                    # routes it, so the sender must not send it again.
-                    log.exception("mail stored but not yet routed; the reconciler will")
-                    continue
-                log.exception("could not store an inbound mail for %s", mailbox.address)
+        for mailbox in getattr(envelope, "switchboard_mailboxes", {}).values():
+            outcome = await self.store(mailbox, session, envelope)
+            if outcome is None:
                 return TRY_AGAIN
-            if ingested.message_id is not None:
-                stored.append(ingested.message_id)
+            stored.extend(outcome)
         reference = ",".join(str(number) for number in stored) or "0"
         return f"250 2.0.0 Queued as {reference}"
+
+    async def store(self, mailbox: MailboxInfo, session: Any, envelope: Any) -> list[int] | None:
+        """Commit the envelope's mail to one mailbox: the stored message's id (none for a
+        bounce or a repeat), or None when it could not be stored (answer 451)."""
+        raw: bytes = envelope.original_content or envelope.content or b""
+        peer = session.peer[0] if isinstance(session.peer, tuple) else None
+        try:
+            await self.mail_intake.services.events.redis.ping()
+            ingested = await self.mail_intake.ingest(
+                mailbox,
+                raw,
+                envelope_from=envelope.mail_from or "",
+                envelope_recipients=list(envelope.rcpt_tos),
+                peer=peer,
+            )
+        except Exception:
+            if await self._committed(mailbox, raw, envelope.mail_from or ""):
+                # Committed, only the routing job could not be queued: the reconciler
+                # routes it, so the sender must not send it again.
+                log.exception("mail stored but not yet routed; the reconciler will")
+                return []
+            log.exception("could not store an inbound mail for %s", mailbox.address)
+            return None
+        return [] if ingested.message_id is None else [ingested.message_id]
 
     async def _committed(self, mailbox: MailboxInfo, raw: bytes, envelope_from: str) -> bool:
         try:

@@ -1,0 +1,145 @@
+"""The intake as an LMTP server, driven by the standard library's LMTP client as a mail
+server in front would drive it: one reply per accepted recipient after DATA, `250` only
+once the mail is committed, `550 5.1.1` at RCPT for an address that is no mailbox here,
+`552` for oversize mail (once per recipient), `451 4.3.0` with nothing stored when the
+database fails, and a repeat delivery stored once."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from email_channel.ingest import MailIntake
+from email_channel.lmtp_server import start_lmtp_server
+from email_channel.mailboxes import add_mailbox
+from gateway.db import Database
+from gateway.models import Organization
+from gateway.runtime import Services
+from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
+from tests.support.ports import free_port
+
+SALES = "sales@partner.example"  # another organization's mailbox
+Reply = tuple[int, bytes]
+
+
+@pytest.fixture
+async def services(db: Database, redis_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    async with email_services(db, redis_url, tmp_path) as built:
+        yield built
+
+
+@pytest.fixture
+async def lmtp_port(
+    services: Services, org: Organization, other_org: Organization
+) -> AsyncIterator[int]:
+    await support_mailbox(services.db, org)
+    await add_mailbox(services.db, other_org.id, SALES)
+    port = free_port()
+    server = await start_lmtp_server(MailIntake(services), "127.0.0.1", port, size_limit=200_000)
+    yield port
+    server.close()
+    await server.wait_closed()
+
+
+def _deliver(port: int, raw: bytes, recipients: list[str]) -> tuple[list[Reply], list[Reply]]:
+    """One LMTP transaction: the RCPT replies, then every reply after DATA (one per
+    accepted recipient; smtplib's `data()` reads the first, `getreply()` the others)."""
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # on the wire, lines end in CRLF
+    client = smtplib.LMTP("127.0.0.1", port, local_hostname="relay.test")
+    try:
+        client.ehlo_or_helo_if_needed()
+        client.mail("carol@customer.example")
+        rcpt = [client.rcpt(address) for address in recipients]
+        accepted = sum(1 for code, _ in rcpt if code == 250)
+        if not accepted:
+            return rcpt, []
+        data = [client.data(raw)]
+        data += [client.getreply() for _ in range(accepted - 1)]
+        client.quit()
+        return rcpt, data
+    finally:
+        client.close()
+
+
+async def deliver(port: int, raw: bytes, recipients: list[str]):  # type: ignore[no-untyped-def]
+    return await asyncio.to_thread(_deliver, port, raw, recipients)
+
+
+async def test_one_reply_per_recipient_after_the_commit(services: Services, lmtp_port: int) -> None:
+    raw = mail(message_id="<lmtp-1@customer.example>")
+    rcpt, data = await deliver(lmtp_port, raw, [SUPPORT, "nobody@elsewhere.example", SALES])
+    assert [code for code, _ in rcpt] == [250, 550, 250]
+    assert b"5.1.1" in rcpt[1][1]
+    assert [code for code, _ in data] == [250, 250]
+    stored = await messages(services.db)
+    # Committed before the 250s: one message in each organization.
+    assert len(stored) == 2
+    assert {m.meta["email"]["mailbox"] for m in stored} == {SUPPORT, SALES}
+    # The mail server retries (it lost our replies, say): nothing new is stored.
+    _, again = await deliver(lmtp_port, raw, [SUPPORT, SALES])
+    assert [code for code, _ in again] == [250, 250]
+    assert len(await messages(services.db)) == 2
+
+
+async def test_two_addresses_of_one_mailbox_get_a_reply_each(
+    services: Services, lmtp_port: int
+) -> None:
+    tagged = SUPPORT.replace("@", "+orders@")
+    _, data = await deliver(lmtp_port, mail(to=tagged), [SUPPORT, tagged, SALES])
+    assert [code for code, _ in data] == [250, 250, 250]
+    assert len(await messages(services.db)) == 2
+
+
+async def test_oversize_mail_is_refused_for_every_recipient(
+    services: Services, lmtp_port: int
+) -> None:
+    big = mail(body="\n".join(["x" * 70] * 4000))  # 284 kB, over the 200 kB limit
+    _, data = await deliver(lmtp_port, big, [SUPPORT, SALES])
+    assert [code for code, _ in data] == [552, 552]
+    assert await messages(services.db) == []
+
+
+async def test_a_database_failure_answers_451_for_that_recipient_only(
+    services: Services,
+    lmtp_port: int,
+    other_org: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = MailIntake._index
+
+    async def broken_for_sales(session, organization_id, received, mail) -> None:  # type: ignore[no-untyped-def]
+        if organization_id == other_org.id:
+            raise RuntimeError("disk full")
+        await index(session, organization_id, received, mail)
+
+    monkeypatch.setattr(MailIntake, "_index", staticmethod(broken_for_sales))
+    raw = mail(to=f"{SUPPORT}, {SALES}", message_id="<lmtp-retry@customer.example>")
+    _, data = await deliver(lmtp_port, raw, [SUPPORT, SALES])
+    assert [code for code, _ in data] == [250, 451]
+    assert b"4.3.0" in data[1][1]
+    (stored,) = await messages(services.db)
+    assert stored.meta["email"]["mailbox"] == SUPPORT
+    monkeypatch.undo()
+    # The mail server tries again for the refused recipient only.
+    _, data = await deliver(lmtp_port, raw, [SALES])
+    assert [code for code, _ in data] == [250]
+    assert sorted(m.meta["email"]["mailbox"] for m in await messages(services.db)) == [
+        SALES,
+        SUPPORT,
+    ]
+
+
+async def test_lmtp_refuses_smtp_greetings(lmtp_port: int) -> None:
+    def helo() -> Reply:
+        client = smtplib.SMTP("127.0.0.1", lmtp_port)
+        try:
+            return client.ehlo("relay.test")
+        finally:
+            client.close()
+
+    code, _ = await asyncio.to_thread(helo)
+    assert code == 500
