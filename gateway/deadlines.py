@@ -34,9 +34,13 @@ async def schedule(
     await session.flush()
     deadline_id = deadline.id
 
+    # one already due goes straight to the queue rather than waiting for the scheduler's
+    # next pass (a claim's follow-up, see gateway.claims)
+    at = due_at if due_at > utcnow() else None
+
     async def enqueue() -> None:
         await jobs.enqueue_async(
-            DEADLINES, FIRE_DEADLINE, deadline_id, at=due_at, conversation_id=conversation.id
+            DEADLINES, FIRE_DEADLINE, deadline_id, at=at, conversation_id=conversation.id
         )
 
     after_commit(session, enqueue)

@@ -46,11 +46,21 @@ async def claim(services: Services, agent: Agent, conversation_id: int) -> Conve
             reason="claimed",
             assignee_id=agent.id,
         )
-        await post_notice(session, services, conversation, "agent_joined", agent=agent.name)
-        await ladder.schedule_unassign(session, services, conversation)
-        await _emit(session, services, "claimed", conversation, agent)
-        announce_state(session, services, conversation)
+        await after_claim(session, services, conversation, agent)
         return conversation
+
+
+async def after_claim(
+    session: AsyncSession, services: Services, conversation: Conversation, agent: Agent
+) -> None:
+    """Everything a claim does besides the move itself: the customer hears who joined, the
+    claimed-but-unanswered timer starts, the `claimed` webhook goes out and the live pages
+    learn. The one place for it, whether the claim came from the queue page or from a
+    press of 1 on the phone (`gateway.claims`, applied by its deadline)."""
+    await post_notice(session, services, conversation, "agent_joined", agent=agent.name)
+    await ladder.schedule_unassign(session, services, conversation)
+    await _emit(session, services, "claimed", conversation, agent)
+    announce_state(session, services, conversation)
 
 
 async def take_manual_control(

@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import deadlines, ownership
-from gateway.models import Conversation
+from gateway import claims, deadlines, ownership
+from gateway.models import Agent, Conversation
 from gateway.ownership import State
 from gateway.runtime import Services
 from handoff import ladder, notify_email
+from handoff.actions import after_claim
 from handoff.context import load_context
 from handoff.notices import post_notice
 from handoff.routing import announce_state
@@ -61,7 +62,17 @@ async def _unassign(session: AsyncSession, services: Services, conversation: Con
     announce_state(session, services, conversation)
 
 
+async def _claimed(session: AsyncSession, services: Services, conversation: Conversation) -> None:
+    """A claim made off the queue page (a press of 1 on a call) does what every claim does;
+    the deadline fires only while the claim stands, so its agent is the owner."""
+    assert conversation.assigned_agent_id is not None
+    agent = await session.get(Agent, conversation.assigned_agent_id)
+    assert agent is not None
+    await after_claim(session, services, conversation, agent)
+
+
 ACTIONS: dict[str, Action] = {
+    claims.FOLLOW_UP: _claimed,
     "expire": _expire,
     "resume-ai": _resume_ai,
     ladder.REMINDER: ladder.remind,

@@ -1,9 +1,10 @@
 """The agent's side of a warm transfer: the whisper the agent hears when they answer (who
 is calling, the first line of the AI's summary, the reason), their key press, and the
 agent leg's status and answering-machine callbacks. Pressing 1 claims the conversation
-through the ownership state machine, so a claim on the queue page and a press of 1 race
-safely: exactly one of them owns the conversation, and the other agent hears that the
-call was already taken."""
+through the ownership state machine (`gateway.claims`: the notice, timer and webhook of
+any claim follow), so a claim on the queue page and a press of 1 race safely: exactly one
+of them owns the conversation, and the other agent hears that the call was already
+taken."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from gateway import ownership
+from gateway import claims, ownership
 from gateway.errors import OwnershipChanged
 from gateway.events import Event
 from gateway.models import Contact, Conversation, utcnow
@@ -116,13 +117,12 @@ async def _claim(services: Services, seen: AttemptView) -> str:
         state = State(conversation.state)
         mine = attempt.agent_id is not None and conversation.assigned_agent_id == attempt.agent_id
         if state is State.QUEUED and attempt.agent_id is not None:
-            try:
-                await ownership.transition(
+            try:  # the same claim as on the queue page, with all that follows it
+                await claims.claim(
                     session,
+                    services.jobs,
                     conversation,
-                    State.ASSIGNED,
-                    actor=ownership.agent(attempt.agent_id),
-                    assignee_id=attempt.agent_id,
+                    attempt.agent_id,
                     reason="took the call by phone",
                 )
             except OwnershipChanged:
