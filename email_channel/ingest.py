@@ -1,7 +1,9 @@
 """The one way a mail enters Switchboard, for inbound SMTP and IMAP alike: parse it, set
 bounces aside (they only update the message they report on), find the conversation it
 continues, keep its attachments and the raw mail as media, and hand it to the core's
-intake. In the intake's own transaction it indexes the Message-ID for threading, applies
+intake. An agent's reply to a notification mail is relayed to the customer instead
+(`relay`), or, when it fails a check, stored here as its sender's unanswered message,
+flagged. In the intake's own transaction it indexes the Message-ID for threading, applies
 the AI reply budget and runs the caller's own step (IMAP moves its cursor there). Mail
 that must not be answered (auto-replies, lists, our own mail) is stored with the reason
 and `no_reply`, so neither the AI nor a notice ever answers it."""
@@ -14,13 +16,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from email_channel import budget, staff
+from email_channel import budget, relay, staff
 from email_channel.bounces import record_bounce
 from email_channel.mailboxes import MailboxInfo
 from email_channel.models import MailId
 from email_channel.parsed import ParsedMail, parse_mail
 from email_channel.staff import SUSPECT, Step
 from email_channel.threads import CHANNEL, find_thread
+from gateway.attention import flag
 from gateway.consent import ConsentChange, apply, opted_out_at
 from gateway.intake import Intake, Received
 from gateway.media import MediaStore
@@ -34,7 +37,7 @@ MAX_TEXT = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Ingested:
-    outcome: str  # stored | duplicate | bounce | staff
+    outcome: str  # stored | duplicate | bounce | staff | relayed
     kind: str
     message_id: int | None
     conversation_id: int | None
@@ -69,11 +72,18 @@ class MailIntake:
                 if step is not None:
                     await step(session)
             return Ingested("bounce", mail.kind, matched, None)
+        refusal = None  # why a reply to a notification was not relayed
+        token = relay.token_in(mail, self.secret, envelope_recipients or [])
+        if token is not None and mail.kind == "message":  # an auto-reply is flagged as such
+            relayed = await relay.relay(self.services, mailbox, mail, token, step, peer=peer)
+            if relayed.refusal is None:
+                return Ingested("relayed", mail.kind, relayed.message_id, relayed.conversation_id)
+            refusal = relayed.refusal
         sender = mail.sender or UNKNOWN_SENDER
         # One read transaction for everything decided before intake.
         async with db.transaction() as session:
             agent = None
-            if mail.kind == "message" and mail.sender:
+            if mail.kind == "message" and mail.sender and refusal is None:
                 agent = await staff.find_agent(session, organization_id, mail.sender)
             thread = await find_thread(session, organization_id, mail, self.secret, sender=sender)
             known = await session.scalar(
@@ -111,8 +121,10 @@ class MailIntake:
             thread_key=thread_key,
             html=mail.html,
             attachments=tuple(attachments),
-            no_reply=mail.kind != "message" or sender == UNKNOWN_SENDER,
-            meta=self._meta(mailbox, mail, thread.how, original.key if original else None, sender),
+            no_reply=mail.kind != "message" or sender == UNKNOWN_SENDER or refusal is not None,
+            meta=self._meta(
+                mailbox, mail, thread.how, original.key if original else None, sender, refusal
+            ),
         )
 
         async def within(session: AsyncSession, received: Received) -> None:
@@ -122,7 +134,9 @@ class MailIntake:
                 await self._index(session, organization_id, received, mail)
                 conversation = await session.get(Conversation, received.conversation_id)
                 assert conversation is not None
-                if mail.kind == "message" and sender != UNKNOWN_SENDER:
+                if refusal is not None:
+                    flag(session, self.services.events, conversation, refusal)
+                elif mail.kind == "message" and sender != UNKNOWN_SENDER:
                     await _reachable_again(session, organization_id, sender, received.message_id)
                     await budget.enforce(session, conversation)
             if step is not None:
@@ -133,7 +147,13 @@ class MailIntake:
         return Ingested(outcome, mail.kind, received.message_id, received.conversation_id)
 
     def _meta(
-        self, mailbox: MailboxInfo, mail: ParsedMail, how: str, raw_key: str | None, sender: str
+        self,
+        mailbox: MailboxInfo,
+        mail: ParsedMail,
+        how: str,
+        raw_key: str | None,
+        sender: str,
+        refusal: str | None,
     ) -> dict[str, Any]:
         email: dict[str, Any] = {
             "mailbox": mailbox.address,
@@ -156,6 +176,8 @@ class MailIntake:
         meta: dict[str, Any] = {"email": email}
         if mail.kind != "message" or sender == UNKNOWN_SENDER:  # stored, never answered
             meta["flag"] = mail.verdict.reason if mail.kind != "message" else "no sender address"
+        elif refusal is not None:
+            meta["flag"] = refusal
         elif SUSPECT in mail.problems:
             meta["flag"] = SUSPECT
         return meta

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from email_channel.models import Mailbox
 from email_channel.tokens import base_address
@@ -174,6 +175,18 @@ async def mailbox_for_recipient(db: Database, recipient: str) -> MailboxInfo | N
             select(Mailbox).where(Mailbox.address == address, Mailbox.smtp_enabled.is_(True))
         )
     return None if row is None else info(row)
+
+
+async def reply_inbox(session: AsyncSession, organization_id: int) -> str | None:
+    """The organization's first mailbox: agents' replies to notification mails go there
+    (by SMTP or IMAP, whichever brings its mail in)."""
+    address: str | None = await session.scalar(
+        select(Mailbox.address)
+        .where(Mailbox.organization_id == organization_id)
+        .order_by(Mailbox.id)
+        .limit(1)
+    )
+    return address
 
 
 async def imap_mailboxes(db: Database) -> list[ImapAccess]:

@@ -1,14 +1,24 @@
 """The email channel's own tables (sharing `gateway.models.Base`): an organization's
 mailboxes, the IMAP cursor of each (moved in the same transaction as the message it
-ingested), the index of RFC 5322 Message-IDs that threading looks replies up in, and the
-bounces (delivery status notifications) matched to the outbound mail they report on."""
+ingested), the index of RFC 5322 Message-IDs that threading looks replies up in, the
+bounces (delivery status notifications) matched to the outbound mail they report on, and
+the agents' replies to notification mails relayed to customers (each once)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models import ID, Base, utcnow
@@ -84,4 +94,21 @@ class Bounce(Base):
     status: Mapped[str] = mapped_column(String(16), default="")
     action: Mapped[str] = mapped_column(String(16), default="")
     diagnostic: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelayedReply(Base):
+    """An agent's reply to a notification mail, relayed to the customer: keyed by the
+    mail's idempotency key, so the same reply arriving twice (by SMTP and IMAP, or a
+    retry) is sent once. `message_id` is the agent's message in the customer's
+    conversation."""
+
+    __tablename__ = "email_relayed_replies"
+    __table_args__ = (UniqueConstraint("organization_id", "provider_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    provider_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,7 @@
 """The email plug-in: the `email` channel (mail in through the inbound SMTP server and
 IMAP, replies out by SMTP), which sends text only for now and words its notices for a
-mailbox; the admins' mailbox API; the `mailbox`, `smtp`, `imap` and `mail` subcommands;
+mailbox; the admins' mailbox API; the organization's first mailbox as the address agents
+answer notification mails at; the `mailbox`, `smtp`, `imap` and `mail` subcommands;
 and on one machine, one process for all mail intake on a loopback SMTP port and the demo's
 mailbox."""
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from email_channel.channel import EmailChannel
 from email_channel.commands import register
 from email_channel.demo import DEMO_MAILBOX, ensure_demo_mailbox
+from email_channel.mailboxes import reply_inbox
 from email_channel.notices import EMAIL_NOTICES
 from gateway.channels import ChannelSpec
 from gateway.plugins import ChannelPlugin, OnOneMachine, channel_plugin
@@ -34,6 +36,7 @@ EMAIL: ChannelPlugin = channel_plugin(
     EmailChannel,
     blueprints=lambda: [_admin_blueprint()],
     commands=register,
+    reply_inbox=reply_inbox,
     on_one_machine=OnOneMachine(
         # One process for all mail intake: each interpreter more slows a small machine.
         processes=(("mail", ("smtp", "--imap")),),

@@ -99,7 +99,7 @@ async def handle(
             return None
         message_id = await _store(session, agent, conversation, mail)
         if message_id is not None:
-            await _take_over(session, services, agent, conversation)
+            await take_over(session, services, agent, conversation)
             if step is not None:
                 await step(session)
         return StaffReply(message_id, conversation.id)
@@ -175,7 +175,7 @@ async def _store(
     return message_id
 
 
-async def _take_over(
+async def take_over(
     session: AsyncSession, services: Services, agent: Agent, conversation: Conversation
 ) -> None:
     organization = await session.get(Organization, conversation.organization_id)

@@ -16,6 +16,8 @@ from gateway.errors import ConfigurationError, UnknownChannel
 from gateway.messages import InboundMessage, OutboundMessage, SendResult
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from gateway.models import Conversation
     from gateway.reachability import Unreachable
     from gateway.runtime import Services
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
 # A channel's own reason a free-form reply cannot reach the customer now (WhatsApp's
 # 24-hour window, say), on top of the opt-out every channel honours.
 ReachabilityRule = Callable[["Conversation", datetime], "Unreachable | None"]
+# An address at which a channel takes an organization's mail in (None: it has none there),
+# for the Reply-To of the notification mails sent to agents.
+ReplyInbox = Callable[["AsyncSession", int], Awaitable["str | None"]]
 
 
 @runtime_checkable
@@ -108,6 +113,7 @@ class ChannelRegistry:
         self._specs: dict[str, ChannelSpec] = {}
         self.sweeps: list[Sweep] = []
         self.admin_settings: list[AdminSetting] = []
+        self.reply_inboxes: list[ReplyInbox] = []
         for channel, spec in channels:
             self.register(channel, spec)
 
@@ -134,3 +140,10 @@ class ChannelRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._channels)
+
+    async def reply_inbox(self, session: AsyncSession, organization_id: int) -> str | None:
+        """Where an agent's reply to a notification mail reaches Switchboard, if anywhere."""
+        for inbox in self.reply_inboxes:
+            if address := await inbox(session, organization_id):
+                return address
+        return None

@@ -1,8 +1,9 @@
 """The channel plug-in contract. Each channel package declares one `ChannelPlugin`: the
 channel names it serves with their capabilities, labels and notice wording
 (`ChannelSpec`), how to build its adapters, its HTTP blueprints, its `switchboard`
-subcommands, its RQ jobs, its reconciler sweeps, the settings admins manage for it, and
-what `switchboard up` runs for it on one machine.
+subcommands, its RQ jobs, its reconciler sweeps, the settings admins manage for it, where
+it takes agents' replies to notification mails, and what `switchboard up` runs for it on
+one machine.
 The composition root (`server.plugins`) holds the one tuple of plug-ins; the app, the
 worker and the CLI are all built from that tuple, so adding a channel is one folder and
 one line there. Blueprints and commands are factories, called only by the process that
@@ -15,7 +16,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gateway.channels import AdminSetting, Channel, ChannelRegistry, ChannelSpec, Sweep
+from gateway.channels import (
+    AdminSetting,
+    Channel,
+    ChannelRegistry,
+    ChannelSpec,
+    ReplyInbox,
+    Sweep,
+)
 from gateway.errors import ConfigurationError
 from gateway.reachability import ReachabilityGuard
 
@@ -52,6 +60,7 @@ class ChannelPlugin:
     jobs: tuple[str, ...] = ()  # dotted names of the RQ jobs the package defines
     sweeps: tuple[Sweep, ...] = ()
     admin_settings: tuple[AdminSetting, ...] = ()
+    reply_inbox: ReplyInbox | None = None  # takes agents' replies to notification mails
     on_one_machine: OnOneMachine = OnOneMachine()
 
 
@@ -85,6 +94,8 @@ def build_registry(plugins: Sequence[ChannelPlugin], services: Services) -> Chan
             )
         registry.sweeps.extend(plugin.sweeps)
         registry.admin_settings.extend(plugin.admin_settings)
+        if plugin.reply_inbox is not None:
+            registry.reply_inboxes.append(plugin.reply_inbox)
     return registry
 
 

@@ -4,7 +4,10 @@ deadline's transaction and, once it commits, enqueues one send job per recipient
 `Retry`; a send that finally fails marks the conversation "needs attention"). The job skips
 a notice that went stale (the conversation changed hands before it was sent). Mail leaves
 through the core's transport (`gateway.mail`, SWITCHBOARD_SMTP_URL); without it, no email
-is sent and a log line says so. The emails say they are automatic (`Auto-Submitted`)."""
+is sent and a log line says so. The emails say they are automatic (`Auto-Submitted`).
+When the organization takes mail in (a channel offers a reply inbox), each email's
+`Reply-To` is that address with a token signed for this conversation and this agent
+(`gateway.reply_tokens`): the agent's reply reaches the customer as their message."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from gateway.errors import PermanentDeliveryError
 from gateway.mail import send_mail
 from gateway.models import Agent, Conversation, TeamMember, utcnow
 from gateway.queues import OUTBOUND, SEND_RETRY
+from gateway.reply_tokens import reply_address
 from gateway.runtime import Services, run_job
 from gateway.settings import Settings
 from handoff.context import load_context
@@ -118,6 +122,7 @@ async def send(
             kind,
             number,
             total,
+            reply_to=await _reply_to(session, services, context.conversation, recipient),
         )
     message["To"] = recipient
     try:
@@ -130,6 +135,25 @@ async def send(
     return "sent"
 
 
+async def _reply_to(
+    session: AsyncSession, services: Services, conversation: Conversation, recipient: str
+) -> str | None:
+    """The signed address the recipient's reply reaches the customer through, if any."""
+    agent_id = await session.scalar(
+        select(Agent.id).where(
+            Agent.organization_id == conversation.organization_id,
+            Agent.email == recipient,
+            Agent.active.is_(True),
+            Agent.role.in_(STAFF_ROLES),
+        )
+    )
+    inbox = await services.channels.reply_inbox(session, conversation.organization_id)
+    if agent_id is None or inbox is None:
+        return None
+    secret = services.settings.require_secret_key()
+    return reply_address(inbox, secret, conversation.id, agent_id)
+
+
 def compose(
     settings: Settings,
     conversation: Conversation,
@@ -137,6 +161,8 @@ def compose(
     kind: str,
     number: int,
     total: int,
+    *,
+    reply_to: str | None = None,
 ) -> EmailMessage:
     waited = duration_text((utcnow() - (conversation.waiting_since or utcnow())).total_seconds())
     link = f"{settings.resolved_public_url}/queue/conversations/{conversation.id}"
@@ -167,6 +193,16 @@ def compose(
             "",
             "If nobody claims it in time, it goes back to the AI and the customer is told "
             "that nobody is available.",
+            *(
+                [
+                    "",
+                    "You can also answer by replying to this email: what you write above the "
+                    "quoted text goes to the customer as your message, and the conversation "
+                    "becomes yours.",
+                ]
+                if reply_to
+                else []
+            ),
         ]
     )
     message = EmailMessage()
@@ -175,6 +211,8 @@ def compose(
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=_domain(settings.mail_from))
     message["X-Switchboard-Conversation"] = str(conversation.id)
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders stay quiet
     message.set_content(body)
     return message
