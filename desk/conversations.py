@@ -135,7 +135,16 @@ async def manual(conversation_id: int) -> ResponseReturnValue:
     "Reply on the conversation's channel (claims a waiting one, takes manual control of "
     "one the AI handles)",
     tags=["actions"],
-    body=obj(["text"], text=STRING, media=array(STRING)),
+    body=obj(
+        ["text"],
+        text=STRING,
+        media=array(STRING),
+        cc={
+            **array(STRING),
+            "description": "addresses to copy in, where the channel takes them (its max_cc); "
+            "left out: the conversation's own Cc",
+        },
+    ),
     response=obj(["message"], message={"type": "object"}),
     status=201,
     errors=(400, 403, 409),
@@ -147,8 +156,13 @@ async def reply(conversation_id: int) -> ResponseReturnValue:
     media = body.get("media", [])
     if not isinstance(media, list) or not all(isinstance(key, str) for key in media):
         raise BadInput("'media' must be a list of uploaded files' keys (see POST /api/media)")
+    cc = body.get("cc")
+    if cc is not None and (
+        not isinstance(cc, list) or not all(isinstance(address, str) for address in cc)
+    ):
+        raise BadInput("'cc' must be a list of email addresses")
     message = await actions.reply(
-        app_services().services, current_agent(), conversation_id, text, media
+        app_services().services, current_agent(), conversation_id, text, media, cc
     )
     return jsonify({"message": message_json(message, current_agent().name)}), 201
 

@@ -4,7 +4,8 @@ indexes its Message-ID for the customer's next reply before sending, and hands i
 core's mail transport (`gateway.mail`) with a signed VERP envelope sender, so a bounce
 finds this exact message. A `4xx` answer is retried by the delivery job; a `5xx` fails the
 message and marks the conversation; when only some recipients are refused, the refusals
-are recorded on the message."""
+are recorded on the message. The Cc is the agent's own choice when they made one, else
+the customer's."""
 
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ async def send(services: Services, outbound: OutboundMessage) -> SendResult:
             "this organization has no mailbox to send email from", provider_code="no_mailbox"
         )
     own = {mailbox.address, outbound.recipient_address}
-    cc = [address for address in parent.cc if address not in own and "+" not in address]
+    if outbound.cc is None:  # the customer's Cc, without our own (plus) addresses
+        cc = [address for address in parent.cc if address not in own and "+" not in address]
+    else:  # the agent's own choice, without our mailbox and the customer
+        cc = [address for address in outbound.cc if tokens.base_address(address) not in own]
     message = compose(
         outbound,
         parent,

@@ -28,6 +28,7 @@ EMAIL: ChannelPlugin = channel_plugin(
         short="MAIL",
         phrase="email",
         notices=EMAIL_NOTICES,
+        max_cc=10,
         opted_out_wording=(
             "Mail to {address} bounced on {since} ({how}). Nothing more can be sent to it "
             "until the customer writes again from it."

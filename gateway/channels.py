@@ -53,6 +53,7 @@ class ChannelSpec:
     phrase: str  # inside a sentence: "Replies go to the customer by web chat."
     max_attachments: int = 0  # images one outgoing message may carry; 0: none
     max_text_chars: int | None = None  # the longest reply text the channel takes
+    max_cc: int = 0  # addresses an agent's reply may copy in (Cc); 0: none
     reachability: ReachabilityRule | None = None
     notices: Mapping[str, str] = field(default_factory=dict)  # notice kind -> default text
     # What agents read when the customer's address takes nothing more ({address}, {since},
@@ -75,6 +76,7 @@ class ChannelSpec:
             "accepts_media": self.accepts_media,
             "max_attachments": self.max_attachments,
             "max_text_chars": self.max_text_chars,
+            "max_cc": self.max_cc,
         }
 
 

@@ -27,6 +27,7 @@ CHANNEL = schema(
         accepts_media=BOOLEAN,
         max_attachments=INTEGER,
         max_text_chars=nullable(INTEGER),
+        max_cc={**INTEGER, "description": "addresses a reply may copy in (Cc); 0: none"},
     ),
 )
 ADMIN_SETTING = schema(

@@ -84,6 +84,7 @@ async def deliver_message(services: Services, message_id: int) -> str:
             attachments=tuple(Attachment(**item) for item in message.attachments),
             notice=message.notice,
             in_reply_to=await _answered(session, message),
+            cc=_cc(message.meta),
         )
     channel = services.channels.get(outbound.channel)
     try:
@@ -103,6 +104,11 @@ async def deliver_message(services: Services, message_id: int) -> str:
         return "failed"
     await _finish(services, outbound, result.status, provider_id=result.provider_message_id)
     return result.status
+
+
+def _cc(meta: dict[str, Any] | None) -> tuple[str, ...] | None:
+    chosen = (meta or {}).get("cc")
+    return None if chosen is None else tuple(str(address) for address in chosen)
 
 
 async def _answered(session: AsyncSession, message: Message) -> str | None:

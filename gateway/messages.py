@@ -56,6 +56,9 @@ class OutboundMessage:
     # The customer message it answers: the provider's id of the one named when it was
     # stored (a HELP answer), else of the customer's latest (email threads on it).
     in_reply_to: str | None = None
+    # The addresses an agent chose to copy in (Cc) on a channel that takes them; None: the
+    # channel's own default (an email reply keeps the customer's Cc).
+    cc: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

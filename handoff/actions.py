@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import deadlines, media, ownership, reachability, webhooks
+from gateway.addresses import copy_list
 from gateway.auth import Role, require_role
 from gateway.errors import BadInput, Conflict
 from gateway.models import Agent, Conversation, Message, utcnow
@@ -94,12 +95,14 @@ async def reply(
     conversation_id: int,
     text: str,
     media: Sequence[str] = (),
+    cc: Sequence[str] | None = None,
 ) -> Message:
     """Send the agent's message on the conversation's channel. Replying to a conversation
     that is waiting claims it; replying to one the AI handles takes manual control. A reply
     the customer cannot receive (opted out, or a rule of the channel's) or longer than the
     channel takes is refused before anything is claimed or stored; should that change in
-    between, delivery refuses it at send. `media` holds the keys of uploaded images."""
+    between, delivery refuses it at send. `media` holds the keys of uploaded images; `cc`
+    the addresses to copy in, on a channel that takes them (None: the channel's default)."""
     require_role(Role.AGENT, agent)
     text = text.strip()
     if not text and not media:
@@ -112,6 +115,11 @@ async def reply(
         raise BadInput(
             f"a reply by {channel.phrase} may hold at most {channel.max_text_chars} characters"
         )
+    copied = None
+    if cc is not None:
+        if channel.max_cc == 0 and any(address.strip() for address in cc):
+            raise BadInput(f"a reply by {channel.phrase} cannot copy anyone in (Cc)")
+        copied = copy_list(cc, channel.max_cc) if channel.max_cc else None
     await reachability.check_reply(services.db, peeked, services.channels)
     attachments = await _attachments(services, agent, peeked, list(media))
     state = peeked.state
@@ -139,6 +147,7 @@ async def reply(
             text=text,
             agent_id=agent.id,
             attachments=attachments,
+            meta=None if copied is None else {"cc": copied},
         )
 
 

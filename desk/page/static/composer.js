@@ -1,7 +1,8 @@
 /*
  * Switchboard queue page: the composer under the open conversation. It writes a reply
  * (named after the channel it goes out on, with a warning when the customer cannot be
- * reached there, e.g. after an SMS opt-out) or an internal note; inserts canned responses
+ * reached there, e.g. after an SMS opt-out, and a Cc line where the channel takes one,
+ * see composer_cc.js) or an internal note; inserts canned responses
  * (type "/shortcut" then Tab, or pick one with Ctrl+K); tells the other side when the
  * agent is typing; and keeps an unsent draft per conversation.
  */
@@ -27,10 +28,12 @@
     this.input = el("textarea", { rows: 3, "aria-label": "Reply", "data-testid": "composer-input", placeholder: "Write a reply…" });
     this.canned = el("ul", { class: "canned-list", role: "listbox", "aria-label": "Canned responses", "data-testid": "canned-list", hidden: true });
     this.send = el("button", { type: "submit", class: "btn primary", "data-testid": "composer-send" }, ["Send", el("kbd", { text: "Ctrl+Enter" })]);
+    this.cc = new SB.CcField(function () { if (self.body) self.update(self.body); });
     var cannedButton = el("button", { type: "button", class: "btn", "data-testid": "canned-button", title: "Canned responses (Ctrl+K)", onclick: function () { self.openCanned(""); } }, "Canned");
     this.node.appendChild(el("div", { class: "composer-modes", role: "tablist", "aria-label": "Message kind" }, [this.replyTab, this.noteTab, this.target]));
     this.node.appendChild(this.warning);
     this.node.appendChild(this.owner);
+    this.node.appendChild(this.cc.node);
     this.node.appendChild(this.canned);
     this.node.appendChild(this.input);
     this.node.appendChild(el("div", { class: "row" }, [
@@ -82,7 +85,8 @@
     this.owner.textContent = viewer
       ? "Viewers can read conversations but not write."
       : otherOwner ? view.directory.agentName(conversation.assigned_agent_id) + " owns this conversation; reassign it to reply. Notes are fine." : "";
-    var blocked = viewer || (this.mode === "reply" && (otherOwner || unreachable));
+    this.cc.update(body, this.mode);
+    var blocked = viewer || (this.mode === "reply" && (otherOwner || unreachable || !!this.cc.problem()));
     this.input.disabled = viewer;
     this.send.disabled = blocked;
     this.noteTab.disabled = viewer;
@@ -209,11 +213,14 @@
     var text = this.input.value.trim();
     if (!text || this.send.disabled) return;
     var id = this.view.id;
-    var call = this.mode === "note" ? SB.data.note(id, text) : SB.data.reply(id, text);
+    var call = this.mode === "note" ? SB.data.note(id, text) : SB.data.reply(id, text, this.cc.value());
     this.view.actedAt = Date.now();
     this.send.disabled = true;
     call.then(function () {
-      if (self.view.id === id) self.input.value = "";
+      if (self.view.id === id) {
+        self.input.value = "";
+        self.cc.reset();
+      }
       delete drafts[id];
       self.view.onChanged();
       return self.view.refresh(false);

@@ -56,7 +56,11 @@
     },
 
     claim: function (id) { return post(conversationPath(id, "claim")); },
-    reply: function (id, text) { return post(conversationPath(id, "reply"), { text: text }); },
+    reply: function (id, text, cc) {
+      var body = { text: text };
+      if (cc) body.cc = cc;
+      return post(conversationPath(id, "reply"), body);
+    },
     note: function (id, text) { return post(conversationPath(id, "notes"), { text: text }); },
     manual: function (id) { return post(conversationPath(id, "manual")); },
     handback: function (id, message) {
