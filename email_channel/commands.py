@@ -169,9 +169,8 @@ def cmd_lmtp(settings: Settings, args: argparse.Namespace) -> int:
 
 def _serve_mail(settings: Settings, args: argparse.Namespace, listen: str, *, lmtp: bool) -> None:
     """Run the inbound SMTP (or LMTP) server until a signal, with IMAP intake if asked."""
-    from email_channel.ingest import MailIntake
     from email_channel.lmtp_server import start_lmtp_server
-    from email_channel.smtp_server import parse_listen, start_smtp_server
+    from email_channel.smtp_server import inbound_smtp, parse_listen, start_smtp_server
 
     try:
         host, port = parse_listen(listen)
@@ -182,20 +181,15 @@ def _serve_mail(settings: Settings, args: argparse.Namespace, listen: str, *, lm
     start = start_lmtp_server if lmtp else start_smtp_server
 
     async def body(services: Any, stop: asyncio.Event) -> None:
-        server = await start(
-            MailIntake(services), host, port, size_limit=settings.inbound_smtp_max_bytes
-        )
-        log.info("inbound %s listening on %s:%s", "LMTP" if lmtp else "SMTP", host, port)
-        try:
+        limit = settings.inbound_smtp_max_bytes
+        async with inbound_smtp(services, host, port, start=start, size_limit=limit) as processor:
+            log.info("inbound %s listening on %s:%s", "LMTP" if lmtp else "SMTP", host, port)
             if args.imap:
                 from email_channel.imap_service import run_all
 
-                await run_all(services, stop)
+                await run_all(services, stop, processor=processor)
             else:
                 await stop.wait()
-        finally:
-            server.close()
-            await server.wait_closed()
 
     _serve_until_signal(settings, body)
 

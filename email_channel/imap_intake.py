@@ -1,12 +1,13 @@
-"""IMAP intake for one mailbox. It keeps a UID cursor per mailbox, moved in the same
-transaction as the message it ingested, so a crash before the commit fetches the mail
-again and one after it never does; `\\Seen` is set only afterwards, as a courtesy, and is
-never read as "processed" (a mail someone opened in webmail first is still ingested). A
-new UIDVALIDITY (the folder was recreated) rescans from the start; intake's dedupe keeps
-that free of duplicates. New mail is awaited with IDLE where offered (re-issued well
-within the 29 minutes RFC 2177 allows), by polling otherwise; a lost connection is
-retried with exponential back-off and jitter. A Redis lock makes sure one process reads a
-mailbox at a time."""
+"""IMAP intake for one mailbox. New mail is fetched in batches (one `UID FETCH` per batch
+of UIDs) and spooled for processing in one transaction per batch that also moves the
+mailbox's UID cursor past the batch: a crash before that commit fetches the batch again,
+one after it never does, and the cursor only ever covers spooled (committed) mail.
+`\\Seen` is set only afterwards, as a courtesy, and is never read as "processed" (a mail
+someone opened in webmail first is still ingested). A new UIDVALIDITY (the folder was
+recreated) rescans from the start; processing's dedupe keeps that free of duplicates. New
+mail is awaited with IDLE where offered (re-issued well within the 29 minutes RFC 2177
+allows), by polling otherwise; a lost connection is retried with exponential back-off and
+jitter. A Redis lock makes sure one process reads a mailbox at a time."""
 
 from __future__ import annotations
 
@@ -17,16 +18,14 @@ import random
 import re
 import secrets
 import ssl
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from aioimaplib import IMAP4
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from email_channel.ingest import MailIntake
 from email_channel.mailboxes import ImapAccess
 from email_channel.models import ImapCursor
-from email_channel.staff import Step
+from email_channel.spool import Arrival, spool
 from gateway.db import Database
 from gateway.models import utcnow
 from gateway.runtime import Services
@@ -37,6 +36,9 @@ LOCK_SECONDS = 90
 IDLE_SECONDS = 30.0
 COMMAND_SECONDS = 60.0  # re-issue IDLE (and renew the lock) this often
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_FETCH_START = re.compile(rb"^\*?\s*\d+ FETCH \(")
+_UID = re.compile(rb"\bUID (\d+)")
+BATCH = 25  # mails per UID FETCH and per spool transaction
 
 
 class ConnectionLost(Exception):
@@ -53,10 +55,13 @@ class ImapIntake:
         idle_seconds: float = IDLE_SECONDS,
         backoff: tuple[float, float] = (1.0, 300.0),
         ssl_context: ssl.SSLContext | None = None,
+        batch: int = BATCH,
+        on_spooled: Callable[[], None] | None = None,
     ) -> None:
         self.services = services
         self.access = access
-        self.mail_intake = MailIntake(services)
+        self.batch = max(1, batch)
+        self.on_spooled = on_spooled  # after each commit that spooled mail
         self.poll_seconds = poll_seconds
         self.idle_seconds = idle_seconds
         self.backoff = backoff
@@ -89,7 +94,7 @@ class ImapIntake:
             await self._release_lock()
 
     async def read_once(self) -> int:
-        """Connect, ingest what is new, disconnect; returns how many mails it ingested."""
+        """Connect, spool what is new, disconnect; returns how many mails it spooled."""
         client = await self._connect()
         try:
             return await self.sync(client, await self._select(client))
@@ -143,7 +148,8 @@ class ImapIntake:
         raise ConnectionLost("the server sent no UIDVALIDITY")
 
     async def sync(self, client: IMAP4, uidvalidity: int) -> int:
-        """Ingest every mail after the cursor, in UID order; returns how many."""
+        """Spool every mail after the cursor, in UID order, a batch per command and per
+        transaction (the cursor moves with the batch); returns how many."""
         last_uid = await _cursor(self.services.db, self.access.mailbox.id, uidvalidity)
         if last_uid is None:
             log.warning(
@@ -161,37 +167,47 @@ class ImapIntake:
         )
         # `n:*` always includes the highest UID, even one at or below the cursor.
         uids = [uid for uid in uids if uid > last_uid]
-        for uid in uids:
-            raw = await self._fetch(client, uid)
-            await self.mail_intake.ingest(
-                self.access.mailbox, raw, step=self._advance(uidvalidity, uid)
-            )
+        count = 0
+        for start in range(0, len(uids), self.batch):
+            wanted = uids[start : start + self.batch]
+            fetched = await self._fetch(client, wanted)
+            if not fetched:
+                continue  # all expunged meanwhile
+            await self._spool(uidvalidity, fetched)
+            count += len(fetched)
+            if self.on_spooled is not None:
+                self.on_spooled()
             with contextlib.suppress(Exception):  # cosmetic only: never read back
                 await self._check(
-                    client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"), "STORE"
+                    client.uid(
+                        "store", _uid_set(uid for uid, _ in fetched), "+FLAGS.SILENT", r"(\Seen)"
+                    ),
+                    "STORE",
                 )
-        return len(uids)
+        return count
 
-    def _advance(self, uidvalidity: int, uid: int) -> Step:
+    async def _spool(self, uidvalidity: int, fetched: list[tuple[int, bytes]]) -> None:
+        """The fetched mails and the cursor past the last of them, in one transaction."""
         mailbox_id = self.access.mailbox.id
-
-        async def step(session: AsyncSession) -> None:
+        last = fetched[-1][0]
+        async with self.services.db.transaction() as session:
+            await spool(session, [Arrival(mailbox_id, raw) for _, raw in fetched])
             cursor = await session.get(ImapCursor, mailbox_id)
             if cursor is None:
                 session.add(
-                    ImapCursor(mailbox_id=mailbox_id, uidvalidity=uidvalidity, last_uid=uid)
+                    ImapCursor(mailbox_id=mailbox_id, uidvalidity=uidvalidity, last_uid=last)
                 )
-            elif cursor.uidvalidity != uidvalidity or cursor.last_uid < uid:
-                cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, uid, utcnow()
+            elif cursor.uidvalidity != uidvalidity or cursor.last_uid < last:
+                cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, last, utcnow()
 
-        return step
-
-    async def _fetch(self, client: IMAP4, uid: int) -> bytes:
-        response = await self._check(client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), "FETCH")
-        for line in response.lines:
-            if isinstance(line, bytearray):
-                return bytes(line)
-        raise ConnectionLost(f"the server sent no body for UID {uid}")
+    async def _fetch(self, client: IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
+        """(UID, raw mail) of the wanted UIDs the server still has, in UID order."""
+        response = await self._check(
+            client.uid("fetch", _uid_set(uids), "(UID BODY.PEEK[])"), "FETCH"
+        )
+        wanted = set(uids)
+        found = {uid: raw for uid, raw in _fetched(response.lines) if uid in wanted}
+        return sorted(found.items())
 
     async def _idle(self, client: IMAP4, stop: asyncio.Event) -> None:
         idle = await self._guard(client.idle_start(timeout=self.idle_seconds), "IDLE")
@@ -288,3 +304,42 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"cannot connect ({exc.strerror or exc})"
     return str(exc) or type(exc).__name__
+
+
+def _uid_set(uids: Iterable[int]) -> str:
+    """An IMAP sequence set of UIDs, runs collapsed: 1:3,7,9:10."""
+    ordered = sorted(set(uids))
+    runs: list[str] = []
+    index = 0
+    while index < len(ordered):
+        end = index
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        first, last = ordered[index], ordered[end]
+        runs.append(str(first) if first == last else f"{first}:{last}")
+        index = end + 1
+    return ",".join(runs)
+
+
+def _fetched(lines: list[Any]) -> list[tuple[int, bytes]]:
+    """The (UID, body) pairs of a UID FETCH response: each `n FETCH (` line opens a
+    message, its literal is the body, and its UID may come before or after the body.
+    Untagged FETCH lines without a body (flag updates) are skipped."""
+    found: list[tuple[int, bytes]] = []
+    uid: int | None = None
+    body: bytes | None = None
+    for line in lines:
+        if isinstance(line, bytearray):
+            body = bytes(line)
+            continue
+        text = bytes(line)
+        if _FETCH_START.match(text):
+            if uid is not None and body is not None:
+                found.append((uid, body))
+            uid, body = None, None
+        number = _UID.search(text)
+        if number is not None:
+            uid = int(number.group(1))
+    if uid is not None and body is not None:
+        found.append((uid, body))
+    return found

@@ -1,6 +1,8 @@
 """`switchboard imap`: one IMAP intake per mailbox that has IMAP settings, all on one
-event loop. The list of mailboxes is read again every `refresh` seconds, so a mailbox
-added, changed or removed with `switchboard mailbox` is picked up without a restart."""
+event loop, and the processor for the mail they spool (or the one the SMTP server of the
+same process runs). The list of mailboxes is read again every `refresh` seconds, so a
+mailbox added, changed or removed with `switchboard mailbox` is picked up without a
+restart."""
 
 from __future__ import annotations
 
@@ -10,16 +12,18 @@ import logging
 
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
+from email_channel.processor import MailProcessor
 from gateway.runtime import Services
 
 log = logging.getLogger(__name__)
 
 
 class _Running:
-    def __init__(self, services: Services, access: ImapAccess) -> None:
+    def __init__(self, services: Services, access: ImapAccess, processor: MailProcessor) -> None:
         self.access = access
         self.stop = asyncio.Event()
-        self.task = asyncio.create_task(ImapIntake(services, access).run(self.stop))
+        intake = ImapIntake(services, access, on_spooled=processor.wake)
+        self.task = asyncio.create_task(intake.run(self.stop))
 
     async def close(self) -> None:
         self.stop.set()
@@ -27,8 +31,20 @@ class _Running:
             await asyncio.wait_for(self.task, 30)
 
 
-async def run_all(services: Services, stop: asyncio.Event, *, refresh: float = 60.0) -> None:
+async def run_all(
+    services: Services,
+    stop: asyncio.Event,
+    *,
+    refresh: float = 60.0,
+    processor: MailProcessor | None = None,
+) -> None:
+    """Until `stop`; `processor` is one already running in this process, else one of
+    its own runs here."""
     running: dict[int, _Running] = {}
+    own = None
+    if processor is None:
+        processor = MailProcessor(services)
+        own = asyncio.create_task(processor.run(stop))
     try:
         while not stop.is_set():
             try:
@@ -41,9 +57,12 @@ async def run_all(services: Services, stop: asyncio.Event, *, refresh: float = 6
             for key, access in wanted.items():
                 if key not in running:
                     log.info("IMAP intake for %s started", access.mailbox.address)
-                    running[key] = _Running(services, access)
+                    running[key] = _Running(services, access, processor)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), refresh)
     finally:
         for item in running.values():
             await item.close()
+        if own is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(own, 30)

@@ -2,7 +2,8 @@
 mail server that delivers to it with `lmtp:inet:HOST:PORT`. It is the inbound SMTP
 server's intake with LMTP's one difference: after DATA it answers once per accepted
 recipient, in RCPT order, so the mail server knows for each recipient whether the mail
-was committed (`250`, only after the commit) or must be tried again (`451 4.3.0`).
+was committed to the spool (`250`, only after the commit) or must be tried again
+(`451 4.3.0`); the processor stores it after, as for SMTP.
 Recipients are checked at RCPT exactly as over SMTP (`550 5.1.1` for an address that is
 no mailbox here), and oversize mail is refused with `552` for every recipient. LMTP has no
 authentication: listen on loopback (or a private network the mail server alone reaches)."""
@@ -10,13 +11,14 @@ authentication: listen on loopback (or a private network the mail server alone r
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, AnyStr
 
 from aiosmtpd.lmtp import LMTP
 
-from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo
 from email_channel.smtp_server import DEFAULT_SIZE_LIMIT, TRY_AGAIN, InboundHandler
+from gateway.runtime import Services
 
 
 class LmtpHandler(InboundHandler):
@@ -26,11 +28,11 @@ class LmtpHandler(InboundHandler):
         mailboxes: dict[int, MailboxInfo] = getattr(envelope, "switchboard_mailboxes", {})
         replies: dict[int, str] = {}
         for key, mailbox in mailboxes.items():
-            stored = await self.store(mailbox, session, envelope)
+            stored = await self.store([mailbox], session, envelope)
             if stored is None:
                 replies[key] = TRY_AGAIN
             else:
-                replies[key] = f"250 2.0.0 Queued as {','.join(map(str, stored)) or '0'}"
+                replies[key] = f"250 2.0.0 Queued as {','.join(f's{n}' for n in stored) or '0'}"
         # Two addresses of one mailbox (support@ and a support+tag@) share its outcome.
         routes: list[int] = getattr(envelope, "switchboard_routes", [])
         return "\r\n".join(replies[key] for key in routes)
@@ -55,16 +57,17 @@ class SwitchboardLMTP(LMTP):
 
 
 async def start_lmtp_server(
-    mail_intake: MailIntake,
+    services: Services,
     host: str,
     port: int,
     *,
+    on_spooled: Callable[[], None] | None = None,
     hostname: str = "switchboard",
     size_limit: int = DEFAULT_SIZE_LIMIT,
 ) -> asyncio.Server:
     """Listen for LMTP on `host:port` on the running loop; close the returned server to
-    stop."""
-    handler = LmtpHandler(mail_intake)
+    stop. `on_spooled` runs after each commit that spooled mail (wake the processor)."""
+    handler = LmtpHandler(services, on_spooled)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: SwitchboardLMTP(

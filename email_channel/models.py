@@ -1,8 +1,9 @@
 """The email channel's own tables (sharing `gateway.models.Base`): an organization's
-mailboxes, the IMAP cursor of each (moved in the same transaction as the message it
-ingested), the index of RFC 5322 Message-IDs that threading looks replies up in, the
-bounces (delivery status notifications) matched to the outbound mail they report on, and
-the agents' replies to notification mails relayed to customers (each once)."""
+mailboxes, the spool of accepted mail not yet processed, the IMAP cursor of each mailbox
+(moved in the same transaction as the mail it spooled), the index of RFC 5322
+Message-IDs that threading looks replies up in, the bounces (delivery status
+notifications) matched to the outbound mail they report on, and the agents' replies to
+notification mails relayed to customers (each once)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -47,6 +49,28 @@ class Mailbox(Base):
     trusted_authserv_id: Mapped[str | None] = mapped_column(String(255))
     trusted_relays: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SpooledMail(Base):
+    """A mail accepted (SMTP `250`, or an IMAP cursor moved past it) and not yet processed:
+    its raw bytes and envelope, durable before the sender is answered. Processing deletes
+    the row in the same transaction as the message it stores, so it happens exactly once;
+    a failure leaves the row for a later attempt (`next_attempt_at`, `last_error`)."""
+
+    __tablename__ = "email_spool"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("email_mailboxes.id", ondelete="CASCADE"), index=True
+    )
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    envelope_from: Mapped[str | None] = mapped_column(String(998))  # None: read over IMAP
+    envelope_recipients: Mapped[list[Any]] = mapped_column(default=list)
+    peer: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
 
 class ImapCursor(Base):

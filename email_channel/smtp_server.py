@@ -1,36 +1,47 @@
 """Switchboard's inbound SMTP server (aiosmtpd, served on the running event loop so the
 database engine and Redis client stay on their loop). It is never a relay: a recipient
 that is not one of the organizations' mailboxes is refused at RCPT with `550 5.1.1`.
-`250` is answered only once the mail is committed; a database or Redis failure answers
-`451 4.3.0` so the sending server tries again (intake's dedupe absorbs the repeat)."""
+`250` is answered once the raw mail is committed to the spool (the sender may then
+forget it: it is ours); the processor parses, threads and stores it right after. A
+database or Redis failure answers `451 4.3.0` and spools nothing, so the sending server
+tries again (processing dedupes the repeat). Concurrent sessions' mails are committed
+together (`SpoolWriter`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
-from sqlalchemy import select
 
-from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo, mailbox_for_recipient
-from email_channel.parsed import parse_mail
-from gateway.models import Message
+from email_channel.processor import MailProcessor
+from email_channel.spool import Arrival, SpoolWriter
+from gateway.runtime import Services
 
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 100
 DEFAULT_SIZE_LIMIT = 25 * 1024 * 1024
 TRY_AGAIN = "451 4.3.0 Try again later"
+# A recipient found to be a mailbox is trusted this long without asking the database
+# again (a mailbox removed meanwhile loses the mail still spooled for it).
+KNOWN_SECONDS = 5.0
 
 
 class InboundHandler:
     """aiosmtpd handler hooks; one instance serves every connection."""
 
-    def __init__(self, mail_intake: MailIntake) -> None:
-        self.mail_intake = mail_intake
-        self.db = mail_intake.services.db
+    def __init__(self, services: Services, on_spooled: Callable[[], None] | None = None) -> None:
+        self.db = services.db
+        redis = services.events.redis
+        self.writer = SpoolWriter(self.db, ready=redis.ping, committed=on_spooled)
+        self._known: dict[str, tuple[float, MailboxInfo]] = {}
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -38,7 +49,7 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
         try:
-            mailbox = await mailbox_for_recipient(self.db, address)
+            mailbox = await self._mailbox(address)
         except Exception:
             log.exception("looking up the mailbox of a recipient failed")
             return TRY_AGAIN
@@ -54,68 +65,59 @@ class InboundHandler:
         envelope.switchboard_routes = routes
         return "250 2.1.5 OK"
 
+    async def _mailbox(self, address: str) -> MailboxInfo | None:
+        key = address.strip().lower()
+        now = time.monotonic()
+        known = self._known.get(key)
+        if known is not None and now - known[0] < KNOWN_SECONDS:
+            return known[1]
+        mailbox = await mailbox_for_recipient(self.db, address)
+        if mailbox is None:  # only mailboxes are remembered: a new one works at once
+            self._known.pop(key, None)
+        else:
+            if len(self._known) > 10_000:
+                self._known.clear()
+            self._known[key] = (now, mailbox)
+        return mailbox
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        stored: list[int] = []
-        for mailbox in getattr(envelope, "switchboard_mailboxes", {}).values():
-            outcome = await self.store(mailbox, session, envelope)
-            if outcome is None:
-                return TRY_AGAIN
-            stored.extend(outcome)
-        reference = ",".join(str(number) for number in stored) or "0"
+        mailboxes: dict[int, MailboxInfo] = getattr(envelope, "switchboard_mailboxes", {})
+        spooled = await self.store(list(mailboxes.values()), session, envelope)
+        if spooled is None:
+            return TRY_AGAIN
+        reference = ",".join(f"s{number}" for number in spooled) or "0"
         return f"250 2.0.0 Queued as {reference}"
 
-    async def store(self, mailbox: MailboxInfo, session: Any, envelope: Any) -> list[int] | None:
-        """Commit the envelope's mail to one mailbox: the stored message's id (none for a
-        bounce or a repeat), or None when it could not be stored (answer 451)."""
+    async def store(
+        self, mailboxes: list[MailboxInfo], session: Any, envelope: Any
+    ) -> list[int] | None:
+        """Commit the envelope's mail to the spool, once per mailbox, all in one
+        transaction: the spooled rows' ids, or None when it could not be (answer 451)."""
         raw: bytes = envelope.original_content or envelope.content or b""
         peer = session.peer[0] if isinstance(session.peer, tuple) else None
+        arrivals = [
+            Arrival(mailbox.id, raw, envelope.mail_from or "", tuple(envelope.rcpt_tos), peer)
+            for mailbox in mailboxes
+        ]
         try:
-            await self.mail_intake.services.events.redis.ping()
-            ingested = await self.mail_intake.ingest(
-                mailbox,
-                raw,
-                envelope_from=envelope.mail_from or "",
-                envelope_recipients=list(envelope.rcpt_tos),
-                peer=peer,
-            )
+            return await self.writer.accept(arrivals)
         except Exception:
-            if await self._committed(mailbox, raw, envelope.mail_from or ""):
-                # Committed, only the routing job could not be queued: the reconciler
-                # routes it, so the sender must not send it again.
-                log.exception("mail stored but not yet routed; the reconciler will")
-                return []
-            log.exception("could not store an inbound mail for %s", mailbox.address)
+            log.exception("could not spool an inbound mail")
             return None
-        return [] if ingested.message_id is None else [ingested.message_id]
-
-    async def _committed(self, mailbox: MailboxInfo, raw: bytes, envelope_from: str) -> bool:
-        try:
-            mail = parse_mail(raw, own_domain=mailbox.domain, envelope_from=envelope_from)
-            if mail.kind == "bounce":
-                return False
-            async with self.db.transaction() as session:
-                found = await session.scalar(
-                    select(Message.id).where(
-                        Message.organization_id == mailbox.organization_id,
-                        Message.channel == "email",
-                        Message.provider_message_id == mail.provider_id(),
-                    )
-                )
-            return found is not None
-        except Exception:
-            return False
 
 
 async def start_smtp_server(
-    mail_intake: MailIntake,
+    services: Services,
     host: str,
     port: int,
     *,
+    on_spooled: Callable[[], None] | None = None,
     hostname: str = "switchboard",
     size_limit: int = DEFAULT_SIZE_LIMIT,
 ) -> asyncio.Server:
-    """Listen on `host:port` on the running loop; close the returned server to stop."""
-    handler = InboundHandler(mail_intake)
+    """Listen on `host:port` on the running loop; close the returned server to stop.
+    `on_spooled` runs after each commit that spooled mail (wake the processor)."""
+    handler = InboundHandler(services, on_spooled)
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: SMTP(
@@ -128,6 +130,39 @@ async def start_smtp_server(
         host,
         port,
     )
+
+
+Starter = Callable[..., Awaitable[asyncio.Server]]
+
+
+@asynccontextmanager
+async def inbound_smtp(
+    services: Services,
+    host: str,
+    port: int,
+    *,
+    processor: MailProcessor | None = None,
+    start: Starter | None = None,
+    **options: Any,
+) -> AsyncIterator[MailProcessor]:
+    """The SMTP server (or the one `start` starts: LMTP) and a processor for what it
+    spools, both stopped on exit; yields the processor (`await
+    processor.process_pending()` waits until what is spooled is processed)."""
+    processor = processor or MailProcessor(services)
+    stop = asyncio.Event()
+    running = asyncio.create_task(processor.run(stop))
+    starter = start or start_smtp_server
+    try:
+        server = await starter(services, host, port, on_spooled=processor.wake, **options)
+        try:
+            yield processor
+        finally:
+            server.close()
+            await server.wait_closed()
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(running, 30)
 
 
 def parse_listen(value: str) -> tuple[str, int]:

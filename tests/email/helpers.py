@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo, add_mailbox, info
+from email_channel.processor import MailProcessor
 from gateway.db import Database
 from gateway.models import Conversation, Message, Organization
 from gateway.runtime import Services
@@ -45,6 +47,15 @@ def mail(
         message[name] = value
     message.set_content(body)
     return bytes(message)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A running inbound SMTP (or LMTP) server's port and the processor beside it: after
+    a delivery, `await processor.process_pending()` waits until the mail is stored."""
+
+    port: int
+    processor: MailProcessor
 
 
 @asynccontextmanager

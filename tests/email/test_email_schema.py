@@ -1,4 +1,4 @@
-"""Migration 0006 builds the email channel's tables exactly as its models describe them,
+"""Migrations 0006 and 0010 build the email channel's tables exactly as its models describe them,
 on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ import email_channel.models  # noqa: F401 - registers the email tables on Base
 from gateway.db import Database
 from gateway.models import Base
 
-TABLES = {"email_mailboxes", "email_imap_cursors", "email_message_ids", "email_bounces"}
+TABLES = {
+    "email_mailboxes",
+    "email_imap_cursors",
+    "email_message_ids",
+    "email_bounces",
+    "email_spool",
+}
 
 
 def _table_of(difference: Any) -> str | None:

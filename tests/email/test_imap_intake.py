@@ -1,7 +1,8 @@
 """IMAP intake against a real Dovecot: new mail arrives by IDLE; Dovecot killed while we
 idle, three mails delivered while it is down, restarted: the three are ingested once, in
 UID order; a recreated folder (new UIDVALIDITY) is read again without duplicates; mail
-already marked \\Seen is ingested; a cursor at the last UID re-ingests nothing."""
+already marked \\Seen is ingested; a cursor at the last UID re-ingests nothing; the
+cursor moves only with the spooled batch it covers."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from email_channel import imap_intake
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
-from email_channel.models import ImapCursor
+from email_channel.models import ImapCursor, SpooledMail
+from email_channel.processor import MailProcessor
 from gateway.db import Database
-from gateway.models import Message, Organization
+from gateway.models import Organization
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
 from tests.support.dovecot import Dovecot
@@ -76,9 +80,13 @@ def numbered(n: int) -> bytes:
 async def test_idle_then_a_restart_with_mail_delivered_while_down(
     services: Services, access: ImapAccess, dovecot: Dovecot
 ) -> None:
-    intake = ImapIntake(services, access, idle_seconds=30, backoff=(0.2, 1.0))
+    processor = MailProcessor(services)
+    intake = ImapIntake(
+        services, access, idle_seconds=30, backoff=(0.2, 1.0), on_spooled=processor.wake
+    )
     stop = asyncio.Event()
     runner = asyncio.create_task(intake.run(stop))
+    processing = asyncio.create_task(processor.run(stop))
     try:
         dovecot.deliver(numbered(1))
         # Within 20 s, while IDLE is re-issued only every 30 s: pushed by the server.
@@ -92,6 +100,7 @@ async def test_idle_then_a_restart_with_mail_delivered_while_down(
     finally:
         stop.set()
         await asyncio.wait_for(runner, 20)
+        await asyncio.wait_for(processing, 20)
     assert len(await messages(services.db)) == 4
     async with services.db.transaction() as session:
         cursor = await session.get(ImapCursor, access.mailbox.id)
@@ -107,6 +116,7 @@ async def test_seen_mail_is_ingested_and_a_second_pass_reads_nothing(
     intake = ImapIntake(services, access)
     assert await intake.read_once() == 2
     assert await intake.read_once() == 0  # the cursor sits on the last UID
+    assert await MailProcessor(services).process_pending() == 2
     assert sorted(m.text for m in await messages(services.db)) == [
         "Mail number 1",
         "Mail number 2",
@@ -119,7 +129,9 @@ async def test_a_recreated_folder_is_read_again_without_duplicates(
     for n in (1, 2):
         dovecot.deliver(numbered(n))
     intake = ImapIntake(services, access)
+    processor = MailProcessor(services)
     assert await intake.read_once() == 2
+    await processor.process_pending()
     async with services.db.transaction() as session:
         before = await session.get(ImapCursor, access.mailbox.id)
     assert before is not None
@@ -128,6 +140,7 @@ async def test_a_recreated_folder_is_read_again_without_duplicates(
     dovecot.deliver(numbered(3))
     dovecot.start()
     assert await intake.read_once() == 3  # all read again ...
+    await processor.process_pending()
     assert len(await messages(services.db)) == 3  # ... and only the new one stored
     async with services.db.transaction() as session:
         after = await session.get(ImapCursor, access.mailbox.id)
@@ -135,14 +148,14 @@ async def test_a_recreated_folder_is_read_again_without_duplicates(
     assert after.last_uid == 3
 
 
-async def test_the_intake_stores_the_cursor_with_the_message(
+async def test_the_cursor_moves_only_with_the_batch_it_covers(
     services: Services, access: ImapAccess, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dovecot.deliver(numbered(1))
-    dovecot.deliver(numbered(2))
-    intake = ImapIntake(services, access)
+    for n in (1, 2, 3):
+        dovecot.deliver(numbered(n))
+    intake = ImapIntake(services, access, batch=2)
     calls = 0
-    original = intake.mail_intake.ingest
+    original = imap_intake.spool
 
     async def crash_on_second(*args, **kwargs):  # type: ignore[no-untyped-def]
         nonlocal calls
@@ -151,13 +164,33 @@ async def test_the_intake_stores_the_cursor_with_the_message(
             raise RuntimeError("the process died here")
         return await original(*args, **kwargs)
 
-    monkeypatch.setattr(intake.mail_intake, "ingest", crash_on_second)
+    monkeypatch.setattr(imap_intake, "spool", crash_on_second)
     with pytest.raises(RuntimeError):
         await intake.read_once()
     async with services.db.transaction() as session:
         cursor = await session.get(ImapCursor, access.mailbox.id)
-        stored = (await session.execute(Message.__table__.select())).all()
-    assert cursor is not None and cursor.last_uid == 1 and len(stored) == 1
+        kept = (await session.scalars(select(SpooledMail))).all()
+    assert cursor is not None and cursor.last_uid == 2 and len(kept) == 2
     monkeypatch.undo()
     assert await ImapIntake(services, access).read_once() == 1
-    assert len(await messages(services.db)) == 2
+    assert await MailProcessor(services).process_pending() == 3
+    assert [m.text for m in await messages(services.db)] == [
+        "Mail number 1",
+        "Mail number 2",
+        "Mail number 3",
+    ]
+
+
+async def test_a_batch_fetch_reads_each_uid_once_whatever_the_order_of_the_items() -> None:
+    lines = [
+        b"1 FETCH (UID 7 BODY[] {3}",
+        bytearray(b"one"),
+        b")",
+        b"2 FETCH (FLAGS (\\Seen))",
+        b"3 FETCH (BODY[] {3}",
+        bytearray(b"two"),
+        b" UID 9)",
+        b"Fetch completed.",
+    ]
+    assert imap_intake._fetched(lines) == [(7, b"one"), (9, b"two")]
+    assert imap_intake._uid_set([9, 1, 2, 3, 7, 8]) == "1:3,7:9"

@@ -1,9 +1,11 @@
 """Switchboard's own inbound SMTP server, driven by aiosmtplib: unknown recipients are
-refused at RCPT, oversize mail with 552, `250` comes only after the commit, a database
-failure answers 451 and stores nothing, and repeats are stored once."""
+refused at RCPT, oversize mail with 552, `250` comes only after the mail is committed to
+the spool, a database or Redis failure answers 451 and stores nothing, repeats are
+stored once, and the processor stores every spooled mail exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,13 +13,15 @@ import aiosmtplib
 import pytest
 from sqlalchemy import select
 
+from email_channel import spool as spool_module
 from email_channel.ingest import MailIntake
-from email_channel.models import MailId
-from email_channel.smtp_server import start_smtp_server
+from email_channel.models import MailId, SpooledMail
+from email_channel.processor import MailProcessor
+from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
-from gateway.models import Organization
+from gateway.models import Organization, utcnow
 from gateway.runtime import Services
-from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
+from tests.email.helpers import SUPPORT, Inbound, email_services, mail, messages, support_mailbox
 from tests.support.ports import free_port
 
 
@@ -28,30 +32,41 @@ async def services(db: Database, redis_url: str, tmp_path: Path) -> AsyncIterato
 
 
 @pytest.fixture
-async def smtp_port(services: Services, org: Organization) -> AsyncIterator[int]:
+async def smtp_port(services: Services, org: Organization) -> AsyncIterator[Inbound]:
     await support_mailbox(services.db, org)
     port = free_port()
-    server = await start_smtp_server(MailIntake(services), "127.0.0.1", port, size_limit=200_000)
-    yield port
-    server.close()
-    await server.wait_closed()
+    async with inbound_smtp(services, "127.0.0.1", port, size_limit=200_000) as processor:
+        yield Inbound(port, processor)
 
 
 async def send(
-    port: int, raw: bytes, recipients: list[str], sender: str = "carol@customer.example"
+    inbound: Inbound, raw: bytes, recipients: list[str], sender: str = "carol@customer.example"
 ):
-    return await aiosmtplib.send(
-        raw, sender=sender, recipients=recipients, hostname="127.0.0.1", port=port, timeout=10
+    """Send over SMTP, then wait until the processor has handled what was spooled."""
+    sent = await aiosmtplib.send(
+        raw,
+        sender=sender,
+        recipients=recipients,
+        hostname="127.0.0.1",
+        port=inbound.port,
+        timeout=10,
     )
+    await inbound.processor.process_pending()
+    return sent
+
+
+async def spooled(db: Database) -> list[SpooledMail]:
+    async with db.transaction() as session:
+        return list((await session.scalars(select(SpooledMail))).all())
 
 
 async def test_a_mail_is_stored_once_and_acknowledged_after_commit(
-    services: Services, smtp_port: int
+    services: Services, smtp_port: Inbound
 ) -> None:
     raw = mail(message_id="<first@customer.example>")
     errors, reply = await send(smtp_port, raw, [SUPPORT])
     assert errors == {}
-    assert "Queued as" in reply
+    assert "Queued as s" in reply
     stored = await messages(services.db)
     assert len(stored) == 1
     assert stored[0].text == "Hello, my order 1234 has not arrived yet."
@@ -63,7 +78,7 @@ async def test_a_mail_is_stored_once_and_acknowledged_after_commit(
 
 
 async def test_unknown_recipients_are_refused_at_rcpt_and_nothing_is_relayed(
-    services: Services, smtp_port: int
+    services: Services, smtp_port: Inbound
 ) -> None:
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
         await send(smtp_port, mail(to="someone@elsewhere.example"), ["someone@elsewhere.example"])
@@ -74,7 +89,7 @@ async def test_unknown_recipients_are_refused_at_rcpt_and_nothing_is_relayed(
     assert len(await messages(services.db)) == 1
 
 
-async def test_oversize_mail_is_refused_with_552(services: Services, smtp_port: int) -> None:
+async def test_oversize_mail_is_refused_with_552(services: Services, smtp_port: Inbound) -> None:
     huge = mail(body="x" * 300_000)
     with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
         await send(smtp_port, huge, [SUPPORT])
@@ -83,25 +98,82 @@ async def test_oversize_mail_is_refused_with_552(services: Services, smtp_port: 
 
 
 async def test_a_database_failure_answers_451_and_stores_nothing(
-    services: Services, smtp_port: int, monkeypatch: pytest.MonkeyPatch
+    services: Services, smtp_port: Inbound, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(session, organization_id, received, mail) -> None:  # type: ignore[no-untyped-def]
+    async def broken(session, arrivals):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(MailIntake, "_index", staticmethod(broken))
+    monkeypatch.setattr(spool_module, "spool", broken)
     raw = mail(message_id="<retry@customer.example>")
     with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
         await send(smtp_port, raw, [SUPPORT])
     assert refused.value.code == 451
     assert "4.3.0" in refused.value.message
     assert await messages(services.db) == []
+    assert await spooled(services.db) == []
     monkeypatch.undo()
     await send(smtp_port, raw, [SUPPORT])
     assert len(await messages(services.db)) == 1
 
 
+async def test_a_failure_while_processing_keeps_the_mail_until_it_is_stored_once(
+    services: Services, smtp_port: Inbound, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(session, organization_id, received, mail) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(MailIntake, "_index", staticmethod(broken))
+    errors, reply = await send(smtp_port, mail(message_id="<later@customer.example>"), [SUPPORT])
+    assert errors == {} and "Queued as s" in reply  # accepted: the raw mail is ours now
+    assert await messages(services.db) == []  # the failed transaction left nothing
+    (kept,) = await spooled(services.db)
+    assert kept.attempts == 1 and "disk full" in kept.last_error
+    monkeypatch.undo()
+    async with services.db.transaction() as session:  # due now rather than in a second
+        kept_row = await session.get(SpooledMail, kept.id)
+        assert kept_row is not None
+        kept_row.next_attempt_at = utcnow()
+    await smtp_port.processor.process_pending()
+    assert len(await messages(services.db)) == 1
+    assert await spooled(services.db) == []
+
+
+async def test_concurrent_sessions_are_committed_together_and_stored_once(
+    services: Services, smtp_port: Inbound
+) -> None:
+    raws = [mail(body=f"Mail {n}", message_id=f"<c{n}@customer.example>") for n in range(12)]
+    replies = await asyncio.gather(*(send(smtp_port, raw, [SUPPORT]) for raw in raws))
+    assert all(errors == {} and "Queued as s" in reply for errors, reply in replies)
+    # Two processors of two processes on one database: each mail is still stored once.
+    other = MailProcessor(services)
+    await asyncio.gather(other.process_pending(), smtp_port.processor.process_pending())
+    assert sorted(m.text for m in await messages(services.db)) == sorted(
+        f"Mail {n}" for n in range(12)
+    )
+    assert await spooled(services.db) == []
+
+
+async def test_two_processors_racing_for_the_same_spool_store_each_mail_once(
+    services: Services, org: Organization
+) -> None:
+    mailbox = await support_mailbox(services.db, org)
+    async with services.db.transaction() as session:
+        await spool_module.spool(
+            session,
+            [
+                spool_module.Arrival(mailbox.id, mail(body=f"Mail {n}"), "carol@customer.example")
+                for n in range(8)
+            ],
+        )
+    first, second = MailProcessor(services), MailProcessor(services)
+    done = await asyncio.gather(first.process_pending(), second.process_pending())
+    assert sum(done) >= 8
+    assert len(await messages(services.db)) == 8
+    assert await spooled(services.db) == []
+
+
 async def test_same_message_id_from_another_sender_is_another_message(
-    services: Services, smtp_port: int
+    services: Services, smtp_port: Inbound
 ) -> None:
     await send(smtp_port, mail(message_id="<same@x.example>"), [SUPPORT])
     stranger = mail("mallory@evil.example", message_id="<same@x.example>", body="spoof")
@@ -112,7 +184,7 @@ async def test_same_message_id_from_another_sender_is_another_message(
 
 
 async def test_replies_thread_by_in_reply_to_only_for_the_same_sender(
-    services: Services, smtp_port: int
+    services: Services, smtp_port: Inbound
 ) -> None:
     await send(smtp_port, mail(message_id="<root@customer.example>"), [SUPPORT])
     follow = mail(
@@ -161,7 +233,7 @@ async def test_replies_thread_by_in_reply_to_only_for_the_same_sender(
     ],
 )
 async def test_automatic_mail_is_stored_flagged_and_never_answered(
-    services: Services, smtp_port: int, headers: dict[str, str], sender: str, kind: str
+    services: Services, smtp_port: Inbound, headers: dict[str, str], sender: str, kind: str
 ) -> None:
     headers = dict(headers)  # the parameters are shared by both databases' runs
     subject = headers.pop("Subject", "Re: your order")
@@ -179,12 +251,9 @@ async def test_redis_unreachable_answers_451_and_stores_nothing(
     async with email_services(db, dead_redis, tmp_path) as broken:
         await support_mailbox(db, org)
         port = free_port()
-        server = await start_smtp_server(MailIntake(broken), "127.0.0.1", port)
-        try:
+        async with inbound_smtp(broken, "127.0.0.1", port) as processor:
             with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
-                await send(port, mail(), [SUPPORT])
-        finally:
-            server.close()
-            await server.wait_closed()
+                await send(Inbound(port, processor), mail(), [SUPPORT])
     assert (refused.value.code, "4.3.0" in refused.value.message) == (451, True)
     assert await messages(db) == []
+    assert await spooled(db) == []

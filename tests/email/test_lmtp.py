@@ -2,7 +2,8 @@
 server in front would drive it: one reply per accepted recipient after DATA, `250` only
 once the mail is committed, `550 5.1.1` at RCPT for an address that is no mailbox here,
 `552` for oversize mail (once per recipient), `451 4.3.0` with nothing stored when the
-database fails, and a repeat delivery stored once."""
+database fails, and a repeat delivery stored once. After each delivery the test waits for
+the processor to store what was spooled."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from email_channel.ingest import MailIntake
+from email_channel import spool as spool_module
 from email_channel.lmtp_server import start_lmtp_server
-from email_channel.mailboxes import add_mailbox
+from email_channel.mailboxes import add_mailbox, list_mailboxes
+from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
-from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
+from tests.email.helpers import SUPPORT, Inbound, email_services, mail, messages, support_mailbox
 from tests.support.ports import free_port
 
 SALES = "sales@partner.example"  # another organization's mailbox
@@ -35,14 +37,14 @@ async def services(db: Database, redis_url: str, tmp_path: Path) -> AsyncIterato
 @pytest.fixture
 async def lmtp_port(
     services: Services, org: Organization, other_org: Organization
-) -> AsyncIterator[int]:
+) -> AsyncIterator[Inbound]:
     await support_mailbox(services.db, org)
     await add_mailbox(services.db, other_org.id, SALES)
     port = free_port()
-    server = await start_lmtp_server(MailIntake(services), "127.0.0.1", port, size_limit=200_000)
-    yield port
-    server.close()
-    await server.wait_closed()
+    async with inbound_smtp(
+        services, "127.0.0.1", port, start=start_lmtp_server, size_limit=200_000
+    ) as processor:
+        yield Inbound(port, processor)
 
 
 def _deliver(port: int, raw: bytes, recipients: list[str]) -> tuple[list[Reply], list[Reply]]:
@@ -65,11 +67,16 @@ def _deliver(port: int, raw: bytes, recipients: list[str]) -> tuple[list[Reply],
         client.close()
 
 
-async def deliver(port: int, raw: bytes, recipients: list[str]):  # type: ignore[no-untyped-def]
-    return await asyncio.to_thread(_deliver, port, raw, recipients)
+async def deliver(inbound: Inbound, raw: bytes, recipients: list[str]):  # type: ignore[no-untyped-def]
+    """Deliver, then wait until the processor has handled what was spooled."""
+    replies = await asyncio.to_thread(_deliver, inbound.port, raw, recipients)
+    await inbound.processor.process_pending()
+    return replies
 
 
-async def test_one_reply_per_recipient_after_the_commit(services: Services, lmtp_port: int) -> None:
+async def test_one_reply_per_recipient_after_the_commit(
+    services: Services, lmtp_port: Inbound
+) -> None:
     raw = mail(message_id="<lmtp-1@customer.example>")
     rcpt, data = await deliver(lmtp_port, raw, [SUPPORT, "nobody@elsewhere.example", SALES])
     assert [code for code, _ in rcpt] == [250, 550, 250]
@@ -86,7 +93,7 @@ async def test_one_reply_per_recipient_after_the_commit(services: Services, lmtp
 
 
 async def test_two_addresses_of_one_mailbox_get_a_reply_each(
-    services: Services, lmtp_port: int
+    services: Services, lmtp_port: Inbound
 ) -> None:
     tagged = SUPPORT.replace("@", "+orders@")
     _, data = await deliver(lmtp_port, mail(to=tagged), [SUPPORT, tagged, SALES])
@@ -95,7 +102,7 @@ async def test_two_addresses_of_one_mailbox_get_a_reply_each(
 
 
 async def test_oversize_mail_is_refused_for_every_recipient(
-    services: Services, lmtp_port: int
+    services: Services, lmtp_port: Inbound
 ) -> None:
     big = mail(body="\n".join(["x" * 70] * 4000))  # 284 kB, over the 200 kB limit
     _, data = await deliver(lmtp_port, big, [SUPPORT, SALES])
@@ -105,18 +112,19 @@ async def test_oversize_mail_is_refused_for_every_recipient(
 
 async def test_a_database_failure_answers_451_for_that_recipient_only(
     services: Services,
-    lmtp_port: int,
+    lmtp_port: Inbound,
     other_org: Organization,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    index = MailIntake._index
+    spool = spool_module.spool
+    (sales,) = [box for box in await list_mailboxes(services.db) if box.address == SALES]
 
-    async def broken_for_sales(session, organization_id, received, mail) -> None:  # type: ignore[no-untyped-def]
-        if organization_id == other_org.id:
+    async def broken_for_sales(session, arrivals):  # type: ignore[no-untyped-def]
+        if any(arrival.mailbox_id == sales.id for arrival in arrivals):
             raise RuntimeError("disk full")
-        await index(session, organization_id, received, mail)
+        return await spool(session, arrivals)
 
-    monkeypatch.setattr(MailIntake, "_index", staticmethod(broken_for_sales))
+    monkeypatch.setattr(spool_module, "spool", broken_for_sales)
     raw = mail(to=f"{SUPPORT}, {SALES}", message_id="<lmtp-retry@customer.example>")
     _, data = await deliver(lmtp_port, raw, [SUPPORT, SALES])
     assert [code for code, _ in data] == [250, 451]
@@ -133,9 +141,9 @@ async def test_a_database_failure_answers_451_for_that_recipient_only(
     ]
 
 
-async def test_lmtp_refuses_smtp_greetings(lmtp_port: int) -> None:
+async def test_lmtp_refuses_smtp_greetings(lmtp_port: Inbound) -> None:
     def helo() -> Reply:
-        client = smtplib.SMTP("127.0.0.1", lmtp_port)
+        client = smtplib.SMTP("127.0.0.1", lmtp_port.port)
         try:
             return client.ehlo("relay.test")
         finally:

@@ -20,7 +20,7 @@ from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import select, update
 
 from email_channel.ingest import MailIntake
-from email_channel.smtp_server import start_smtp_server
+from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
 from gateway.delivery import deliver_message
 from gateway.events import EventHub, conversation_channel
@@ -30,7 +30,7 @@ from handoff.context import load_context
 from handoff.notify_email import REMINDER, send
 from handoff.routing import hand_off
 from messaging.twilio.numbers import add_number
-from tests.email.helpers import mail, support_mailbox
+from tests.email.helpers import Inbound, mail, support_mailbox
 from tests.support.factories import chat_message, intake_for, job_services, make_agent
 from tests.support.fake_twilio import BUSINESS, CUSTOMER, FakeTwilio, receive, running_fake_twilio
 from tests.support.ports import free_port
@@ -69,13 +69,11 @@ async def services(
 
 
 @pytest.fixture
-async def smtp_port(services: Services, org: Organization) -> AsyncIterator[int]:
+async def smtp_port(services: Services, org: Organization) -> AsyncIterator[Inbound]:
     await support_mailbox(services.db, org, trusted_authserv_id=AUTHSERV)
     port = free_port()
-    server = await start_smtp_server(MailIntake(services), "127.0.0.1", port)
-    yield port
-    server.close()
-    await server.wait_closed()
+    async with inbound_smtp(services, "127.0.0.1", port) as processor:
+        yield Inbound(port, processor)
 
 
 async def customer_conversation(
@@ -163,10 +161,17 @@ def reply_to(
     return bytes(reply)
 
 
-async def mail_in(port: int, raw: bytes, sender: str, recipient: str) -> None:
+async def mail_in(inbound: Inbound, raw: bytes, sender: str, recipient: str) -> None:
+    """Send over SMTP, then wait until the processor has stored what was spooled."""
     await aiosmtplib.send(
-        raw, sender=sender, recipients=[recipient], hostname="127.0.0.1", port=port, timeout=10
+        raw,
+        sender=sender,
+        recipients=[recipient],
+        hostname="127.0.0.1",
+        port=inbound.port,
+        timeout=10,
     )
+    await inbound.processor.process_pending()
 
 
 async def rows(db: Database, conversation_id: int) -> list[Message]:
@@ -188,7 +193,7 @@ async def conversation(db: Database, conversation_id: int) -> Conversation:
 async def test_a_reply_to_a_reminder_reaches_the_customer_once_as_the_agents_message(
     services: Services,
     org: Organization,
-    smtp_port: int,
+    smtp_port: Inbound,
     sink: SmtpSink,
     fake_twilio: FakeTwilio,
     redis_url: str,
@@ -246,7 +251,7 @@ async def test_a_reply_to_a_reminder_reaches_the_customer_once_as_the_agents_mes
 async def test_a_reply_that_fails_a_check_never_reaches_the_customer_and_is_flagged(
     services: Services,
     org: Organization,
-    smtp_port: int,
+    smtp_port: Inbound,
     sink: SmtpSink,
     fake_twilio: FakeTwilio,
     case: str,

@@ -21,8 +21,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from email_channel import budget
-from email_channel.ingest import MailIntake
-from email_channel.smtp_server import start_smtp_server
+from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
 from gateway.models import Conversation, Message, Organization
 from tests.email.helpers import SUPPORT, email_services, mail, support_mailbox
@@ -79,8 +78,7 @@ async def test_an_unmarked_auto_responder_stops_at_the_budget(
             db, redis_url, tmp_path, smtp_url=f"smtp://127.0.0.1:{peer.port}"
         ) as services:
             await support_mailbox(db, org)
-            server = await start_smtp_server(MailIntake(services), "127.0.0.1", inbound_port)
-            try:
+            async with inbound_smtp(services, "127.0.0.1", inbound_port):
                 with running_worker(
                     db.url,
                     redis_url,
@@ -97,9 +95,6 @@ async def test_an_unmarked_auto_responder_stops_at_the_budget(
                         port=inbound_port,
                     )
                     conversation = await _queued(db, timeout=90)
-            finally:
-                server.close()
-                await server.wait_closed()
     assert conversation.needs_attention
     assert "automatic responder" in (conversation.attention_reason or "")
     async with db.transaction() as session:
