@@ -1,6 +1,7 @@
-"""The admins' API for the organization's mailboxes (`/api/email/mailboxes`): list, add
-and remove. An IMAP password is accepted on creation and never returned (`password_set`
-says whether one is stored)."""
+"""The admins' API for the organization's mailboxes (`/api/email/mailboxes`): list, add,
+remove, and test IMAP settings (a stored mailbox's, or a form's before it is saved). An
+IMAP password is accepted on creation and never returned (`password_set` says whether one
+is stored)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from typing import Any
 from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
-from email_channel.mailboxes import add_mailbox, describe, list_mailboxes, remove_mailbox
+from email_channel.imap_check import ImapSettings, check_imap
+from email_channel.mailboxes import (
+    add_mailbox,
+    describe,
+    imap_mailboxes,
+    list_mailboxes,
+    remove_mailbox,
+)
 from gateway.auth import Role, current_agent, login_required
-from gateway.errors import BadInput
+from gateway.errors import BadInput, NotFound
 from gateway.inputs import json_object
 from gateway.openapi import BOOLEAN, INTEGER, STRING, array, documented, nullable, obj, schema
 from gateway.web import database
@@ -128,3 +136,62 @@ async def create() -> ResponseReturnValue:
 async def delete(address: str) -> ResponseReturnValue:
     removed = await remove_mailbox(database(), address, current_agent().organization_id)
     return jsonify({"removed": removed})
+
+
+@email_admin.post("/api/email/mailboxes/test")
+@login_required(role=Role.ADMIN)
+@documented(
+    "Test IMAP settings: connect, log in, open the folder (admins)",
+    tags=TAGS,
+    description="Names a stored mailbox (`address`) or gives the settings a form holds "
+    "(`imap`, as when adding one). The answer says in a sentence what worked or which "
+    "setting to check; `ok` is false for a failed test (still a 200: the test ran).",
+    body=obj(
+        address=STRING,
+        imap=obj(
+            ["host", "password"],
+            host=STRING,
+            port=INTEGER,
+            tls=BOOLEAN,
+            user=STRING,
+            password=STRING,
+            folder=STRING,
+        ),
+    ),
+    response=obj(["ok", "message"], ok=BOOLEAN, message=STRING),
+    errors=(400, 403, 404),
+)
+async def check_connection() -> ResponseReturnValue:
+    body = await json_object()
+    address = _optional(body, "address", str)
+    if address is not None:
+        settings = await _stored(address.strip().lower())
+    else:
+        settings = _form(_optional(body, "imap", dict) or {})
+    return jsonify((await check_imap(settings)).to_json())
+
+
+async def _stored(address: str) -> ImapSettings:
+    organization_id = current_agent().organization_id
+    for access in await imap_mailboxes(database()):
+        if access.mailbox.organization_id == organization_id and access.mailbox.address == address:
+            return ImapSettings(
+                access.host, access.port, access.tls, access.user, access.password, access.folder
+            )
+    raise NotFound(f"no mailbox {address} with IMAP settings")
+
+
+def _form(imap: dict[str, Any]) -> ImapSettings:
+    host = (_optional(imap, "host", str) or "").strip()
+    if not host or any(char in host for char in " /@"):
+        raise BadInput("the IMAP host must be a host name such as imap.gmail.com")
+    tls = _optional(imap, "tls", bool) is not False
+    port = _optional(imap, "port", int) or (993 if tls else 143)
+    if not 1 <= port <= 65535:
+        raise BadInput("the IMAP port must be between 1 and 65535")
+    user = (_optional(imap, "user", str) or "").strip()
+    password = _optional(imap, "password", str) or ""
+    if not user or not password:
+        raise BadInput("give the IMAP user name and password to test them")
+    folder = (_optional(imap, "folder", str) or "INBOX").strip() or "INBOX"
+    return ImapSettings(host, port, tls, user, password, folder)
