@@ -14,7 +14,7 @@ from email_channel.commands import register
 from email_channel.demo import DEMO_MAILBOX, ensure_demo_mailbox
 from email_channel.mailboxes import reply_inbox
 from email_channel.notices import EMAIL_NOTICES
-from gateway.channels import ChannelSpec
+from gateway.channels import AdminSetting, ChannelSpec
 from gateway.plugins import ChannelPlugin, OnOneMachine, channel_plugin
 
 if TYPE_CHECKING:
@@ -38,6 +38,15 @@ EMAIL: ChannelPlugin = channel_plugin(
     blueprints=lambda: [_admin_blueprint()],
     commands=register,
     reply_inbox=reply_inbox,
+    admin_settings=(
+        AdminSetting(
+            label="Mailboxes",
+            description="The support addresses customers write to, and how their mail reaches "
+            "Switchboard (its own SMTP server, IMAP, or both).",
+            api="/api/email/mailboxes",
+            page="/admin/mailboxes",
+        ),
+    ),
     on_one_machine=OnOneMachine(
         # One process for all mail intake: each interpreter more slows a small machine.
         processes=(("mail", ("smtp", "--imap")),),

@@ -97,9 +97,15 @@ class AdminSetting:
     label: str
     description: str
     api: str  # the JSON API path that reads and changes it
+    page: str | None = None  # the agents' web page where admins manage it, if there is one
 
-    def to_json(self) -> dict[str, str]:
-        return {"label": self.label, "description": self.description, "api": self.api}
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "label": self.label,
+            "description": self.description,
+            "api": self.api,
+            "page": self.page,
+        }
 
 
 def unknown_spec(name: str) -> ChannelSpec:

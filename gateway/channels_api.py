@@ -32,7 +32,13 @@ CHANNEL = schema(
 )
 ADMIN_SETTING = schema(
     "ChannelAdminSetting",
-    obj(["label", "description", "api"], label=STRING, description=STRING, api=STRING),
+    obj(
+        ["label", "description", "api", "page"],
+        label=STRING,
+        description=STRING,
+        api=STRING,
+        page={**nullable(STRING), "description": "the page admins manage it on, if any"},
+    ),
 )
 
 

@@ -96,6 +96,11 @@ async def admin() -> ResponseReturnValue:
     return await _protected("admin.html", Role.ADMIN)
 
 
+@queue_page.get("/admin/mailboxes")
+async def mailboxes() -> ResponseReturnValue:
+    return await _protected("mailboxes.html", Role.ADMIN)
+
+
 @queue_page.get("/dashboard")
 async def dashboard() -> ResponseReturnValue:
     return await _protected("dashboard.html", Role.ADMIN)

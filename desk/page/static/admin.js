@@ -1,7 +1,8 @@
 /*
  * Switchboard admin page: the section tabs (People, Teams, Canned responses, Settings),
  * with the section in the URL's hash so a link opens it. Each section is drawn by its own
- * file and reloads its data when shown.
+ * file and reloads its data when shown. Above them, links to the channels' own admin
+ * pages (the mailboxes, say), as the channels declare them.
  */
 (function () {
   "use strict";
@@ -42,5 +43,12 @@
       SB.shortcut(String(index + 1), "Show " + document.getElementById("tab-" + section).textContent, function () { show(section, true); }, "Admin");
     });
     show(location.hash.slice(1));
+    SB.api("GET", "/api/channels").then(function (answer) {
+      var nav = document.querySelector('[data-testid="channel-pages"]');
+      answer.admin_settings.filter(function (setting) { return setting.page; }).forEach(function (setting) {
+        nav.appendChild(SB.el("a", { href: setting.page, title: setting.description, text: setting.label }));
+        nav.hidden = false;
+      });
+    }, SB.fail);
   });
 })();

@@ -80,10 +80,11 @@ async def test_agents_get_the_queue_but_not_the_admin_pages(app, services, org) 
     queue = await client.get(f"/queue/conversations/{conversation_id}")
     admin = await client.get("/admin")
     dashboard = await client.get("/dashboard")
+    mailboxes = await client.get("/admin/mailboxes")
 
     assert queue.status_code == 200
     assert 'id="conversation"' in await queue.get_data(as_text=True)
-    assert admin.status_code == dashboard.status_code == 403
+    assert admin.status_code == dashboard.status_code == mailboxes.status_code == 403
     assert "for admins" in await admin.get_data(as_text=True)
 
 
@@ -157,6 +158,7 @@ def test_scripts_never_build_html_from_strings_or_evaluate_code() -> None:
         "dashboard.html",
         "forbidden.html",
         "login.html",
+        "mailboxes.html",
         "not_found.html",
         "queue.html",
     ]
