@@ -27,12 +27,14 @@ from gateway.web import database
 email_admin = Blueprint("email_admin", __name__)
 TAGS = ["email"]
 IMAP = obj(
-    ["host", "port", "tls", "user", "folder", "password_set"],
+    ["host", "port", "tls", "user", "folder", "processed_folder", "sent_folder", "password_set"],
     host=STRING,
     port=INTEGER,
     tls=BOOLEAN,
     user=STRING,
     folder=STRING,
+    processed_folder=nullable(STRING),
+    sent_folder=nullable(STRING),
     password_set=BOOLEAN,
 )
 MAILBOX = schema(
@@ -91,6 +93,8 @@ async def mailboxes() -> ResponseReturnValue:
                 user=STRING,
                 password=STRING,
                 folder=STRING,
+                processed_folder=nullable(STRING),
+                sent_folder=nullable(STRING),
             )
         ),
         trusted_authserv_id=nullable(STRING),
@@ -119,6 +123,8 @@ async def create() -> ResponseReturnValue:
         imap_user=_optional(imap, "user", str),
         imap_password=_optional(imap, "password", str),
         imap_folder=_optional(imap, "folder", str) or "INBOX",
+        imap_processed_folder=_optional(imap, "processed_folder", str),
+        imap_sent_folder=_optional(imap, "sent_folder", str),
         trusted_authserv_id=_optional(body, "trusted_authserv_id", str),
         trusted_relays=relays,
     )

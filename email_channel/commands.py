@@ -65,6 +65,8 @@ def cmd_mailbox_add(settings: Settings, args: argparse.Namespace) -> int:
             imap_user=args.imap_user,
             imap_password=password,
             imap_folder=args.imap_folder,
+            imap_processed_folder=args.imap_processed_folder,
+            imap_sent_folder=args.imap_sent_folder,
             trusted_authserv_id=args.trusted_authserv_id,
             trusted_relays=args.trusted_relays,
         )
@@ -208,6 +210,16 @@ def register(commands: Any) -> None:
     add.add_argument("--imap-port", type=int, help="default 993 (143 with --imap-plain)")
     add.add_argument("--imap-user", help="login name (default: the address)")
     add.add_argument("--imap-folder", default="INBOX")
+    add.add_argument(
+        "--imap-processed-folder",
+        metavar="FOLDER",
+        help="move each mail here once stored (if the server offers MOVE; else mark it read)",
+    )
+    add.add_argument(
+        "--imap-sent-folder",
+        metavar="FOLDER",
+        help="watch this Sent folder for replies agents send from the shared mailbox",
+    )
     add.add_argument("--imap-plain", action="store_true", help="no TLS (loopback only)")
     add.add_argument(
         "--password-stdin", action="store_true", help="read the IMAP password from stdin"

@@ -1,9 +1,13 @@
 """IMAP intake for one mailbox. New mail is fetched in batches (one `UID FETCH` per batch
 of UIDs) and spooled for processing in one transaction per batch that also moves the
 mailbox's UID cursor past the batch: a crash before that commit fetches the batch again,
-one after it never does, and the cursor only ever covers spooled (committed) mail.
-`\\Seen` is set only afterwards, as a courtesy, and is never read as "processed" (a mail
-someone opened in webmail first is still ingested). A new UIDVALIDITY (the folder was
+one after it never does, and the cursor only ever covers spooled (committed) mail. Only
+afterwards, as a courtesy, the batch is moved to the mailbox's processed folder (when it
+has one and the server offers MOVE) or marked `\\Seen`; neither is ever read as
+"processed" (a mail someone opened in webmail first is still ingested). The same reader
+watches a shared mailbox's Sent folder (`sent=True`), with a cursor of its own moved with
+each agent's reply it stores (`sent_folder.py`), and leaves that folder as it is. A new
+UIDVALIDITY (the folder was
 recreated) rescans from the start; processing's dedupe keeps that free of duplicates. New
 mail is awaited with IDLE where offered (re-issued well within the 29 minutes RFC 2177
 allows), by polling otherwise; a lost connection is retried with exponential back-off and
@@ -21,12 +25,13 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
-from aioimaplib import IMAP4
+from aioimaplib import IMAP4, quoted
 
+from email_channel import imap_cursors as cursors
 from email_channel.mailboxes import ImapAccess
-from email_channel.models import ImapCursor
+from email_channel.models import ImapCursor, SentCursor
+from email_channel.sent_folder import SentFolderIntake
 from email_channel.spool import Arrival, spool
-from gateway.db import Database
 from gateway.models import utcnow
 from gateway.runtime import Services
 
@@ -57,9 +62,15 @@ class ImapIntake:
         ssl_context: ssl.SSLContext | None = None,
         batch: int = BATCH,
         on_spooled: Callable[[], None] | None = None,
+        sent: bool = False,
     ) -> None:
+        """`sent`: read the mailbox's Sent folder (agents' replies) instead of its folder."""
         self.services = services
         self.access = access
+        self.sent = sent
+        self.folder = (access.sent_folder or "") if sent else access.folder
+        self.cursor_model: cursors.CursorModel = SentCursor if sent else ImapCursor
+        self.sent_intake = SentFolderIntake(services, access.mailbox)
         self.batch = max(1, batch)
         self.on_spooled = on_spooled  # after each commit that spooled mail
         self.poll_seconds = poll_seconds
@@ -67,7 +78,7 @@ class ImapIntake:
         self.backoff = backoff
         self.ssl_context = ssl_context
         self._lost = asyncio.Event()
-        self._lock_key = f"switchboard:imap:{access.mailbox.id}"
+        self._lock_key = f"switchboard:imap:{access.mailbox.id}" + (":sent" if sent else "")
         self._lock_token = secrets.token_hex(8)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -97,7 +108,9 @@ class ImapIntake:
         """Connect, spool what is new, disconnect; returns how many mails it spooled."""
         client = await self._connect()
         try:
-            return await self.sync(client, await self._select(client))
+            uidvalidity = await self._select(client)
+            await self._prepare(client)
+            return await self.sync(client, uidvalidity)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.logout(), 5)
@@ -106,6 +119,7 @@ class ImapIntake:
         client = await self._connect()
         try:
             uidvalidity = await self._select(client)
+            await self._prepare(client)
             idle = client.has_capability("IDLE")
             while not stop.is_set():
                 await self.sync(client, uidvalidity)
@@ -140,7 +154,7 @@ class ImapIntake:
         return client
 
     async def _select(self, client: IMAP4) -> int:
-        response = await self._check(client.select(self.access.folder), "SELECT")
+        response = await self._check(client.select(quoted(self.folder)), "SELECT")
         for line in response.lines:
             found = _UIDVALIDITY.search(bytes(line))
             if found:
@@ -150,14 +164,16 @@ class ImapIntake:
     async def sync(self, client: IMAP4, uidvalidity: int) -> int:
         """Spool every mail after the cursor, in UID order, a batch per command and per
         transaction (the cursor moves with the batch); returns how many."""
-        last_uid = await _cursor(self.services.db, self.access.mailbox.id, uidvalidity)
+        model, mailbox_id = self.cursor_model, self.access.mailbox.id
+        last_uid = await cursors.read(self.services.db, model, mailbox_id, uidvalidity)
         if last_uid is None:
             log.warning(
-                "IMAP %s: UIDVALIDITY changed (the folder was recreated); reading it again",
+                "IMAP %s: UIDVALIDITY of %s changed (the folder was recreated); reading it again",
                 self.access.mailbox.address,
+                self.folder,
             )
             last_uid = 0
-            await _reset_cursor(self.services.db, self.access.mailbox.id, uidvalidity)
+            await cursors.reset(self.services.db, model, mailbox_id, uidvalidity)
         response = await self._check(client.uid_search("UID", f"{last_uid + 1}:*"), "SEARCH")
         uids = sorted(
             int(token)
@@ -173,18 +189,36 @@ class ImapIntake:
             fetched = await self._fetch(client, wanted)
             if not fetched:
                 continue  # all expunged meanwhile
-            await self._spool(uidvalidity, fetched)
             count += len(fetched)
+            if self.sent:  # left where they are: the Sent folder is the agents' own record
+                for uid, raw in fetched:
+                    step = cursors.advance(model, mailbox_id, uidvalidity, uid)
+                    await self.sent_intake.ingest(raw, step)
+                continue
+            await self._spool(uidvalidity, fetched)
             if self.on_spooled is not None:
                 self.on_spooled()
-            with contextlib.suppress(Exception):  # cosmetic only: never read back
-                await self._check(
-                    client.uid(
-                        "store", _uid_set(uid for uid, _ in fetched), "+FLAGS.SILENT", r"(\Seen)"
-                    ),
-                    "STORE",
-                )
+            await self._processed(client, _uid_set(uid for uid, _ in fetched))
         return count
+
+    async def _prepare(self, client: IMAP4) -> None:
+        """Create the processed folder if it is missing (a server answers NO when it
+        exists already, which is fine)."""
+        folder = self.access.processed_folder
+        if folder and not self.sent and client.has_capability("MOVE"):
+            with contextlib.suppress(Exception):
+                await self._guard(client.create(quoted(folder)), "CREATE")
+
+    async def _processed(self, client: IMAP4, uids: str) -> None:
+        """After the commit, cosmetic only: the cursor already moved past `uids`."""
+        folder = self.access.processed_folder
+        try:
+            if folder and client.has_capability("MOVE"):
+                await self._check(client.uid("move", uids, quoted(folder)), "MOVE")
+            else:
+                await self._check(client.uid("store", uids, "+FLAGS.SILENT", r"(\Seen)"), "STORE")
+        except ConnectionLost as exc:
+            log.info("IMAP %s: %s left where they are (%s)", self.access.mailbox.address, uids, exc)
 
     async def _spool(self, uidvalidity: int, fetched: list[tuple[int, bytes]]) -> None:
         """The fetched mails and the cursor past the last of them, in one transaction."""
@@ -270,23 +304,6 @@ class ImapIntake:
         held = await redis.get(self._lock_key)
         if held in (self._lock_token, self._lock_token.encode()):
             await redis.delete(self._lock_key)
-
-
-async def _cursor(db: Database, mailbox_id: int, uidvalidity: int) -> int | None:
-    """The last UID stored under `uidvalidity`: 0 for a new mailbox, None when the
-    folder's UIDVALIDITY changed."""
-    async with db.transaction() as session:
-        cursor = await session.get(ImapCursor, mailbox_id)
-    if cursor is None:
-        return 0
-    return cursor.last_uid if cursor.uidvalidity == uidvalidity else None
-
-
-async def _reset_cursor(db: Database, mailbox_id: int, uidvalidity: int) -> None:
-    async with db.transaction() as session:
-        cursor = await session.get(ImapCursor, mailbox_id)
-        if cursor is not None:
-            cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, 0, utcnow()
 
 
 async def _wait(stop: asyncio.Event, seconds: float, *others: asyncio.Event) -> None:

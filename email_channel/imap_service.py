@@ -1,8 +1,8 @@
-"""`switchboard imap`: one IMAP intake per mailbox that has IMAP settings, all on one
-event loop, and the processor for the mail they spool (or the one the SMTP server of the
-same process runs). The list of mailboxes is read again every `refresh` seconds, so a
-mailbox added, changed or removed with `switchboard mailbox` is picked up without a
-restart."""
+"""`switchboard imap`: one IMAP intake per mailbox that has IMAP settings (and one more
+for its Sent folder when it has one set), all on one event loop, and the processor for the
+mail they spool (or the one the SMTP server of the same process runs). The list of
+mailboxes is read again every `refresh` seconds, so a mailbox added, changed or removed
+with `switchboard mailbox` is picked up without a restart."""
 
 from __future__ import annotations
 
@@ -19,16 +19,20 @@ log = logging.getLogger(__name__)
 
 
 class _Running:
+    """A mailbox's reader, and its Sent folder's when it has one set."""
+
     def __init__(self, services: Services, access: ImapAccess, processor: MailProcessor) -> None:
         self.access = access
         self.stop = asyncio.Event()
-        intake = ImapIntake(services, access, on_spooled=processor.wake)
-        self.task = asyncio.create_task(intake.run(self.stop))
+        readers = [ImapIntake(services, access, on_spooled=processor.wake)]
+        if access.sent_folder:
+            readers.append(ImapIntake(services, access, sent=True))
+        self.tasks = [asyncio.create_task(reader.run(self.stop)) for reader in readers]
 
     async def close(self) -> None:
         self.stop.set()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.task, 30)
+            await asyncio.wait_for(asyncio.gather(*self.tasks), 30)
 
 
 async def run_all(

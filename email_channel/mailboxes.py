@@ -46,6 +46,8 @@ class ImapAccess:
     user: str
     password: str
     folder: str
+    processed_folder: str | None = None
+    sent_folder: str | None = None
 
 
 def info(row: Mailbox) -> MailboxInfo:
@@ -76,6 +78,8 @@ def describe(row: Mailbox) -> dict[str, Any]:
             "tls": row.imap_tls,
             "user": row.imap_user,
             "folder": row.imap_folder,
+            "processed_folder": row.imap_processed_folder,
+            "sent_folder": row.imap_sent_folder,
             "password_set": bool(row.imap_password),
         }
     return {
@@ -102,6 +106,8 @@ async def add_mailbox(
     imap_user: str | None = None,
     imap_password: str | None = None,
     imap_folder: str = "INBOX",
+    imap_processed_folder: str | None = None,
+    imap_sent_folder: str | None = None,
     trusted_authserv_id: str | None = None,
     trusted_relays: list[str] | None = None,
 ) -> Mailbox:
@@ -116,6 +122,15 @@ async def add_mailbox(
         if not 1 <= imap_port <= 65535:
             raise BadInput("the IMAP port must be between 1 and 65535")
         imap_user = (imap_user or address).strip()
+    imap_folder = (imap_folder or "INBOX").strip() or "INBOX"
+    imap_processed_folder = _folder(imap_processed_folder, "processed")
+    imap_sent_folder = _folder(imap_sent_folder, "Sent")
+    if imap_host is None and (imap_processed_folder or imap_sent_folder):
+        raise BadInput("a processed or Sent folder needs IMAP settings")
+    if imap_sent_folder and imap_sent_folder == imap_processed_folder:
+        raise BadInput("the processed folder cannot be the Sent folder")
+    if imap_folder in (imap_processed_folder, imap_sent_folder):
+        raise BadInput("the processed and Sent folders must differ from the folder read")
     if not smtp and imap_host is None:
         raise BadInput("a mailbox needs IMAP settings, inbound SMTP delivery, or both")
     async with db.transaction() as session:
@@ -132,12 +147,21 @@ async def add_mailbox(
             imap_tls=imap_tls,
             imap_user=imap_user,
             imap_password=imap_password,
-            imap_folder=(imap_folder or "INBOX").strip() or "INBOX",
+            imap_folder=imap_folder,
+            imap_processed_folder=imap_processed_folder,
+            imap_sent_folder=imap_sent_folder,
             trusted_authserv_id=(trusted_authserv_id or "").strip().lower() or None,
             trusted_relays=[_relay(relay) for relay in trusted_relays or []],
         )
         session.add(row)
     return row
+
+
+def _folder(raw: str | None, what: str) -> str | None:
+    folder = (raw or "").strip()
+    if len(folder) > 255 or not folder.isascii() or any(c in folder for c in '\r\n"*%\\'):
+        raise BadInput(f"the {what} folder must be a plain folder name, like Switchboard/Done")
+    return folder or None
 
 
 def _relay(raw: str) -> str:
@@ -201,6 +225,8 @@ async def imap_mailboxes(db: Database) -> list[ImapAccess]:
             row.imap_user or row.address,
             row.imap_password or "",
             row.imap_folder,
+            row.imap_processed_folder,
+            row.imap_sent_folder,
         )
         for row in rows
     ]

@@ -1,9 +1,10 @@
 """The email channel's own tables (sharing `gateway.models.Base`): an organization's
-mailboxes, the spool of accepted mail not yet processed, the IMAP cursor of each mailbox
-(moved in the same transaction as the mail it spooled), the index of RFC 5322
-Message-IDs that threading looks replies up in, the bounces (delivery status
-notifications) matched to the outbound mail they report on, and the agents' replies to
-notification mails relayed to customers (each once)."""
+mailboxes, the spool of accepted mail not yet processed, the IMAP cursors of each mailbox
+(its folder's, moved in the same transaction as the mail it spooled, and its Sent
+folder's, moved with the agent's reply it stored), the index of RFC 5322 Message-IDs that
+threading looks replies up in, the bounces (delivery status notifications) matched to the
+outbound mail they report on, and the agents' replies to notification mails relayed to
+customers (each once)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ class Mailbox(Base):
     imap_user: Mapped[str | None] = mapped_column(String(320))
     imap_password: Mapped[str | None] = mapped_column(String(500))
     imap_folder: Mapped[str] = mapped_column(String(255), default="INBOX")
+    # Where a mail goes once it is committed (MOVE, when the server offers it); unset, or
+    # without MOVE, it stays and is only marked \Seen. Never read back as "processed".
+    imap_processed_folder: Mapped[str | None] = mapped_column(String(255))
+    # The shared mailbox's Sent folder, watched for replies agents send from it.
+    imap_sent_folder: Mapped[str | None] = mapped_column(String(255))
     # Staff replies count only when authenticated: by an Authentication-Results header
     # whose authserv-id is this one (the organization's own mail server), or by arrival
     # over SMTP from one of these relay addresses.
@@ -78,6 +84,19 @@ class ImapCursor(Base):
     only under `uidvalidity` (a new value means the folder was recreated: rescan)."""
 
     __tablename__ = "email_imap_cursors"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("email_mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SentCursor(Base):
+    """How far IMAP intake has read a mailbox's Sent folder (as `ImapCursor`)."""
+
+    __tablename__ = "email_sent_cursors"
 
     mailbox_id: Mapped[int] = mapped_column(
         ForeignKey("email_mailboxes.id", ondelete="CASCADE"), primary_key=True

@@ -5,10 +5,16 @@ a trusted relay) and that continues a conversation (token, In-Reply-To, Referenc
 marker) or names an email customer in To/Cc is stored as that agent's reply — sent
 already, so never sent again — and a person takes over: the AI pauses for the review
 window (`manual`), or the agent claims a waiting conversation. A mail that only claims to
-come from an agent goes on as a customer's message, flagged."""
+come from an agent goes on as a customer's message, flagged.
+
+A reply an agent sent from the shared mailbox itself lands in its Sent folder, which only
+people holding the mailbox's password can write to: `handle_sent` stores it the same way
+without asking for authentication, as the reply of the agent named in From or Sender
+(a "send on behalf"), else of the agent the conversation is assigned to."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,12 +27,15 @@ from email_channel.models import MailId
 from email_channel.parsed import ParsedMail
 from email_channel.threads import CHANNEL, find_thread
 from gateway import deadlines, ownership
-from gateway.db import after_commit, insert_ignoring_conflict
+from gateway.db import after_commit
 from gateway.events import Event
-from gateway.models import Agent, Conversation, Message, Organization, utcnow
+from gateway.models import Agent, Conversation, Organization, utcnow
 from gateway.org_settings import OrganizationSettings
+from gateway.outbound import record_sent
 from gateway.ownership import State
 from gateway.runtime import Services
+
+log = logging.getLogger(__name__)
 
 RESUME_AI = "resume-ai"  # the deadline kind that hands a paused conversation back to the AI
 Step = Callable[[AsyncSession], Awaitable[None]]
@@ -90,19 +99,73 @@ async def handle(
         if not authenticated(mail, mailbox, peer):
             mail.problems.append(SUSPECT)
             return None
-        thread = await find_thread(session, organization_id, mail, secret, sender=None)
-        conversation = thread.conversation or await _named_customer(
-            session, organization_id, mail, mailbox
-        )
+        conversation = await _conversation(session, mailbox, mail, secret)
         if conversation is None:
             mail.problems.append("An agent's mail matched no conversation.")
             return None
-        message_id = await _store(session, agent, conversation, mail)
-        if message_id is not None:
-            await take_over(session, services, agent, conversation)
-            if step is not None:
-                await step(session)
-        return StaffReply(message_id, conversation.id)
+        return await _record(session, services, agent, conversation, mail, step)
+
+
+async def handle_sent(
+    services: Services,
+    mailbox: MailboxInfo,
+    mail: ParsedMail,
+    secret: str,
+    step: Step,
+    *,
+    on_behalf_of: str | None = None,
+) -> StaffReply | None:
+    """Store a mail from the mailbox's Sent folder as an agent's reply when it continues
+    a conversation and an agent can be named; `step` runs with it. None when it is not
+    such a reply (the caller still moves its cursor)."""
+    if mail.kind != "message":
+        return None
+    organization_id = mailbox.organization_id
+    async with services.db.transaction() as session:
+        conversation = await _conversation(session, mailbox, mail, secret)
+        if conversation is None:
+            return None
+        agent = await find_agent(session, organization_id, mail.sender)
+        if agent is None and on_behalf_of:
+            agent = await find_agent(session, organization_id, on_behalf_of)
+        if agent is None and conversation.assigned_agent_id is not None:
+            assigned = await session.get(Agent, conversation.assigned_agent_id)
+            if assigned is not None and assigned.active:
+                agent = assigned
+        if agent is None:
+            log.warning(
+                "%s: a reply in the Sent folder names no agent; conversation %s unchanged",
+                mailbox.address,
+                conversation.id,
+            )
+            return None
+        return await _record(session, services, agent, conversation, mail, step)
+
+
+async def _conversation(
+    session: AsyncSession, mailbox: MailboxInfo, mail: ParsedMail, secret: str
+) -> Conversation | None:
+    organization_id = mailbox.organization_id
+    thread = await find_thread(session, organization_id, mail, secret, sender=None)
+    return thread.conversation or await _named_customer(session, organization_id, mail, mailbox)
+
+
+async def _record(
+    session: AsyncSession,
+    services: Services,
+    agent: Agent,
+    conversation: Conversation,
+    mail: ParsedMail,
+    step: Step | None,
+) -> StaffReply:
+    """Store the agent's reply (once: the same mail seen again is a no-op) and hand the
+    conversation to people; `step` runs either way, in this transaction."""
+    message_id = await _store(session, agent, conversation, mail)
+    if message_id is not None:
+        await take_over(session, services, agent, conversation)
+    if step is not None:
+        await step(session)
+    return StaffReply(message_id, conversation.id)
 
 
 async def _named_customer(
@@ -129,37 +192,24 @@ async def _named_customer(
 async def _store(
     session: AsyncSession, agent: Agent, conversation: Conversation, mail: ParsedMail
 ) -> int | None:
-    now = utcnow()
-    message_id = await insert_ignoring_conflict(
+    message_id = await record_sent(
         session,
-        Message,
-        {
-            "organization_id": conversation.organization_id,
-            "conversation_id": conversation.id,
-            "direction": "outbound",
-            "author": "agent",
-            "agent_id": agent.id,
-            "channel": CHANNEL,
-            "text": mail.text,
-            "html": mail.html,
-            "attachments": [],
-            "meta": {
-                "email": {
-                    "message_id": mail.message_id,
-                    "subject": mail.subject,
-                    "from": mail.sender,
-                    "to": mail.to,
-                    "cc": mail.cc,
-                    "sent_from_mail_client": True,
-                }
-            },
-            "provider_message_id": mail.provider_id(),
-            "delivery_status": "sent_externally",
-            "routed_at": now,
-            "created_at": now,
-            "updated_at": now,
+        conversation,
+        author="agent",
+        agent_id=agent.id,
+        text=mail.text,
+        html=mail.html,
+        provider_message_id=mail.provider_id(),
+        meta={
+            "email": {
+                "message_id": mail.message_id,
+                "subject": mail.subject,
+                "from": mail.sender,
+                "to": mail.to,
+                "cc": mail.cc,
+                "sent_from_mail_client": True,
+            }
         },
-        ("organization_id", "channel", "provider_message_id"),
     )
     if message_id is not None and mail.message_id:
         session.add(

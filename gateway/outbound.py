@@ -3,7 +3,9 @@ channel's own automatic answer such as SMS HELP): the row records the conversati
 ownership version at the time (so delivery can drop an AI reply once a person took over),
 and the delivery job is enqueued once the transaction commits, never before the row
 exists. A notice's kind and the message a reply answers are typed arguments; nothing else
-writes those keys."""
+writes those keys. A message a person already sent outside Switchboard (an agent's mail
+from their own mail client) is recorded with `record_sent`: stored once per provider id,
+never delivered."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import after_commit
+from gateway.db import after_commit, insert_ignoring_conflict
 from gateway.models import Conversation, Message, utcnow
 from gateway.queues import DELIVER, OUTBOUND, SEND_RETRY, JobQueue
 
@@ -61,3 +63,43 @@ async def queue_outbound(
         ),
     )
     return message
+
+
+async def record_sent(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    author: str,
+    text: str,
+    provider_message_id: str,
+    agent_id: int | None = None,
+    html: str | None = None,
+    meta: dict[str, object] | None = None,
+) -> int | None:
+    """Record an outgoing message that was sent outside Switchboard, so it is part of the
+    conversation but never delivered again. Returns its id, or None when a message with
+    the same `provider_message_id` is stored already (the same mail seen twice)."""
+    now = utcnow()
+    return await insert_ignoring_conflict(
+        session,
+        Message,
+        {
+            "organization_id": conversation.organization_id,
+            "conversation_id": conversation.id,
+            "direction": "outbound",
+            "author": author,
+            "agent_id": agent_id,
+            "channel": conversation.channel,
+            "text": text,
+            "html": html,
+            "attachments": [],
+            "meta": dict(meta or {}),
+            "provider_message_id": provider_message_id,
+            "ownership_version": conversation.ownership_version,
+            "delivery_status": "sent_externally",
+            "routed_at": now,
+            "created_at": now,
+            "updated_at": now,
+        },
+        ("organization_id", "channel", "provider_message_id"),
+    )

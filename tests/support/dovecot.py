@@ -1,7 +1,9 @@
 """A real Dovecot IMAP server for tests: a private instance (own base, state and mail
 folders in a temporary directory, own `instance_name`) on a free loopback port, plaintext
 login on loopback. Mail is delivered as a mail server would, by dropping a file into the
-user's Maildir (which works while Dovecot is down, too). It must run as root (the master
+user's Maildir (which works while Dovecot is down, too), into its inbox or another folder.
+`capabilities` replaces what the server offers (e.g. without IDLE or MOVE, as some
+servers do). It must run as root (the master
 drops to its own users); elsewhere the tests that need it are skipped."""
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ service imap-login {{
 
 
 class Dovecot:
-    def __init__(self, user: str, password: str) -> None:
+    def __init__(self, user: str, password: str, *, capabilities: str | None = None) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.access(binary, os.X_OK):
             raise ServerUnavailable("dovecot is not installed (apt-get install dovecot-imapd)")
@@ -70,9 +72,10 @@ class Dovecot:
         shutil.chown(self.root / "mail", "nobody", "nogroup")
         self.port = free_port()
         self.config = self.root / "dovecot.conf"
-        self.config.write_text(
-            CONFIG.format(name=f"test-{uuid.uuid4().hex[:8]}", root=self.root, port=self.port)
-        )
+        config = CONFIG.format(name=f"test-{uuid.uuid4().hex[:8]}", root=self.root, port=self.port)
+        if capabilities is not None:  # offered before and after login alike
+            config += f"protocol imap {{\n  imap_capability = {capabilities}\n}}\n"
+        self.config.write_text(config)
         maildir = self.root / "mail" / user
         (self.root / "users").write_text(f"{user}:{{PLAIN}}{password}::::{maildir}::\n")
         for sub in ("new", "cur", "tmp"):
@@ -107,13 +110,31 @@ class Dovecot:
             self.process.wait()
         self.process = None
 
-    def deliver(self, raw: bytes) -> None:
-        """Drop one mail into the Maildir's `new/`, as a delivery agent does."""
+    def folder(self, name: str | None = None) -> Path:
+        """A folder's Maildir (Maildir++: `.<name>` inside the inbox's), created if new."""
+        if name is None:
+            return self.maildir
+        path = self.maildir / f".{name}"
+        for sub in ("", "new", "cur", "tmp"):
+            if not (path / sub).exists():
+                (path / sub).mkdir()
+                shutil.chown(path / sub, "nobody", "nogroup")
+        return path
+
+    def deliver(self, raw: bytes, folder: str | None = None) -> None:
+        """Drop one mail into a Maildir's `new/` (the inbox's by default), as a delivery
+        agent does."""
+        target = self.folder(folder)
         name = f"{time.time_ns()}.{uuid.uuid4().hex}.test"
-        partial = self.maildir / "tmp" / name
+        partial = target / "tmp" / name
         partial.write_bytes(raw)
         shutil.chown(partial, "nobody", "nogroup")
-        os.replace(partial, self.maildir / "new" / name)
+        os.replace(partial, target / "new" / name)
+
+    def files(self, folder: str | None = None) -> list[Path]:
+        """The mail files in a folder (`new/` and `cur/`)."""
+        path = self.maildir if folder is None else self.maildir / f".{folder}"
+        return sorted(p for sub in ("new", "cur") for p in (path / sub).glob("*") if p.is_file())
 
     def renumber(self, uidvalidity: int) -> None:
         """While stopped: forget the folder's UIDs and index, and give it a new

@@ -1,0 +1,291 @@
+"""IMAP intake's folders against a real Dovecot: a committed mail is moved to the processed
+folder where the server offers MOVE, else left and marked \\Seen; a server without IDLE is
+polled (a new mail is ingested within the poll interval, and only by the poll), one with
+IDLE pushes it at once; and a reply an agent sent from the shared mailbox, found in its
+Sent folder, is stored as that agent's reply, not sent again, and pauses the AI, while
+Switchboard's own replies and unrelated mail there are left alone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue
+from sqlalchemy import select
+
+from email_channel.imap_intake import ImapIntake
+from email_channel.mailboxes import ImapAccess, imap_mailboxes
+from email_channel.models import ImapCursor, SentCursor
+from email_channel.processor import MailProcessor
+from gateway.db import Database
+from gateway.models import Conversation, Organization
+from gateway.queues import OUTBOUND
+from gateway.runtime import Services
+from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
+from tests.support.dovecot import Dovecot
+from tests.support.factories import make_agent
+from tests.support.servers import ServerUnavailable
+
+PASSWORD = "imap-pass-123"
+# Dovecot's own list, less IDLE and MOVE (as some servers offer).
+PLAIN_SERVER = (
+    "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE SORT THREAD=REFERENCES "
+    "MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 "
+    "CONDSTORE QRESYNC ESEARCH SEARCHRES SPECIAL-USE"
+)
+
+
+def _server(capabilities: str | None) -> Iterator[Dovecot]:
+    try:
+        server = Dovecot(SUPPORT, PASSWORD, capabilities=capabilities)
+    except ServerUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        pytest.skip(str(error))
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    yield from _server(None)
+
+
+@pytest.fixture
+def plain_dovecot() -> Iterator[Dovecot]:
+    yield from _server(PLAIN_SERVER)
+
+
+@pytest.fixture
+async def services(db: Database, redis_url: str, tmp_path: Path) -> AsyncIterator[Services]:
+    async with email_services(db, redis_url, tmp_path) as built:
+        yield built
+
+
+async def imap_access(
+    services: Services, org: Organization, server: Dovecot, **folders: str
+) -> ImapAccess:
+    await support_mailbox(
+        services.db,
+        org,
+        imap_host="127.0.0.1",
+        imap_port=server.port,
+        imap_tls=False,
+        imap_password=PASSWORD,
+        **folders,
+    )
+    (found,) = await imap_mailboxes(services.db)
+    return found
+
+
+async def read_inbox(services: Services, access: ImapAccess) -> int:
+    """One pass over the inbox, then the processing of what it spooled."""
+    count = await ImapIntake(services, access).read_once()
+    await MailProcessor(services).process_pending()
+    return count
+
+
+def reading(
+    services: Services, access: ImapAccess, stop: asyncio.Event, *, poll: float, idle: float = 30
+) -> asyncio.Future[list[None]]:
+    """IMAP intake and its processor, running until `stop`."""
+    processor = MailProcessor(services)
+    intake = ImapIntake(
+        services, access, poll_seconds=poll, idle_seconds=idle, on_spooled=processor.wake
+    )
+    return asyncio.gather(intake.run(stop), processor.run(stop))
+
+
+def numbered(n: int) -> bytes:
+    return mail(body=f"Mail number {n}", message_id=f"<n{n}@customer.example>")
+
+
+async def stored_within(db: Database, count: int, timeout: float) -> float:
+    """Seconds until `count` messages are stored; fails after `timeout`."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if len(await messages(db)) >= count:
+            return time.monotonic() - start
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} messages after {timeout} s")
+
+
+async def test_a_committed_mail_is_moved_to_the_processed_folder(
+    services: Services, org: Organization, dovecot: Dovecot
+) -> None:
+    access = await imap_access(services, org, dovecot, imap_processed_folder="Processed")
+    dovecot.deliver(numbered(1))
+    dovecot.deliver(numbered(2))
+    assert await read_inbox(services, access) == 2
+    assert dovecot.files() == []  # the inbox is empty ...
+    assert len(dovecot.files("Processed")) == 2  # ... both were moved, after the commit
+    dovecot.deliver(numbered(3))
+    assert await read_inbox(services, access) == 1  # the cursor, not the folder, says what is new
+    assert [m.text for m in await messages(services.db)] == [f"Mail number {n}" for n in (1, 2, 3)]
+    async with services.db.transaction() as session:
+        cursor = await session.get(ImapCursor, access.mailbox.id)
+    assert cursor is not None and cursor.last_uid == 3
+
+
+async def test_without_move_the_mail_stays_and_is_marked_seen(
+    services: Services, org: Organization, plain_dovecot: Dovecot
+) -> None:
+    access = await imap_access(services, org, plain_dovecot, imap_processed_folder="Processed")
+    plain_dovecot.deliver(numbered(1))
+    assert await read_inbox(services, access) == 1
+    (left,) = plain_dovecot.files()
+    assert left.name.endswith(",S")  # \Seen, as a courtesy
+    assert not (plain_dovecot.maildir / ".Processed").exists()
+    # \Seen is never read as "processed": a second reader stores nothing new, a new
+    # mail is still read.
+    plain_dovecot.deliver(numbered(2))
+    assert await read_inbox(services, access) == 1
+    assert len(await messages(services.db)) == 2
+
+
+async def test_without_idle_new_mail_is_polled_within_the_interval(
+    services: Services, org: Organization, plain_dovecot: Dovecot
+) -> None:
+    access = await imap_access(services, org, plain_dovecot)
+    plain_dovecot.deliver(numbered(1))
+    stop = asyncio.Event()
+    slow = reading(services, access, stop, poll=60)
+    try:
+        await stored_within(services.db, 1, 20)  # read on connecting
+        plain_dovecot.deliver(numbered(2))
+        await asyncio.sleep(3)
+        # Polled every 60 s, and nothing pushed: not there yet.
+        assert len(await messages(services.db)) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(slow, 20)
+    poll = 1.5
+    stop = asyncio.Event()
+    polling = reading(services, access, stop, poll=poll)
+    try:
+        await stored_within(services.db, 2, 20)  # read on connecting
+        plain_dovecot.deliver(numbered(3))
+        # At most one interval, plus the fetch and the commit.
+        assert await stored_within(services.db, 3, poll + 2) <= poll + 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(polling, 20)
+
+
+async def test_with_idle_new_mail_is_ingested_within_two_seconds(
+    services: Services, org: Organization, dovecot: Dovecot
+) -> None:
+    access = await imap_access(services, org, dovecot)
+    stop = asyncio.Event()
+    # Polling and IDLE's renewal are far off: only the server's push can be this quick.
+    runner = reading(services, access, stop, poll=60, idle=30)
+    try:
+        dovecot.deliver(numbered(1))
+        await stored_within(services.db, 1, 20)
+        await asyncio.sleep(0.5)  # back in IDLE
+        dovecot.deliver(numbered(2))
+        # Dovecot notices a new file in about 0.5 s; the fetch and the commit take the rest.
+        assert await stored_within(services.db, 2, 2) <= 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 20)
+
+
+def agent_reply(
+    sender: str, *, message_id: str, in_reply_to: str | None, to: str = "carol@customer.example"
+) -> bytes:
+    return mail(
+        sender,
+        to=to,
+        subject="Re: Where is my order?",
+        body="I have sent a new parcel today.\n\nDana",
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+    )
+
+
+async def test_a_reply_in_the_sent_folder_is_the_agents_and_pauses_the_ai(
+    services: Services, org: Organization, dovecot: Dovecot, redis_url: str
+) -> None:
+    agent = await make_agent(services.db, org)
+    access = await imap_access(services, org, dovecot, imap_sent_folder="Sent")
+    dovecot.deliver(mail(message_id="<root@customer.example>"))
+    assert await read_inbox(services, access) == 1
+    (customer,) = await messages(services.db)
+    # Switchboard's own reply, filed in Sent by the provider it was sent through.
+    ours = mail(
+        SUPPORT,
+        message_id=f"<sb.{customer.conversation_id}.99@shop.example>",
+        in_reply_to="<root@customer.example>",
+        headers={"X-Switchboard-Conversation": str(customer.conversation_id)},
+    )
+    dovecot.deliver(ours, "Sent")
+    # A mail from the shared mailbox to someone who is no customer.
+    dovecot.deliver(mail(SUPPORT, to="supplier@parts.example", body="Ten more boxes"), "Sent")
+    # The agent's reply, sent from the shared mailbox "on behalf of" the agent.
+    reply = agent_reply(
+        SUPPORT, message_id="<r1@shop.example>", in_reply_to="<root@customer.example>"
+    )
+    reply = b"Sender: " + agent.email.encode() + b"\n" + reply
+    dovecot.deliver(reply, "Sent")
+    sent = ImapIntake(services, access, sent=True)
+    assert await sent.read_once() == 3
+    assert await sent.read_once() == 0
+    stored = await messages(services.db)
+    assert len(stored) == 2  # the customer's mail and the agent's reply, nothing else
+    row = stored[-1]
+    assert (row.author, row.agent_id, row.direction) == ("agent", agent.id, "outbound")
+    assert row.delivery_status == "sent_externally"
+    assert row.conversation_id == customer.conversation_id
+    assert row.text == "I have sent a new parcel today.\n\nDana"
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, customer.conversation_id)
+        cursor = await session.get(SentCursor, access.mailbox.id)
+        inbox_cursor = await session.get(ImapCursor, access.mailbox.id)
+    assert conversation is not None
+    assert conversation.state == "manual" and conversation.assigned_agent_id == agent.id
+    assert conversation.ai_paused_until is not None
+    assert cursor is not None and cursor.last_uid == 3
+    assert inbox_cursor is not None and inbox_cursor.last_uid == 1  # each folder its own
+    assert dovecot.files("Sent") and len(dovecot.files("Sent")) == 3  # left where they are
+    # Never sent again: no delivery job was queued.
+    assert Queue(OUTBOUND, connection=Redis.from_url(redis_url)).count == 0
+    # The customer answers the agent's mail: it threads to the same conversation.
+    answer = mail(message_id="<answer@customer.example>", in_reply_to="<r1@shop.example>")
+    dovecot.deliver(answer)
+    assert await read_inbox(services, access) == 1
+    assert (await messages(services.db))[-1].conversation_id == customer.conversation_id
+
+
+async def test_a_sent_reply_seen_in_the_inbox_too_is_stored_once(
+    services: Services, org: Organization, dovecot: Dovecot
+) -> None:
+    agent = await make_agent(services.db, org)
+    access = await imap_access(
+        services, org, dovecot, imap_sent_folder="Sent", trusted_authserv_id="mx.shop.example"
+    )
+    dovecot.deliver(mail(message_id="<root@customer.example>"))
+    assert await read_inbox(services, access) == 1
+    reply = agent_reply(
+        agent.email, message_id="<r2@example.test>", in_reply_to="<root@customer.example>"
+    )
+    # The agent replied from their own address with the support address in Cc: the copy
+    # in the inbox (authenticated by the trusted server) and the one in Sent are one mail.
+    checked = b"Authentication-Results: mx.shop.example; dkim=pass header.d=example.test\n" + reply
+    dovecot.deliver(checked)
+    dovecot.deliver(reply, "Sent")
+    assert await read_inbox(services, access) == 1
+    assert await ImapIntake(services, access, sent=True).read_once() == 1
+    agent_rows = [m for m in await messages(services.db) if m.author == "agent"]
+    assert len(agent_rows) == 1 and agent_rows[0].agent_id == agent.id
+    async with services.db.transaction() as session:
+        cursor = await session.get(SentCursor, access.mailbox.id)
+        states = (await session.scalars(select(Conversation.state))).all()
+    assert cursor is not None and cursor.last_uid == 1
+    assert list(states) == ["manual"]
