@@ -48,6 +48,18 @@ MAILBOX = schema(
         imap=nullable(IMAP),
         trusted_authserv_id=nullable(STRING),
         trusted_relays=array(STRING),
+        dkim=nullable(
+            {
+                **obj(
+                    ["selector", "dns_name", "dns_record"],
+                    selector=STRING,
+                    dns_name=STRING,
+                    dns_record=STRING,
+                ),
+                "description": "replies are DKIM-signed in Switchboard; publish dns_record "
+                "as a TXT record at dns_name (the private key is never shown)",
+            }
+        ),
     ),
 )
 

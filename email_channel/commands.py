@@ -1,5 +1,6 @@
 """The email commands of `switchboard`: `mailbox add/list/remove` (an IMAP password is
 read from standard input or a prompt, never from the command line, and never printed),
+`mailbox dkim` (a signing key read from a file, never printed: only the DNS record),
 `mail parse FILE.eml…` (one JSON object per file: what Switchboard understood of it;
 exit 0 whatever the input), `smtp` (the inbound SMTP server as its own process), `lmtp`
 (the same intake over LMTP, behind a mail server) and `imap` (IMAP intake for every
@@ -98,6 +99,8 @@ def cmd_mailbox_list(settings: Settings, args: argparse.Namespace) -> int:
         if row["imap"]:
             imap = row["imap"]
             ways.append(f"IMAP {imap['user']}@{imap['host']}:{imap['port']}/{imap['folder']}")
+        if row["dkim"]:
+            ways.append(f"DKIM {row['dkim']['selector']}")
         print(f"{row['address']}\t{' + '.join(ways)}")
     return 0
 
@@ -105,6 +108,30 @@ def cmd_mailbox_list(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_mailbox_remove(settings: Settings, args: argparse.Namespace) -> int:
     removed = _with_db(settings, lambda db: remove_mailbox(db, args.address))
     print(f"Removed mailbox {removed}")
+    return 0
+
+
+def cmd_mailbox_dkim(settings: Settings, args: argparse.Namespace) -> int:
+    from email_channel.dkim_config import set_dkim
+
+    if args.off:
+        selector, key = None, None
+    elif args.selector and args.key_file:
+        selector = args.selector
+        try:
+            key = Path(args.key_file).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read the key file {args.key_file}: {exc}") from None
+    else:
+        raise BadInput("give --selector and --key-file to sign, or --off to stop signing")
+    result = _with_db(settings, lambda db: set_dkim(db, args.address, selector, key))
+    dkim = result["dkim"]
+    if dkim is None:
+        print(f"Replies from {result['address']} are no longer DKIM-signed by Switchboard")
+        return 0
+    print(f"Replies from {result['address']} are DKIM-signed (selector {dkim['selector']}).")
+    print("Publish this DNS record (TXT), then check it with a test mail:")
+    print(f'{dkim["dns_name"]}. IN TXT "{dkim["dns_record"]}"')
     return 0
 
 
@@ -243,6 +270,14 @@ def register(commands: Any) -> None:
     remove = mailbox.add_parser("remove", help="remove a mailbox")
     remove.add_argument("address")
     remove.set_defaults(handler=cmd_mailbox_remove)
+    dkim = mailbox.add_parser("dkim", help="sign a mailbox's replies with DKIM (or stop)")
+    dkim.add_argument("address")
+    dkim.add_argument("--selector", help="the DKIM selector, e.g. sb2026")
+    dkim.add_argument(
+        "--key-file", metavar="PEM", help="RSA private key (openssl genrsa -out dkim.pem 2048)"
+    )
+    dkim.add_argument("--off", action="store_true", help="stop signing")
+    dkim.set_defaults(handler=cmd_mailbox_dkim)
 
     mail = commands.add_parser("mail", help="inspect mail").add_subparsers(
         dest="mail_command", required=True, metavar="ACTION"

@@ -1,7 +1,7 @@
 """Managing an organization's mailboxes (the `switchboard mailbox` commands and the admin
 API share these functions) and finding the mailbox a recipient address belongs to. The
-IMAP password is stored for the intake to log in with, and never shown: `describe()` is
-the only view of a mailbox that leaves this module."""
+IMAP password is stored for the intake to log in with, and never shown, nor is a DKIM
+private key: `describe()` is the only view of a mailbox that leaves this module."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from email_channel.dkim_config import describe_dkim
 from email_channel.models import Mailbox
 from email_channel.tokens import base_address
 from gateway.db import Database
@@ -90,6 +91,7 @@ def describe(row: Mailbox) -> dict[str, Any]:
         "imap": imap,
         "trusted_authserv_id": row.trusted_authserv_id,
         "trusted_relays": list(row.trusted_relays or []),
+        "dkim": describe_dkim(row),
     }
 
 

@@ -54,6 +54,10 @@ class Mailbox(Base):
     # over SMTP from one of these relay addresses.
     trusted_authserv_id: Mapped[str | None] = mapped_column(String(255))
     trusted_relays: Mapped[list[Any]] = mapped_column(default=list)
+    # Signing its replies in the app (when the outgoing server does not): the selector and
+    # the RSA private key (PEM), which no API or listing ever shows.
+    dkim_selector: Mapped[str | None] = mapped_column(String(63))
+    dkim_private_key: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -5,7 +5,8 @@ core's mail transport (`gateway.mail`) with a signed VERP envelope sender, so a 
 finds this exact message. A `4xx` answer is retried by the delivery job; a `5xx` fails the
 message and marks the conversation; when only some recipients are refused, the refusals
 are recorded on the message. The Cc is the agent's own choice when they made one, else
-the customer's."""
+the customer's. A mailbox with a DKIM key has its replies signed here, on the exact bytes
+that are sent."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy import select, update
 
 from email_channel import tokens
 from email_channel.compose import Parent, compose, our_message_id
+from email_channel.dkim_config import dkim_key
+from email_channel.dkim_signing import DkimKey, sign
 from email_channel.mailboxes import MailboxInfo, info
 from email_channel.models import Mailbox, MailId
 from email_channel.threads import CHANNEL
@@ -30,7 +33,7 @@ log = logging.getLogger(__name__)
 
 async def send(services: Services, outbound: OutboundMessage) -> SendResult:
     secret = services.settings.require_secret_key()
-    parent, mailbox = await _context(services, outbound)
+    parent, mailbox, key = await _context(services, outbound)
     if mailbox is None:
         raise PermanentDeliveryError(
             "this organization has no mailbox to send email from", provider_code="no_mailbox"
@@ -54,7 +57,8 @@ async def send(services: Services, outbound: OutboundMessage) -> SendResult:
     )
     envelope = tokens.plus_address(mailbox.address, secret, "b", outbound.message_id)
     recipients = [outbound.recipient_address, *cc]
-    refused = await send_mail(services.settings, message, sender=envelope, recipients=recipients)
+    payload = message if key is None else sign(message, key)
+    refused = await send_mail(services.settings, payload, sender=envelope, recipients=recipients)
     if refused:
         await _record_refusals(services, outbound.message_id, refused)
     return SendResult(header_id, "sent")
@@ -62,7 +66,7 @@ async def send(services: Services, outbound: OutboundMessage) -> SendResult:
 
 async def _context(
     services: Services, outbound: OutboundMessage
-) -> tuple[Parent, MailboxInfo | None]:
+) -> tuple[Parent, MailboxInfo | None, DkimKey | None]:
     async with services.db.transaction() as session:
         answered = (
             select(Message.meta, Message.text, Message.created_at)
@@ -96,7 +100,9 @@ async def _context(
         if named:
             row = await session.scalar(query.where(Mailbox.address == named))
         row = row or await session.scalar(query.order_by(Mailbox.id).limit(1))
-    return parent, None if row is None else info(row)
+    if row is None:
+        return parent, None, None
+    return parent, info(row), dkim_key(row)
 
 
 async def _index(

@@ -58,18 +58,21 @@ def _refused(code: int, text: str, provider_code: str) -> Exception:
 
 async def send_mail(
     settings: Settings,
-    message: EmailMessage,
+    message: EmailMessage | bytes,
     *,
     sender: str | None = None,
     recipients: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """Send `message` (to its To/Cc/Bcc, or to `recipients`; from its From, or from the
-    envelope `sender`). Returns the recipients refused while others took it, as
-    {address: "code text"}; raises Transient/PermanentDeliveryError when nobody took it."""
+    envelope `sender`; a message already serialized, e.g. signed, needs both). Returns the
+    recipients refused while others took it, as {address: "code text"}; raises
+    Transient/PermanentDeliveryError when nobody took it."""
     if settings.smtp_url is None:
         raise PermanentDeliveryError(
             "no outgoing mail server is configured (SWITCHBOARD_SMTP_URL)", provider_code="no_smtp"
         )
+    if isinstance(message, bytes) and (sender is None or recipients is None):
+        raise ValueError("a serialized message needs its envelope sender and recipients")
     target = smtp_target(settings.smtp_url.get_secret_value())
     try:
         errors, _answer = await aiosmtplib.send(

@@ -25,6 +25,7 @@ class Received:
     sender: str
     recipients: tuple[str, ...]
     message: EmailMessage
+    raw: bytes = b""  # as it came over the wire (to check a signature, say)
 
     @property
     def subject(self) -> str:
@@ -103,9 +104,11 @@ class SmtpSink:
                 self._refusals_left -= 1
                 self.refused += 1
                 return self.refusal
-            parsed = BytesParser(policy=policy.default).parsebytes(envelope.content)
+            raw = bytes(envelope.original_content or envelope.content)
+            parsed = BytesParser(policy=policy.default).parsebytes(raw)
             assert isinstance(parsed, EmailMessage)
-            self._messages.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), parsed))
+            received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), parsed, raw)
+            self._messages.append(received)
         return "250 2.0.0 OK"
 
     def _authenticate(
