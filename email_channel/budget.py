@@ -21,16 +21,16 @@ PER_SENDER_HOUR = 5
 
 async def exceeded(session: AsyncSession, conversation: Conversation) -> str | None:
     """Why the AI may not answer this conversation's new mail, or None."""
-    last_person = await session.scalar(
-        select(func.max(Message.id)).where(
-            Message.conversation_id == conversation.id, Message.author == "agent"
-        )
+    last_person = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id == conversation.id, Message.author == "agent")
+        .scalar_subquery()
     )
-    replies = await session.scalar(
+    replies = await session.scalar(  # one statement: this runs for every inbound mail
         select(func.count(Message.id)).where(
             Message.conversation_id == conversation.id,
             Message.author == "ai",
-            Message.id > (last_person or 0),
+            Message.id > func.coalesce(last_person, 0),
         )
     )
     if (replies or 0) >= PER_CONVERSATION:

@@ -3,8 +3,10 @@ bounces aside (they only update the message they report on), find the conversati
 continues, keep its attachments and the raw mail as media, and hand it to the core's
 intake. An agent's reply to a notification mail is relayed to the customer instead
 (`relay`), or, when it fails a check, stored here as its sender's unanswered message,
-flagged. In the intake's own transaction it indexes the Message-ID for threading, applies
-the AI reply budget and runs the caller's own step (IMAP moves its cursor there). Mail
+flagged. In the intake's transaction it indexes the Message-ID for threading, applies the
+AI reply budget and runs the caller's own step (the processor deletes the spooled mail
+there). `record` does that in a transaction the caller holds, so the processor can store
+several mails in one commit (`together.py`). Mail
 that must not be answered (auto-replies, lists, our own mail) is stored with the reason
 and `no_reply`, so neither the AI nor a notice ever answers it."""
 
@@ -26,13 +28,21 @@ from email_channel.threads import CHANNEL, find_thread
 from gateway.attention import flag
 from gateway.consent import ConsentChange, apply, opted_out_at
 from gateway.intake import Intake, Received
-from gateway.media import MediaStore
+from gateway.media import MediaStore, StoredMedia
 from gateway.messages import Attachment, InboundMessage
 from gateway.models import Conversation, Message
 from gateway.runtime import Services
 
 UNKNOWN_SENDER = "unknown-sender@invalid"
 MAX_TEXT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Files:
+    """A mail's files written before its transaction: the raw mail and its attachments."""
+
+    original: StoredMedia | None = None
+    attachments: tuple[StoredMedia, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +89,11 @@ class MailIntake:
             if relayed.refusal is None:
                 return Ingested("relayed", mail.kind, relayed.message_id, relayed.conversation_id)
             refusal = relayed.refusal
-        sender = mail.sender or UNKNOWN_SENDER
-        # One read transaction for everything decided before intake.
+        # One read transaction for everything decided before the files are written.
         async with db.transaction() as session:
             agent = None
             if mail.kind == "message" and mail.sender and refusal is None:
                 agent = await staff.find_agent(session, organization_id, mail.sender)
-            thread = await find_thread(session, organization_id, mail, self.secret, sender=sender)
             known = await session.scalar(
                 select(Message.id).where(
                     Message.organization_id == organization_id,
@@ -97,14 +105,27 @@ class MailIntake:
             handled = await staff.handle(self.services, mailbox, mail, self.secret, step, peer=peer)
             if handled is not None:
                 return Ingested("staff", mail.kind, handled.message_id, handled.conversation_id)
-        attachments: list[Attachment] = []
-        original = None
-        if known is None:  # a repeat keeps the files stored the first time
-            attachments = await self._store_attachments(organization_id, mail)
-            # The raw mail's file now, its row with the message (one transaction fewer).
-            original = await self.media.write(
-                organization_id, raw, "message/rfc822", name="original.eml"
-            )
+        # A repeat keeps the files stored the first time.
+        files = await self.write_files(organization_id, mail) if known is None else Files()
+        async with db.transaction() as session:
+            return await self.record(session, mailbox, mail, files, step, refusal=refusal)
+
+    async def record(
+        self,
+        session: AsyncSession,
+        mailbox: MailboxInfo,
+        mail: ParsedMail,
+        files: Files,
+        step: Step | None,
+        *,
+        refusal: str | None = None,
+    ) -> Ingested:
+        """Thread `mail` and store it through the funnel in the caller's transaction, with
+        its files' rows, the Message-ID index, the reply budget and `step`."""
+        organization_id = mailbox.organization_id
+        sender = mail.sender or UNKNOWN_SENDER
+        thread = await find_thread(session, organization_id, mail, self.secret, sender=sender)
+        original = files.original
         thread_key = (
             thread.conversation.thread_key
             if thread.conversation is not None
@@ -120,7 +141,10 @@ class MailIntake:
             sender_name=(mail.sender_name or None),
             thread_key=thread_key,
             html=mail.html,
-            attachments=tuple(attachments),
+            attachments=tuple(
+                Attachment(item.url, item.content_type, item.size, item.name)
+                for item in files.attachments
+            ),
             no_reply=mail.kind != "message" or sender == UNKNOWN_SENDER or refusal is not None,
             meta=self._meta(
                 mailbox, mail, thread.how, original.key if original else None, sender, refusal
@@ -129,8 +153,8 @@ class MailIntake:
 
         async def within(session: AsyncSession, received: Received) -> None:
             if not received.duplicate:
-                if original is not None:
-                    self.media.record(session, organization_id, original, origin="inbound")
+                for stored in (*files.attachments, *([original] if original else [])):
+                    self.media.record(session, organization_id, stored, origin="inbound")
                 await self._index(session, organization_id, received, mail)
                 conversation = await session.get(Conversation, received.conversation_id)
                 assert conversation is not None
@@ -142,9 +166,27 @@ class MailIntake:
             if step is not None:
                 await step(session)
 
-        received = await self.intake.receive(inbound, within=within)
+        received = await self.intake.receive_in(session, inbound, within=within)
         outcome = "duplicate" if received.duplicate else "stored"
         return Ingested(outcome, mail.kind, received.message_id, received.conversation_id)
+
+    async def write_files(self, organization_id: int, mail: ParsedMail) -> Files:
+        """The attachments' and the raw mail's files; their rows go in with the message
+        (a crash in between leaves stray files, never a row without its file)."""
+        attachments: list[StoredMedia] = []
+        limit = self.services.settings.media_max_bytes
+        for item in mail.attachments[:20]:
+            if not item.data or len(item.data) > limit:
+                continue
+            attachments.append(
+                await self.media.write(
+                    organization_id, item.data, item.content_type, name=item.name
+                )
+            )
+        original = await self.media.write(
+            organization_id, mail.raw, "message/rfc822", name="original.eml"
+        )
+        return Files(original, tuple(attachments))
 
     def _meta(
         self,
@@ -181,23 +223,6 @@ class MailIntake:
         elif SUSPECT in mail.problems:
             meta["flag"] = SUSPECT
         return meta
-
-    async def _store_attachments(self, organization_id: int, mail: ParsedMail) -> list[Attachment]:
-        stored: list[Attachment] = []
-        limit = self.services.settings.media_max_bytes
-        for item in mail.attachments[:20]:
-            if not item.data or len(item.data) > limit:
-                continue
-            saved = await self.media.save(
-                self.services.db,
-                organization_id,
-                item.data,
-                item.content_type,
-                name=item.name,
-                origin="inbound",
-            )
-            stored.append(Attachment(saved.url, saved.content_type, saved.size, saved.name))
-        return stored
 
     @staticmethod
     async def _index(

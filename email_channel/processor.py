@@ -7,12 +7,16 @@ spooled with the error and is tried again with back-off: accepted mail is never 
 
 The processor runs beside whatever accepts mail (the SMTP server, IMAP intake), woken
 after each commit that spooled something, and looks for due rows every `poll_seconds`
-anyway (retries, rows left by a stopped process)."""
+anyway (retries, rows left by a stopped process). Accepting comes first: while mail keeps
+arriving (a commit less than `QUIET_SECONDS` ago) the processor waits before its next
+group, so senders are answered promptly during a burst; it still stores a group at least
+every `MAX_DEFER_SECONDS`, so processing never stops under a steady flood."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +24,17 @@ from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo, info
 from email_channel.models import Mailbox
 from email_channel.spool import AlreadyProcessed, Pending, claim, discard, due, postpone
+from email_channel.together import Incoming, ingest_together
 from gateway.db import Database
 from gateway.runtime import Services
 
 log = logging.getLogger(__name__)
 
 BATCH = 50  # rows read per query
+GROUP = 10  # mails stored per commit: more would hold SQLite's write lock too long
+QUIET_SECONDS = 0.05
+MAX_DEFER_SECONDS = 1.0
+BUSY_GROUP = 2  # mails stored after MAX_DEFER_SECONDS while mail keeps arriving
 
 
 class MailProcessor:
@@ -36,10 +45,25 @@ class MailProcessor:
         self._wake = asyncio.Event()
         self._turn = asyncio.Lock()  # one pass at a time in this process
         self._stop = asyncio.Event()
+        self._arrived = 0.0  # when mail was last spooled (monotonic)
+        self._stored = time.monotonic()  # when the last group was stored
 
     def wake(self) -> None:
         """New mail was spooled: process it soon."""
+        self._arrived = time.monotonic()
         self._wake.set()
+
+    async def _give_way(self) -> int:
+        """Wait while mail is arriving, up to `MAX_DEFER_SECONDS` after the last group;
+        returns how many mails to store now (a few only, when mail is still arriving)."""
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now - self._arrived >= QUIET_SECONDS:
+                return GROUP
+            if now - self._stored >= MAX_DEFER_SECONDS:
+                return BUSY_GROUP
+            await asyncio.sleep(QUIET_SECONDS)
+        return 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process spooled mail until `stop` is set (a pass under way ends after the mail
@@ -70,18 +94,45 @@ class MailProcessor:
                 batch = await due(self.services.db, BATCH)
                 if not batch:
                     return done
-                for pending in batch:
+                while batch:
+                    size = await self._give_way()
                     if self._stop.is_set():
                         return done
-                    if pending.mailbox_id not in mailboxes:
-                        mailboxes[pending.mailbox_id] = await _mailbox(
-                            self.services.db, pending.mailbox_id
-                        )
-                    mailbox = mailboxes[pending.mailbox_id]
-                    if mailbox is None:  # removed meanwhile: its spool went with it
-                        continue
-                    done += await self._process(mailbox, pending)
-                    await asyncio.sleep(0)  # let the listeners answer their senders
+                    group: list[tuple[MailboxInfo, Pending]] = []
+                    for pending in batch[:size]:
+                        if pending.mailbox_id not in mailboxes:
+                            mailboxes[pending.mailbox_id] = await _mailbox(
+                                self.services.db, pending.mailbox_id
+                            )
+                        mailbox = mailboxes[pending.mailbox_id]
+                        if mailbox is not None:  # else removed meanwhile, with its spool
+                            group.append((mailbox, pending))
+                    batch = batch[size:]
+                    done += await self._process_group(group)
+                    self._stored = time.monotonic()
+
+    async def _process_group(self, group: list[tuple[MailboxInfo, Pending]]) -> int:
+        """One commit for the group's plain mails, then the others one by one; the whole
+        group one by one if that commit fails."""
+        incoming = [
+            Incoming(
+                mailbox,
+                pending.raw,
+                pending.envelope_from,
+                pending.envelope_recipients,
+                claim(pending.id),
+            )
+            for mailbox, pending in group
+        ]
+        try:
+            results = await ingest_together(self.mail_intake, incoming)
+        except Exception:
+            log.info("a group of spooled mails failed together; processing them one by one")
+            results = [None] * len(group)
+        done = 0
+        for (mailbox, pending), result in zip(group, results, strict=True):
+            done += 1 if result is not None else await self._process(mailbox, pending)
+        return done
 
     async def _process(self, mailbox: MailboxInfo, pending: Pending) -> int:
         step = claim(pending.id)

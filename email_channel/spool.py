@@ -164,6 +164,7 @@ class SpoolWriter:
         return await future
 
     async def _write(self) -> None:
+        await asyncio.sleep(0)  # sessions answered in the same turn of the loop join in
         while self._waiting:
             group, self._waiting = self._waiting, []
             try:

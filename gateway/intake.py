@@ -47,64 +47,72 @@ class Intake:
     ) -> Received:
         _validate(inbound)
         async with self.db.transaction() as session:
-            contact_id = await _contact_for(session, inbound)
-            conversation = await _conversation_for(session, inbound, contact_id)
-            now = utcnow()
-            message_id = await insert_ignoring_conflict(
-                session,
-                Message,
-                {
-                    "organization_id": inbound.organization_id,
-                    "conversation_id": conversation.id,
-                    "direction": "inbound",
-                    "author": "customer",
-                    "channel": inbound.channel,
-                    "text": inbound.text,
-                    "html": inbound.html,
-                    "attachments": [asdict(item) for item in inbound.attachments],
-                    "meta": {**inbound.meta, **({"no_reply": True} if inbound.no_reply else {})},
-                    "provider_message_id": inbound.provider_message_id,
-                    "delivery_status": "received",
-                    "created_at": now,
-                    "updated_at": now,
-                },
-                ("organization_id", "channel", "provider_message_id"),
-            )
-            if message_id is None:  # a repeat, or the same message committed concurrently
-                stored = await _stored(session, inbound)
-                assert stored is not None
-                if within is not None:
-                    await within(session, stored)
-                return stored
-            await session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation.id)
-                .values(last_customer_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            event = Event(
-                "message",
-                inbound.organization_id,
-                conversation.id,
-                {
-                    "message_id": message_id,
-                    "author": "customer",
-                    "channel": inbound.channel,
-                    "text": inbound.text,
-                    "state": conversation.state,
-                },
-            )
-            after_commit(
-                session,
-                lambda: self.jobs.enqueue_async(
-                    INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation.id
-                ),
-            )
-            after_commit(session, lambda: self.events.publish(event))
-            received = Received(message_id, conversation.id, contact_id, duplicate=False)
+            return await self.receive_in(session, inbound, within=within)
+
+    async def receive_in(
+        self, session: AsyncSession, inbound: InboundMessage, *, within: WithinIntake | None = None
+    ) -> Received:
+        """`receive` in the caller's transaction (a channel storing several messages in
+        one commit); the routing job and the live event still wait for that commit."""
+        _validate(inbound)
+        contact_id = await _contact_for(session, inbound)
+        conversation = await _conversation_for(session, inbound, contact_id)
+        now = utcnow()
+        message_id = await insert_ignoring_conflict(
+            session,
+            Message,
+            {
+                "organization_id": inbound.organization_id,
+                "conversation_id": conversation.id,
+                "direction": "inbound",
+                "author": "customer",
+                "channel": inbound.channel,
+                "text": inbound.text,
+                "html": inbound.html,
+                "attachments": [asdict(item) for item in inbound.attachments],
+                "meta": {**inbound.meta, **({"no_reply": True} if inbound.no_reply else {})},
+                "provider_message_id": inbound.provider_message_id,
+                "delivery_status": "received",
+                "created_at": now,
+                "updated_at": now,
+            },
+            ("organization_id", "channel", "provider_message_id"),
+        )
+        if message_id is None:  # a repeat, or the same message committed concurrently
+            stored = await _stored(session, inbound)
+            assert stored is not None
             if within is not None:
-                await within(session, received)
-            return received
+                await within(session, stored)
+            return stored
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(last_customer_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        event = Event(
+            "message",
+            inbound.organization_id,
+            conversation.id,
+            {
+                "message_id": message_id,
+                "author": "customer",
+                "channel": inbound.channel,
+                "text": inbound.text,
+                "state": conversation.state,
+            },
+        )
+        after_commit(
+            session,
+            lambda: self.jobs.enqueue_async(
+                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation.id
+            ),
+        )
+        after_commit(session, lambda: self.events.publish(event))
+        received = Received(message_id, conversation.id, contact_id, duplicate=False)
+        if within is not None:
+            await within(session, received)
+        return received
 
 
 def _validate(inbound: InboundMessage) -> None:
