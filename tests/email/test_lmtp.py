@@ -3,12 +3,17 @@ server in front would drive it: one reply per accepted recipient after DATA, `25
 once the mail is committed, `550 5.1.1` at RCPT for an address that is no mailbox here,
 `552` for oversize mail (once per recipient), `451 4.3.0` with nothing stored when the
 database fails, and a repeat delivery stored once. After each delivery the test waits for
-the processor to store what was spooled."""
+the processor to store what was spooled. `switchboard lmtp` runs it as its own process."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import smtplib
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +27,8 @@ from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, Inbound, email_services, mail, messages, support_mailbox
-from tests.support.ports import free_port
+from tests.server.test_cli import query, run_cli
+from tests.support.ports import free_port, wait_for_port
 
 SALES = "sales@partner.example"  # another organization's mailbox
 Reply = tuple[int, bytes]
@@ -151,3 +157,47 @@ async def test_lmtp_refuses_smtp_greetings(lmtp_port: Inbound) -> None:
 
     code, _ = await asyncio.to_thread(helo)
     assert code == 500
+
+
+def test_switchboard_lmtp_runs_the_intake_until_it_is_stopped(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The command a Postfix `lmtp:inet:` transport points at, as its own process."""
+    var_dir = tmp_path / "var"
+    for args in (
+        ("migrate",),
+        ("org", "create", "shop", "Shop"),
+        ("mailbox", "add", "shop", SUPPORT),
+    ):
+        assert run_cli(var_dir, *args).returncode == 0
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SWITCHBOARD_")}
+    env.update(
+        SWITCHBOARD_VAR_DIR=str(var_dir),
+        SWITCHBOARD_REDIS_URL=redis_url,
+        SWITCHBOARD_SECRET_KEY="lmtp-test-secret",
+    )
+    log = tmp_path / "lmtp.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "lmtp", "--listen", f"127.0.0.1:{port}"],
+            env=env,
+            cwd=tmp_path,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        assert wait_for_port(port, timeout=60), log.read_text()
+        rcpt, data = _deliver(
+            port, mail(body="Sent through LMTP"), [SUPPORT, "x@elsewhere.example"]
+        )
+        assert [code for code, _ in rcpt] == [250, 550]
+        assert [code for code, _ in data] == [250]
+        deadline = time.monotonic() + 30
+        while not query(var_dir, "select text from messages") and time.monotonic() < deadline:
+            time.sleep(0.1)  # stored by the processor running beside the listener
+        assert query(var_dir, "select text from messages") == [("Sent through LMTP",)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    assert process.returncode == 0, log.read_text()
