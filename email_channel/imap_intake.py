@@ -210,15 +210,21 @@ class ImapIntake:
                 await self._guard(client.create(quoted(folder)), "CREATE")
 
     async def _processed(self, client: IMAP4, uids: str) -> None:
-        """After the commit, cosmetic only: the cursor already moved past `uids`."""
-        folder = self.access.processed_folder
+        """After the commit, cosmetic only: the cursor already moved past `uids`. A move
+        the server refuses (a folder name it does not allow) falls back to `\\Seen`."""
+        address, folder = self.access.mailbox.address, self.access.processed_folder
         try:
             if folder and client.has_capability("MOVE"):
-                await self._check(client.uid("move", uids, quoted(folder)), "MOVE")
-            else:
-                await self._check(client.uid("store", uids, "+FLAGS.SILENT", r"(\Seen)"), "STORE")
+                try:
+                    await self._check(client.uid("move", uids, quoted(folder)), "MOVE")
+                    return
+                except ConnectionLost as exc:
+                    if self._lost.is_set():
+                        raise
+                    log.warning("IMAP %s: cannot move mail to %s (%s)", address, folder, exc)
+            await self._check(client.uid("store", uids, "+FLAGS.SILENT", r"(\Seen)"), "STORE")
         except ConnectionLost as exc:
-            log.info("IMAP %s: %s left where they are (%s)", self.access.mailbox.address, uids, exc)
+            log.info("IMAP %s: %s left where they are (%s)", address, uids, exc)
 
     async def _spool(self, uidvalidity: int, fetched: list[tuple[int, bytes]]) -> None:
         """The fetched mails and the cursor past the last of them, in one transaction."""

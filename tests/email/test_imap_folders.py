@@ -1,9 +1,10 @@
 """IMAP intake's folders against a real Dovecot: a committed mail is moved to the processed
-folder where the server offers MOVE, else left and marked \\Seen; a server without IDLE is
-polled (a new mail is ingested within the poll interval, and only by the poll), one with
-IDLE pushes it at once; and a reply an agent sent from the shared mailbox, found in its
-Sent folder, is stored as that agent's reply, not sent again, and pauses the AI, while
-Switchboard's own replies and unrelated mail there are left alone."""
+folder where the server offers MOVE, else (or when the server refuses the move) left and
+marked \\Seen; a server without IDLE is polled (a new mail is ingested within the poll
+interval, and only by the poll), one with IDLE pushes it at once; and a reply an agent
+sent from the shared mailbox, found in its Sent folder, is stored as that agent's reply,
+not sent again, and pauses the AI, while Switchboard's own replies and unrelated mail
+there are left alone."""
 
 from __future__ import annotations
 
@@ -147,6 +148,19 @@ async def test_without_move_the_mail_stays_and_is_marked_seen(
     plain_dovecot.deliver(numbered(2))
     assert await read_inbox(services, access) == 1
     assert len(await messages(services.db)) == 2
+
+
+async def test_a_move_the_server_refuses_falls_back_to_seen(
+    services: Services, org: Organization, dovecot: Dovecot
+) -> None:
+    # This Dovecot's folders are separated by ".", so it refuses a name with "/".
+    access = await imap_access(services, org, dovecot, imap_processed_folder="Done/Mail")
+    dovecot.deliver(numbered(1))
+    assert await read_inbox(services, access) == 1
+    (left,) = dovecot.files()
+    assert left.name.endswith(",S")
+    assert await read_inbox(services, access) == 0
+    assert len(await messages(services.db)) == 1
 
 
 async def test_without_idle_new_mail_is_polled_within_the_interval(
