@@ -1,71 +1,51 @@
-"""Fixtures for the voice channel's tests: the loopback Twilio API (messages and calls),
-the app behind the public URL Twilio signs, a business number with two agents as transfer
-targets, a caller who plays calls against the app, and a worker process for the AI."""
+"""Fixtures for the voice channel's tests: the shared Twilio set-up (the loopback Twilio API
+with messages and calls, the app behind the public URL Twilio signs; see
+tests/support/twilio_fixtures.py), a business number with two agents as transfer targets,
+a caller who plays calls against the app, and a worker process for the AI."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from quart import Quart
 from sqlalchemy import update
 
-from gateway.db import Database
 from gateway.models import Agent, Organization
 from gateway.runtime import Services
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
-from messaging.twilio.numbers import add_number
-from server.app import create_app
-from server.worker import build_channels
 from tests.support.call_simulator import Caller
-from tests.support.factories import job_services, make_agent
+from tests.support.factories import make_agent
 from tests.support.fake_twilio import (
-    BUSINESS,
     CUSTOMER,
-    PUBLIC_URL,
     Account,
     FakeTwilio,
-    running_fake_twilio,
     worker_running,
     worker_settings,
 )
+from tests.support.twilio_fixtures import (
+    account,
+    fake_twilio,
+    register_business_number,
+    twilio_app,
+    twilio_services,
+)
+
+__all__ = ["account", "fake_twilio", "twilio_app", "twilio_services"]
 
 DANA_PHONE = "+15550002222"
 SAM_PHONE = "+15550003333"
 
 
 @pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with running_fake_twilio() as fake:
-        yield fake
+def voice_services(twilio_services: Services) -> Services:
+    return twilio_services
 
 
 @pytest.fixture
-def account(fake_twilio: FakeTwilio) -> Account:
-    return fake_twilio.add_account()
-
-
-@pytest.fixture
-async def voice_services(
-    db: Database, redis_url: str, fake_twilio: FakeTwilio, tmp_path: Any
-) -> AsyncIterator[Services]:
-    async with job_services(
-        db,
-        redis_url,
-        public_url=PUBLIC_URL,
-        twilio_api_base_url=fake_twilio.base_url,
-        var_dir=tmp_path,
-    ) as services:
-        services.channels = build_channels(services)
-        yield services
-
-
-@pytest.fixture
-async def voice_app(voice_services: Services) -> AsyncIterator[Quart]:
-    application = create_app(voice_services.settings)
-    async with application.test_app():
-        yield application
+def voice_app(twilio_app: Quart) -> Quart:
+    return twilio_app
 
 
 @pytest.fixture
@@ -91,7 +71,7 @@ async def business_number(
     voice_services: Services, org: Organization, account: Account, agents: tuple[Agent, Agent]
 ) -> str:
     dana, sam = agents
-    await add_number(voice_services.db, org.id, BUSINESS, account.sid, account.token)
+    number = await register_business_number(voice_services, org, account)
     await load_knowledge(voice_services.db, org.id, demo_knowledge_paths())
     await set_voice(
         voice_services,
@@ -102,7 +82,7 @@ async def business_number(
         ],
         ring_timeout_seconds=15,
     )
-    return BUSINESS
+    return number
 
 
 @pytest.fixture
