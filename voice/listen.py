@@ -33,10 +33,12 @@ class Heard:
     lines: list[str] = field(default_factory=list)
     state: str = "ai"
     replied: bool = False  # a line came after the caller's utterance
+    held: bool = False  # a line is with the delivery job this instant (its event wakes us)
 
     @property
     def ready(self) -> bool:
-        return self.replied or self.state != "ai"
+        # not while a line is held: a handoff's notice would otherwise go unheard
+        return not self.held and (self.replied or self.state != "ai")
 
 
 async def collect(services: Services, conversation_id: int, since_id: int) -> Heard:
@@ -59,6 +61,7 @@ async def collect(services: Services, conversation_id: int, since_id: int) -> He
         )
         for message in waiting.all():
             if message.delivery_status == "sending":
+                heard.held = True
                 break  # the delivery job holds it for an instant; its event wakes us
             claim = update(Message).where(
                 Message.id == message.id, Message.delivery_status.in_(WAITING)
@@ -112,7 +115,7 @@ async def listen(
         while True:
             found = await collect(services, conversation_id, since_id)
             heard.lines.extend(found.lines)
-            heard.state = found.state
+            heard.state, heard.held = found.state, found.held
             heard.replied = heard.replied or found.replied
             if heard.ready:
                 return heard
