@@ -21,11 +21,11 @@ from gateway.outbound import queue_outbound
 from gateway.ownership import State
 from gateway.runtime import Services
 from voice import caller, twiml, words
+from voice.call_back import DROPPED_WITHIN_SECONDS, HEARD, call_back
 from voice.calls import CallView, view
 from voice.models import TransferAttempt, VoiceCall
 from voice.text_back import send_text_back
 
-DROPPED_WITHIN_SECONDS = 5  # an agent gone this soon after joining dropped, not finished
 _YES = re.compile(r"\b(yes|yeah|yep|sure|ok|okay|please)\b", re.IGNORECASE)
 
 
@@ -71,14 +71,18 @@ async def _back_to_ai(
     await services.events.publish(event)
 
 
-async def dial_done(services: Services, found: CallView, round_: int) -> str:
-    """The caller's conference is over."""
+async def dial_done(
+    services: Services, found: CallView, round_: int, *, from_desk: bool = False
+) -> str:
+    """The caller's conference is over (or an agent sent the caller back from the desk:
+    `from_desk`, never a dropped line)."""
     call = found.call
     if call.phase == "offer" or (call.phase == "hold" and call.transfer_round == round_):
         return caller.offer(services, found, round_, call.offer or "exhausted", [])
     if call.phase != "agent" or call.transfer_round != round_:
         return caller.ask_next(services, found, [words.ANYTHING_ELSE], first_turn_after(round_))
     lines = [words.AGENT_LEFT, words.ANYTHING_ELSE]
+    dropped = None
     async with services.db.transaction() as session:
         accepted = await session.scalar(
             select(TransferAttempt).where(
@@ -91,26 +95,44 @@ async def dial_done(services: Services, found: CallView, round_: int) -> str:
             now = utcnow()
             joined = accepted.joined_at or accepted.answered_at or now
             accepted.ended_at = now
-            if (now - joined).total_seconds() < DROPPED_WITHIN_SECONDS:
+            if not from_desk and (now - joined).total_seconds() < DROPPED_WITHIN_SECONDS:
                 accepted.outcome = "dropped_after_connect"
-                lines = [words.DROPPED, words.ANYTHING_ELSE]
+                dropped = accepted
+    if dropped is not None:
+        again = await call_back(services, found, dropped)
+        if again is not None:
+            return caller.hold(services, found, again, list(HEARD))
+        lines = [words.DROPPED, words.ANYTHING_ELSE]
+    why = "the line to the agent dropped" if dropped is not None else "the agent hung up"
+    return await _after_transfer(services, found, round_, lines, why)
+
+
+async def _after_transfer(
+    services: Services, found: CallView, round_: int, lines: list[str], why: str
+) -> str:
     await _back_to_ai(
         services,
         found,
         source={State.ASSIGNED, State.MANUAL, State.QUEUED},
-        reason="the agent hung up; the caller is back with the AI",
+        reason=f"{why}; the caller is back with the AI",
         notice=" ".join(lines),
     )
-    refreshed = await view(services.db, call.id)
+    refreshed = await view(services.db, found.call.id)
     assert refreshed is not None
     return caller.ask_next(services, refreshed, lines, first_turn_after(round_))
 
 
 async def resume(services: Services, found: CallView, round_: int) -> str:
-    """The caller, moved off hold because nobody could take it, hears the offer."""
+    """The caller, moved off hold because nobody could take it, hears the offer; moved
+    off hold because a dropped agent could not be called back, is back with the AI."""
     call = found.call
     if call.phase == "offer":
         return caller.offer(services, found, round_, call.offer or "exhausted", [])
+    if call.phase == "hold" and call.transfer_round == round_:
+        lines = [words.CALL_BACK_FAILED, words.ANYTHING_ELSE]
+        return await _after_transfer(
+            services, found, round_, lines, "the dropped agent could not be called back"
+        )
     return caller.after_ai(services, found)
 
 

@@ -197,7 +197,9 @@ async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
         settings.twilio_api_base_url,
         credentials(found),
         found.call.call_sid,
-        url=urls.url(settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round),
+        url=urls.url(
+            settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round, x="desk"
+        ),
     )
     return jsonify({"moved": True})
 

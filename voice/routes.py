@@ -209,37 +209,43 @@ async def conference() -> ResponseReturnValue:
     return _xml(EMPTY)
 
 
+RoundAnswer = Callable[[AppServices, CallView, int, MultiDict[str, str]], Awaitable[str]]
+
+
+async def _per_round(name: str, answer: RoundAnswer) -> Response:
+    """A caller-side request about transfer round `r`: verified, then answered once (a
+    repeat of it gets the same TwiML)."""
+    state = app_services()
+    found, form = await _verified_call(state)
+    round_ = _number("r")
+    return await _once(found, f"{name}:{round_}", lambda: answer(state, found, round_, form))
+
+
 @voice_routes.post(urls.DIAL_DONE)
 async def dial_done() -> ResponseReturnValue:
-    state = app_services()
-    found, _ = await _verified_call(state)
-    round_ = _number("r")
-    return await _once(
-        found, f"dial-done:{round_}", lambda: comeback.dial_done(state.services, found, round_)
+    from_desk = request.args.get("x") == "desk"  # the desk's "back to the AI", not a drop
+    return await _per_round(
+        "dial-done",
+        lambda state, found, r, _: comeback.dial_done(
+            state.services, found, r, from_desk=from_desk
+        ),
     )
 
 
 @voice_routes.post(urls.RESUME)
 async def resume() -> ResponseReturnValue:
-    state = app_services()
-    found, _ = await _verified_call(state)
-    round_ = _number("r")
-    return await _once(
-        found, f"resume:{round_}", lambda: comeback.resume(state.services, found, round_)
+    return await _per_round(
+        "resume", lambda state, found, r, _: comeback.resume(state.services, found, r)
     )
 
 
 @voice_routes.post(urls.OFFER)
 async def offer() -> ResponseReturnValue:
-    state = app_services()
-    found, form = await _verified_call(state)
-    round_ = _number("r")
     declined = request.args.get("x") == "no"
-    return await _once(
-        found,
-        f"offer:{round_}",
-        lambda: comeback.offer_answer(
-            state.services, state.intake, state.hub, found, round_, form.to_dict(), declined
+    return await _per_round(
+        "offer",
+        lambda state, found, r, form: comeback.offer_answer(
+            state.services, state.intake, state.hub, found, r, form.to_dict(), declined
         ),
     )
 

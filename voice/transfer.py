@@ -30,6 +30,8 @@ NEXT_TARGET = frozenset(
 )
 OUTCOMES = NEXT_TARGET | {"accepted", "caller_left", "dropped_after_connect", "exhausted"}
 CALL_ME = "asked to be called"  # the detail of an attempt an agent asked for from the desk
+CALL_BACK = "called back after the line dropped"
+CALL_BACK_POSITION = -3  # marks the one attempt of a call-back round (details get replaced)
 RINGING = frozenset({"dialing", "queued", "initiated", "ringing"})
 
 
@@ -116,6 +118,8 @@ async def _pick(session: AsyncSession, found: CallView, round_: int) -> tuple[in
         )
     )
     done = set(tried.all())
+    if CALL_BACK_POSITION in done:
+        return None  # a call-back round dials its one agent, nobody else
     targets = await reachable(session, found)
     conversation = await session.get(Conversation, found.call.conversation_id)
     assert conversation is not None
@@ -143,8 +147,9 @@ async def dial_next(services: Services, call_id: int, round_: int) -> None:
                 return  # one target at a time
             picked = await _pick(session, found, round_)
             if picked is None:
-                await _exhaust(session, found, round_)
-                exhausted = True
+                if not await _is_call_back(session, call_id, round_):
+                    await _exhaust(session, found, round_)
+                exhausted = True  # a call-back that failed: `/resume` returns the caller to the AI
             else:
                 exhausted = False
                 position, target = picked
@@ -200,6 +205,19 @@ async def place(services: Services, found: CallView, attempt_id: int, number: st
     if dialled.outcome is not None:  # the caller left while the call was being placed
         await hang_up_agent(services, found, dialled)
     return True
+
+
+async def _is_call_back(session: AsyncSession, call_id: int, round_: int) -> bool:
+    found = await session.scalar(
+        select(func.count())
+        .select_from(TransferAttempt)
+        .where(
+            TransferAttempt.call_id == call_id,
+            TransferAttempt.round == round_,
+            TransferAttempt.position == CALL_BACK_POSITION,
+        )
+    )
+    return bool(found)
 
 
 async def _exhaust(session: AsyncSession, found: CallView, round_: int) -> None:

@@ -23,6 +23,8 @@ ON_HOLD_AFTER: dict[str, str] = {
     "claimed_elsewhere": "Someone is picking up your conversation. Please hold.",
 }
 DROPPED = "Sorry, the line to our team member dropped."
+CALLING_BACK = "I'm calling them back now. Please hold."
+CALL_BACK_FAILED = "Sorry, I couldn't reach our team member again."
 AGENT_LEFT = "Thanks for holding."
 
 OFFER_TEXT_BACK = (

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from quart import Quart
+from sqlalchemy import update
 
 from gateway.db import Database
-from gateway.models import Organization
+from gateway.models import Organization, utcnow
 from server.app import create_app
 from server.worker import build_channels
 from tests.support.factories import job_services, make_agent
 from tests.support.fake_twilio import worker_running
 from tests.support.ports import free_port
 from voice.commands import DEMO_AGENT_PHONE, DEMO_NUMBER, prepare
+from voice.models import TransferAttempt
 from voice.sandbox import PhoneSandbox
 from voice.simulator import AgentCall, Leg, Phone
 
@@ -80,6 +83,10 @@ async def test_a_simulated_call_ends_in_a_warm_transfer(
                 await agent.answer()
                 assert any("Press 1" in line for line in heard)
                 assert await agent.press("1")
+                async with db.transaction() as session:  # they talk a while, then hang up
+                    await session.execute(
+                        update(TransferAttempt).values(joined_at=utcnow() - timedelta(seconds=60))
+                    )
                 await phone.conference_over()
     assert phone.listening is not None and "anything else" in heard[-1]
     assert admin.name == "Dana"

@@ -256,25 +256,6 @@ async def test_no_text_back_to_an_opted_out_number(
     assert fake_twilio.messages() == []
 
 
-async def test_an_agent_gone_right_after_joining_is_a_dropped_line(
-    caller: Caller,
-    voice_services: Services,
-    fake_twilio: FakeTwilio,
-    account: Account,
-    worker: None,
-) -> None:
-    await _on_hold(caller)
-    [dana] = fake_twilio.wait_for_calls(1)
-    dana_phone = AgentPhone(caller.client, account, dana)
-    await dana_phone.pick_up()
-    await dana_phone.press("1")
-    back = await caller.conference_over()
-    assert "line to our team member dropped" in " ".join(back)
-    assert await outcomes(voice_services) == [("Dana", "dropped_after_connect")]
-    _, conversation = await the_call(voice_services)
-    assert conversation.state == "ai"
-
-
 async def test_the_desk_shows_the_call_and_sends_the_caller_back_to_the_ai(
     caller: Caller,
     voice_app: Quart,
