@@ -48,6 +48,12 @@ def channel_list() -> list[dict[str, Any]]:
     return [spec.to_json() for spec in app_services().services.channels.specs()]
 
 
+def admin_pages() -> list[dict[str, str]]:
+    """The channels' own settings pages (a label and a path), for the admins' top bar."""
+    settings = app_services().services.channels.admin_settings
+    return [{"label": found.label, "page": found.page} for found in settings if found.page]
+
+
 def _described() -> dict[str, Any]:
     channels = app_services().services.channels
     return {

@@ -44,6 +44,7 @@ VOICE: ChannelPlugin = channel_plugin(
             description="What callers hear, how transfers to agents' phones behave, and the "
             "URLs to paste into Twilio for each number.",
             api="/api/admin/voice",
+            page="/calls/settings",  # voice.page.PATH (not imported: a worker needs no pages)
         ),
     ),
 )

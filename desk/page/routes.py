@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from desk.page.security import harden, same_origin_path
 from gateway.auth import COOKIE, Role, has_role, resolve_session
-from gateway.channels_api import channel_list
+from gateway.channels_api import admin_pages, channel_list
 from gateway.errors import NotFound
 from gateway.models import Agent, Conversation
 from gateway.web import app_services
@@ -108,8 +108,12 @@ async def dashboard() -> ResponseReturnValue:
 
 @queue_page.get("/channels.js")
 async def channels_script() -> ResponseReturnValue:
-    """The channels and their labels, as a script the pages load before their own."""
-    body = f"window.SB_CHANNELS = {json.dumps(channel_list())};\n"
+    """The channels and their labels, and the channels' own settings pages (an admin's top
+    bar links to them), as a script the pages load before their own."""
+    body = (
+        f"window.SB_CHANNELS = {json.dumps(channel_list())};\n"
+        f"window.SB_ADMIN_PAGES = {json.dumps(admin_pages())};\n"
+    )
     response = Response(body, mimetype="application/javascript")
     response.cache_control.max_age = ASSET_CACHE_SECONDS
     return harden(response, request.host)

@@ -221,7 +221,11 @@
     bar.appendChild(el("a", { class: "brand", href: "/queue" }, [el("img", { src: "/queue-assets/logo.svg", alt: "" }), "Switchboard"]));
     var nav = el("nav", { class: "topnav", "aria-label": "Main" });
     var links = [["queue", "/queue", "Queue"]];
-    if (agent.role === "admin") links.push(["dashboard", "/dashboard", "Dashboard"], ["admin", "/admin", "Admin"]);
+    if (agent.role === "admin") {
+      links.push(["dashboard", "/dashboard", "Dashboard"], ["admin", "/admin", "Admin"]);
+      // the channels' own settings pages (from /channels.js), e.g. what callers hear
+      (window.SB_ADMIN_PAGES || []).forEach(function (page) { links.push(["", page.page, page.label]); });
+    }
     links.forEach(function (link) {
       nav.appendChild(el("a", { href: link[1], "aria-current": options.active === link[0] ? "page" : null }, link[2]));
     });

@@ -1,6 +1,7 @@
 """A voice conversation in the agents' queue page: the details panel shows the call's live
 state and each transfer attempt with its outcome, and offers "Call me" while the caller
-waits on hold (refused with a plain message until the agent has a phone)."""
+waits on hold (refused with a plain message until the agent has a phone). An admin's top
+bar links to the calls settings page on every desk page; an agent's does not."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from messaging.twilio.models import TwilioAccount
 from messaging.twilio.numbers import add_number
 from tests.desk.page.conftest import RunningSystem
 from tests.desk.page.pages import LIVE_TIMEOUT_MS, agent_page
-from tests.support.factories import intake_for, job_services
+from tests.support.factories import intake_for, job_services, make_agent
 from voice.models import TransferAttempt, VoiceCall
 
 BUSINESS = "+15550001111"
@@ -87,3 +88,22 @@ async def test_a_call_on_hold_shows_in_the_conversation(
     await expect(calls.get_by_test_id("call-attempt")).to_have_text("Dana: ringing")
     await calls.get_by_test_id("call-me").click()
     await expect(page.get_by_text("add your phone number first")).to_be_visible()
+
+
+async def test_an_admins_top_bar_links_to_the_calls_settings(
+    running_gateway: RunningSystem, browser: Browser
+) -> None:
+    system = running_gateway
+    page = await agent_page(browser, system.url, system.admin.email)
+    for path in ("/queue", "/dashboard", "/admin"):
+        await page.goto(system.url + path)
+        calls = page.get_by_role("navigation", name="Main").get_by_role("link", name="Calls")
+        await expect(calls).to_have_attribute("href", "/calls/settings")
+    await calls.click()
+    await expect(page).to_have_url(system.url + "/calls/settings")
+
+    agent = await make_agent(system.db, system.org, name="Ada")
+    agents_page = await agent_page(browser, system.url, agent.email)
+    main = agents_page.get_by_role("navigation", name="Main")
+    await expect(main.get_by_role("link", name="Queue")).to_be_visible()
+    await expect(main.get_by_role("link", name="Calls")).to_have_count(0)
