@@ -29,7 +29,11 @@ PUBLIC_PREFIX = "/media/"
 LINK_SALT = "switchboard.media-link"
 LINK_MAX_AGE_SECONDS = 3600
 SENDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
-INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# served as themselves (a sandboxed image, or audio such as a call's recording for the
+# desk's player); anything else is a download
+INLINE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "audio/mpeg", "audio/wav"}
+)
 _KEY = re.compile(r"[0-9a-f]{32}")
 _TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 

@@ -189,10 +189,11 @@ async def status_callback(services: Services, found: CallView, form: Mapping[str
     return ended
 
 
-async def recording_callback(services: Services, found: CallView, form: Mapping[str, str]) -> None:
-    """Keep a finished recording's SID, URL and length on the call."""
-    if form.get("RecordingStatus") != "completed":
-        return
+async def recording_callback(services: Services, found: CallView, form: Mapping[str, str]) -> bool:
+    """Keep a finished recording's SID, URL and length on the call; True when there is one
+    to fetch."""
+    if form.get("RecordingStatus") != "completed" or not form.get("RecordingUrl"):
+        return False
     duration = form.get("RecordingDuration", "")
     async with services.db.transaction() as session:
         await session.execute(
@@ -205,3 +206,4 @@ async def recording_callback(services: Services, found: CallView, form: Mapping[
             )
             .execution_options(synchronize_session=False)
         )
+    return True

@@ -23,6 +23,7 @@ from messaging.twilio import rest
 from voice import urls
 from voice.calls import view_in
 from voice.models import AgentPhone, TransferAttempt, VoiceCall
+from voice.recording import audio_urls
 from voice.transfer import CALL_ME, credentials, decide, hang_up_agent, place
 
 voice_desk = Blueprint("voice_desk", __name__)
@@ -58,7 +59,9 @@ CALL = obj(
     started_at=STRING,
     ended_at=nullable(STRING),
     duration_seconds=nullable(INTEGER),
-    recording_url=nullable(STRING),
+    recording_url=nullable(
+        {**STRING, "description": "the kept recording's audio (GET /api/media/{key}), if any"}
+    ),
     recording_seconds=nullable(INTEGER),
     attempts=array(ATTEMPT),
 )
@@ -90,6 +93,7 @@ async def _calls_of(conversation_id: int) -> list[dict[str, Any]]:
                 .limit(20)
             )
         ).all()
+        audio = await audio_urls(session, list(calls))
         shown = []
         for call in calls:
             attempts = (
@@ -111,7 +115,7 @@ async def _calls_of(conversation_id: int) -> list[dict[str, Any]]:
                     "started_at": call.created_at,
                     "ended_at": call.ended_at,
                     "duration_seconds": call.duration_seconds,
-                    "recording_url": call.recording_url,
+                    "recording_url": audio.get(call.id),
                     "recording_seconds": call.recording_seconds,
                     "attempts": [
                         {

@@ -12,6 +12,8 @@ from gateway.plugins import ChannelPlugin, channel_plugin
 from voice.channel import VoiceChannel
 from voice.commands import register
 from voice.notices import VOICE_NOTICES
+from voice.recording import FETCH_RECORDING
+from voice.recording_sweep import RECORDING_SWEEP
 
 if TYPE_CHECKING:
     from quart import Blueprint
@@ -38,6 +40,8 @@ VOICE: ChannelPlugin = channel_plugin(
     VoiceChannel,
     blueprints=_blueprints,
     commands=register,
+    jobs=(FETCH_RECORDING,),
+    sweeps=(RECORDING_SWEEP,),
     admin_settings=(
         AdminSetting(
             label="Calls",

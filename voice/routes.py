@@ -19,7 +19,7 @@ from gateway.messages import InboundMessage
 from gateway.models import Message, utcnow
 from gateway.web import AppServices, app_services
 from messaging.twilio.lines import find_for_webhook
-from voice import agent_leg, caller, calls, comeback, hold_line, transfer, urls
+from voice import agent_leg, caller, calls, comeback, hold_line, recording, transfer, urls
 from voice.calls import CallView
 from voice.verify import refuse_unknown, signature_header, verify
 
@@ -251,10 +251,11 @@ async def offer() -> ResponseReturnValue:
 
 
 @voice_routes.post(urls.RECORDING)
-async def recording() -> ResponseReturnValue:
+async def recording_status() -> ResponseReturnValue:
     state = app_services()
     found, form = await _verified_call(state)
-    await calls.recording_callback(state.services, found, form.to_dict())
+    if await calls.recording_callback(state.services, found, form.to_dict()):
+        await recording.enqueue(state.services, found)  # fetched by a job, never in here
     return _xml(EMPTY)
 
 

@@ -35,7 +35,8 @@ class Fetched:
     note: str | None = None
 
 
-def _basic(user: str, password: str) -> str:
+def basic_auth(user: str, password: str) -> str:
+    """The Authorization header of a request made with an account's SID and auth token."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
@@ -52,7 +53,9 @@ def allowed_source(url: str, base_url: str) -> bool:
     return parts.scheme == "https" and (host == "twilio.com" or host.endswith(".twilio.com"))
 
 
-async def _download(http: aiohttp.ClientSession, url: str, limit: int, label: str) -> Fetched:
+async def download(http: aiohttp.ClientSession, url: str, limit: int, label: str) -> Fetched:
+    """One file from Twilio, up to `limit` bytes (a larger one is not kept: see its note).
+    Throttling, a server error or network trouble raise TransientDeliveryError (retry)."""
     try:
         async with http.get(url, allow_redirects=True) as response:
             if response.status == 429 or response.status >= 500:
@@ -99,7 +102,9 @@ async def fetch_message_media(services: Services, message_id: int) -> str:
     progress += [{"status": "pending", "note": None}] * (len(attachments) - len(progress))
     store = MediaStore(services.settings.var_dir)
     limit = services.settings.media_max_bytes
-    headers = {"Authorization": _basic(account.account_sid, account.auth_token)} if account else {}
+    headers = (
+        {"Authorization": basic_auth(account.account_sid, account.auth_token)} if account else {}
+    )
     timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS)
     failure: TransientDeliveryError | None = None
     # aiohttp drops the Authorization header when Twilio redirects to its media host.
@@ -112,7 +117,7 @@ async def fetch_message_media(services: Services, message_id: int) -> str:
                 progress[index] = {"status": "refused", "note": f"{label} is not on Twilio"}
                 continue
             try:
-                fetched = await _download(http, str(item["url"]), limit, label)
+                fetched = await download(http, str(item["url"]), limit, label)
             except TransientDeliveryError as error:
                 failure = error
                 break

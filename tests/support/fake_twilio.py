@@ -88,6 +88,8 @@ class FakeTwilio(CallsAPI):
     call_updates: list[Placed] = field(default_factory=list)  # moves and hang-ups, by CallSid
     participant_updates: list[Placed] = field(default_factory=list)  # sid: "CF…/label"
     _ended_calls: set[str] = field(default_factory=set)
+    _recordings: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    recording_fetches: list[tuple[str, bool]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None

@@ -1,11 +1,14 @@
 """The calls part of the loopback Twilio API (`FakeTwilio` mixes it in): `POST
 Calls.json` places an outgoing call (201, a `CA…` SID), `Calls/{sid}.json` moves or ends one
 (error 21220 once the test ended it, as Twilio answers for a call no longer in progress),
-and a conference participant's update; every form is kept for the test to read."""
+and a conference participant's update; every form is kept for the test to read. A call
+recording's media (`Recordings/{RE…}.mp3`) is served only with the account's credentials,
+and each fetch of it is counted."""
 
 from __future__ import annotations
 
 import email.utils
+import secrets
 import threading
 import time
 import uuid
@@ -33,10 +36,13 @@ class Placed:
 
 
 class CallsAPI:
+    port: int
     calls: list[Placed]
     call_updates: list[Placed]
     participant_updates: list[Placed]
     _ended_calls: set[str]
+    _recordings: dict[str, tuple[str, bytes]]  # RE… -> (account, MP3 bytes)
+    recording_fetches: list[tuple[str, bool]]  # (RE…, whether the account's auth came with it)
     _lock: threading.Lock
     # provided by FakeTwilio, which mixes this class in
     _authorized: Callable[[web.Request, str], bool]
@@ -54,6 +60,15 @@ class CallsAPI:
         """The call is over at Twilio's end: moving it now fails with error 21220."""
         with self._lock:
             self._ended_calls.add(call_sid)
+
+    def add_recording(self, account_sid: str, audio: bytes) -> tuple[str, str]:
+        """A finished recording of the account: its SID and the RecordingUrl Twilio
+        reports (no extension; `.mp3` is appended to fetch it as MP3)."""
+        sid = "RE" + secrets.token_hex(16)
+        with self._lock:
+            self._recordings[sid] = (account_sid, audio)
+        base = f"http://127.0.0.1:{self.port}"
+        return sid, f"{base}/{API_VERSION}/Accounts/{account_sid}/Recordings/{sid}"
 
     def wait_for_calls(self, count: int, timeout: float = 30.0) -> list[Placed]:
         deadline = time.monotonic() + timeout
@@ -142,7 +157,21 @@ class CallsAPI:
             }
         )
 
+    async def _recording(self, request: web.Request) -> web.Response:
+        account_sid, name = request.match_info["account"], request.match_info["recording"]
+        sid, _, extension = name.partition(".")
+        authorized = self._authorized(request, account_sid)
+        with self._lock:
+            self.recording_fetches.append((sid, authorized))
+            found = self._recordings.get(sid)
+        if not authorized:
+            return self._error(401, 20003, "Authenticate")
+        if found is None or found[0] != account_sid or extension not in ("mp3", ""):
+            return self._error(404, 20404, "The requested resource was not found")
+        return web.Response(body=found[1], content_type="audio/mpeg")
+
     def _add_call_routes(self, app: web.Application, accounts: str) -> None:
+        app.router.add_get(f"{accounts}/Recordings/{{recording}}", self._recording)
         app.router.add_post(f"{accounts}/Calls.json", self._create_call)
         app.router.add_post(f"{accounts}/Calls/{{call}}.json", self._update_call)
         app.router.add_post(

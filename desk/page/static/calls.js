@@ -1,9 +1,10 @@
 /* Calls in the conversation view: for a conversation that has calls, the details panel
  * gains a "Calls" section with each call's live state ("with the AI", "on hold for 42 s",
- * "with Dana", "ended"), its duration and recording, and every transfer attempt with its
- * outcome; for a call in progress, the agent can ask to be rung in ("Call me", while the
- * caller waits on hold), send the caller back to the AI, or end the call. It reads
- * GET /api/conversations/<id>/calls on every render, so live events keep it current. */
+ * "with Dana", "ended"), its duration, a player for its recording once the gateway keeps
+ * the audio, and every transfer attempt with its outcome; for a call in progress, the
+ * agent can ask to be rung in ("Call me", while the caller waits on hold), send the caller
+ * back to the AI, or end the call. It reads GET /api/conversations/<id>/calls on every
+ * render, so live events keep it current. */
 (function () {
   "use strict";
   var SB = (window.SB = window.SB || {});
@@ -42,8 +43,12 @@
         el("span", { class: "move", "data-testid": "call-state", text: "Call from " + call.caller + ": " + facts.join(" · ") }),
         el("time", { class: "by", datetime: call.started_at, text: SB.time.full(call.started_at) }),
       ]);
-      if (call.recording_url && /^https:\/\//.test(call.recording_url)) {
-        item.appendChild(el("a", { href: call.recording_url, rel: "noopener", target: "_blank", text: "Recording (" + (call.recording_seconds || 0) + " s)" }));
+      if (call.recording_url && /^\/api\/media\/[0-9a-f]{32}$/.test(call.recording_url)) {
+        // the kept audio, served by this gateway to this organization's agents only
+        item.appendChild(el("div", { class: "recording" }, [
+          el("span", { text: "Recording (" + (call.recording_seconds || 0) + " s)" }),
+          el("audio", { controls: true, preload: "metadata", src: call.recording_url, "data-testid": "call-recording" }),
+        ]));
       }
       if (call.attempts.length) {
         item.appendChild(el("ul", { class: "identities", "data-testid": "call-attempts" }, call.attempts.map(function (attempt) {

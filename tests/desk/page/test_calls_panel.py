@@ -1,15 +1,19 @@
 """A voice conversation in the agents' queue page: the details panel shows the call's live
 state and each transfer attempt with its outcome, and offers "Call me" while the caller
-waits on hold (refused with a plain message until the agent has a phone). An admin's top
-bar links to the calls settings page on every desk page; an agent's does not."""
+waits on hold (refused with a plain message until the agent has a phone); an ended call's
+kept recording plays from the gateway. An admin's top bar links to the calls settings page
+on every desk page; an agent's does not."""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, expect
-from sqlalchemy import select
+from pathlib import Path
 
+from playwright.async_api import Browser, expect
+from sqlalchemy import select, update
+
+from gateway.media import MediaStore
 from gateway.messages import InboundMessage
-from gateway.models import utcnow
+from gateway.models import Message, utcnow
 from messaging.twilio.models import TwilioAccount
 from messaging.twilio.numbers import add_number
 from tests.desk.page.conftest import RunningSystem
@@ -107,3 +111,43 @@ async def test_an_admins_top_bar_links_to_the_calls_settings(
     main = agents_page.get_by_role("navigation", name="Main")
     await expect(main.get_by_role("link", name="Queue")).to_be_visible()
     await expect(main.get_by_role("link", name="Calls")).to_have_count(0)
+
+
+async def test_an_ended_calls_recording_plays_in_the_conversation(
+    running_gateway: RunningSystem, browser: Browser, tmp_path: Path
+) -> None:
+    system = running_gateway
+    conversation_id = await _a_call_on_hold(system)
+    audio = b"ID3\x04\x00" + bytes(2048)
+    stored = await MediaStore(tmp_path).save(
+        system.db, system.org.id, audio, "audio/mpeg", name="call-recording.mp3", origin="inbound"
+    )
+    async with system.db.transaction() as session:
+        await session.execute(
+            update(VoiceCall).values(
+                phase="ended", status="completed", recording_sid="RE1", recording_seconds=12
+            )
+        )
+        session.add(
+            Message(
+                organization_id=system.org.id,
+                conversation_id=conversation_id,
+                direction="outbound",
+                author="system",
+                channel="voice",
+                text="Call recording (12 s)",
+                attachments=[stored.attachment()],
+                meta={"voice": "recording"},
+                provider_message_id="recording:RE1",
+                delivery_status="delivered",
+            )
+        )
+    page = await agent_page(browser, system.url, system.admin.email)
+    await page.goto(f"{system.url}/queue/conversations/{conversation_id}")
+    player = page.get_by_test_id("calls").get_by_test_id("call-recording")
+    await expect(player).to_have_attribute("src", stored.url, timeout=LIVE_TIMEOUT_MS)
+    await expect(page.get_by_test_id("calls")).to_contain_text("Recording (12 s)")
+    fetched = await page.evaluate(
+        "src => fetch(src).then(r => [r.status, r.headers.get('content-type')])", stored.url
+    )
+    assert fetched == [200, "audio/mpeg"]
