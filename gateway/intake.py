@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,14 +44,26 @@ class Intake:
         self.events = events
 
     async def receive(
-        self, inbound: InboundMessage, *, within: WithinIntake | None = None
+        self,
+        inbound: InboundMessage,
+        *,
+        within: WithinIntake | None = None,
+        route_after: timedelta | None = None,
     ) -> Received:
+        """Store one inbound message once. Its routing job is queued after the commit, or
+        held back `route_after` when the caller routes it at once itself (the job is then
+        only the safety net: routing is claimed once per message)."""
         _validate(inbound)
         async with self.db.transaction() as session:
-            return await self.receive_in(session, inbound, within=within)
+            return await self.receive_in(session, inbound, within=within, route_after=route_after)
 
     async def receive_in(
-        self, session: AsyncSession, inbound: InboundMessage, *, within: WithinIntake | None = None
+        self,
+        session: AsyncSession,
+        inbound: InboundMessage,
+        *,
+        within: WithinIntake | None = None,
+        route_after: timedelta | None = None,
     ) -> Received:
         """`receive` in the caller's transaction (a channel storing several messages in
         one commit); the routing job and the live event still wait for that commit."""
@@ -102,10 +115,11 @@ class Intake:
                 "state": conversation.state,
             },
         )
+        route_at = None if route_after is None else now + route_after
         after_commit(
             session,
             lambda: self.jobs.enqueue_async(
-                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation.id
+                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation.id, at=route_at
             ),
         )
         after_commit(session, lambda: self.events.publish(event))

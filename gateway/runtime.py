@@ -22,6 +22,9 @@ from gateway.settings import Settings
 
 T = TypeVar("T")
 ChannelFactory = Callable[["Services"], ChannelRegistry]
+# Routing and the AI's reply for one committed inbound message, run in this process (see
+# `gateway.turns`); the composition root installs handoff's in the gateway.
+AnswerNow = Callable[["Services", int], Awaitable[None]]
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Services:
     jobs: JobQueue
     events: EventPublisher
     channels: ChannelRegistry
+    answer_now: AnswerNow | None = None
 
 
 @dataclass

@@ -1,11 +1,16 @@
 """Routing one inbound message: reopen a resolved conversation, then let the handoff policy
 (`handoff.policy`, an ordered table of named rules) decide: the AI stays silent, the
-conversation goes to a person, or the AI is asked for a reply."""
+conversation goes to a person, or the AI is asked for a reply.
+
+`decide_route` does the deciding in one transaction and says whether the AI should answer;
+`route_message` (the job) then enqueues the AI's turn, while `handoff.answer_now` runs it at
+once for a customer who waits on the line."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -29,8 +34,34 @@ log = logging.getLogger(__name__)
 AI_REPLY = "handoff.jobs.ai_reply"
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What routing decided: the outcome's name, and for "ai" the conversation and the
+    ownership version the AI's reply must be computed under."""
+
+    outcome: str
+    conversation_id: int | None = None
+    version: int | None = None
+    organization_id: int | None = None
+
+
 async def route_message(services: Services, message_id: int) -> str:
-    """Decide who answers one inbound message; returns the outcome's name."""
+    """Decide who answers one inbound message, and queue the AI's turn when it is the AI;
+    returns the outcome's name."""
+    routed = await decide_route(services, message_id)
+    if routed.conversation_id is not None and routed.version is not None:
+        await services.jobs.enqueue_async(
+            AI,
+            AI_REPLY,
+            routed.conversation_id,
+            routed.version,
+            conversation_id=routed.conversation_id,
+        )
+    return routed.outcome
+
+
+async def decide_route(services: Services, message_id: int) -> Routed:
+    """Decide who answers one inbound message, in one transaction claimed once per message."""
     async with services.db.transaction() as session:
         claimed = await session.execute(
             update(Message)
@@ -39,7 +70,7 @@ async def route_message(services: Services, message_id: int) -> str:
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return "already-routed"
+            return Routed("already-routed")
         message = await session.get(Message, message_id)
         assert message is not None
         context = await load_context(session, message.conversation_id)
@@ -52,10 +83,12 @@ async def route_message(services: Services, message_id: int) -> str:
             webhooks.message_data(message, conversation),
         )
         if message.no_reply:
-            return "no-reply"  # a consent keyword (SMS STOP, START, HELP): kept, never answered
+            # a consent keyword (SMS STOP, START, HELP): kept, never answered
+            return Routed("no-reply")
         if conversation.state == State.RESOLVED:
             if message.created_at <= await _resolved_at(session, conversation.id):
-                return "before-resolution"  # a late job must not reopen a closed conversation
+                # a late job must not reopen a closed conversation
+                return Routed("before-resolution")
             await ownership.transition(
                 session,
                 conversation,
@@ -69,16 +102,10 @@ async def route_message(services: Services, message_id: int) -> str:
         if decision.outcome is Outcome.HUMAN_OWNED:
             await ladder.customer_wrote(session, services, conversation, message.created_at)
         if decision.outcome is not Outcome.AI:
-            return decision.outcome.value
-        version = conversation.ownership_version
-        conversation_id = conversation.id
-        after_commit(
-            session,
-            lambda: services.jobs.enqueue_async(
-                AI, AI_REPLY, conversation_id, version, conversation_id=conversation_id
-            ),
+            return Routed(decision.outcome.value)
+        return Routed(
+            "ai", conversation.id, conversation.ownership_version, conversation.organization_id
         )
-        return "ai"
 
 
 async def hand_off(

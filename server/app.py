@@ -17,6 +17,7 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import text
 
+from gateway import turns
 from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.events import EventHub, EventPublisher
@@ -27,9 +28,11 @@ from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
+from handoff.answer_now import answer_now
 from server.plugins import PLUGINS
 
 STATIC = Path(__file__).parent / "static"
+DRAIN_SECONDS = 10.0  # as long as a turn may keep a caller waiting, then the jobs take over
 log = logging.getLogger(__name__)
 
 
@@ -66,7 +69,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         events = EventPublisher(async_redis)
         db = Database(settings.resolved_database_url, echo=settings.sql_echo)
         jobs = JobQueue(Redis.from_url(redis_url))
-        services = Services(settings, db, jobs, events, ChannelRegistry())
+        services = Services(settings, db, jobs, events, ChannelRegistry(), answer_now)
         services.channels = build_registry(plugins, services)
         app.extensions[EXTENSION] = AppServices(
             services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)
@@ -74,6 +77,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
 
     @app.after_serving
     async def stop_services() -> None:
+        await turns.drain(DRAIN_SECONDS)  # callers' turns still being answered
         state: AppServices = app.extensions.pop(EXTENSION)
         await state.hub.close()
         await state.services.db.dispose()

@@ -16,6 +16,7 @@ from gateway.intake import Intake
 from gateway.messages import InboundMessage
 from gateway.models import Message
 from gateway.runtime import Services
+from gateway.turns import receive_and_answer
 from voice import transfer, twiml, urls, words
 from voice.calls import CallView
 from voice.listen import Heard, listen
@@ -87,7 +88,9 @@ async def turn(
     else:
         text = speech
         meta["confidence"] = confidence
-    received = await intake.receive(
+    received = await receive_and_answer(
+        services,
+        intake,
         InboundMessage(
             organization_id=call.organization_id,
             channel=CHANNEL,
@@ -97,7 +100,7 @@ async def turn(
             provider_message_id=f"{call.call_sid}:{n}",
             thread_key=call.to_number,
             meta=meta,
-        )
+        ),
     )
     heard = await listen(services, hub, call.conversation_id, received.message_id, TURN_BUDGET)
     return await respond(services, found, n, heard, tries=0)
