@@ -1,11 +1,15 @@
 """What a job needs to run: the settings, the database, the job queue, the event publisher
 and the channel registry, gathered in `Services`. The worker (a composition root) installs
-a factory for the channels at start; `run_job` runs one async job body on a fresh event loop
-with its own engine and Redis client, as RQ requires, and closes them afterwards."""
+a factory for the channels at start; `run_job` runs one async job body (RQ calls jobs as
+plain functions) on the worker's one event loop with services opened once: a job pays for
+its own statements, not for a new engine, connection and Redis client each time. A job that
+escapes with an error (or RQ's time limit interrupting it) closes that loop and its
+services, and the next job opens fresh ones, so nothing half-done runs on."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,6 +25,7 @@ from gateway.queues import JobQueue
 from gateway.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 ChannelFactory = Callable[["Services"], ChannelRegistry]
 # Routing and the AI's reply for one committed inbound message, run in this process (see
 # `gateway.turns`); the composition root installs handoff's in the gateway.
@@ -52,11 +57,14 @@ def install(settings: Settings, channel_factory: ChannelFactory) -> None:
     _installed = _Installed(settings, channel_factory)
 
 
-async def open_services(settings: Settings, channel_factory: ChannelFactory) -> Services:
+async def open_services(
+    settings: Settings, channel_factory: ChannelFactory, *, pooled: bool = False
+) -> Services:
+    """Services for one event loop; `pooled` keeps database connections between uses."""
     redis_url = settings.require_redis_url()
     services = Services(
         settings=settings,
-        db=Database(settings.resolved_database_url, echo=settings.sql_echo, pooled=False),
+        db=Database(settings.resolved_database_url, echo=settings.sql_echo, pooled=pooled),
         jobs=JobQueue(Redis.from_url(redis_url)),
         events=EventPublisher(AsyncRedis.from_url(redis_url)),
         channels=ChannelRegistry(),
@@ -71,17 +79,54 @@ async def close_services(services: Services) -> None:
     services.jobs.redis.close()
 
 
+class _JobRuntime:
+    """The worker's event loop and services, kept between jobs."""
+
+    def __init__(self, installed: _Installed) -> None:
+        self.installed = installed
+        self.runner: asyncio.Runner | None = None
+        self.services: Services | None = None
+
+    def run(self, body: Callable[[Services], Awaitable[T]]) -> T:
+        if self.runner is None:
+            self.runner = asyncio.Runner()
+        try:
+            return self.runner.run(self._with_services(body))
+        except BaseException:
+            self.close()
+            raise
+
+    async def _with_services(self, body: Callable[[Services], Awaitable[T]]) -> T:
+        if self.services is None:
+            self.services = await open_services(
+                self.installed.settings, self.installed.channel_factory, pooled=True
+            )
+        return await body(self.services)
+
+    def close(self) -> None:
+        runner, services = self.runner, self.services
+        self.runner = self.services = None
+        if runner is None:
+            return
+        try:
+            if services is not None:
+                runner.run(close_services(services))
+        except Exception:  # closing what already failed must not hide the job's own error
+            log.warning("closing the job services failed", exc_info=True)
+        finally:
+            runner.close()
+
+
+_runtime: _JobRuntime | None = None
+
+
 def run_job(body: Callable[[Services], Awaitable[T]]) -> T:
-    """Run an async job body with fresh services on a fresh event loop."""
+    """Run an async job body on the worker's event loop with its services."""
+    global _runtime
     if _installed is None:
         raise ConfigurationError("jobs run only in a worker started by `switchboard worker`")
-    installed = _installed
-
-    async def main() -> T:
-        services = await open_services(installed.settings, installed.channel_factory)
-        try:
-            return await body(services)
-        finally:
-            await close_services(services)
-
-    return asyncio.run(main())
+    if _runtime is None or _runtime.installed is not _installed:
+        if _runtime is not None:
+            _runtime.close()
+        _runtime = _JobRuntime(_installed)
+    return _runtime.run(body)

@@ -7,6 +7,7 @@ at most `TURN_BUDGET`, a follow-up wait at most `WAIT_BUDGET`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 from sqlalchemy import select, update
@@ -88,7 +89,7 @@ async def turn(
     else:
         text = speech
         meta["confidence"] = confidence
-    received = await receive_and_answer(
+    answering = await receive_and_answer(
         services,
         intake,
         InboundMessage(
@@ -102,7 +103,11 @@ async def turn(
             meta=meta,
         ),
     )
-    heard = await listen(services, hub, call.conversation_id, received.message_id, TURN_BUDGET)
+    started = time.monotonic()
+    await answering.wait(TURN_BUDGET)  # answered here: no need to hear of it through events
+    budget = max(0.0, TURN_BUDGET - (time.monotonic() - started))
+    since = answering.received.message_id
+    heard = await listen(services, hub, call.conversation_id, since, budget)
     return await respond(services, found, n, heard, tries=0)
 
 

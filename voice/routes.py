@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from gateway.errors import BadInput, Forbidden, NotFound
 from gateway.inputs import MAX_ID, form_fields, query_int
+from gateway.intake import Received
 from gateway.messages import InboundMessage
 from gateway.models import Message, utcnow
 from gateway.web import AppServices, app_services
@@ -87,21 +88,10 @@ async def incoming() -> ResponseReturnValue:
     call_sid, caller_number = form.get("CallSid", ""), form.get("From", "")
     if not call_sid or not caller_number or len(call_sid) > MAX_SID or len(caller_number) > MAX_SID:
         raise BadInput("an incoming call needs CallSid and From")
-    received = await state.intake.receive(
-        InboundMessage(
-            organization_id=line.organization_id,
-            channel=caller.CHANNEL,
-            sender_kind="phone",
-            sender_address=caller_number,
-            sender_name=(form.get("CallerName") or "")[:200] or None,
-            text="",  # marks the call in the timeline; no words, so no summary quotes it
-            provider_message_id=f"{call_sid}:0",
-            thread_key=line.address,
-            no_reply=True,
-            meta={"call_sid": call_sid, "call": "started"},
-        )
-    )
-    async with services.db.transaction() as session:  # one transaction: the call's start
+    answered: list[str] = []
+
+    async def start_call(session: AsyncSession, received: Received) -> None:
+        """The call's start, in the same transaction as the line that marks it."""
         call, created = await calls.start(
             session,
             organization_id=line.organization_id,
@@ -113,11 +103,27 @@ async def incoming() -> ResponseReturnValue:
         )
         found = await calls.view_in(session, call.id)
         assert found is not None
-        document = caller.greeting(services, found)
         if created:
             _transcribe(session, found)
-        document = await calls.remember_in(session, call.id, "incoming", document)
-    return _xml(document)
+        greeting = caller.greeting(services, found)
+        answered.append(await calls.remember_in(session, call.id, "incoming", greeting))
+
+    await state.intake.receive(
+        InboundMessage(
+            organization_id=line.organization_id,
+            channel=caller.CHANNEL,
+            sender_kind="phone",
+            sender_address=caller_number,
+            sender_name=(form.get("CallerName") or "")[:200] or None,
+            text="",  # marks the call in the timeline; no words, so no summary quotes it
+            provider_message_id=f"{call_sid}:0",
+            thread_key=line.address,
+            no_reply=True,
+            meta={"call_sid": call_sid, "call": "started"},
+        ),
+        within=start_call,
+    )
+    return _xml(answered[0])
 
 
 def _transcribe(session: AsyncSession, found: CallView) -> None:
