@@ -10,7 +10,8 @@ posting the turn to the TwiML that speaks the reply, minus the AI's own time. Wi
 loopback model (tests.support.fake_llm, answering after a fixed `--model-delay`) the AI's
 own time is that delay; with the offline responder it is the responder's time for the same
 question, measured in this process on the same database. What remains is Switchboard's:
-intake, the routing and AI jobs through RQ, the version-checked claim and the wake-up.
+intake, routing and the AI's turn in the gateway (with the policy's checks), the
+version-checked claim and the remembered answer.
 
     .venv/bin/python -m bench.voice_turns [--calls 60] [--model-delay 0.3]
 """

@@ -117,7 +117,8 @@ async def complete(
 async def _post(
     config: LLMConfig, body: dict[str, Any], params: dict[str, str] | None, seconds: float
 ) -> tuple[int, bytes]:
-    # A session per call: RQ runs each job on a fresh event loop, so no pool is shared.
+    # A session per call: this runs in the gateway's loop and in a worker's (replaced after
+    # a failed job), so no pool is shared between loops.
     timeout = aiohttp.ClientTimeout(total=seconds)
     async with (
         aiohttp.ClientSession(timeout=timeout) as http,

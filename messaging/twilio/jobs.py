@@ -1,5 +1,5 @@
 """The RQ entry points of the Twilio channel: module-level functions that take ids and run
-their async body on a fresh event loop (see `gateway.runtime.run_job`)."""
+their async body on the worker's event loop (see `gateway.runtime.run_job`)."""
 
 from __future__ import annotations
 

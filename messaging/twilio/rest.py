@@ -1,10 +1,11 @@
 """Twilio's REST API, through the `twilio` library and its aiohttp client. Each call gets
-a session of its own, closed afterwards, because RQ runs every job on a fresh event loop
-and a pool must not outlive its loop. The base URL comes from the settings (Twilio's by
-default; a regional edge or a local sandbox otherwise). Vendor errors are translated here:
-network failures, timeouts, 429 and 5xx are transient (worth retrying); other 4xx answers
-are permanent and carry Twilio's error code. Messages (SMS, WhatsApp) and calls (the voice
-channel's agent legs and call moves) both go through here."""
+a session of its own, closed afterwards: the same code runs in the gateway's event loop and
+in a worker's, which is replaced after a failed job, and a pool must not outlive its loop.
+The base URL comes from the settings (Twilio's by default; a regional edge or a local
+sandbox otherwise). Vendor errors are translated here: network failures, timeouts, 429 and
+5xx are transient (worth retrying); other 4xx answers are permanent and carry Twilio's
+error code. Messages (SMS, WhatsApp) and calls (the voice channel's agent legs and call
+moves) both go through here."""
 
 from __future__ import annotations
 
