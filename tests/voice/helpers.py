@@ -1,7 +1,12 @@
-"""Reading a call's rows in the voice tests."""
+"""Reading a call's rows in the voice tests, and waiting for a job worker to start."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from redis import Redis
+from rq import Worker
 from sqlalchemy import select
 
 from gateway.models import Conversation, Message
@@ -33,3 +38,15 @@ async def transcript(services: Services, conversation_id: int) -> list[Message]:
             select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
         )
         return list(rows.all())
+
+
+async def worker_ready(redis_url: str, timeout: float = 120.0) -> None:
+    """Wait until a job worker has registered with Redis (a cold start can be slow)."""
+    connection = Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while Worker.count(connection=connection) == 0:
+            assert time.monotonic() < deadline, "the worker did not start"
+            await asyncio.sleep(0.1)
+    finally:
+        connection.close()

@@ -13,6 +13,7 @@ from gateway.runtime import Services
 from gateway.web import EXTENSION, AppServices
 from handoff.routing import route_message
 from tests.support.call_simulator import Caller
+from tests.voice.helpers import worker_ready
 
 
 async def _ai_replies(services: Services) -> int:
@@ -41,13 +42,14 @@ async def test_a_turn_is_answered_with_no_worker_running(
 
 
 async def test_when_answering_at_once_fails_the_jobs_answer(
-    voice_app: Quart, caller: Caller, voice_services: Services, worker: None
+    voice_app: Quart, caller: Caller, voice_services: Services, worker: None, redis_url: str
 ) -> None:
     async def broken(services: Services, message_id: int) -> None:
         raise RuntimeError("the model's client is broken in this process")
 
     state: AppServices = voice_app.extensions[EXTENSION]
     state.services.answer_now = broken
+    await worker_ready(redis_url)  # the caller's budget is for the jobs, not a cold start
     await caller.dial_in()
     heard = await caller.say("How long does shipping take?")
     assert any("working day" in line.lower() for line in heard), heard

@@ -5,31 +5,16 @@ turn itself, so the model is configured for it (and for the worker, as in produc
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
-
-from redis import Redis
-from rq import Worker
 
 from gateway.runtime import Services
 from server.app import create_app
 from tests.support.call_simulator import Caller
 from tests.support.fake_llm import FakeLLM
 from tests.support.fake_twilio import CUSTOMER, Account, FakeTwilio, worker_running, worker_settings
+from tests.voice.helpers import worker_ready
 
 DELAY = 11.0
-
-
-async def _worker_ready(redis_url: str, timeout: float = 120.0) -> None:
-    connection = Redis.from_url(redis_url)
-    try:
-        deadline = time.monotonic() + timeout
-        while Worker.count(connection=connection) == 0:
-            assert time.monotonic() < deadline, "the worker did not start"
-            await asyncio.sleep(0.1)
-    finally:
-        connection.close()
 
 
 async def test_a_slow_reply_comes_after_a_filler_and_a_redirect(
@@ -53,7 +38,7 @@ async def test_a_slow_reply_comes_after_a_filler_and_a_redirect(
         }
         app = create_app(settings.model_copy(update={"llm_timeout_seconds": 20.0}))
         with worker_running(voice_services.db.url, redis_url, env):
-            await _worker_ready(redis_url)  # the budget below is the AI's, not a cold start's
+            await worker_ready(redis_url)  # the budget below is the AI's, not a cold start's
             async with app.test_app():
                 caller = Caller(app.test_client(), account, CUSTOMER, business_number)
                 await caller.dial_in()
