@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +55,34 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class PoolSize:
+    """How many connections one engine keeps and may add, and how long a checkout waits."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout: float = 30.0
+
+
+def make_engine(
+    url: str, *, echo: bool = False, pooled: bool = True, pool: PoolSize = PoolSize()
+) -> AsyncEngine:
+    sizes = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        in_memory = path in ("", ":memory:")
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # a SQLite file keeps SQLAlchemy's pool either way (a connection is cheap to keep);
+        # an in-memory database is one per connection, so its own pool class stays
+        engine = create_async_engine(
+            url, echo=echo, connect_args={"timeout": 30}, **({} if in_memory else sizes)
+        )
         _configure_sqlite(engine)
         return engine
-    kwargs: dict[str, Any] = {"pool_size": 10, "max_overflow": 20} if pooled else {}
-    return create_async_engine(
-        url, echo=echo, poolclass=None if pooled else NullPool, pool_pre_ping=pooled, **kwargs
-    )
+    if not pooled:
+        return create_async_engine(url, echo=echo, poolclass=NullPool)
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, **sizes)
 
 
 class _Turns:
@@ -95,9 +112,11 @@ class _Turns:
 class Database:
     """An engine and its session factory; create one per event loop."""
 
-    def __init__(self, url: str, *, echo: bool = False, pooled: bool = True) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pooled: bool = True, pool: PoolSize = PoolSize()
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, pooled=pooled)
+        self.engine = make_engine(url, echo=echo, pooled=pooled, pool=pool)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._turns: _Turns | contextlib.nullcontext[None] = (
             _Turns() if self.dialect == "sqlite" else contextlib.nullcontext()

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     widget_token_max_age_days: int = Field(90, ge=1)
     widget_new_visitors_per_hour: int = Field(30, ge=1)
     sql_echo: bool = False
+    # Each gateway process's connection pool (PostgreSQL; a SQLite file too): a request
+    # that waits longer than the timeout for a connection is answered 503 with Retry-After.
+    database_pool_size: int = Field(10, ge=1, le=500)
+    database_max_overflow: int = Field(20, ge=0, le=500)
+    database_pool_timeout_seconds: float = Field(30.0, gt=0, le=300)
     # Twilio Messaging: the REST API's base URL (a regional edge such as
     # https://api.dublin.ie1.twilio.com, or a local sandbox), whether to rebuild the URL
     # Twilio signed from X-Forwarded-Proto/-Host/-Port when no public URL is set (only

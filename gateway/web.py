@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from quart import Quart, current_app, jsonify
 from quart.typing import ResponseReturnValue
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from werkzeug.exceptions import HTTPException
 
 from gateway.db import Database
@@ -19,6 +20,7 @@ from gateway.runtime import Services
 
 log = logging.getLogger(__name__)
 EXTENSION = "switchboard"
+RETRY_AFTER_SECONDS = 5
 
 
 @dataclass
@@ -44,6 +46,14 @@ def install_error_handlers(app: Quart) -> None:
         if error.status >= 500:
             log.exception("request failed", exc_info=error)
         return jsonify(error.to_json()), error.status
+
+    @app.errorhandler(SQLAlchemyTimeout)
+    async def _database_busy(error: SQLAlchemyTimeout) -> ResponseReturnValue:
+        # Every pooled connection stayed taken past the pool's timeout. Intake is idempotent
+        # on the provider's id, so a sender told to come back stores the message once.
+        log.warning("no database connection came free in time: %s", error)
+        body = {"error": "busy", "message": "Switchboard is busy; please try again shortly."}
+        return jsonify(body), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> ResponseReturnValue:

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from gateway import turns
 from gateway.channels import ChannelRegistry
-from gateway.db import Database
+from gateway.db import Database, PoolSize
 from gateway.events import EventHub, EventPublisher
 from gateway.inputs import install as install_inputs
 from gateway.intake import Intake
@@ -67,7 +67,15 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         settings.require_secret_key()
         async_redis = AsyncRedis.from_url(redis_url)
         events = EventPublisher(async_redis)
-        db = Database(settings.resolved_database_url, echo=settings.sql_echo)
+        db = Database(
+            settings.resolved_database_url,
+            echo=settings.sql_echo,
+            pool=PoolSize(
+                settings.database_pool_size,
+                settings.database_max_overflow,
+                settings.database_pool_timeout_seconds,
+            ),
+        )
         jobs = JobQueue(Redis.from_url(redis_url))
         services = Services(settings, db, jobs, events, ChannelRegistry(), answer_now)
         services.channels = build_registry(plugins, services)
