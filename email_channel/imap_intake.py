@@ -22,7 +22,7 @@ import random
 import re
 import secrets
 import ssl
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from aioimaplib import IMAP4, quoted
@@ -106,11 +106,17 @@ class ImapIntake:
 
     async def read_once(self) -> int:
         """Connect, spool what is new, disconnect; returns how many mails it spooled."""
+        async with self.connected() as (client, uidvalidity):
+            return await self.sync(client, uidvalidity)
+
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[tuple[IMAP4, int]]:
+        """A logged-in client with the folder selected, and the folder's UIDVALIDITY."""
         client = await self._connect()
         try:
             uidvalidity = await self._select(client)
             await self._prepare(client)
-            return await self.sync(client, uidvalidity)
+            yield client, uidvalidity
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.logout(), 5)
@@ -231,7 +237,7 @@ class ImapIntake:
         mailbox_id = self.access.mailbox.id
         last = fetched[-1][0]
         async with self.services.db.transaction() as session:
-            await spool(session, [Arrival(mailbox_id, raw) for _, raw in fetched])
+            await spool(session, [Arrival(mailbox_id, raw) for _, raw in fetched], ids=False)
             cursor = await session.get(ImapCursor, mailbox_id)
             if cursor is None:
                 session.add(

@@ -91,11 +91,11 @@ class MailProcessor:
             done = 0
             mailboxes: dict[int, MailboxInfo | None] = {}
             while True:
+                size = await self._give_way()
                 batch = await due(self.services.db, BATCH)
-                if not batch:
+                if not batch or self._stop.is_set():
                     return done
                 while batch:
-                    size = await self._give_way()
                     if self._stop.is_set():
                         return done
                     group: list[tuple[MailboxInfo, Pending]] = []
@@ -110,6 +110,8 @@ class MailProcessor:
                     batch = batch[size:]
                     done += await self._process_group(group)
                     self._stored = time.monotonic()
+                    if batch:
+                        size = await self._give_way()
 
     async def _process_group(self, group: list[tuple[MailboxInfo, Pending]]) -> int:
         """One commit for the group's plain mails, then the others one by one; the whole
