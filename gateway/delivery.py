@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import metrics
 from gateway.attention import mark_needs_attention
+from gateway.db import after_commit
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.events import Event
 from gateway.messages import Attachment, OutboundMessage
@@ -63,6 +65,8 @@ async def deliver_message(services: Services, message_id: int) -> str:
                     message_id,
                     conversation.id,
                 )
+                dropped_on = conversation.channel
+                after_commit(session, lambda: metrics.count_delivery(dropped_on, "dropped"))
                 return "dropped"
             return "skipped"
         author_name = None
@@ -145,6 +149,7 @@ async def _finish(
     if error is not None:
         fields["error_code"], fields["error_message"] = error
     await _set_status(services, outbound.message_id, status, **fields)
+    metrics.count_delivery(outbound.channel, status)
     if error is not None:
         await mark_needs_attention(
             services, outbound.conversation_id, f"message {outbound.message_id}: {error[1]}"
@@ -173,6 +178,11 @@ def job_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceba
 
         async def fail(services: Services) -> None:
             await _set_status(services, message_id, "failed", error_message=str(exc_value))
+            async with services.db.transaction() as session:
+                channel = await session.scalar(
+                    select(Conversation.channel).where(Conversation.id == int(conversation_id))
+                )
+            metrics.count_delivery(channel or metrics.OTHER, "failed")
             await mark_needs_attention(services, int(conversation_id), reason)
 
         run_job(fail)

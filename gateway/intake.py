@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import metrics
 from gateway.db import Database, after_commit, insert_ignoring_conflict
 from gateway.errors import BadInput
 from gateway.events import Event, EventPublisher
@@ -123,6 +124,7 @@ class Intake:
             ),
         )
         after_commit(session, lambda: self.events.publish(event))
+        after_commit(session, lambda: metrics.count_message_received(inbound.channel))
         received = Received(message_id, conversation.id, contact_id, duplicate=False)
         if within is not None:
             await within(session, received)

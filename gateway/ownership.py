@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import metrics
+from gateway.db import after_commit
 from gateway.errors import BadInput, IllegalTransition, OwnershipChanged
 from gateway.models import Conversation, Deadline, Transition, utcnow
 
@@ -84,6 +86,7 @@ async def transition(
         raise BadInput("manual control needs an agent and a review window")
     now = now or utcnow()
     version = conversation.ownership_version
+    waiting_since = conversation.waiting_since
     fields: dict[str, Any] = {
         "state": target.value,
         "ownership_version": version + 1,
@@ -139,4 +142,11 @@ async def transition(
     )
     session.add(row)
     await session.flush()
+    # Counted once the move is committed: a move rolled back never happened.
+    if target is State.QUEUED:
+        hits = list(rule_hits or [])
+        after_commit(session, lambda: metrics.count_handoff(hits))
+    elif source is State.QUEUED and target is State.ASSIGNED:
+        waited_since = waiting_since
+        after_commit(session, lambda: metrics.observe_claim(waited_since, now))
     return row

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gateway import deadlines, lost_jobs, webhooks
+from gateway import deadlines, lost_jobs, metrics, webhooks
 from gateway.attention import mark_needs_attention
 from gateway.models import Message, utcnow
 from gateway.queues import (
@@ -99,6 +99,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
     }
     for sweep in services.channels.sweeps:
         counts[sweep.name] = counts.get(sweep.name, 0) + await sweep.run(services, now)
+    metrics.count_reconciler_pass(counts)
     if any(counts.values()):
         log.info("reconciler re-enqueued or resolved %s", counts)
     return counts
