@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(10, ge=1, le=500)
     database_max_overflow: int = Field(20, ge=0, le=500)
     database_pool_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    # The bearer token `GET /metrics` asks for; unset, the endpoint answers 404.
+    metrics_token: SecretStr | None = None
     # Twilio Messaging: the REST API's base URL (a regional edge such as
     # https://api.dublin.ie1.twilio.com, or a local sandbox), whether to rebuild the URL
     # Twilio signed from X-Forwarded-Proto/-Host/-Port when no public URL is set (only

@@ -29,6 +29,7 @@ from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
 from handoff.answer_now import answer_now
+from server.metrics import install as install_metrics
 from server.plugins import PLUGINS
 
 STATIC = Path(__file__).parent / "static"
@@ -125,7 +126,10 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         app.register_blueprint(blueprint)
     app.register_blueprint(media)
     app.register_blueprint(channels_api)
+    plugin_blueprints = {}
     for plugin in plugins:
         for blueprint in plugin.blueprints():
             app.register_blueprint(blueprint)
+            plugin_blueprints[blueprint.name] = plugin.name
+    install_metrics(app, settings, plugin_blueprints)
     return app

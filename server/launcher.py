@@ -31,6 +31,7 @@ from gateway.errors import ConfigurationError
 from gateway.migrate import upgrade
 from gateway.organizations import DEMO_ADMIN_EMAIL, DemoCredentials, KnowledgeLoader, ensure_demo
 from gateway.settings import Settings, ensure_secret_key
+from server.metrics import MULTIPROC_VARIABLE, fresh_multiproc_dir, process_ended
 from server.plugins import PLUGINS
 from server.redis_server import ManagedRedis, die_with_parent
 from server.supervisor import Child as Supervised
@@ -291,6 +292,7 @@ def _start_and_supervise(
     else:
         print(f"Demo admin: {DEMO_ADMIN_EMAIL} (password shown on the first start)", file=out)
     env = child_environment(settings)
+    env[MULTIPROC_VARIABLE] = str(fresh_multiproc_dir(settings.var_dir))
     if running.listener is not None:
         env[LISTEN_FD_VARIABLE] = str(running.listener.fileno())
     supervisor = _supervisor(running, env)
@@ -328,6 +330,7 @@ def _supervisor(running: _Running, env: dict[str, str]) -> Supervisor:
             for old in running.children:
                 if old.name == name:  # what the dead one forked (the RQ scheduler) goes too
                     _stop_group(old.process.pid, 2.0)
+                    process_ended(old.process.pid, env.get(MULTIPROC_VARIABLE))
             child = start_child(name, command, env, pass_fds=fds)
             running.started(child)
             return child.process
