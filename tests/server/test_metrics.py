@@ -1,28 +1,36 @@
 """`GET /metrics` against the running app with real Redis and databases, and a real worker
 process writing to a multiprocess folder: the token is required; a signed Twilio webhook,
-a refused one, a handoff, a claim and the AI's delivered reply move their series by
-exactly what happened; the queues' depth is read from Redis at scrape time; and random
-paths all fall in one series instead of one each."""
+a refused one, a handoff, a claim, the AI's sent reply, a live socket and a reconciler
+pass move their series by exactly what happened; the queues' depth is read from Redis at
+scrape time; and random paths all fall in one series instead of one each."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
+from sqlalchemy import update
 
 from gateway.db import Database
+from gateway.models import Message, utcnow
+from gateway.queues import INTAKE
+from gateway.reconciler import LOCK_KEY, reconcile
 from gateway.runtime import Services
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from handoff.policy.base import EXPLICIT_REQUEST
 from server.app import create_app
 from server.metrics import exposition
 from server.worker import build_channels
+from tests.desk.api.helpers import client_for
 from tests.support.api import logged_in
-from tests.support.factories import job_services, make_agent
+from tests.support.factories import chat_message, intake_for, job_services, make_agent
 from tests.support.fake_twilio import (
     BUSINESS,
     CUSTOMER,
@@ -188,3 +196,45 @@ async def test_webhooks_messages_queues_handoff_claim_and_delivery_are_counted(
         - value(before, "switchboard_time_to_claim_seconds_count")
         == 1
     )
+
+
+def open_sockets(samples: Samples) -> float:
+    return sum(v for (name, _), v in samples.items() if name == "switchboard_live_sockets")
+
+
+async def test_an_open_live_socket_is_counted_until_it_closes(
+    app: Quart, metered: Services, org
+) -> None:
+    client = app.test_client()
+    before = open_sockets(await scrape(client))
+    agent_client, _ = await client_for(app, metered.db, await make_agent(metered.db, org))
+    async with agent_client.websocket("/api/live", headers={"Origin": "http://localhost"}) as ws:
+        assert json.loads(await asyncio.wait_for(ws.receive(), 5.0))["type"] == "hello"
+        assert open_sockets(await scrape(client)) == before + 1
+    assert open_sockets(await scrape(client)) == before
+
+
+async def test_a_reconciler_pass_and_what_it_re_enqueued_are_counted(
+    app: Quart, metered: Services, org
+) -> None:
+    client = app.test_client()
+    before = await scrape(client)
+    received = await intake_for(metered).receive(chat_message(org, "Is anyone there?"))
+    metered.jobs.queue(INTAKE).empty()  # the routing job was lost
+    async with metered.db.transaction() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == received.message_id)
+            .values(created_at=utcnow() - timedelta(minutes=5))
+        )
+    metered.jobs.redis.delete(LOCK_KEY)
+
+    counts = await reconcile(metered)
+
+    after = await scrape(client)
+    assert counts["messages"] == 1
+    sweeps = "switchboard_reconciler_sweeps_total"
+    assert value(after, sweeps) - value(before, sweeps) == 1
+    again = "switchboard_reconciler_reenqueued_total"
+    assert value(after, again, kind="messages") - value(before, again, kind="messages") == 1
+    assert value(after, "switchboard_queue_depth", queue=INTAKE) == 1
