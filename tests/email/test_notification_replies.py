@@ -20,12 +20,14 @@ from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import select, update
 
 from email_channel.ingest import MailIntake
+from email_channel.models import Mailbox
 from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
 from gateway.delivery import deliver_message
 from gateway.events import EventHub, conversation_channel
 from gateway.models import Agent, Conversation, Message, Organization, utcnow
 from gateway.runtime import Services
+from handoff import actions
 from handoff.context import load_context
 from handoff.notify_email import REMINDER, send
 from handoff.routing import hand_off
@@ -292,3 +294,53 @@ async def test_a_reply_that_fails_a_check_never_reaches_the_customer_and_is_flag
     elif case != "altered token":  # an altered token is no token: ordinary mail
         assert "not sent to the customer" in stored.meta["flag"]
         assert kept.needs_attention and "not sent to the customer" in (kept.attention_reason or "")
+
+
+async def test_arrival_through_the_trusted_relay_authenticates_the_reply(
+    services: Services,
+    org: Organization,
+    smtp_port: Inbound,
+    sink: SmtpSink,
+    fake_twilio: FakeTwilio,
+) -> None:
+    async with services.db.transaction() as session:
+        await session.execute(update(Mailbox).values(trusted_relays=["127.0.0.1"]))
+    agent = await make_agent(services.db, org)
+    conversation_id = await customer_conversation(services, org, "webchat", fake_twilio)
+    notification = await notification_to(services, sink, conversation_id, agent)
+    address = str(notification.message["Reply-To"])
+
+    # No Authentication-Results: it came from the organization's relay (here, loopback).
+    raw = reply_to(notification, agent.email, authenticated=False)
+    await mail_in(smtp_port, raw, agent.email, address)
+
+    (relayed,) = [m for m in await rows(services.db, conversation_id) if m.author == "agent"]
+    assert relayed.text == NEW_TEXT and relayed.agent_id == agent.id
+
+
+async def test_a_reply_to_a_conversation_another_agent_claimed_meanwhile_is_not_sent(
+    services: Services,
+    org: Organization,
+    smtp_port: Inbound,
+    sink: SmtpSink,
+    fake_twilio: FakeTwilio,
+) -> None:
+    agent = await make_agent(services.db, org)
+    other = await make_agent(services.db, org, name="Eli")
+    conversation_id = await customer_conversation(services, org, "webchat", fake_twilio)
+    notification = await notification_to(services, sink, conversation_id, agent)
+    await actions.claim(services, other, conversation_id)
+    before = [m.id for m in await rows(services.db, conversation_id)]
+
+    raw = reply_to(notification, agent.email)
+    await mail_in(smtp_port, raw, agent.email, str(notification.message["Reply-To"]))
+
+    assert [m.id for m in await rows(services.db, conversation_id)] == before
+    claimed = await conversation(services.db, conversation_id)
+    assert claimed.state == "assigned" and claimed.assigned_agent_id == other.id
+    async with services.db.transaction() as session:
+        stored = (await session.scalars(select(Message).where(Message.text == NEW_TEXT))).one()
+    assert stored.meta["flag"] == (
+        "A reply to a notification email was not sent to the customer: the conversation "
+        "belongs to Eli."
+    )
