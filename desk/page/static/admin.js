@@ -45,7 +45,9 @@
     show(location.hash.slice(1));
     SB.api("GET", "/api/channels").then(function (answer) {
       var nav = document.querySelector('[data-testid="channel-pages"]');
-      answer.admin_settings.filter(function (setting) { return setting.page; }).forEach(function (setting) {
+      var pages = answer.admin_settings.filter(function (setting) { return setting.page; });
+      if (pages.length) nav.appendChild(SB.el("span", { class: "hint", text: "Channel settings:" }));
+      pages.forEach(function (setting) {
         nav.appendChild(SB.el("a", { href: setting.page, title: setting.description, text: setting.label }));
         nav.hidden = false;
       });

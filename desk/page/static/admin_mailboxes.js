@@ -21,8 +21,9 @@
   }
 
   function showResult(node, result) {
+    var message = String(result.message || "");
     node.hidden = false;
-    node.textContent = result.message;
+    node.textContent = message.charAt(0).toUpperCase() + message.slice(1);
     node.setAttribute("data-ok", String(!!result.ok));
   }
 
@@ -138,6 +139,9 @@
       };
     }
 
+    inputs.tls.addEventListener("change", function () {
+      inputs.port.placeholder = inputs.tls.checked ? "993" : "143";
+    });
     inputs.imap.addEventListener("change", function () {
       imapFields.hidden = !inputs.imap.checked;
       tester.hidden = !inputs.imap.checked;
@@ -164,9 +168,10 @@
         SB.toast(answer.mailbox.address + " was added.");
         node.reset();
         imapFields.hidden = tester.hidden = result.hidden = true;
+        inputs.port.placeholder = "993";
         refresh();
       }, function (problem) {
-        error.textContent = problem.message;
+        error.textContent = problem.message.charAt(0).toUpperCase() + problem.message.slice(1);
         error.hidden = false;
       });
     });
