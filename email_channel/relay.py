@@ -72,7 +72,7 @@ async def relay(
             or conversation.organization_id != mailbox.organization_id
             or agent.organization_id != mailbox.organization_id
         ):
-            return Relayed(None, None, NOT_SENT + "it answers no conversation of this team.")
+            return Relayed(None, None, NOT_SENT + "it names no conversation of this organization.")
         refusal = await _refusal(session, services, mailbox, mail, conversation, agent, peer)
         if refusal is not None:
             return Relayed(None, None, NOT_SENT + refusal)

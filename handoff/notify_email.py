@@ -147,10 +147,12 @@ async def _reply_to(
             Agent.role.in_(STAFF_ROLES),
         )
     )
-    inbox = await services.channels.reply_inbox(session, conversation.organization_id)
-    if agent_id is None or inbox is None:
+    if agent_id is None or services.settings.secret_key is None:  # no key: nothing to sign
         return None
-    secret = services.settings.require_secret_key()
+    inbox = await services.channels.reply_inbox(session, conversation.organization_id)
+    if inbox is None:
+        return None
+    secret = services.settings.secret_key.get_secret_value()
     return reply_address(inbox, secret, conversation.id, agent_id)
 
 
