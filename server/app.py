@@ -29,6 +29,8 @@ from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
 from handoff.answer_now import answer_now
+from server.health import channel_states
+from server.health import install as install_health
 from server.metrics import install as install_metrics
 from server.plugins import PLUGINS
 
@@ -93,6 +95,8 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         await state.services.events.redis.aclose()
         state.services.jobs.redis.close()
 
+    plugin_names: list[str] = []  # the plug-ins with endpoints, filled in below
+
     @app.get("/healthz")
     async def healthz() -> ResponseReturnValue:
         services = app_services().services
@@ -109,8 +113,11 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         except Exception as exc:
             checks["redis"] = f"error: {type(exc).__name__}"
         healthy = all(value == "ok" for value in checks.values())
+        channels = None
+        if healthy:
+            channels = await channel_states(services.events.redis, sorted(set(plugin_names)))
         return jsonify(
-            {"status": "ok" if healthy else "degraded", **checks}
+            {"status": "ok" if healthy else "degraded", **checks, "channels": channels}
         ), 200 if healthy else 503
 
     @app.get("/")
@@ -132,4 +139,6 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
             app.register_blueprint(blueprint)
             plugin_blueprints[blueprint.name] = plugin.name
     install_metrics(app, settings, plugin_blueprints)
+    install_health(app, plugin_blueprints)
+    plugin_names.extend(plugin_blueprints.values())
     return app

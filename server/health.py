@@ -1,0 +1,48 @@
+"""What `GET /healthz` says about the channels: when each channel plug-in last accepted a
+request posted to its endpoints (a provider's webhook, such as Twilio's for an incoming
+SMS or a call). The time is kept in one Redis hash, so whichever gateway process answers
+/healthz knows what the others received; a plug-in that has received nothing since Redis
+was last emptied shows `null`. Only times are shown: no number, account or secret."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from quart import Quart, Response, request
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.web import app_services
+
+LAST_WEBHOOK_KEY = "switchboard:last-webhook"
+log = logging.getLogger(__name__)
+
+
+async def channel_states(redis: Redis, plugins: list[str]) -> dict[str, dict[str, str | None]]:
+    """Each plug-in with endpoints, and when it last accepted a webhook."""
+    stored = await redis.hgetall(LAST_WEBHOOK_KEY)
+    times = {_text(key): _text(value) for key, value in stored.items()}
+    return {plugin: {"last_webhook_received": times.get(plugin)} for plugin in plugins}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def install(app: Quart, plugin_blueprints: Mapping[str, str]) -> None:
+    """Note the time of each webhook a plug-in's blueprint accepts."""
+
+    @app.after_request
+    async def note_webhook(response: Response) -> Response:
+        plugin = plugin_blueprints.get((request.blueprint or "").split(".", 1)[0])
+        if plugin is not None and request.method == "POST" and response.status_code < 400:
+            try:
+                await app_services().services.events.redis.hset(
+                    LAST_WEBHOOK_KEY, plugin, datetime.now(UTC).isoformat(timespec="seconds")
+                )
+            except RedisError as error:
+                # The webhook is accepted and stored; only this health note is missing.
+                log.warning("could not note the %s webhook's time (%s)", plugin, error)
+        return response
