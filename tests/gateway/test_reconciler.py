@@ -22,6 +22,7 @@ NOTHING = {
     "deliveries": 0,
     "webhooks": 0,
     "media": 0,
+    "recordings": 0,
     "interrupted": 0,
 }
 
