@@ -9,7 +9,6 @@ there are left alone."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,9 +27,8 @@ from gateway.models import Conversation, Organization
 from gateway.queues import OUTBOUND
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
-from tests.support.dovecot import Dovecot
+from tests.support.dovecot import Dovecot, running_dovecot
 from tests.support.factories import make_agent
-from tests.support.servers import ServerUnavailable
 
 PASSWORD = "imap-pass-123"
 # Dovecot's own list, less IDLE and MOVE (as some servers offer).
@@ -42,15 +40,7 @@ PLAIN_SERVER = (
 
 
 def _server(capabilities: str | None) -> Iterator[Dovecot]:
-    try:
-        server = Dovecot(SUPPORT, PASSWORD, capabilities=capabilities)
-    except ServerUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"{error} (required in CI)", pytrace=False)
-        pytest.skip(str(error))
-    server.start()
-    yield server
-    server.close()
+    yield from running_dovecot(SUPPORT, PASSWORD, capabilities=capabilities)
 
 
 @pytest.fixture

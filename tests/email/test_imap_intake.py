@@ -7,7 +7,6 @@ cursor moves only with the spooled batch it covers."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,23 +23,14 @@ from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
-from tests.support.dovecot import Dovecot
-from tests.support.servers import ServerUnavailable
+from tests.support.dovecot import Dovecot, running_dovecot
 
 PASSWORD = "imap-pass-123"
 
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    try:
-        server = Dovecot(SUPPORT, PASSWORD)
-    except ServerUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"{error} (required in CI)", pytrace=False)
-        pytest.skip(str(error))
-    server.start()
-    yield server
-    server.close()
+    yield from running_dovecot(SUPPORT, PASSWORD)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ are refused and bad input is a 400."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,25 +15,16 @@ from gateway.models import Organization
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT
 from tests.support.api import logged_in
-from tests.support.dovecot import Dovecot
+from tests.support.dovecot import Dovecot, running_dovecot
 from tests.support.factories import make_agent
 from tests.support.ports import free_port
-from tests.support.servers import ServerUnavailable
 
 PASSWORD = "imap-pass-123"
 
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    try:
-        server = Dovecot(SUPPORT, PASSWORD)
-    except ServerUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"{error} (required in CI)", pytrace=False)
-        pytest.skip(str(error))
-    server.start()
-    yield server
-    server.close()
+    yield from running_dovecot(SUPPORT, PASSWORD)
 
 
 def form(dovecot: Dovecot, **changes: object) -> dict[str, object]:

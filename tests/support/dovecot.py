@@ -16,7 +16,10 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.support.ports import free_port, wait_for_port
 from tests.support.servers import ServerUnavailable
@@ -148,3 +151,19 @@ class Dovecot:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def running_dovecot(
+    user: str, password: str, *, capabilities: str | None = None
+) -> Iterator[Dovecot]:
+    """A started Dovecot for a fixture to yield from; skipped where it cannot run (a
+    failure in CI, where it must)."""
+    try:
+        server = Dovecot(user, password, capabilities=capabilities)
+    except ServerUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        pytest.skip(str(error))
+    server.start()
+    yield server
+    server.close()

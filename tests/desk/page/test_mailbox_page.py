@@ -6,7 +6,6 @@ agent who is not an admin is refused the page and the API."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,9 +13,8 @@ from playwright.async_api import Browser, expect
 
 from tests.desk.page.conftest import RunningSystem
 from tests.desk.page.pages import agent_page
-from tests.support.dovecot import Dovecot
+from tests.support.dovecot import Dovecot, running_dovecot
 from tests.support.factories import make_agent
-from tests.support.servers import ServerUnavailable
 
 ADDRESS = "support@shop.example"
 PASSWORD = "imap-pass-123"
@@ -24,15 +22,7 @@ PASSWORD = "imap-pass-123"
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    try:
-        server = Dovecot(ADDRESS, PASSWORD)
-    except ServerUnavailable as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"{error} (required in CI)", pytrace=False)
-        pytest.skip(str(error))
-    server.start()
-    yield server
-    server.close()
+    yield from running_dovecot(ADDRESS, PASSWORD)
 
 
 async def test_an_admin_adds_tests_and_removes_an_imap_mailbox(
