@@ -48,5 +48,8 @@
         form.elements.password.select();
       });
     });
+    // Until now a click or Enter would have submitted the form natively (and, with a page
+    // still loading, put the password in a URL): the button only works from here on.
+    button.disabled = false;
   });
 })();

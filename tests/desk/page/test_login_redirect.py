@@ -71,3 +71,25 @@ async def test_a_login_never_leads_off_the_gateway(
     assert page.url.split("#")[0] == f"{system.url}/admin?tab=people"
     await page.context.close()
     assert elsewhere == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page's own rule
+async def test_the_form_does_nothing_until_its_script_has_loaded(
+    browser: Browser, running_gateway: RunningSystem
+) -> None:
+    """Before login.js has taken over the form, a quick Enter or click must not submit it
+    natively: that would reload the page with the password in its URL."""
+    system = running_gateway
+    page = await (await browser.new_context()).new_page()
+    await page.route("**/queue-assets/login.js", lambda route: route.abort())
+    await page.goto(f"{system.url}/login")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.method} {request.url}"))
+    await page.get_by_test_id("login-email").fill(system.admin.email)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    assert await page.get_by_test_id("login-submit").is_disabled()
+    await page.get_by_test_id("login-password").press("Enter")
+    await page.wait_for_timeout(500)  # a native submission would have navigated by now
+    assert page.url == f"{system.url}/login"
+    assert not [line for line in sent if "/login" in line], sent
+    await page.context.close()
