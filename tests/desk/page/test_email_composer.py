@@ -10,10 +10,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from email_channel.ingest import MailIntake
-from email_channel.mailboxes import add_mailbox, info
 from tests.desk.page.conftest import RunningSystem
-from tests.desk.page.pages import agent_page, timeline
+from tests.desk.page.email_pages import open_mail
+from tests.desk.page.pages import timeline
 from tests.email.helpers import email_services
 from tests.support.factories import chat_message, intake_for
 from tests.support.smtp_sink import SmtpSink
@@ -35,11 +34,7 @@ async def test_the_agent_edits_the_cc_and_the_mail_carries_it(
     running_gateway: RunningSystem, browser: Browser, tmp_path: Path
 ) -> None:
     system = running_gateway
-    mailbox = info(await add_mailbox(system.db, system.org.id, "support@shop.example"))
-    async with email_services(system.db, system.redis_url, tmp_path) as services:
-        received = await MailIntake(services).ingest(mailbox, customer_mail())
-    page = await agent_page(browser, system.url, system.admin.email)
-    await page.goto(f"{system.url}/queue/conversations/{received.conversation_id}")
+    page = (await open_mail(system, browser, tmp_path, customer_mail())).page
     await expect(timeline(page)).to_have_count(1)
 
     cc = page.get_by_test_id("composer-cc")

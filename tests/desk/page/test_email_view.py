@@ -10,11 +10,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from email_channel.ingest import MailIntake
-from email_channel.mailboxes import add_mailbox, info
 from tests.desk.page.conftest import RunningSystem
-from tests.desk.page.pages import agent_page, timeline
-from tests.email.helpers import email_services
+from tests.desk.page.email_pages import deliver, open_mail
+from tests.desk.page.pages import timeline
 
 
 def customer_mail() -> bytes:
@@ -54,11 +52,8 @@ async def test_an_email_shows_its_headers_new_text_attachment_and_quote(
     running_gateway: RunningSystem, browser: Browser, tmp_path: Path
 ) -> None:
     system = running_gateway
-    mailbox = info(await add_mailbox(system.db, system.org.id, "support@shop.example"))
-    async with email_services(system.db, system.redis_url, tmp_path) as services:
-        received = await MailIntake(services).ingest(mailbox, customer_mail())
-    page = await agent_page(browser, system.url, system.admin.email)
-    await page.goto(f"{system.url}/queue/conversations/{received.conversation_id}")
+    opened = await open_mail(system, browser, tmp_path, customer_mail())
+    page = opened.page
 
     message = timeline(page).first
     head = message.get_by_test_id("email-head")
@@ -80,8 +75,7 @@ async def test_an_email_shows_its_headers_new_text_attachment_and_quote(
     await expect(email.get_by_text("Your order ships tomorrow.")).to_be_visible()
 
     # A new mail in the thread re-renders the timeline live; what the agent opened stays open.
-    async with email_services(system.db, system.redis_url, tmp_path) as services:
-        await MailIntake(services).ingest(mailbox, follow_up_mail())
+    await deliver(system, tmp_path, opened.mailbox, follow_up_mail())
     await expect(timeline(page)).to_have_count(2)
     await expect(message.get_by_test_id("show-quoted")).to_have_text("Hide quoted")
     await expect(email.get_by_text("Your order ships tomorrow.")).to_be_visible()
@@ -93,17 +87,12 @@ async def test_an_email_shows_its_headers_new_text_attachment_and_quote(
 async def test_an_auto_reply_says_why_it_was_not_answered(
     running_gateway: RunningSystem, browser: Browser, tmp_path: Path
 ) -> None:
-    system = running_gateway
-    mailbox = info(await add_mailbox(system.db, system.org.id, "support@shop.example"))
     auto = EmailMessage()
     auto["From"] = "carol@customer.example"
     auto["To"] = "support@shop.example"
     auto["Subject"] = "Out of office"
     auto["Auto-Submitted"] = "auto-replied"
     auto.set_content("I am away until Monday.")
-    async with email_services(system.db, system.redis_url, tmp_path) as services:
-        received = await MailIntake(services).ingest(mailbox, bytes(auto))
-    page = await agent_page(browser, system.url, system.admin.email)
-    await page.goto(f"{system.url}/queue/conversations/{received.conversation_id}")
+    page = (await open_mail(running_gateway, browser, tmp_path, bytes(auto))).page
     flag = timeline(page).first.get_by_test_id("email-flag")
     await expect(flag).to_contain_text("Not answered automatically: an out-of-office reply")
