@@ -215,7 +215,11 @@ async def update_agent(agent_id: int) -> ResponseReturnValue:
         if (not has_role(agent, Role.ADMIN) or not agent.active) and not await _admins_left(
             session, me.organization_id, agent.id
         ):
-            raise Conflict("the organization needs at least one active admin", code="last_admin")
+            who = "you are" if agent.id == me.id else f"{agent.name} is"
+            raise Conflict(
+                f"{who} the only active admin; make someone else an admin first",
+                code="last_admin",
+            )
         if "team_ids" in body:
             await _set_teams(session, agent, body["team_ids"])
         teams = await _teams_of(session, [agent.id])

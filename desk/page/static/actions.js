@@ -3,7 +3,7 @@
  * control, hand back to the AI and resolve (each of the last two with an optional message
  * to the customer), reassign and set the workflow label. Which buttons are enabled follows
  * the ownership table and the agent's role; the server has the last word, and a refused
- * action is explained in a toast.
+ * action is explained in a toast worded with the action ("Could not claim: …").
  */
 (function () {
   "use strict";
@@ -21,6 +21,43 @@
     ["label", "Label", "l", ["ai", "queued", "assigned", "manual", "resolved"]],
   ];
 
+  /* How a refusal names the action: "Could not <verb>: <why>." */
+  var VERBS = {
+    claim: "claim", manual: "take manual control", handback: "hand back to the AI",
+    resolve: "resolve", reassign: "reassign", label: "set the label",
+  };
+  /* Why an action does not apply in a state, said from the agent's side. */
+  var WHY = {
+    ai: "the AI is answering this conversation",
+    queued: "this conversation is waiting for a person",
+    assigned: "a person already has this conversation",
+    manual: "this conversation is already under manual control",
+    resolved: "this conversation is resolved",
+  };
+  var HINTS = {
+    "claim ai": "take manual control instead",
+    "manual queued": "claim it instead",
+    "reassign ai": "take manual control first",
+    "reassign resolved": "take manual control to reopen it",
+    "claim resolved": "take manual control to reopen it",
+  };
+
+  function whyNot(view, name) {
+    if (view.me.role === "viewer") return "viewers can read conversations but not change them";
+    var conversation = view.state.conversation;
+    var state = conversation.state;
+    if (name === "handback" && state === "ai") return "the AI is already answering this conversation";
+    if (name === "resolve" && state === "resolved") return "this conversation is already resolved";
+    var why = WHY[state] || "it does not apply to this conversation now";
+    if (state === "assigned" && conversation.assigned_agent_id) {
+      why = conversation.assigned_agent_id === view.me.id
+        ? "you already have this conversation"
+        : view.directory.agentName(conversation.assigned_agent_id) + " already has this conversation";
+    }
+    var hint = HINTS[name + " " + state];
+    return why + (hint ? "; " + hint : "");
+  }
+
   function allowed(view, name) {
     var body = view.state;
     if (!body) return false;
@@ -29,7 +66,7 @@
     return !!entry && entry[3].indexOf(body.conversation.state) >= 0;
   }
 
-  function done(view, promise, message) {
+  function done(view, name, promise, message) {
     view.actedAt = Date.now();
     return promise.then(function () {
       view.actedAt = Date.now();
@@ -37,7 +74,7 @@
       view.onChanged();
       return view.refresh(false);
     }, function (error) {
-      SB.fail(error);
+      SB.couldNot(VERBS[name], error);
       view.refresh(false);
     });
   }
@@ -61,19 +98,19 @@
 
   var RUN = {
     claim: function (view) {
-      return done(view, SB.data.claim(view.id), "You claimed conversation " + view.id + ".");
+      return done(view, "claim", SB.data.claim(view.id), "You claimed conversation " + view.id + ".");
     },
     manual: function (view) {
-      return done(view, SB.data.manual(view.id), "You took manual control: the AI is paused.");
+      return done(view, "manual", SB.data.manual(view.id), "You took manual control: the AI is paused.");
     },
     handback: function (view) {
       return releaseDialog(view, "handback").then(function (values) {
-        if (values) return done(view, SB.data.handback(view.id, values.message.trim()), "Handed back to the AI.");
+        if (values) return done(view, "handback", SB.data.handback(view.id, values.message.trim()), "Handed back to the AI.");
       });
     },
     resolve: function (view) {
       return releaseDialog(view, "resolve").then(function (values) {
-        if (values) return done(view, SB.data.resolve(view.id, values.message.trim()), "Conversation resolved.");
+        if (values) return done(view, "resolve", SB.data.resolve(view.id, values.message.trim()), "Conversation resolved.");
       });
     },
     reassign: function (view) {
@@ -103,7 +140,7 @@
       }).then(function (values) {
         if (!values) return;
         var who = values.agent ? view.directory.agentName(Number(values.agent)) : "the team";
-        return done(view, SB.data.reassign(view.id, { agent_id: values.agent, team_id: values.team }), "Reassigned to " + who + ".");
+        return done(view, "reassign", SB.data.reassign(view.id, { agent_id: values.agent, team_id: values.team }), "Reassigned to " + who + ".");
       });
     },
     label: function (view) {
@@ -121,7 +158,7 @@
           return values.label.trim().length > 120 ? "A label has at most 120 characters." : null;
         },
       }).then(function (values) {
-        if (values) return done(view, SB.data.setLabel(view.id, values.label.trim()), values.label.trim() ? "Label set." : "Label removed.");
+        if (values) return done(view, "label", SB.data.setLabel(view.id, values.label.trim()), values.label.trim() ? "Label set." : "Label removed.");
       });
     },
   };
@@ -130,7 +167,7 @@
   SB.runAction = function (view, name) {
     if (!view.isOpen()) return false;
     if (!allowed(view, name)) {
-      if (view.state) SB.toast("“" + name + "” does not apply to a conversation that is " + SB.stateName(view.state.conversation.state).toLowerCase() + ".");
+      if (view.state && VERBS[name]) SB.couldNot(VERBS[name], whyNot(view, name));
       return false;
     }
     RUN[name](view);

@@ -51,12 +51,17 @@
         role.addEventListener("change", function () {
           SB.api("PATCH", "/api/agents/" + agent.id, { role: role.value }).then(function () {
             SB.toast(agent.name + " is now " + role.value + ".");
-          }, function (error) { SB.fail(error); role.value = agent.role; });
+          }, function (error) {
+            SB.couldNot(agent.id === me.id ? "change your role" : "change the role of " + agent.name, error);
+            role.value = agent.role;
+          });
         });
         var toggle = el("button", {
           type: "button", class: "btn small" + (agent.active ? " danger" : ""), "data-testid": "active-" + agent.id,
           onclick: function () {
-            SB.api("PATCH", "/api/agents/" + agent.id, { active: !agent.active }).then(reload(panel, me, people), SB.fail);
+            SB.api("PATCH", "/api/agents/" + agent.id, { active: !agent.active }).then(reload(panel, me, people), function (error) {
+              SB.couldNot((agent.active ? "deactivate " : "reactivate ") + (agent.id === me.id ? "yourself" : agent.name), error);
+            });
           },
         }, agent.active ? "Deactivate" : "Reactivate");
         rows.appendChild(el("tr", { "data-agent-id": agent.id }, [

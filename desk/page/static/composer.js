@@ -4,7 +4,8 @@
  * reached there, e.g. after an SMS opt-out, and a Cc line where the channel takes one,
  * see composer_cc.js) or an internal note; inserts canned responses
  * (type "/shortcut" then Tab, or pick one with Ctrl+K); tells the other side when the
- * agent is typing; and keeps an unsent draft per conversation.
+ * agent is typing; keeps an unsent draft per conversation; and on SMS counts characters
+ * and SMS parts as the agent types, naming the character that forces UCS-2 (see sms.js).
  */
 (function () {
   "use strict";
@@ -26,6 +27,8 @@
     this.warning = el("div", { class: "unreachable", role: "alert", "data-testid": "unreachable", hidden: true });
     this.owner = el("div", { class: "hint", "data-testid": "composer-owner", hidden: true });
     this.input = el("textarea", { rows: 3, "aria-label": "Reply", "data-testid": "composer-input", placeholder: "Write a reply…" });
+    this.smsCounter = el("div", { class: "sms-counter", "data-testid": "sms-counter", hidden: true });
+    this.smsWarning = el("div", { class: "sms-warning", "aria-live": "polite", "data-testid": "sms-warning", hidden: true });
     this.canned = el("ul", { class: "canned-list", role: "listbox", "aria-label": "Canned responses", "data-testid": "canned-list", hidden: true });
     this.send = el("button", { type: "submit", class: "btn primary", "data-testid": "composer-send" }, ["Send", el("kbd", { text: "Ctrl+Enter" })]);
     this.cc = new SB.CcField(function () { if (self.body) self.update(self.body); });
@@ -36,6 +39,8 @@
     this.node.appendChild(this.cc.node);
     this.node.appendChild(this.canned);
     this.node.appendChild(this.input);
+    this.node.appendChild(this.smsCounter);
+    this.node.appendChild(this.smsWarning);
     this.node.appendChild(el("div", { class: "row" }, [
       el("span", { class: "hint", text: "Ctrl+Enter sends · “/shortcut” then Tab inserts a canned response" }),
       cannedButton, this.send,
@@ -90,10 +95,23 @@
     this.input.disabled = viewer;
     this.send.disabled = blocked;
     this.noteTab.disabled = viewer;
+    this.countSms();
     if (this.mode === "reply" && !blocked) {
       var hint = { queued: "Sending claims the conversation.", ai: "Sending takes manual control from the AI.", resolved: "Sending reopens it under manual control." }[conversation.state];
       this.send.title = hint || "";
     }
+  };
+
+  /* The SMS counter, on SMS replies only: every other channel sends the text as it is. */
+  Composer.prototype.countSms = function () {
+    var conversation = this.body && this.body.conversation;
+    var sms = !!conversation && conversation.channel === "sms" && this.mode === "reply";
+    var summary = sms && this.input.value ? SB.smsSummary(this.input.value) : null;
+    this.smsCounter.hidden = !summary;
+    this.smsCounter.textContent = summary ? summary.line : "";
+    this.smsCounter.setAttribute("data-encoding", summary ? summary.info.encoding : "");
+    this.smsWarning.hidden = !(summary && summary.warning);
+    this.smsWarning.textContent = summary ? summary.warning : "";
   };
 
   Composer.prototype.saveDraft = function () {
@@ -104,6 +122,7 @@
     var draft = drafts[this.view.id];
     this.input.value = draft ? draft.text : "";
     if (draft && draft.mode !== this.mode) this.setMode(draft.mode);
+    this.countSms();
   };
 
   Composer.prototype.focus = function (mode) {
@@ -113,6 +132,7 @@
 
   Composer.prototype.onInput = function () {
     var now = Date.now();
+    this.countSms();
     if (this.mode === "reply" && this.input.value.trim() && now - this.lastTyping > TYPING_EVERY_MS) {
       this.lastTyping = now;
       SB.sendTyping(this.view.id);
@@ -220,11 +240,14 @@
       if (self.view.id === id) {
         self.input.value = "";
         self.cc.reset();
+        self.countSms();
       }
       delete drafts[id];
       self.view.onChanged();
       return self.view.refresh(false);
-    }, SB.fail).then(function () {
+    }, function (error) {
+      SB.couldNot(self.mode === "note" ? "add the note" : "send the reply", error);
+    }).then(function () {
       self.send.disabled = false;
       if (self.body) self.update(self.body);
     });

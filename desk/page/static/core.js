@@ -267,4 +267,12 @@
   SB.fail = function (error) {
     SB.toast(error && error.message ? error.message : String(error), "error");
   };
+
+  /* A refusal worded with what the agent tried: "Could not claim: <the reason>." The
+     reason is the server's sentence (or the page's own); an ending stop is added once. */
+  SB.couldNot = function (doing, reason) {
+    var why = reason && reason.message ? reason.message : String(reason || "something went wrong");
+    if (!/[.!?]$/.test(why)) why += ".";
+    SB.toast("Could not " + doing + ": " + why, "error");
+  };
 })();

@@ -177,6 +177,9 @@ async def test_the_last_admin_cannot_be_demoted_or_deactivated(app: Quart, servi
     off = await client.patch(f"/api/agents/{agent.id}", json={"active": False}, headers=csrf)
 
     assert (demote.status_code, (await demote.get_json())["error"]) == (409, "last_admin")
+    assert (await demote.get_json())["message"] == (
+        "you are the only active admin; make someone else an admin first"
+    )
     assert deactivate.status_code == 409
     assert off.status_code == 200
     assert (await agent_client.get("/api/me")).status_code == 401  # their sessions ended
