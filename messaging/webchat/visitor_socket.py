@@ -24,6 +24,7 @@ from gateway.web import AppServices
 from messaging.webchat import frames, store
 from messaging.webchat.channel import NAME as CHANNEL
 from messaging.webchat.rate_limit import NewVisitorLimit, VisitorRateLimit
+from messaging.webchat.suggestions import suggested_questions
 from messaging.webchat.tokens import Visitor, VisitorTokens
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,13 @@ class VisitorSocket:
             self.state.services.db, self.widget.organization_id, self.visitor.visitor_id
         )
         history: list[dict[str, Any]] = []
-        if found is not None:
+        suggestions: list[str] = []
+        if found is None:
+            # A new visitor sees a greeting with questions the assistant can answer.
+            suggestions = await suggested_questions(
+                self.state.services.db, self.widget.organization_id
+            )
+        else:
             # Follow first, then read: an event in between arrives twice (the widget drops
             # repeats by message id) rather than not at all.
             await self._follow(found.id)
@@ -116,6 +123,7 @@ class VisitorSocket:
                 "agent_name": found.agent_name if found is not None else None,
                 "max_message_chars": self.settings.widget_max_message_chars,
                 "history": history,
+                "suggestions": suggestions,
             }
         )
         self._start_forwarding()

@@ -3,8 +3,11 @@
  *
  *   <script src="https://GATEWAY/widget.js" data-key="WIDGET_KEY" async></script>
  *
- * Optional attributes: data-open="true" opens the panel on load; data-accent="#0f766e"
- * sets the accent colour. The widget talks JSON frames over a WebSocket to the gateway
+ * Optional attributes: data-open="true" opens the panel on load (except on a narrow screen,
+ * where the open panel would cover the page: there the launcher waits for a tap);
+ * data-accent="#0f766e" sets the accent colour. A new visitor is greeted with up to three
+ * questions from the organization's knowledge base; a tap sends one. Messages show their
+ * time, the full date and time on hover. The widget talks JSON frames over a WebSocket to the gateway
  * that served this script, keeps the visitor's token in localStorage (so a reload restores
  * the conversation), resends unacknowledged messages with the same id after a reconnect,
  * and raises `switchboard:handoff`, `switchboard:agent-joined` and `switchboard:resolved`
@@ -34,6 +37,7 @@
   var FATAL = { 4403: "origin_not_allowed", 4404: "unknown_widget_key", 4429: "too_many_new_visitors" };
   var TYPING_HIDE_MS = 8000;
   var PING_MS = 25000;
+  var NARROW = "(max-width: 480px)";
 
   var ERRORS = {
     message_too_long: function (f) {
@@ -116,6 +120,12 @@
     ".send:disabled{opacity:.5;cursor:default}",
     ".counter{font-size:11px;color:#6b7280;padding:0 12px 6px;text-align:right;background:#fff}",
     ".counter.over{color:#b91c1c;font-weight:700}",
+    ".msg time{display:block;font-size:10.5px;margin-top:3px;opacity:.75}",
+    ".greeting{align-self:stretch;display:grid;gap:6px}",
+    ".greeting p{margin:0;padding:8px 11px;background:#fff;border:1px solid #e5e7eb;border-radius:14px;border-bottom-left-radius:4px;max-width:82%}",
+    ".suggestion{justify-self:end;text-align:left;border:1px solid var(--accent);color:var(--accent);background:#fff;border-radius:14px;padding:6px 11px;font-size:13.5px;cursor:pointer;max-width:82%}",
+    ".suggestion:hover{background:#f1f5ff}",
+    "@media " + NARROW + "{.root{right:12px;bottom:12px}.panel{position:fixed;inset:0;width:100vw;height:100vh;height:100dvh;border-radius:0}.root.open .launcher{display:none}}",
   ].join("\n");
 
   function el(tag, attrs, text) {
@@ -251,13 +261,48 @@
     return null;
   }
 
-  function bubble(author, name, text, notice) {
+  /* The time a message was written: hours and minutes today, with the date before that;
+     the full date and time on hover. A live message is stamped when it arrives. */
+  function stamp(iso) {
+    var when = iso ? new Date(iso) : new Date();
+    if (isNaN(when.getTime())) when = new Date();
+    var today = when.toDateString() === new Date().toDateString();
+    var clock = { hour: "2-digit", minute: "2-digit" };
+    var shown = today ? when.toLocaleTimeString([], clock)
+      : when.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    var node = el("time", { datetime: when.toISOString(), title: when.toLocaleString([], { dateStyle: "full", timeStyle: "short" }), "data-testid": "time" }, shown);
+    return node;
+  }
+
+  function bubble(author, name, text, notice, at) {
     var item = el("div", { class: "msg", "data-testid": "message", "data-author": author });
     var label = authorLabel(author, name);
     if (label && author !== "customer") item.appendChild(el("span", { class: "who" }, label));
     if (notice) item.setAttribute("data-notice", notice);
     item.appendChild(el("span", { class: "text" }, text || ""));
+    item.appendChild(stamp(at));
     return item;
+  }
+
+  /* The greeting a new visitor sees, with the suggested questions as buttons. */
+  function greet(suggestions) {
+    var box = el("div", { class: "greeting", "data-testid": "greeting" });
+    box.appendChild(el("p", {}, suggestions.length
+      ? "Hi! Ask us anything, or pick a question:"
+      : "Hi! How can we help you today?"));
+    suggestions.slice(0, 3).forEach(function (question) {
+      var button = el("button", { class: "suggestion", type: "button", "data-testid": "suggestion" }, question);
+      button.addEventListener("click", function () {
+        input.value = question;
+        send();
+      });
+      box.appendChild(button);
+    });
+    messages.appendChild(box);
+  }
+
+  function dropSuggestions() {
+    Array.prototype.forEach.call(messages.querySelectorAll(".suggestion"), function (b) { b.remove(); });
   }
 
   function scrollDown() {
@@ -267,7 +312,7 @@
   function addMessage(frame) {
     var id = frame.message_id == null ? null : String(frame.message_id);
     if (id !== null && rendered[id]) return false;
-    var item = bubble(frame.author, frame.author_name, frame.text, frame.notice);
+    var item = bubble(frame.author, frame.author_name, frame.text, frame.notice, frame.created_at);
     if (id !== null) {
       item.setAttribute("data-message-id", id);
       rendered[id] = item;
@@ -320,7 +365,8 @@
   }
 
   function addPending(message) {
-    var item = bubble("customer", null, message.text, null);
+    dropSuggestions();
+    var item = bubble("customer", null, message.text, null, null);
     item.classList.add("pending");
     item.setAttribute("data-client-id", message.id);
     item.appendChild(el("span", { class: "state" }, "Sending…"));
@@ -438,6 +484,7 @@
       (frame.history || []).forEach(function (entry) {
         addMessage(Object.assign({ message_id: entry.id }, entry));
       });
+      if (!(frame.history || []).length && !outbox.length) greet(frame.suggestions || []);
       outbox.forEach(addPending);
       welcomed = true;
       attempts = 0;
@@ -511,6 +558,7 @@
 
   function open(focus) {
     panel.hidden = false;
+    root.classList.add("open");
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-label", "Close chat");
     unreadCount = 0;
@@ -522,6 +570,7 @@
 
   function close() {
     panel.hidden = true;
+    root.classList.remove("open");
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-label", "Open chat");
     launcher.focus();
@@ -564,7 +613,8 @@
     document.body.appendChild(host);
     // A returning visitor (or one with unsent messages) reconnects at once; a new one
     // connects when they open the chat.
-    if (script.getAttribute("data-open") === "true") open(false);
+    var narrow = window.matchMedia && window.matchMedia(NARROW).matches;
+    if (script.getAttribute("data-open") === "true" && !narrow) open(false);
     else if (token || outbox.length) connect();
     renderStatus();
   }

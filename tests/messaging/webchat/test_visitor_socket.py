@@ -35,6 +35,7 @@ async def test_a_new_visitor_gets_a_token_and_an_empty_welcome(
     assert welcome["state"] == "ai" and welcome["history"] == []
     assert welcome["organization"] == org.name
     assert welcome["max_message_chars"] == 2000
+    assert welcome["suggestions"] == []  # no knowledge base, nothing to suggest
     visitor = VisitorTokens(SECRET, 90).verify(welcome["token"], org.id)
     assert visitor.visitor_id == welcome["visitor_id"]
 
