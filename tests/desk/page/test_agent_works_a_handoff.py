@@ -102,7 +102,7 @@ async def test_an_agent_claims_replies_resolves_and_steps_in(
     await expect(agent.get_by_test_id("conversation-state")).to_have_attribute(
         "data-state", "resolved"
     )
-    await expect(widget_messages(customer, "system").last).to_have_text(
+    await expect(widget_messages(customer, "system").last.locator(".text")).to_have_text(
         "Glad we sorted it out!", timeout=LIVE_TIMEOUT_MS
     )
     await expect(customer.get_by_test_id("event-log")).to_contain_text("switchboard:resolved")
