@@ -257,6 +257,13 @@
       class: "btn ghost", type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "data-testid": "user-menu",
       "aria-label": "Account menu of " + agent.name,
     }, [SB.avatar(agent.name, agent.id), el("span", { class: "who-name", text: agent.name })]);
+    // The initials repeat the name: drawn by CSS and hidden, so that the button's visible
+    // text is its accessible name ("Account menu of …") in part.
+    var initials = toggle.firstChild;
+    initials.setAttribute("data-initials", initials.textContent);
+    initials.setAttribute("aria-hidden", "true");
+    initials.removeAttribute("aria-label");
+    initials.textContent = "";
     function closeMenu() {
       list.hidden = true;
       toggle.setAttribute("aria-expanded", "false");

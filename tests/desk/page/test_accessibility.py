@@ -1,0 +1,94 @@
+"""The agents' pages pass axe-core with no serious or critical violation, in real headless
+Chromium on seeded data: the queue, an open conversation (at 1280 x 720 and on a
+768 x 1024 tablet, with a draft and its SMS warning showing), every admin tab, and the
+dashboard. No rule is switched off: a violation is fixed in the page."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.desk.page.conftest import RunningSystem
+from tests.desk.page.pages import log_in, queue_items
+from tests.desk.page.seed import Customer, seed
+from tests.support.axe import axe_source, serious_violations, serve_axe
+from tests.support.servers import ServerUnavailable
+
+CUSTOMERS = [
+    Customer("Sam Short", "sms", "+15550107788", "Is my parcel on its way?"),
+    Customer("Renée Dupont", "email", "renee@example.test", "Where is my refund?", label="refund"),
+    Customer("Ada Assisted", "webchat", "visitor-ada", "Opening hours?", state="ai"),
+    Customer("Otto Optout", "sms", "+15550109999", "STOP", opted_out=True),
+    *[
+        Customer(
+            f"Past {n}",
+            ["webchat", "sms", "email"][n % 3],
+            f"+1555030{n:04d}",
+            "help",
+            state="resolved",
+            days_ago=n % 6,
+            reason=n,
+        )
+        for n in range(9)
+    ],
+]
+
+
+@pytest.fixture
+def axe() -> str:
+    try:
+        return axe_source()
+    except ServerUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        pytest.skip(str(error))
+
+
+async def admin_tabs(page: Page) -> list[str]:
+    found: list[str] = []
+    tabs = page.get_by_role("tablist", name="Admin sections").get_by_role("tab")
+    for index in range(await tabs.count()):
+        tab = tabs.nth(index)
+        name = (await tab.inner_text()).strip()
+        await tab.click()
+        panel = page.locator("[role=tabpanel]:not([hidden])")
+        await expect(panel.locator("h2, table, form").first).to_be_visible()
+        found += await serious_violations(page, f"admin, {name}")
+    return found
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the pages' own markup
+async def test_the_agents_pages_have_no_serious_accessibility_violations(
+    running_gateway: RunningSystem, browser: Browser, axe: str
+) -> None:
+    system = running_gateway
+    sam, *_ = await seed(system.db, system.org, CUSTOMERS)
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    await serve_axe(context, system.url, axe)
+    page = await context.new_page()
+    await log_in(page, system.url, system.admin.email)
+    found: list[str] = []
+
+    await expect(queue_items(page)).to_have_count(3)
+    found += await serious_violations(page, "queue")
+
+    await page.goto(f"{system.url}/queue/conversations/{sam}")
+    await page.get_by_test_id("composer-input").fill("Your parcel left today — tracking follows.")
+    await expect(page.get_by_test_id("sms-warning")).to_be_visible()
+    found += await serious_violations(page, "conversation")
+
+    await page.get_by_role("link", name="Admin").click()
+    found += await admin_tabs(page)
+
+    await page.get_by_role("link", name="Dashboard").click()
+    await expect(page.get_by_test_id("chart-channel").locator("rect").first).to_be_visible()
+    found += await serious_violations(page, "dashboard")
+
+    await page.set_viewport_size({"width": 768, "height": 1024})
+    await page.goto(f"{system.url}/queue/conversations/{sam}")
+    await expect(page.get_by_test_id("composer-input")).to_be_visible()
+    found += await serious_violations(page, "conversation, tablet")
+
+    assert found == [], "\n".join(found)
