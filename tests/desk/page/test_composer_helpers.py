@@ -18,6 +18,7 @@ from tests.desk.page.seed import Customer, seed
 
 SAM = Customer("Sam Short", "sms", "+15550107788", "Is my parcel on its way?")
 ADA = Customer("Ada Assisted", "webchat", "visitor-ada", "Opening hours?", state="ai")
+OTTO = Customer("Otto Optout", "sms", "+15550109999", "STOP", opted_out=True)
 DRAFTS = [
     "",
     "a" * 142,
@@ -98,7 +99,7 @@ async def test_the_composer_counts_sms_and_refusals_are_worded(
     running_gateway: RunningSystem, browser: Browser, screenshots_dir: Path
 ) -> None:
     system = running_gateway
-    sam, ada = await seed(system.db, system.org, [SAM, ADA])
+    sam, ada, otto = await seed(system.db, system.org, [SAM, ADA, OTTO])
     page = await agent_page(
         browser, system.url, system.admin.email, viewport={"width": 1280, "height": 720}
     )
@@ -111,6 +112,14 @@ async def test_the_composer_counts_sms_and_refusals_are_worded(
 
     await refused_claim_is_worded_and_clear_of_send(page, system.url, ada)
     await page.screenshot(path=str(screenshots_dir / "toast-refusal.png"))
+
+    # An opted-out number: the reason stays in view with the channel, and Send is off.
+    await page.goto(f"{system.url}/queue/conversations/{otto}")
+    await page.get_by_test_id("composer-input").fill("Are you still there?")
+    await expect(page.get_by_test_id("unreachable")).to_be_in_viewport()
+    await expect(page.get_by_test_id("unreachable")).to_contain_text("opted out")
+    await expect(page.get_by_test_id("composer-channel")).to_be_in_viewport()
+    await expect(page.get_by_test_id("composer-send")).to_be_disabled()
 
     await page.set_viewport_size({"width": 768, "height": 1024})
     await write_sms(page, system.url, sam)
