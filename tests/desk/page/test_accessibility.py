@@ -1,7 +1,7 @@
 """The agents' pages pass axe-core with no serious or critical violation, in real headless
 Chromium on seeded data: the queue, an open conversation (at 1280 x 720 and on a
-768 x 1024 tablet, with a draft and its SMS warning showing), every admin tab, and the
-dashboard. No rule is switched off: a violation is fixed in the page."""
+768 x 1024 tablet, with a draft and its SMS warning showing, and with its reassign and
+keyboard-help dialogs open), every admin tab, and the dashboard. No rule is switched off: a violation is fixed in the page."""
 
 from __future__ import annotations
 
@@ -78,6 +78,15 @@ async def test_the_agents_pages_have_no_serious_accessibility_violations(
     await page.get_by_test_id("composer-input").fill("Your parcel left today — tracking follows.")
     await expect(page.get_by_test_id("sms-warning")).to_be_visible()
     found += await serious_violations(page, "conversation")
+    await page.get_by_test_id("action-reassign").click()
+    await expect(page.get_by_test_id("reassign-dialog")).to_be_visible()
+    found += await serious_violations(page, "conversation, reassign dialog")
+    await page.keyboard.press("Escape")
+    await page.get_by_test_id("timeline").focus()
+    await page.keyboard.press("?")
+    await expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    found += await serious_violations(page, "conversation, keyboard help")
+    await page.keyboard.press("Escape")
 
     await page.get_by_role("link", name="Admin").click()
     found += await admin_tabs(page)
