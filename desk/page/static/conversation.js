@@ -196,7 +196,7 @@
   View.prototype._tick = function () {
     if (this.countdown) {
       var left = (this.countdown.until.getTime() - Date.now()) / 1000;
-      this.countdown.clock.textContent = left > 0 ? SB.time.duration(Math.ceil(left)) : "now";
+      this.countdown.clock.textContent = left > 0 ? SB.words.span(left, true) : "now";
       this.countdown.fill.style.width = Math.max(0, Math.min(100, (100 * left) / this.countdown.total)) + "%";
       if (left <= -2 && !this.countdown.nudged) {
         this.countdown.nudged = true; // the worker hands it back; make sure we see it
@@ -286,7 +286,7 @@
   View.prototype._messageNode = function (message) {
     var byline = el("div", { class: "byline" }, [
       el("span", { class: "author", text: this._authorName(message) }),
-      el("time", { datetime: message.created_at, title: SB.time.full(message.created_at), text: SB.time.clock(message.created_at) }),
+      el("time", { datetime: message.created_at, title: SB.words.full(message.created_at), text: SB.words.clock(message.created_at) }),
     ]);
     if (message.kind !== "note") {
       byline.appendChild(el("span", { class: "chip", "data-testid": "message-channel", text: SB.channelName(message.channel) }));

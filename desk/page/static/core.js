@@ -2,7 +2,8 @@
  * Switchboard agents' pages: shared helpers. `SB.api` calls the JSON API (the session
  * cookie rides along; every write carries the CSRF token from the login answer in
  * X-CSRF-Token); `SB.el` builds DOM nodes, always setting customer text with textContent;
- * `SB.time` formats instants in the agent's time zone; `SB.toast` shows short messages.
+ * `SB.time` holds the agent's time zone (words.js says the times); `SB.toast` shows
+ * short messages.
  */
 (function () {
   "use strict";
@@ -179,34 +180,14 @@
       var opts = Object.assign({ timeZone: SB.time.zone }, options || { hour: "2-digit", minute: "2-digit" });
       return new Intl.DateTimeFormat(undefined, opts).format(date);
     },
-    clock: function (value) {
-      return SB.time.format(value, { hour: "2-digit", minute: "2-digit" });
-    },
-    full: function (value) {
-      return SB.time.format(value, {
-        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
-      });
-    },
+    /* The wording is words.js's (loaded next), so every page says times the same way. */
+    clock: function (value) { return SB.words.clock(value); },
+    full: function (value) { return SB.words.full(value); },
     day: function (value) {
       return SB.time.format(value, { weekday: "short", month: "short", day: "numeric", year: "numeric" });
     },
-    /* "0:07", "4:05", "1:02:03" */
-    duration: function (seconds) {
-      seconds = Math.max(0, Math.floor(seconds));
-      var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-      var mm = h ? String(m).padStart(2, "0") : String(m);
-      return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
-    },
-    /* "just now", "4 min", "2 h", "3 d" */
-    ago: function (value) {
-      var date = SB.time.parse(value);
-      if (!date) return "";
-      var seconds = Math.max(0, (Date.now() - date.getTime()) / 1000);
-      if (seconds < 45) return "just now";
-      if (seconds < 3600) return Math.round(seconds / 60) + " min";
-      if (seconds < 86400) return Math.round(seconds / 3600) + " h";
-      return Math.round(seconds / 86400) + " d";
-    },
+    duration: function (seconds) { return SB.words.span(seconds); },
+    ago: function (value) { return SB.words.ago(value); },
     secondsSince: function (value) {
       var date = SB.time.parse(value);
       return date ? (Date.now() - date.getTime()) / 1000 : 0;
@@ -238,12 +219,9 @@
     return SB.STATES[state] || state;
   };
 
-  /* How to call a customer: their name, else the address they wrote from (a phone
-     number or an email address), else "Web visitor" and the start of the visitor's id. */
-  SB.customerName = function (name, address, kind) {
-    if (name) return name;
-    if (address && kind !== "web") return address;
-    return "Web visitor" + (address ? " " + String(address).slice(0, 6) : "");
+  /* How to call a customer: see SB.words.customer (words.js). */
+  SB.customerName = function (name, address, kind, page) {
+    return SB.words.customer(name, address, kind, page);
   };
 
   SB.firstLine = function (text) {
