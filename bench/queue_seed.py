@@ -26,6 +26,7 @@ from gateway.models import (
 )
 
 CHUNK = 2_000
+ATTENTION_SHARE = 0.01  # conversations flagged for a person (a failed send, say)
 CHANNELS = (("webchat", "web"), ("sms", "phone"), ("whatsapp", "whatsapp"), ("email", "email"))
 # state, share of conversations
 STATES = (("queued", 0.05), ("ai", 0.20), ("assigned", 0.05), ("manual", 0.02), ("resolved", 0.68))
@@ -138,7 +139,7 @@ async def seed_conversations(
                 "ai_paused_until": now + timedelta(minutes=rng.randrange(1, 15))
                 if state == "manual"
                 else None,
-                "needs_attention": False,
+                "needs_attention": rng.random() < ATTENTION_SHARE,
                 "created_at": updated - timedelta(minutes=5),
                 "updated_at": updated,
             }

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.listing import VIEWS, Filters, filter_conditions
+from desk.listing import OPEN_STATES, VIEWS, Filters, filter_conditions
 from gateway.models import Agent, Conversation
 from gateway.ownership import State
 
@@ -28,7 +28,6 @@ class Counts:
 async def counts(session: AsyncSession, agent: Agent, filters: Filters) -> Counts:
     """The badge of every view (filtered as the lists are, but without a search)."""
     where = filter_conditions(agent.organization_id, filters)
-    active = [State.QUEUED.value, State.AI.value, State.ASSIGNED.value, State.MANUAL.value]
     is_mine = Conversation.assigned_agent_id == agent.id
     working = (
         select(
@@ -56,7 +55,7 @@ async def counts(session: AsyncSession, agent: Agent, filters: Filters) -> Count
             select(
                 capped(Conversation.state == State.AI.value),
                 capped(Conversation.state == State.RESOLVED.value),
-                capped(Conversation.state.in_(active), Conversation.needs_attention.is_(True)),
+                capped(Conversation.state.in_(OPEN_STATES), Conversation.needs_attention.is_(True)),
             )
         )
     ).one()

@@ -1,10 +1,14 @@
 """The queue's lists: which conversations each view holds, in which order, filtered by
 channel, team, label and search, one page at a time. Pages are keyset-paginated on the
 view's sort key plus the id (an opaque cursor), so page 1,000 costs what page 1 costs, and
-each view's filter and order match an index of migration 0004: `(organization, state,
-waiting_since)` for Waiting, `(organization, state, updated_at, id)` for the others,
-`(organization, assignee, state)` for Mine; the badge counts read
-`(organization, state, needs_attention, assignee)` alone."""
+each view's filter and order match an index: `(organization, state, waiting_since)` for
+Waiting, `(organization, state, updated_at, id)` for the others, `(organization, assignee,
+state)` for Mine (migration 0004); `(organization, updated_at, id)` for All and a search
+and `(organization, needs_attention, updated_at, id)` for Needs attention (migration 0013);
+the badge counts read `(organization, state, needs_attention, assignee)` alone.
+
+A search looks in every view (an agent searching "48213" from Waiting must find it in
+Mine), so each row says which view it sits in for this agent (`view_of`)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -27,7 +31,10 @@ from gateway.inputs import decode_json, parse_id
 from gateway.models import Agent, Contact, Conversation, ConversationRead, Message, Team
 from gateway.ownership import State
 
-VIEWS = ("waiting", "mine", "assigned", "ai", "manual", "resolved", "all")
+VIEWS = ("waiting", "mine", "assigned", "ai", "manual", "resolved", "all", "needs_attention")
+# The states a person or the AI is still working; a resolved conversation keeps its flag
+# but leaves Needs attention.
+OPEN_STATES = (State.QUEUED.value, State.AI.value, State.ASSIGNED.value, State.MANUAL.value)
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
 PREVIEW_CHARS = 160
@@ -81,9 +88,24 @@ def view_condition(view: str, agent: Agent) -> ColumnElement[bool] | None:
         return Conversation.state == State.MANUAL.value
     if view == "resolved":
         return Conversation.state == State.RESOLVED.value
+    if view == "needs_attention":
+        # `= true`, not `IS true`: PostgreSQL reads an index only for the former.
+        return and_(Conversation.state.in_(OPEN_STATES), Conversation.needs_attention == true())
     if view == "all":
         return None
     raise BadInput(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
+
+
+def view_of(conversation: Conversation, agent: Agent) -> str:
+    """The view `conversation` sits in for `agent` (their own before Manual review)."""
+    state = conversation.state
+    if state == State.QUEUED.value:
+        return "waiting"
+    if state in (State.ASSIGNED.value, State.MANUAL.value):
+        if conversation.assigned_agent_id == agent.id:
+            return "mine"
+        return "manual" if state == State.MANUAL.value else "assigned"
+    return "ai" if state == State.AI.value else "resolved"
 
 
 def filter_conditions(
@@ -126,6 +148,32 @@ def _after(order: _Order, cursor: str) -> ColumnElement[bool]:
     return key > mark if order.ascending else key < mark
 
 
+def page_query(
+    agent: Agent, view: str, filters: Filters, dialect: str, cursor: str | None, limit: int
+) -> Select[Conversation, str | None, str, str]:
+    """The statement for one page of `view` (limit + 1 rows, to tell whether more follow)."""
+    order = _ORDERS.get(view, _DEFAULT_ORDER)
+    conditions = filter_conditions(agent.organization_id, filters, dialect)
+    condition = view_condition(view, agent)
+    if condition is not None:
+        conditions.append(condition)
+    if cursor:
+        conditions.append(_after(order, cursor))
+    assignee = aliased(Agent)
+    return (
+        select(Conversation, Contact.name, Team.name, assignee.name)
+        .join(Contact, Contact.id == Conversation.contact_id)
+        .outerjoin(Team, Team.id == Conversation.team_id)
+        .outerjoin(assignee, assignee.id == Conversation.assigned_agent_id)
+        .where(*conditions)
+        .order_by(
+            order.column.asc() if order.ascending else order.column.desc(),
+            Conversation.id.asc() if order.ascending else Conversation.id.desc(),
+        )
+        .limit(limit + 1)
+    )
+
+
 async def list_page(
     session: AsyncSession,
     agent: Agent,
@@ -139,25 +187,7 @@ async def list_page(
     if not 1 <= limit <= MAX_PAGE:
         raise BadInput(f"limit must be between 1 and {MAX_PAGE}")
     order = _ORDERS.get(view, _DEFAULT_ORDER)
-    conditions = filter_conditions(agent.organization_id, filters, _dialect(session))
-    condition = view_condition(view, agent)
-    if condition is not None:
-        conditions.append(condition)
-    if cursor:
-        conditions.append(_after(order, cursor))
-    assignee = aliased(Agent)
-    query = (
-        select(Conversation, Contact.name, Team.name, assignee.name)
-        .join(Contact, Contact.id == Conversation.contact_id)
-        .outerjoin(Team, Team.id == Conversation.team_id)
-        .outerjoin(assignee, assignee.id == Conversation.assigned_agent_id)
-        .where(*conditions)
-        .order_by(
-            order.column.asc() if order.ascending else order.column.desc(),
-            Conversation.id.asc() if order.ascending else Conversation.id.desc(),
-        )
-        .limit(limit + 1)
-    )
+    query = page_query(agent, view, filters, _dialect(session), cursor, limit)
     rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -165,7 +195,10 @@ async def list_page(
     last = await last_messages(session, ids)
     read = await read_marks(session, agent.id, ids)
     items = [
-        queue_item(conversation, contact_name, team_name, assignee_name, last, read)
+        {
+            **queue_item(conversation, contact_name, team_name, assignee_name, last, read),
+            "view": view_of(conversation, agent),
+        }
         for conversation, contact_name, team_name, assignee_name in rows
     ]
     next_cursor = None

@@ -1,6 +1,6 @@
 """The queue page's lists: the views (Waiting, Mine, AI active, Manual review, Resolved,
-...) with filters, search and keyset pages; the badge counts; the labels in use. Routes
-about one conversation are in `desk.conversations`."""
+Needs attention, All) with filters, search and keyset pages; the badge counts; the labels
+in use. Routes about one conversation are in `desk.conversations`."""
 
 from __future__ import annotations
 
@@ -46,8 +46,10 @@ def _filters() -> Filters:
     tags=["queue"],
     description=(
         "Views: waiting (oldest first), mine, assigned, ai, manual (least review time left "
-        "first), resolved, all (newest activity first). Pass next_cursor back as cursor for "
-        "the next page; it is null on the last one."
+        "first), resolved, needs_attention (open conversations flagged for a person, "
+        "whoever owns them), all (newest activity first; the page searches here). Each "
+        "item's `view` says which view it sits in for you. Pass next_cursor back as cursor "
+        "for the next page; it is null on the last one."
     ),
     query=(
         *FILTER_PARAMS,

@@ -18,7 +18,7 @@ NAMED = obj(["id", "name"], id=INTEGER, name=nullable(STRING))
 STATE = {"type": "string", "enum": ["ai", "queued", "assigned", "manual", "resolved"]}
 VIEW = {
     "type": "string",
-    "enum": ["waiting", "mine", "assigned", "ai", "manual", "resolved", "all"],
+    "enum": ["waiting", "mine", "assigned", "ai", "manual", "resolved", "all", "needs_attention"],
 }
 
 LAST_MESSAGE = schema(
@@ -65,6 +65,11 @@ QUEUE_ITEM = schema(
             "description": "the newest message is the customer's and the agent has not read it",
         },
         updated_at=TIMESTAMP,
+        view={
+            "type": "string",
+            "enum": ["waiting", "mine", "assigned", "ai", "manual", "resolved"],
+            "description": "the view it sits in for the agent (shown on a search hit)",
+        },
     ),
 )
 

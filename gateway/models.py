@@ -377,6 +377,19 @@ Index(
     Conversation.updated_at,
     Conversation.id,
 )
+Index(  # All, and a search across every view (migration 0013)
+    "ix_conversations_recent",
+    Conversation.organization_id,
+    Conversation.updated_at,
+    Conversation.id,
+)
+Index(  # Needs attention (migration 0013)
+    "ix_conversations_attention",
+    Conversation.organization_id,
+    Conversation.needs_attention,
+    Conversation.updated_at,
+    Conversation.id,
+)
 Index(
     "ix_conversations_assignee",
     Conversation.organization_id,

@@ -1,6 +1,7 @@
 /*
- * Switchboard queue page: the views (Waiting, Mine, AI active, Manual review, Resolved)
- * with their counts, filters, search and pages; live updates (never a reload); presence;
+ * Switchboard queue page: the views (Waiting, Mine, AI active, Manual review, Resolved,
+ * Needs attention, All) with their counts, filters and pages; a search that looks in
+ * every view and says on each hit which view it sits in; live updates (never a reload); presence;
  * the page title with the waiting count; deep links (/queue/conversations/12 or
  * /queue#conversation-12); and the keyboard shortcuts. The open conversation itself is
  * drawn by conversation.js.
@@ -13,6 +14,7 @@
   var VIEW_KEY = "switchboard:view";
   var VIEWS = {
     waiting: "Waiting", mine: "Mine", ai: "AI active", manual: "Manual review", resolved: "Resolved",
+    needs_attention: "Needs attention", all: "All",
   };
   var HEARTBEAT_MS = 10000;
   var VIEWING_MS = 15000;
@@ -67,12 +69,14 @@
     return { at: row.last_activity_at || row.updated_at };
   }
 
+  /* Lists say times relative to now ("3 min ago", "14 min left"); the full timestamp is
+     on hover. Waiting and review times tick every second (see the interval at the end). */
   function whenNode(row) {
     var t = timing(row);
     var node = el("span", { class: "when", "data-testid": "conversation-time" });
-    if (t.since) { node.setAttribute("data-since", t.since); node.title = "Waiting since " + SB.time.full(t.since); }
-    else if (t.until) { node.setAttribute("data-until", t.until); node.title = "The AI resumes at " + SB.time.full(t.until); }
-    else { node.textContent = SB.time.ago(t.at); node.title = SB.time.full(t.at); }
+    if (t.since) { node.setAttribute("data-since", t.since); node.title = "Waiting since " + SB.words.full(t.since); }
+    else if (t.until) { node.setAttribute("data-until", t.until); node.title = "The AI resumes at " + SB.words.full(t.until); }
+    else { node.setAttribute("data-at", t.at); node.title = SB.words.full(t.at); }
     updateWhen(node);
     return node;
   }
@@ -80,18 +84,20 @@
   function updateWhen(node) {
     var since = node.getAttribute("data-since");
     var until = node.getAttribute("data-until");
+    var at = node.getAttribute("data-at");
     if (since) {
-      var waited = SB.time.secondsSince(since);
-      node.textContent = SB.time.duration(waited);
-      node.classList.toggle("late", waited > 300);
+      node.textContent = SB.words.ago(since);
+      node.classList.toggle("late", SB.time.secondsSince(since) > 300);
     } else if (until) {
-      var left = SB.time.secondsUntil(until);
-      node.textContent = left > 0 ? SB.time.duration(left) + " left" : "resuming";
+      node.textContent = SB.words.left(SB.time.secondsUntil(until), "the AI resumes now");
+    } else if (at) {
+      node.textContent = SB.words.ago(at);
     }
   }
 
   function rowNode(row, index) {
-    var reason = row.handoff_reason || "";
+    var mixed = !!list.q || list.view === "all" || list.view === "needs_attention";
+    var reason = SB.words.sentence(row.handoff_reason || "");
     var summaryLine = row.summary_line || SB.firstLine(row.summary) || (row.last_message ? SB.firstLine(row.last_message.preview) : "");
     var assignee = row.assignee ? row.assignee.name || directory.agentName(row.assignee.id) : row.assigned_agent_id ? directory.agentName(row.assigned_agent_id) : null;
     var link = el("a", {
@@ -110,12 +116,13 @@
       reason && (list.view === "waiting" || row.state === "queued") ? el("span", { class: "reason", "data-testid": "conversation-reason", text: reason }) : null,
       summaryLine ? el("span", { class: "summary", "data-testid": "conversation-summary", text: summaryLine }) : null,
       el("span", { class: "meta" }, [
-        list.view === "mine" || list.view === "resolved" ? el("span", { class: "chip state-" + row.state, text: SB.stateName(row.state) }) : null,
-        assignee && list.view !== "mine" && row.state !== "ai" ? el("span", { class: "chip", text: assignee }) : null,
+        mixed ? whereNode(row, assignee) : null,
+        !mixed && (list.view === "mine" || list.view === "resolved") ? el("span", { class: "chip state-" + row.state, text: SB.stateName(row.state) }) : null,
+        assignee && list.view !== "mine" && row.state !== "ai" && !(mixed && row.view === "assigned") ? el("span", { class: "chip", text: assignee }) : null,
         row.team ? el("span", { class: "chip", text: row.team.name }) : null,
         row.label ? el("span", { class: "chip label", text: row.label }) : null,
         row.unread ? el("span", { class: "chip state-assigned", "data-testid": "unread", text: "new" }) : null,
-        row.needs_attention ? el("span", { class: "chip attention", text: "attention" }) : null,
+        row.needs_attention ? el("span", { class: "chip attention", "data-testid": "attention-chip", text: "Needs attention" }) : null,
       ]),
     ]);
     return el("li", {
@@ -128,13 +135,13 @@
 
   function renderList() {
     var node = SB.clear(SB.$("#conv-list"));
-    SB.$("#list-title").textContent = VIEWS[list.view] + (list.q ? " · “" + list.q + "”" : "");
+    SB.$("#list-title").textContent = list.q ? "“" + list.q + "” in all views" : VIEWS[list.view];
     if (!list.items.length) {
-      node.appendChild(el("li", { class: "empty", "data-testid": "list-empty", text: list.q ? "No conversation matches your search." : emptyText() }));
+      node.appendChild(el("li", { class: "empty", "data-testid": "list-empty", text: list.q ? "No conversation in any view matches your search." : emptyText() }));
     }
     list.items.forEach(function (row, index) { node.appendChild(rowNode(row, index)); });
-    var total = counts[list.view];
-    SB.$("#list-total").textContent = total === undefined ? "" : total + " total";
+    var total = list.q ? undefined : counts[list.view];
+    SB.$("#list-total").textContent = total === undefined ? "" : SB.words.count(total, "conversation");
     var pages = total === undefined ? null : Math.max(1, Math.ceil(total / SB.data.PAGE_SIZE));
     SB.$("#page-info").textContent = "Page " + (list.page + 1) + (pages ? " of " + pages : "");
     SB.$("#page-prev").disabled = list.page <= 0;
@@ -148,6 +155,8 @@
       ai: "The AI is handling no conversation right now.",
       manual: "No conversation is under manual review.",
       resolved: "No resolved conversation yet.",
+      needs_attention: "Nothing needs attention. A conversation flagged for a person shows here, whoever owns it.",
+      all: "No conversation yet.",
     }[list.view];
   }
 
@@ -156,18 +165,25 @@
       var badge = document.querySelector('[data-count="' + name + '"]');
       var value = counts[name] || 0;
       badge.textContent = value > 9999 ? Math.round(value / 1000) + "k" : String(value);
-      badge.classList.toggle("hot", name === "waiting" && value > 0);
-      badge.setAttribute("aria-label", value + " conversations");
+      badge.classList.toggle("hot", (name === "waiting" || name === "needs_attention") && value > 0);
+      badge.setAttribute("aria-label", SB.words.count(value, "conversation"));
     });
     var waiting = counts.waiting || 0;
     document.title = (waiting ? "(" + waiting + ") " : "") + "Queue · Switchboard";
   }
 
+  /* A search looks in every view, whichever is selected: the hit may sit elsewhere. */
   function filters() {
     return {
-      view: list.view, channel: list.channel, team: list.team, label: list.label, q: list.q,
+      view: list.q ? "all" : list.view, channel: list.channel, team: list.team, label: list.label, q: list.q,
       cursor: list.cursors[list.page],
     };
+  }
+
+  /* Where a row sits, said on a search hit and in the All and Needs attention views. */
+  function whereNode(row, assignee) {
+    var where = row.view === "assigned" ? "Assigned to " + (assignee || "someone else") : "In " + (VIEWS[row.view] || SB.stateName(row.state));
+    return el("span", { class: "chip where", "data-testid": "conversation-view", "data-view": row.view, text: where });
   }
 
   function firstPage() {
@@ -476,6 +492,6 @@
     heartbeat();
     setInterval(heartbeat, HEARTBEAT_MS);
     setInterval(function () { if (view.isOpen()) sendViewing(view.id); }, VIEWING_MS);
-    setInterval(function () { document.querySelectorAll(".when[data-since], .when[data-until]").forEach(updateWhen); }, 1000);
+    setInterval(function () { document.querySelectorAll(".when").forEach(updateWhen); }, 1000);
   });
 })();

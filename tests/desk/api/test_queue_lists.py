@@ -9,7 +9,7 @@ from datetime import timedelta
 from quart import Quart
 
 from desk import counts as badge_counts
-from gateway.models import Team, utcnow
+from gateway.models import Conversation, Team, utcnow
 from tests.desk.api.helpers import client_for, seed_conversation
 from tests.support.factories import make_agent
 
@@ -44,6 +44,29 @@ async def test_each_view_holds_its_states_in_its_order(app: Quart, services, org
     assert await ids("ai") == [ai.conversation_id]
     assert await ids("resolved") == [resolved.conversation_id]
     assert len(await ids("all")) == 8
+    assert await ids("needs_attention") == []
+
+    # Needs attention holds every open conversation flagged for a person, whoever owns
+    # it (the AI included); a resolved one leaves it.
+    async with db.transaction() as session:
+        for seeded in (ai, theirs, resolved):
+            conversation = await session.get(Conversation, seeded.conversation_id)
+            assert conversation is not None
+            conversation.needs_attention = True
+    assert set(await ids("needs_attention")) == {ai.conversation_id, theirs.conversation_id}
+
+    # Each row says which view it sits in for this agent (a search shows it on each hit).
+    body = await (await client.get("/api/queue/all")).get_json()
+    assert {item["id"]: item["view"] for item in body["items"]} == {
+        old.conversation_id: "waiting",
+        new.conversation_id: "waiting",
+        mine.conversation_id: "mine",
+        manual_late.conversation_id: "mine",
+        theirs.conversation_id: "assigned",
+        manual_soon.conversation_id: "manual",
+        ai.conversation_id: "ai",
+        resolved.conversation_id: "resolved",
+    }
 
     counts = (await (await client.get("/api/queue/counts")).get_json())["counts"]
     assert counts == {
@@ -54,7 +77,7 @@ async def test_each_view_holds_its_states_in_its_order(app: Quart, services, org
         "manual": 2,
         "resolved": 1,
         "all": 8,
-        "needs_attention": 0,
+        "needs_attention": 2,
     }
 
 

@@ -50,7 +50,7 @@ async def seed(db: Database, org: Organization, customers: list[Customer]) -> li
     async with db.transaction() as session:
         for index, customer in enumerate(customers):
             start = now - timedelta(days=customer.days_ago, minutes=len(customers) - index + 30)
-            contact = Contact(organization_id=org.id, name=customer.name, created_at=start)
+            contact = Contact(organization_id=org.id, name=customer.name or None, created_at=start)
             session.add(contact)
             await session.flush()
             kind = KINDS[customer.channel]

@@ -72,7 +72,7 @@ async def test_counts_pages_search_and_filters(
         await search(page, term)
         await expect(names).to_have_text([found])
     await search(page, "nobody by that name")
-    await expect(page.get_by_test_id("list-empty")).to_contain_text("No conversation matches")
+    await expect(page.get_by_test_id("list-empty")).to_contain_text("in any view matches")
     await search(page, "")
     await expect(items).to_have_count(PAGE_SIZE)
 
