@@ -30,6 +30,7 @@ PLACEHOLDERS = {
     "agent": "the name of the agent who joined",
     "business": "the organization's name",
     "wait": "one sentence on the expected wait (handoff only)",
+    "next_opening": "when the team is back, such as “Monday at 09:00” (outside hours only)",
 }
 AGENT_FALLBACK = "A person from our team"
 _SPACES = re.compile(r"[ \t]{2,}")  # an empty placeholder leaves no double space
@@ -45,6 +46,19 @@ DEFAULTS: dict[str, str] = {
         "ask for a person again any time."
     ),
     "resolved": "This conversation is marked as resolved. Write again any time.",
+    # the handoff policy (handoff/policy): the AI keeps the conversation for now
+    "gather_details": (
+        "I'll get a person to help. So they can help straight away, please describe the whole "
+        "problem in one message: what happened, and any order or account number."
+    ),
+    "message_taken_unstaffed": (
+        "Nobody from our team is online right now, so I've noted your message for them and "
+        "someone will follow up here. Add any details that would help."
+    ),
+    "message_taken_after_hours": (
+        "Our team is away right now and back {next_opening}. I've noted your message for "
+        "them, and someone will follow up here then. Add any details that would help."
+    ),
 }
 KINDS = tuple(DEFAULTS)
 
