@@ -21,15 +21,18 @@ def blueprints() -> tuple[Blueprint, ...]:
     from desk.canned import canned
     from desk.conversations import conversations_api
     from desk.dashboard import dashboard
+    from desk.hours_api import hours_api
     from desk.live_api import live
     from desk.live_socket import live_socket
     from desk.media_api import agent_media
+    from desk.notices_api import notices_api
     from desk.page.routes import queue_page
     from desk.people import people_api
     from desk.queue_routes import queue_api
     from desk.settings_api import settings_api
     from desk.teams import teams_api
     from desk.webhooks_api import webhooks_api
+    from desk.widget_api import widget_api
 
     return (
         accounts,
@@ -45,4 +48,7 @@ def blueprints() -> tuple[Blueprint, ...]:
         settings_api,
         agent_media,
         webhooks_api,
+        hours_api,
+        notices_api,
+        widget_api,
     )

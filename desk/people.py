@@ -186,6 +186,37 @@ async def _admins_left(session: AsyncSession, organization_id: int, without: int
     return int(count or 0)
 
 
+async def _lock_admins(session: AsyncSession, organization_id: int) -> None:
+    """Lock the organization's active admins' rows, in id order, before any role or
+    status change: two admins demoting each other at once then take turns, and the second
+    sees the first's change and is refused, rather than both succeeding and leaving the
+    organization without an admin. (SQLite takes its write lock at BEGIN already.)"""
+    await session.execute(
+        select(Agent.id)
+        .where(
+            Agent.organization_id == organization_id,
+            Agent.role == Role.ADMIN,
+            Agent.active.is_(True),
+        )
+        .order_by(Agent.id)
+        .with_for_update()
+    )
+
+
+def _last_admin_refusal(agent: Agent, me: Agent, body: dict[str, Any]) -> str:
+    change = "deactivate" if body.get("active") is False else "change the role of"
+    if agent.id == me.id:
+        change = "deactivate yourself" if body.get("active") is False else "change your role"
+        return (
+            f"You are the only active admin, so you can't {change}. "
+            "Make someone else an admin first."
+        )
+    return (
+        f"{agent.name} is the only active admin, so you can't {change} them. "
+        "Make someone else an admin first."
+    )
+
+
 @people_api.patch("/api/agents/<int:agent_id>")
 @login_required()
 @documented(
@@ -201,6 +232,9 @@ async def update_agent(agent_id: int) -> ResponseReturnValue:
         agent = await _own_agent(session, me.organization_id, agent_id)
         require_role(Role.ADMIN)
         body = await json_object()
+        if "role" in body or "active" in body:
+            await _lock_admins(session, me.organization_id)
+            await session.refresh(agent)  # as it is now that the admins are locked
         if "name" in body:
             agent.name = clean_name(body["name"], "a name", 200)
         if "time_zone" in body:
@@ -215,11 +249,7 @@ async def update_agent(agent_id: int) -> ResponseReturnValue:
         if (not has_role(agent, Role.ADMIN) or not agent.active) and not await _admins_left(
             session, me.organization_id, agent.id
         ):
-            who = "you are" if agent.id == me.id else f"{agent.name} is"
-            raise Conflict(
-                f"{who} the only active admin; make someone else an admin first",
-                code="last_admin",
-            )
+            raise Conflict(_last_admin_refusal(agent, me, body), code="last_admin")
         if "team_ids" in body:
             await _set_teams(session, agent, body["team_ids"])
         teams = await _teams_of(session, [agent.id])

@@ -178,7 +178,8 @@ async def test_the_last_admin_cannot_be_demoted_or_deactivated(app: Quart, servi
 
     assert (demote.status_code, (await demote.get_json())["error"]) == (409, "last_admin")
     assert (await demote.get_json())["message"] == (
-        "you are the only active admin; make someone else an admin first"
+        "You are the only active admin, so you can't change your role. "
+        "Make someone else an admin first."
     )
     assert deactivate.status_code == 409
     assert off.status_code == 200
