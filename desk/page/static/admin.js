@@ -1,5 +1,6 @@
 /*
- * Switchboard admin page: the section tabs (People, Teams, Canned responses, Settings),
+ * Switchboard admin page: the section tabs (People, Teams, Canned responses, Settings,
+ * Customer notices, Channels),
  * with the section in the URL's hash so a link opens it. Each section is drawn by its own
  * file and reloads its data when shown. Above them, links to the channels' own admin
  * pages (the mailboxes, say), as the channels declare them.
@@ -8,11 +9,12 @@
   "use strict";
 
   var SB = (window.SB = window.SB || {});
-  var SECTIONS = ["people", "teams", "canned", "settings"];
+  var SECTIONS = ["people", "teams", "canned", "settings", "notices", "channels"];
 
   SB.boot({ active: "admin", roles: ["admin"] }, function (agent) {
     var renderers = {
       people: SB.admin.people, teams: SB.admin.teams, canned: SB.admin.canned, settings: SB.admin.settings,
+      notices: SB.admin.notices, channels: SB.admin.channels,
     };
 
     function show(name, focus) {

@@ -2,6 +2,8 @@
  * Switchboard admin page: people (create agents, set their role — viewer, agent or admin —
  * their teams and time zone, deactivate them, set a new password), teams, and canned
  * responses. Every change goes to the admin API and the section is redrawn from its answer.
+ * The only active admin's role and status controls are disabled with the reason beside
+ * them (the API refuses the change as well).
  */
 (function () {
   "use strict";
@@ -35,22 +37,40 @@
 
   // --- people ----------------------------------------------------------------------------------
 
+  function roleLabel(value) {
+    return { viewer: "a viewer", agent: "an agent", admin: "an admin" }[value] || value;
+  }
+
   function people(panel, me) {
     Promise.all([SB.api("GET", "/api/agents"), SB.api("GET", "/api/teams")]).then(function (answers) {
       var agents = answers[0].agents, teams = answers[1].teams;
+      var admins = agents.filter(function (a) { return a.role === "admin" && a.active; });
+      // The API refuses this too; the page says why before anyone tries.
+      var lastAdmin = admins.length === 1 ? admins[0].id : null;
       SB.clear(panel);
-      panel.appendChild(header("People", agents.length + " in your organization. Deactivated people cannot log in."));
+      var count = agents.length === 1 ? "1 person" : agents.length + " people";
+      panel.appendChild(header("People", count + " in your organization. Deactivated people can’t log in."));
       var body = el("div", { class: "card-body" });
-      var table = el("table", { class: "data", "data-testid": "people-table" }, [
-        el("thead", {}, el("tr", {}, ["Name", "Email", "Role", "Teams", "Time zone", "Status", ""].map(function (h) { return el("th", { scope: "col", text: h }); }))),
+      var table = el("table", { class: "data people", "data-testid": "people-table" }, [
+        el("thead", {}, el("tr", {}, [
+          el("th", { scope: "col", text: "Person" }), el("th", { scope: "col", text: "Role" }),
+          el("th", { scope: "col", text: "Teams" }), el("th", { scope: "col", class: "col-zone", text: "Time zone" }),
+          el("th", { scope: "col", text: "Status" }), el("th", { scope: "col" }, el("span", { class: "sr-only", text: "Actions" })),
+        ])),
       ]);
       var rows = el("tbody");
       agents.forEach(function (agent) {
-        var role = el("select", { "aria-label": "Role of " + agent.name, "data-testid": "role-" + agent.id });
-        ROLES.forEach(function (r) { role.appendChild(el("option", { value: r.value, selected: r.value === agent.role }, r.value)); });
+        var locked = agent.id === lastAdmin;
+        var reasonId = "last-admin-" + agent.id;
+        var role = el("select", {
+          "aria-label": "Role of " + agent.name, "data-testid": "role-" + agent.id,
+          disabled: locked, "aria-describedby": locked ? reasonId : null,
+        });
+        ROLES.forEach(function (r) { role.appendChild(el("option", { value: r.value, selected: r.value === agent.role }, r.label)); });
         role.addEventListener("change", function () {
           SB.api("PATCH", "/api/agents/" + agent.id, { role: role.value }).then(function () {
-            SB.toast(agent.name + " is now " + role.value + ".");
+            SB.toast(agent.name + " is now " + roleLabel(role.value) + ".");
+            people(panel, me);
           }, function (error) {
             SB.couldNot(agent.id === me.id ? "change your role" : "change the role of " + agent.name, error);
             role.value = agent.role;
@@ -58,31 +78,54 @@
         });
         var toggle = el("button", {
           type: "button", class: "btn small" + (agent.active ? " danger" : ""), "data-testid": "active-" + agent.id,
-          onclick: function () {
-            SB.api("PATCH", "/api/agents/" + agent.id, { active: !agent.active }).then(reload(panel, me, people), function (error) {
-              SB.couldNot((agent.active ? "deactivate " : "reactivate ") + (agent.id === me.id ? "yourself" : agent.name), error);
-            });
-          },
+          disabled: locked, "aria-describedby": locked ? reasonId : null,
+          onclick: function () { setActive(agent, me).then(reload(panel, me, people)); },
         }, agent.active ? "Deactivate" : "Reactivate");
+        var who = agent.id === me.id ? "You are" : agent.name + " is";
+        var reason = locked ? el("p", {
+          class: "hint reason", id: reasonId, "data-testid": "last-admin-reason",
+          text: who + " the only active admin. Make someone else an admin before changing this role or deactivating.",
+        }) : null;
         rows.appendChild(el("tr", { "data-agent-id": agent.id }, [
-          el("td", {}, [el("strong", { text: agent.name }), agent.id === me.id ? el("span", { class: "hint", text: " (you)" }) : null]),
-          el("td", { text: agent.email || "" }),
-          el("td", {}, role),
+          el("td", {}, [
+            el("strong", { text: agent.name }), agent.id === me.id ? el("span", { class: "hint", text: " (you)" }) : null,
+            agent.email ? el("div", { class: "hint email", text: agent.email }) : null,
+          ]),
+          el("td", {}, [role, reason]),
           el("td", { text: teamNames(teams, agent.team_ids) }),
-          el("td", { text: agent.time_zone || "UTC" }),
-          el("td", {}, el("span", { class: "chip " + (agent.active ? "state-resolved" : "attention"), text: agent.active ? "active" : "deactivated" })),
-          el("td", {}, el("div", { class: "actions" }, [
+          el("td", { class: "col-zone", text: (agent.time_zone || "UTC").replace(/_/g, " ") }),
+          el("td", {}, el("span", { class: "chip " + (agent.active ? "state-resolved" : "attention"), text: agent.active ? "Active" : "Deactivated" })),
+          el("td", {}, el("div", { class: "actions row-actions" }, [
             el("button", { type: "button", class: "btn small", onclick: function () { editAgent(agent, teams).then(reload(panel, me, people)); } }, "Edit"),
             el("button", { type: "button", class: "btn small", onclick: function () { resetPassword(agent); } }, "Set password"),
-            agent.id === me.id ? null : toggle,
+            toggle,
           ])),
         ]));
       });
       table.appendChild(rows);
-      body.appendChild(el("div", { class: "table-wrap" }, table));
+      body.appendChild(el("div", { class: "table-wrap", "data-testid": "people-wrap" }, table));
       body.appendChild(newAgentForm(teams, reload(panel, me, people)));
       panel.appendChild(body);
     }, SB.fail);
+  }
+
+  function setActive(agent, me) {
+    var change = function () { return SB.api("PATCH", "/api/agents/" + agent.id, { active: !agent.active }); };
+    if (!agent.active) {
+      return change().then(function () { SB.toast(agent.name + " can log in again."); }, function (error) {
+        SB.couldNot("reactivate " + agent.name, error);
+      });
+    }
+    return SB.ask({
+      title: agent.id === me.id ? "Deactivate your own account?" : "Deactivate " + agent.name + "?",
+      text: agent.id === me.id
+        ? "You are logged out everywhere at once and can’t log in again until another admin reactivates you."
+        : agent.name + " is logged out everywhere and can’t log in until reactivated. Their conversations stay as they are.",
+      ok: "Deactivate", danger: true, testid: "deactivate-dialog",
+      submit: change,
+    }).then(function (done) {
+      if (done) SB.toast(agent.name + " was deactivated.");
+    });
   }
 
   function newAgentForm(teams, after) {
@@ -118,23 +161,27 @@
   }
 
   function editAgent(agent, teams) {
-    var fields = [
-      { name: "name", label: "Name", value: agent.name, required: true },
-      { name: "time_zone", label: "Time zone", value: agent.time_zone || "UTC", hint: "An IANA name such as Europe/Berlin or America/New_York." },
-    ];
-    return SB.ask({
-      title: "Edit " + agent.name,
-      ok: "Save",
-      testid: "edit-agent-dialog",
-      fields: fields.concat(teams.length ? [{
-        name: "team", type: "select", label: "Team", value: agent.team_ids[0] || "",
-        options: [{ value: "", label: "No team" }].concat(teams.map(function (t) { return { value: t.id, label: t.name }; })),
-      }] : []),
-      submit: function (values) {
-        var change = { name: values.name.trim(), time_zone: values.time_zone.trim() };
-        if (teams.length) change.team_ids = values.team ? [Number(values.team)] : [];
-        return SB.api("PATCH", "/api/agents/" + agent.id, change);
-      },
+    return SB.zonePicker.zones().then(function (zones) {
+      var zone = agent.time_zone || "UTC";
+      var known = zones.some(function (z) { return z.name === zone; });
+      var options = (known ? [] : [{ value: zone, label: zone }]).concat(zones.map(function (z) { return { value: z.name, label: z.label }; }));
+      return SB.ask({
+        title: "Edit " + agent.name,
+        ok: "Save",
+        testid: "edit-agent-dialog",
+        fields: [
+          { name: "name", label: "Name", value: agent.name, required: true },
+          { name: "time_zone", type: "select", label: "Time zone", value: zone, options: options, hint: "Type a city’s first letters to jump to it." },
+        ].concat(teams.length ? [{
+          name: "team", type: "select", label: "Team", value: agent.team_ids[0] || "",
+          options: [{ value: "", label: "No team" }].concat(teams.map(function (t) { return { value: t.id, label: t.name }; })),
+        }] : []),
+        submit: function (values) {
+          var change = { name: values.name.trim(), time_zone: values.time_zone };
+          if (teams.length) change.team_ids = values.team ? [Number(values.team)] : [];
+          return SB.api("PATCH", "/api/agents/" + agent.id, change);
+        },
+      });
     });
   }
 

@@ -1,8 +1,9 @@
 /*
  * Switchboard admin page: the organization's settings — the handoff level (for the whole
  * organization and per channel, with what each level means), the review window, queue
- * expiry and reminders, words and topics that call a person, business hours' time zone and
- * what happens outside them. Only changed settings are sent; the server checks them and
+ * expiry and reminders, words and topics that call a person, business hours (the weekly
+ * editor of admin_hours.js) and what happens outside them. Every choice reads as words,
+ * never as its stored name. Only changed settings are sent; the server checks them and
  * names the first problem.
  */
 (function () {
@@ -11,6 +12,10 @@
   var SB = (window.SB = window.SB || {});
   var el = SB.el;
   var LEVEL_NAMES = { ai_only: "AI only", quick: "Quick to hand off", balanced: "Balanced", ai_first: "AI first" };
+  var OUTSIDE_HOURS = {
+    queue_with_notice: "Queue it and tell them when the team is back",
+    ai_takes_message: "The AI takes a message for the team",
+  };
 
   function levelName(level) { return LEVEL_NAMES[level] || level; }
 
@@ -108,23 +113,22 @@
     ]));
 
     // Hours
-    var zone = el("input", { type: "text", "data-testid": "setting-time_zone" });
-    zone.value = current.time_zone;
+    var hours = SB.admin.hoursEditor({ hours: current.business_hours, zone: current.time_zone });
     var outside = el("select", { "data-testid": "setting-outside_hours" });
     choices.outside_hours.forEach(function (value) {
-      outside.appendChild(el("option", { value: value, selected: value === current.outside_hours }, value.replace(/_/g, " ")));
+      outside.appendChild(el("option", { value: value, selected: value === current.outside_hours }, OUTSIDE_HOURS[value] || value));
     });
     form.appendChild(el("fieldset", { class: "form-grid" }, [
       el("legend", { class: "wide", text: "Business hours" }),
-      label("Time zone", zone, "An IANA name, e.g. Europe/Berlin."),
-      label("Outside business hours", outside),
+      hours.node,
+      el("label", { class: "field wide" }, ["When a customer asks for a person outside these hours", outside]),
     ]));
 
     var status = el("p", { class: "hint", role: "status", "data-testid": "settings-status" });
     form.appendChild(el("div", { class: "inline-form" }, [el("button", { type: "submit", class: "btn primary", "data-testid": "settings-save" }, "Save settings"), status]));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var next = {
+      var next = Object.assign({
         handoff_level: level.value,
         channel_levels: {},
         review_window_seconds: Math.round(Number(review.value) * 60),
@@ -136,9 +140,8 @@
         ai_confidence_threshold: Number(threshold.value),
         handoff_keywords: keywords.value.split("\n").map(function (line) { return line.trim(); }).filter(Boolean),
         restricted_topics: Object.keys(topicBoxes).filter(function (name) { return topicBoxes[name].checked; }),
-        time_zone: zone.value.trim(),
         outside_hours: outside.value,
-      };
+      }, hours.value());
       Object.keys(perChannel).forEach(function (channel) {
         if (perChannel[channel].value) next.channel_levels[channel] = perChannel[channel].value;
       });
@@ -150,7 +153,10 @@
         status.textContent = "Nothing changed.";
         return;
       }
-      SB.api("PUT", "/api/admin/settings", changed).then(function (saved) {
+      var checked = changed.business_hours || changed.time_zone ? hours.check() : Promise.resolve();
+      checked.then(function () {
+        return SB.api("PUT", "/api/admin/settings", changed);
+      }).then(function (saved) {
         render(panel, saved);
         SB.toast("Settings saved.");
       }, function (problem) {
