@@ -73,7 +73,7 @@
       names.forEach(function (name) {
         placeholders.appendChild(el("button", {
           type: "button", class: "btn small", title: answer.placeholders[name],
-          "aria-label": "Insert " + answer.placeholders[name],
+          "aria-label": "Insert {" + name + "}, " + answer.placeholders[name],
           onclick: function () {
             var at = text.selectionStart, word = "{" + name + "}";
             text.value = text.value.slice(0, at) + word + text.value.slice(text.selectionEnd);

@@ -99,7 +99,7 @@ async def test_an_admin_sets_hours_notices_and_the_widget_in_words(
     await page.get_by_test_id("notice-channel").select_option(label="SMS")
     await expect(page.get_by_test_id("notice-text")).to_have_value("{agent} from {business} here.")
     await page.get_by_test_id("notice-text").fill("Hi, this is ")
-    await page.get_by_role("button", name="Insert the name of the agent who joined").click()
+    await page.get_by_role("button", name="Insert {agent}").click()
     await expect(page.get_by_test_id("notice-preview")).to_have_text("Hi, this is Dana Admin")
     await page.get_by_test_id("notice-text").press("End")
     await page.get_by_test_id("notice-text").type(" re {order}")
