@@ -1,7 +1,8 @@
 """The agents' pages pass axe-core with no serious or critical violation, in real headless
 Chromium on seeded data: the queue, an open conversation (at 1280 x 720 and on a
 768 x 1024 tablet, with a draft and its SMS warning showing, and with its reassign and
-keyboard-help dialogs open), every admin tab, and the dashboard. No rule is switched off: a violation is fixed in the page."""
+keyboard-help dialogs open), every admin tab, and the dashboard. No rule is switched off:
+a violation is fixed in the page."""
 
 from __future__ import annotations
 
