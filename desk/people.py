@@ -204,15 +204,16 @@ async def _lock_admins(session: AsyncSession, organization_id: int) -> None:
 
 
 def _last_admin_refusal(agent: Agent, me: Agent, body: dict[str, Any]) -> str:
-    change = "deactivate" if body.get("active") is False else "change the role of"
+    deactivating = body.get("active") is False
     if agent.id == me.id:
-        change = "deactivate yourself" if body.get("active") is False else "change your role"
+        change = "deactivate yourself" if deactivating else "change your role"
         return (
             f"You are the only active admin, so you can't {change}. "
             "Make someone else an admin first."
         )
+    change = "deactivate them" if deactivating else "change their role"
     return (
-        f"{agent.name} is the only active admin, so you can't {change} them. "
+        f"{agent.name} is the only active admin, so you can't {change}. "
         "Make someone else an admin first."
     )
 

@@ -7,14 +7,16 @@ roles get 403 everywhere."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from quart import Quart
+from sqlalchemy import select
 
 from desk.hours_preview import checked_schedule, preview, relative
 from gateway.errors import BadInput
-from gateway.models import Organization
+from gateway.models import Agent, Organization
 from gateway.org_settings import OrganizationSettings
 from handoff.notice_templates import compose
 from messaging.twilio.plugin import TWILIO
@@ -197,3 +199,23 @@ async def test_the_last_admin_is_refused_in_words_and_other_roles_get_403(
     ):
         answer = await agent_client.open(url, method=method, json={}, headers=agent_csrf)
         assert answer.status_code == 403, url
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    app: Quart, services, org
+) -> None:
+    first = await make_agent(services.db, org, role="admin", name="First")
+    second = await make_agent(services.db, org, role="admin", name="Second")
+    (one, one_csrf), (two, two_csrf) = [await logged_in(app, a) for a in (first, second)]
+
+    answers = await asyncio.gather(
+        one.patch(f"/api/agents/{second.id}", json={"role": "agent"}, headers=one_csrf),
+        two.patch(f"/api/agents/{first.id}", json={"role": "agent"}, headers=two_csrf),
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    async with services.db.transaction() as session:
+        admins = await session.scalars(
+            select(Agent.id).where(Agent.organization_id == org.id, Agent.role == "admin")
+        )
+        assert len(list(admins)) == 1
