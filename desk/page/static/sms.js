@@ -60,8 +60,9 @@
      point when it would be invisible on screen. */
   SB.smsCharacterName = function (char) {
     var code = "U+" + char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
-    if (NAMED[char]) return NAMED[char] + " (" + code + ")";
-    if (/[\s\p{C}\p{M}]/u.test(char)) return "an invisible character (" + code + ")";
+    if (NAMED[char]) return NAMED[char] + " " + code;
+    if (/\p{M}/u.test(char)) return "a combining accent " + code;
+    if (/[\s\p{C}]/u.test(char)) return "an invisible character " + code;
     return "“" + char + "”";
   };
 

@@ -74,6 +74,10 @@ async def write_sms(page: Page, url: str, sam: int) -> None:
     counter = page.get_by_test_id("sms-counter")
     warning = page.get_by_test_id("sms-warning")
     await expect(counter).to_be_hidden()
+    await draft.fill("Call\u00a0us")  # pasted text often hides one
+    await expect(counter).to_have_text(
+        "7 characters · 1 SMS (UCS-2 because of a non-breaking space U+00A0)"
+    )
     await draft.fill("a" * 142)
     await expect(counter).to_have_text("142 characters · 1 SMS")
     await expect(warning).to_be_hidden()
