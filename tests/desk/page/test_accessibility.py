@@ -1,8 +1,8 @@
 """The agents' pages pass axe-core with no serious or critical violation, in real headless
 Chromium on seeded data: the queue, an open conversation (at 1280 x 720 and on a
 768 x 1024 tablet, with a draft and its SMS warning showing, and with its reassign and
-keyboard-help dialogs open), every admin tab, and the dashboard. No rule is switched off:
-a violation is fixed in the page."""
+keyboard-help dialogs open), every admin tab and each channel's settings page linked from
+it, and the dashboard. No rule is switched off: a violation is fixed in the page."""
 
 from __future__ import annotations
 
@@ -60,6 +60,22 @@ async def admin_tabs(page: Page) -> list[str]:
     return found
 
 
+async def channel_pages(page: Page) -> list[str]:
+    """Each channel's own settings page, as linked from the admin page's Channels tab."""
+    links = page.get_by_test_id("channel-page-link")
+    hrefs = sorted(
+        {str(await links.nth(i).get_attribute("href")) for i in range(await links.count())}
+    )
+    assert hrefs, "the Channels tab links no channel settings page"
+    found: list[str] = []
+    for href in hrefs:
+        await page.goto(page.url.split("/admin")[0] + href)
+        await page.wait_for_load_state("networkidle")
+        await expect(page.locator("main h1")).to_be_visible()
+        found += await serious_violations(page, f"channel page {href}")
+    return found
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the pages' own markup
 async def test_the_agents_pages_have_no_serious_accessibility_violations(
     running_gateway: RunningSystem, browser: Browser, axe: str
@@ -91,8 +107,9 @@ async def test_the_agents_pages_have_no_serious_accessibility_violations(
 
     await page.get_by_role("link", name="Admin").click()
     found += await admin_tabs(page)
+    found += await channel_pages(page)
 
-    await page.get_by_role("link", name="Dashboard").click()
+    await page.goto(f"{system.url}/dashboard")
     await expect(page.get_by_test_id("chart-channel").locator("rect").first).to_be_visible()
     found += await serious_violations(page, "dashboard")
 
