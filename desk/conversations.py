@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from desk import conversation_actions as desk_actions
 from desk import schemas
+from desk.reasons import labelled_decision
 from desk.schemas import CONVERSATION_RESULT, CONVERSATION_VIEW
 from desk.serializers import conversations_json, message_json, note_json
 from desk.view import HISTORY_PAGE, conversation_view, history
@@ -61,7 +62,8 @@ async def list_conversations() -> ResponseReturnValue:
     return jsonify(
         {
             "conversations": [
-                {**entry, "handoff_decision": handoffs.get(entry["id"])} for entry in shown
+                {**entry, "handoff_decision": labelled_decision(handoffs.get(entry["id"]))}
+                for entry in shown
             ]
         }
     )
@@ -80,8 +82,11 @@ async def show_conversation(conversation_id: int) -> ResponseReturnValue:
     async with database().transaction() as session:
         view = await conversation_view(session, agent, conversation_id)
         handoffs = await latest_handoffs(session, [conversation_id])
-        view["conversation"]["handoff_decision"] = handoffs.get(conversation_id)
-        view["conversation"]["decisions"] = await latest_decisions(session, conversation_id)
+        view["conversation"]["handoff_decision"] = labelled_decision(handoffs.get(conversation_id))
+        view["conversation"]["decisions"] = [
+            labelled_decision(decision)
+            for decision in await latest_decisions(session, conversation_id)
+        ]
         view["viewers"] = await viewer_names(
             session, app_services().services.events.redis, agent, conversation_id
         )

@@ -1,8 +1,9 @@
 """The admins' dashboard, computed from the audit trail (`transitions`) over the last N
 days, with days counted in the admin's time zone: handoffs per day by reason (the rule that
-fired, else the stated reason) and by channel; the median time from entering the queue to
-being claimed; the median handle time (from a person taking the conversation until it
-leaves human hands); and the share of new conversations that no person ever had to touch."""
+fired, else the stated reason; `reason_labels` says each in words) and by channel; the
+median time from entering the queue to being claimed; the median handle time (from a
+person taking the conversation until it leaves human hands); and the share of new
+conversations that no person ever had to touch."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from quart.typing import ResponseReturnValue
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.reasons import rule_words
 from gateway.auth import Role, current_agent, login_required
 from gateway.inputs import query_int
 from gateway.models import Agent, Conversation, Transition, utcnow
@@ -58,6 +60,11 @@ DASHBOARD = schema(
             )
         ),
         reasons=array(STRING),
+        reason_labels={
+            "type": "object",
+            "additionalProperties": STRING,
+            "description": "each reason of `reasons` in words, for the legend",
+        },
         channels=array(STRING),
         claims=INTEGER,
         median_time_to_claim_seconds=nullable(NUMBER),
@@ -164,6 +171,7 @@ async def build(session: AsyncSession, agent: Agent, days: int) -> dict[str, Any
         "since": since,
         "handoffs_per_day": series,
         "reasons": sorted({r for day in per_day.values() for r in day["reason"]}),
+        "reason_labels": {r: rule_words(r) for day in per_day.values() for r in day["reason"]},
         "channels": sorted({c for day in per_day.values() for c in day["channel"]}),
         "claims": len(times.claims),
         "median_time_to_claim_seconds": statistics.median(times.claims) if times.claims else None,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.reasons import labelled_hits
 from gateway.models import Agent, Conversation, ConversationNote, Message, Team
 from gateway.sanitize import sanitize_html
 
@@ -44,7 +45,7 @@ def conversation_json(
         else {"id": conversation.team_id, "name": team_name},
         "label": conversation.label,
         "handoff_reason": conversation.handoff_reason,
-        "rule_hits": conversation.rule_hits,
+        "rule_hits": labelled_hits(conversation.rule_hits),
         "summary": conversation.summary,
         "summary_line": summary_line(conversation.summary),
         "waiting_since": conversation.waiting_since,

@@ -77,7 +77,10 @@
     } else {
       this.target.appendChild(document.createTextNode("Reply on "));
       this.target.appendChild(el("strong", { "data-testid": "composer-channel", text: channel }));
-      if (reach.address || conversation.address) this.target.appendChild(document.createTextNode(" to " + (reach.address || conversation.address)));
+      // A web visitor's address is their token: say who it is instead (words.js).
+      var address = reach.address || conversation.address;
+      var to = conversation.address_kind === "web" || !address ? view.customer : SB.words.phone(address);
+      if (to) this.target.appendChild(el("span", { "data-testid": "composer-to", text: " to " + to }));
     }
     var unreachable = reach.reachable === false;
     this.warning.hidden = !unreachable || this.mode === "note";

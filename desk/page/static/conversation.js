@@ -304,7 +304,7 @@
     if (mail && message.kind !== "note") {
       this._emailContent(content, message, mail);
     } else if (message.html) {
-      if (message.text) content.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + message.blocked_images + " remote image(s) blocked" : "") }));
+      if (message.text) content.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + SB.words.count(message.blocked_images, "remote image") + " blocked" : "") }));
       content.appendChild(SB.emailFrame(message.html, "Email from " + this.customer));
     } else {
       content.textContent = message.text || "";

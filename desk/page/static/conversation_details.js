@@ -9,6 +9,13 @@
   var SB = (window.SB = window.SB || {});
   var el = SB.el;
   var View = SB.ConversationView;
+  var KINDS = { phone: "Phone", whatsapp: "WhatsApp", email: "Email", web: "Web chat" };
+
+  /* An address as people read it: a phone number formatted, a web visitor's token never. */
+  function shownAddress(kind, address) {
+    if (kind === "web") return "Web visitor";
+    return kind === "phone" || kind === "whatsapp" ? SB.words.phone(address) : address;
+  }
 
   View.prototype._renderDetails = function (body, customer) {
     var c = body.conversation;
@@ -17,15 +24,15 @@
     details.hidden = false;
     var profile = el("dl", {}, [
       el("dt", { text: "Name" }), el("dd", { "data-testid": "profile-name", text: customer }),
-      el("dt", { text: "Channel" }), el("dd", { text: SB.channelName(c.channel) + (c.address ? " · " + c.address : "") }),
-      el("dt", { text: "Started" }), el("dd", { text: SB.time.full(c.created_at || (body.messages[0] || {}).created_at) }),
+      el("dt", { text: "Channel" }), el("dd", { text: SB.channelName(c.channel) + (c.address && c.address_kind !== "web" ? " · " + shownAddress(c.address_kind, c.address) : "") }),
+      el("dt", { text: "Started" }), el("dd", { text: SB.words.full(c.created_at || (body.messages[0] || {}).created_at) }),
     ]);
     var identities = el("ul", { class: "identities", "data-testid": "identities" });
     (contact.identities || []).forEach(function (identity) {
       identities.appendChild(el("li", {}, [
-        el("span", { class: "chip", text: identity.kind }),
-        el("span", { text: identity.address }),
-        identity.opted_out_at ? el("span", { class: "chip attention", title: "Opted out " + SB.time.full(identity.opted_out_at), text: "opted out" }) : null,
+        el("span", { class: "chip", text: KINDS[identity.kind] || SB.words.sentence(identity.kind) }),
+        el("span", { text: shownAddress(identity.kind, identity.address) }),
+        identity.opted_out_at ? el("span", { class: "chip attention", title: "Opted out " + SB.words.full(identity.opted_out_at), text: "Opted out" }) : null,
       ]));
     });
     details.appendChild(el("section", { "aria-labelledby": "d-customer" }, [
@@ -59,14 +66,15 @@
     details.appendChild(this._whyNode(c));
     var history = el("ol", { class: "history", "data-testid": "transitions" });
     var directory = this.directory;
+    var ACTORS = { ai: "The AI", system: "Switchboard" };
     (body.transitions || []).slice().reverse().forEach(function (t) {
       var actor = t.actor || "";
       var match = /^agent:(\d+)$/.exec(actor);
-      var who = t.agent_name || (match ? directory.agentName(Number(match[1])) : actor === "ai" ? "AI" : actor);
+      var who = t.agent_name || (match ? directory.agentName(Number(match[1])) : ACTORS[actor] || (actor === "customer" ? customer : ""));
       history.appendChild(el("li", {}, [
         el("span", { class: "move", text: SB.stateName(t.from) + " → " + SB.stateName(t.to) }),
-        el("span", { class: "by", text: [who, t.reason].filter(Boolean).join(" · ") }),
-        el("time", { class: "by", datetime: t.at, text: SB.time.full(t.at) }),
+        el("span", { class: "by", text: [who, SB.words.sentence(t.reason)].filter(Boolean).join(" · ") }),
+        el("time", { class: "by", datetime: t.at, title: SB.words.full(t.at), text: SB.words.ago(t.at) }),
       ]));
     });
     details.appendChild(el("section", { "aria-labelledby": "d-history" }, [
@@ -79,24 +87,27 @@
   View.prototype._whyNode = function (c) {
     var why = el("section", { "aria-labelledby": "d-why", "data-testid": "why" }, [
       el("h3", { id: "d-why", text: "Why it was handed off" }),
-      el("p", { class: "summary-text", text: c.handoff_reason || "It was not handed off." }),
+      el("p", { class: "summary-text", "data-testid": "why-reason", text: SB.words.sentence(c.handoff_reason) || "It was not handed off." }),
     ]);
     var decision = c.handoff_decision;
     var rules = decision && decision.rules ? decision.rules : c.rule_hits || [];
     var fired = rules.filter(function (hit) { return hit && hit.fired; });
     if (!decision && !fired.length) return why;
-    // The reason above is the plain-language account; the policy's rule names and figures
-    // are there for whoever tunes the policy, behind a disclosure.
+    // The reason above is the plain-language account; each rule in words (the API's labels)
+    // with its id and figures, for whoever tunes the policy, behind a disclosure.
     var more = el("details", { class: "rule-details", "data-testid": "rule-details" }, [
       el("summary", { text: "How the policy decided" }),
     ]);
     if (decision) {
-      more.appendChild(el("p", { class: "hint", text: "Decided " + SB.time.full(decision.at) + " at the “" + decision.level + "” level" + (decision.fired_rule ? " by " + decision.fired_rule : "") + "." }));
+      more.appendChild(el("p", { class: "hint", text: "Decided " + SB.words.full(decision.at) + " at the " + (decision.level_label || decision.level) + " level" + (decision.fired_rule ? ": " + (decision.fired_rule_label || decision.fired_rule) : "") + "." }));
     }
     if (fired.length) {
       more.appendChild(el("ol", { class: "rules", "data-testid": "fired-rules" }, fired.map(function (hit) {
         var detail = hit.detail && typeof hit.detail !== "string" ? JSON.stringify(hit.detail) : hit.detail;
-        return el("li", {}, [el("code", { text: hit.rule }), detail ? " " + detail : null]);
+        return el("li", {}, [
+          el("strong", { text: hit.label || hit.rule }), " ", el("code", { text: hit.rule }),
+          detail ? el("div", { class: "hint", text: SB.words.sentence(detail) }) : null,
+        ]);
       })));
     }
     why.appendChild(more);

@@ -41,7 +41,7 @@
     function show(open) {
       if (open && !full.firstChild) {
         if (message.html) {
-          full.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + message.blocked_images + " remote image(s) blocked" : "") }));
+          full.appendChild(el("div", { class: "email-note", text: "Email (shown safely: scripts and remote images are blocked)" + (message.blocked_images ? " · " + SB.words.count(message.blocked_images, "remote image") + " blocked" : "") }));
           full.appendChild(SB.emailFrame(message.html, "Email from " + customer));
         } else {
           full.appendChild(el("pre", { class: "email-quoted", text: mail.quoted_text }));

@@ -18,7 +18,10 @@ def check(inp: PolicyInput) -> RuleResult:
     if inp.reply is None or inp.reply.knows:
         return RuleResult(NAME, False, "the AI answered")
     streak = 1 + sum(1 for _ in takewhile(lambda known: not known, inp.earlier_answers_known))
-    detail = f"{streak} answer(s) in a row the AI could not give; {wanted} call a person"
+    detail = (
+        f"the AI could not answer {_questions(streak)}{' in a row' if streak > 1 else ''}; "
+        f"it calls a person after {_questions(wanted)}"
+    )
     if streak < wanted:
         return RuleResult(NAME, False, detail)
     return RuleResult(
@@ -32,6 +35,10 @@ def check(inp: PolicyInput) -> RuleResult:
             else f"the assistant could not answer {streak} questions in a row"
         ),
     )
+
+
+def _questions(n: int) -> str:
+    return f"{n} question" if n == 1 else f"{n} questions"
 
 
 RULE = Rule(NAME, Kind.TRIGGER, Phase.REPLY, check, "N answers in a row the AI couldn't give")

@@ -16,7 +16,10 @@ WAIT = (
 
 def check(inp: PolicyInput) -> RuleResult:
     if inp.online_agents > 0:
-        return RuleResult(NAME, False, f"{inp.online_agents} agent(s) online")
+        online = inp.online_agents
+        return RuleResult(
+            NAME, False, f"{online} {'agent is' if online == 1 else 'agents are'} online"
+        )
     if inp.settings.outside_hours == AI_TAKES_MESSAGE:
         return RuleResult(
             NAME,

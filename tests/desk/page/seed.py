@@ -21,9 +21,9 @@ from gateway.models import (
 
 KINDS = {"webchat": "web", "sms": "phone", "whatsapp": "whatsapp", "email": "email"}
 REASONS = [
-    ("the customer asked for a person", "explicit_request"),
+    ("the customer asked for a person", "explicit_person_request"),
     ("a restricted topic: billing dispute", "restricted_topic"),
-    ("the AI was not confident", "low_confidence"),
+    ("the AI was not confident", "low_confidence_streak"),
     ("the customer is upset", "negative_sentiment"),
 ]
 

@@ -84,7 +84,11 @@ async def test_an_admin_sets_up_and_an_agent_uses_the_tools(
     await expect(page.get_by_test_id("stat-ai-share")).to_have_text("0%")
     bars = page.get_by_test_id("chart-channel").locator("rect")
     assert await bars.count() >= 12
-    await expect(page.get_by_test_id("chart-reason")).to_contain_text("explicit_request")
+    # The legend says reasons in words, never the policy's rule ids.
+    await expect(page.get_by_test_id("chart-reason")).to_contain_text(
+        "The customer asked for a person"
+    )
+    await expect(page.get_by_test_id("chart-reason")).not_to_contain_text("_")
     await page.screenshot(path=str(screenshots_dir / "dashboard.png"), full_page=True)
 
     # The agent's tools on a waiting conversation.

@@ -211,7 +211,7 @@ CASES: list[tuple[object, str, PolicyInput, bool, Outcome | None, str]] = [
         policy_input(reply=DONT_KNOW),
         False,
         None,
-        "1 answer(s) in a row",
+        "could not answer 1 question;",
     ),
     (
         low_confidence,
@@ -219,7 +219,7 @@ CASES: list[tuple[object, str, PolicyInput, bool, Outcome | None, str]] = [
         policy_input(reply=DONT_KNOW, earlier_answers_known=(False, True)),
         True,
         Outcome.QUEUED,
-        "2 answer(s) in a row the AI could not give; 2 call a person",
+        "the AI could not answer 2 questions in a row; it calls a person after 2 questions",
     ),
     (
         low_confidence,
@@ -227,7 +227,7 @@ CASES: list[tuple[object, str, PolicyInput, bool, Outcome | None, str]] = [
         policy_input(reply=DONT_KNOW, earlier_answers_known=(True, False)),
         False,
         None,
-        "1 answer(s) in a row",
+        "could not answer 1 question;",
     ),
     (
         low_confidence,
@@ -307,7 +307,7 @@ CASES: list[tuple[object, str, PolicyInput, bool, Outcome | None, str]] = [
         Outcome.TAKE_MESSAGE,
         "the AI takes a message",
     ),
-    (nobody_online, "someone online", policy_input(), False, None, "1 agent(s) online"),
+    (nobody_online, "someone online", policy_input(), False, None, "1 agent is online"),
     (
         nobody_online,
         "nobody: queue with an honest notice",
