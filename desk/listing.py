@@ -194,9 +194,19 @@ async def list_page(
     ids = [row[0].id for row in rows]
     last = await last_messages(session, ids)
     read = await read_marks(session, agent.id, ids)
+    nameless = [row[0].id for row in rows if row[1] is None and row[0].address_kind == "web"]
+    pages = await visitor_pages(session, nameless)
     items = [
         {
-            **queue_item(conversation, contact_name, team_name, assignee_name, last, read),
+            **queue_item(
+                conversation,
+                contact_name,
+                team_name,
+                assignee_name,
+                last,
+                read,
+                pages.get(conversation.id),
+            ),
             "view": view_of(conversation, agent),
         }
         for conversation, contact_name, team_name, assignee_name in rows
@@ -238,6 +248,26 @@ async def last_messages(
             "at": created_at,
         }
         for message_id, conversation_id, author, channel, preview, created_at in rows
+    }
+
+
+async def visitor_pages(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, str]:
+    """The page each nameless web visitor last wrote from (the widget sends its path), to
+    call them "Visitor from /products" rather than by their token."""
+    if not conversation_ids:
+        return {}
+    newest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(conversation_ids), Message.author == "customer")
+        .group_by(Message.conversation_id)
+    )
+    rows = await session.execute(
+        select(Message.conversation_id, Message.meta).where(Message.id.in_(newest))
+    )
+    return {
+        int(conversation_id): meta["page"]
+        for conversation_id, meta in rows
+        if isinstance(meta, dict) and isinstance(meta.get("page"), str)
     }
 
 

@@ -1,8 +1,8 @@
-"""Why a conversation was handed off, in words an agent reads: each policy rule's id (the
-key the policy, the audit trail and the dashboard count by) with the sentence the desk
-shows for it, and each handoff level's name. The one place that says these, so the queue,
-the conversation view and the dashboard's legend say the same; the ids stay in the API
-for integrations and behind a disclosure on the page."""
+"""Words an agent reads: what to call a customer, and why a conversation was handed off
+(each policy rule's id, the key the policy, the audit trail and the dashboard count by,
+with the sentence the desk shows for it, and each handoff level's name). The one place
+that says these, so the queue, the conversation view and the dashboard's legend say the
+same; the ids stay in the API for integrations and behind a disclosure on the page."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ LEVEL_WORDS = {
     "balanced": "Balanced",
     "ai_first": "AI first",
 }
+
+
+def customer_words(name: str | None, address: str, kind: str, page: str | None) -> str:
+    """What to call a customer (as words.js does on the page): their name, else their
+    address, a web visitor "Visitor from /products" or "Web visitor", never their token."""
+    if name:
+        return name
+    if kind == "web":
+        return f"Visitor from {page}" if page else "Web visitor"
+    return address.removeprefix("whatsapp:")
 
 
 def rule_words(rule: str | None) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.reasons import labelled_hits
+from desk.reasons import customer_words, labelled_hits
 from gateway.models import Agent, Conversation, ConversationNote, Message, Team
 from gateway.sanitize import sanitize_html
 
@@ -109,6 +109,7 @@ def queue_item(
     assignee_name: str | None,
     last: dict[int, dict[str, Any]],
     read: dict[int, int],
+    page: str | None = None,
 ) -> dict[str, Any]:
     """One row of the queue, as the page shows it."""
     full = conversation_json(conversation, team_name, assignee_name)
@@ -123,7 +124,10 @@ def queue_item(
             "name": contact_name,
             "address": conversation.address,
             "address_kind": conversation.address_kind,
-            "display_name": contact_name or conversation.address,
+            "display_name": customer_words(
+                contact_name, conversation.address, conversation.address_kind, page
+            ),
+            "page": page,
         },
         "last_message": newest,
         "last_activity_at": max(conversation.updated_at, newest["at"])

@@ -21,7 +21,8 @@ class WebChatChannel:
         self.events = events
 
     def parse(self, organization_id: int, payload: Mapping[str, Any]) -> list[InboundMessage]:
-        """A verified widget frame: {"visitor_id", "id", "text"}."""
+        """A verified widget frame: {"visitor_id", "id", "text", "page"}; the page's path
+        (already checked by `frames.page_path`) is kept in the message's meta."""
         text = payload.get("text")
         frame_id = payload.get("id")
         if not isinstance(text, str) or not text.strip():
@@ -29,6 +30,7 @@ class WebChatChannel:
         if not isinstance(frame_id, str) or not 1 <= len(frame_id) <= 64:
             raise BadInput("a chat message needs an id of 1 to 64 characters", code="bad_frame")
         visitor_id = str(payload["visitor_id"])
+        page = payload.get("page")
         return [
             InboundMessage(
                 organization_id=organization_id,
@@ -37,6 +39,7 @@ class WebChatChannel:
                 sender_address=visitor_id,
                 text=text.strip(),
                 provider_message_id=f"{visitor_id}:{frame_id}",
+                meta={"page": page} if isinstance(page, str) and page else {},
             )
         ]
 

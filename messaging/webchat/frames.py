@@ -13,6 +13,7 @@ from gateway.inputs import decode_json
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID_CHARS = 64
+MAX_PAGE_CHARS = 200
 
 # Close codes (4000-4999 are the application's own).
 CLOSE_TOO_LARGE = 1009
@@ -39,6 +40,19 @@ class Hello:
 class ChatMessage:
     id: str
     text: str
+    page: str | None = None  # the path of the page the visitor wrote from
+
+
+def page_path(raw: object) -> str | None:
+    """The path of the visitor's page, or None: only a path ("/products"), cut before any
+    query or fragment, printable, at most MAX_PAGE_CHARS; anything else is dropped, since
+    it only helps name a visitor and must never refuse their message."""
+    if not isinstance(raw, str) or not raw.startswith("/"):
+        return None
+    path = raw.split("?", 1)[0].split("#", 1)[0]
+    if len(path) > MAX_PAGE_CHARS or not path.isprintable():
+        return None
+    return path
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +94,7 @@ def parse_frame(raw: str | bytes) -> ClientFrame:
             raise BadFrame(f"message.id must be a string of 1 to {MAX_ID_CHARS} characters")
         if not isinstance(text, str):
             raise BadFrame("message.text must be a string")
-        return ChatMessage(frame_id, text)
+        return ChatMessage(frame_id, text, page_path(body.get("page")))
     if kind == "typing":
         return Typing()
     if kind == "ping":

@@ -224,7 +224,12 @@ class VisitorSocket:
         organization_id = self.widget.organization_id
         (inbound,) = self.channel.parse(
             organization_id,
-            {"visitor_id": self.visitor.visitor_id, "id": frame.id, "text": frame.text},
+            {
+                "visitor_id": self.visitor.visitor_id,
+                "id": frame.id,
+                "text": frame.text,
+                "page": frame.page,
+            },
         )
         try:
             await self.rate_limit.hit(organization_id, self.visitor.visitor_id)

@@ -13,6 +13,15 @@
   var el = SB.el;
   var HUMAN = { assigned: true, manual: true };
 
+  /* The page a web visitor last wrote from (the widget sends its path with each message). */
+  function visitorPage(messages) {
+    for (var i = (messages || []).length - 1; i >= 0; i--) {
+      var meta = messages[i].meta || {};
+      if (messages[i].author === "customer" && meta.page) return meta.page;
+    }
+    return null;
+  }
+
   function View(options) {
     this.root = options.root;
     this.details = options.details;
@@ -98,7 +107,7 @@
     var previousState = this.state && this.state.conversation.state;
     this.state = body;
     var contact = body.contact || {};
-    var customer = SB.customerName(contact.name, conversation.address, conversation.address_kind);
+    var customer = SB.customerName(contact.name, conversation.address, conversation.address_kind, visitorPage(body.messages));
     this.customer = customer;
 
     var timeline = this.root.querySelector(".timeline");

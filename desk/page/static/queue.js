@@ -56,7 +56,7 @@
 
   function customerName(row) {
     var customer = row.customer || {};
-    return SB.customerName(customer.name, customer.address, customer.address_kind);
+    return SB.customerName(customer.name, customer.address, customer.address_kind, customer.page);
   }
 
   function timing(row) {

@@ -424,7 +424,9 @@
   }
 
   function transmit(message) {
-    if (welcomed) frameOut({ type: "message", id: message.id, text: message.text });
+    // The page's path (never its query or fragment, which may hold someone's token) lets
+    // the team call a nameless visitor "Visitor from /products".
+    if (welcomed) frameOut({ type: "message", id: message.id, text: message.text, page: location.pathname });
   }
 
   function connect() {

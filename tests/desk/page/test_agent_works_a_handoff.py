@@ -55,6 +55,8 @@ async def test_an_agent_claims_replies_resolves_and_steps_in(
     assert appeared < 1.5  # expect's own polling adds a little
     item = queue_items(agent).first
     await expect(item).to_have_attribute("data-state", "queued")
+    # A nameless web visitor is named by the page they wrote from, never by their token.
+    await expect(item.get_by_test_id("conversation-customer-name")).to_have_text("Visitor from /")
     await expect(item.get_by_test_id("conversation-reason")).to_contain_text("asked for a person")
     await expect(agent.get_by_test_id("count-waiting")).to_have_text("1")
     await expect(agent).to_have_title("(1) Queue · Switchboard")

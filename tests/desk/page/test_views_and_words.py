@@ -1,7 +1,8 @@
 """The queue's Needs attention and All views, and a search that looks in every view, in
 real headless Chromium; and the queue in plain words: customers named by what we know
 (a formatted phone number, "Visitor from /products", never a visitor's token), reasons
-as sentences, times relative in the list with the full timestamp on hover."""
+and rules in words (the ids behind a disclosure), times relative in the list with the
+full timestamp on hover, the agent's clock in messages."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import re
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import select
 
-from gateway.models import Conversation
+from gateway.models import Conversation, Message
 from tests.desk.page.conftest import RunningSystem
 from tests.desk.page.pages import agent_page, queue_items
 from tests.desk.page.seed import Customer, seed
@@ -24,8 +26,11 @@ WAITING = [Customer(f"Waiting {n}", "webchat", f"visitor-{n}", f"Question {n}") 
 
 async def _arrange(system: RunningSystem) -> dict[str, int]:
     ids = await seed(system.db, system.org, [MINE, FLAGGED, NAMELESS, VISITOR, *WAITING])
-    mine, flagged = ids[0], ids[1]
+    mine, flagged, visitor = ids[0], ids[1], ids[3]
     async with system.db.transaction() as session:
+        wrote = await session.scalar(select(Message).where(Message.conversation_id == visitor))
+        assert wrote is not None
+        wrote.meta = {"page": "/products"}  # as the widget sends it
         owned = await session.get(Conversation, mine)
         ai_owned = await session.get(Conversation, flagged)
         assert owned is not None and ai_owned is not None
@@ -58,7 +63,7 @@ async def test_needs_attention_all_and_a_search_across_views(
     # Customers named by what we know; reasons as sentences; relative times, full on hover.
     names = await _names(page)
     assert "+44 770 090 0123" in names
-    assert "Web visitor" in names
+    assert "Visitor from /products" in names
     assert not any("2wCaKmbfp" in name for name in names)
     first = queue_items(page).first
     await expect(first.get_by_test_id("conversation-reason")).to_have_text(
@@ -67,6 +72,29 @@ async def test_needs_attention_all_and_a_search_across_views(
     when = first.get_by_test_id("conversation-time")
     await expect(when).to_have_text(re.compile(r"^\d+ min ago$"))
     await expect(when).to_have_attribute("title", re.compile(r"^Waiting since \w{3} \d+, \d{4}"))
+
+    # The conversation view in words: a visitor named by their page, never their token; a
+    # formatted number; the reason as a sentence, each rule in words with its id behind a
+    # disclosure; messages at the agent's clock, the full timestamp on hover.
+    await queue_items(page).filter(has_text="Visitor from /products").get_by_role("link").click()
+    await expect(page.get_by_test_id("conversation-customer")).to_have_text(
+        "Visitor from /products"
+    )
+    await expect(page.get_by_test_id("composer-to")).to_have_text(" to Visitor from /products")
+    await expect(page.locator("body")).not_to_contain_text("2wCaKmbfp")
+    stamp = page.get_by_test_id("timeline").locator("time").first
+    await expect(stamp).to_have_text(re.compile(r"^\d{1,2}:\d{2}( [AP]M)?$"))
+    await expect(stamp).to_have_attribute("title", re.compile(r"\d{4}, \d{1,2}:\d{2}:\d{2}"))
+    await queue_items(page).filter(has_text="+44 770 090 0123").get_by_role("link").click()
+    await expect(page.get_by_test_id("identities")).to_contain_text("WhatsApp+44 770 090 0123")
+    await expect(page.get_by_test_id("why-reason")).to_have_text("The customer asked for a person")
+    rules = page.get_by_test_id("rule-details")
+    await expect(rules.get_by_test_id("fired-rules")).to_be_hidden()
+    await rules.locator("summary").click()
+    await expect(rules.get_by_test_id("fired-rules")).to_have_text(
+        "The customer asked for a person explicit_person_request"
+    )
+    await page.screenshot(path=str(screenshots_dir / "conversation-in-words.png"))
 
     # The demo case: "48213" searched while in Waiting finds the conversation in Mine.
     await page.get_by_test_id("search").fill("48213")
@@ -102,6 +130,7 @@ async def test_needs_attention_all_and_a_search_across_views(
 
     # On a tablet the seven views and the search still fit.
     await page.set_viewport_size({"width": 768, "height": 1024})
+    await page.get_by_role("button", name="Back to the list").click()
     await expect(page.get_by_test_id("view-needs_attention")).to_be_visible()
     await expect(page.get_by_test_id("view-all")).to_be_in_viewport()
     await page.get_by_test_id("search").fill("48213")
