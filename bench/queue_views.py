@@ -1,5 +1,6 @@
 """Queue views at scale: the Waiting list (first page, and a page deep into it by cursor),
-the conversation view, the badge counts and a search, through the app's own HTTP handlers
+the All and Needs attention lists (1 % of conversations flagged), the conversation view,
+the badge counts and a search (in every view), through the app's own HTTP handlers
 (`create_app` in process, the ASGI test client, a logged-in agent, a real Redis and a
 migrated database), with 10,000 and then 100,000 conversations in the database. The
 baseline is `GET /api/me` in the same run: the same session check, JSON and dispatch with
@@ -113,6 +114,11 @@ async def measure_size(
         "Waiting, first page (50)": (lambda i: get("/api/queue/waiting"), args.requests),
         "conversation view": (
             lambda i: get(f"/api/conversations/{rng.choice(waiting)}"),
+            args.requests,
+        ),
+        "All, first page (50)": (lambda i: get("/api/queue/all"), args.requests),
+        "Needs attention, first page": (
+            lambda i: get("/api/queue/needs_attention"),
             args.requests,
         ),
         "badge counts (all views)": (lambda i: get("/api/queue/counts"), args.requests),

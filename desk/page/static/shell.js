@@ -282,7 +282,7 @@
     list.appendChild(el("div", { class: "who" }, [
       el("strong", { text: agent.name }),
       el("small", { text: agent.email }),
-      el("small", { text: "Role: " + agent.role + " · Times in " + SB.time.zone }),
+      el("small", { text: "Role: " + SB.words.sentence(agent.role) + " · Times in " + SB.time.zone }),
     ]));
     list.appendChild(el("button", { type: "button", role: "menuitem", "data-testid": "change-time-zone", onclick: function () { closeMenu(); changeZone(); } }, "Time zone…"));
     list.appendChild(el("button", { type: "button", role: "menuitem", onclick: function () { closeMenu(); changePassword(); } }, "Change password…"));
