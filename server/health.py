@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.web import app_services
+from messaging.twilio.webhook_check import CHECK_HEADER
 
 LAST_WEBHOOK_KEY = "switchboard:last-webhook"
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def install(app: Quart, plugin_blueprints: Mapping[str, str]) -> None:
     @app.after_request
     async def note_webhook(response: Response) -> Response:
         plugin = plugin_blueprints.get((request.blueprint or "").split(".", 1)[0])
+        if CHECK_HEADER in response.headers:
+            return response  # an admin's test of the webhook URL, not a provider's webhook
         if plugin is not None and request.method == "POST" and response.status_code < 400:
             try:
                 await app_services().services.events.redis.hset(

@@ -1,6 +1,8 @@
 """What agents and admins do about SMS and WhatsApp besides answering: admins list,
-register and remove the organization's Twilio numbers (`/api/twilio/numbers`), and the
-composer asks how many SMS segments a draft costs (`POST /api/sms/segments`)."""
+register and remove the organization's Twilio numbers (`/api/twilio/numbers`, each with
+when Twilio last reached it and the webhook URL to paste into Twilio) and test that URL
+(`POST /api/twilio/numbers/check`), and the composer asks how many SMS segments a draft
+costs (`POST /api/sms/segments`)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,27 @@ from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
 from gateway.auth import Role, current_agent, login_required
-from gateway.errors import BadInput
+from gateway.errors import BadInput, NotFound
 from gateway.inputs import json_object
-from gateway.openapi import INTEGER, STRING, TIMESTAMP, array, documented, nullable, obj, schema
-from gateway.web import database
+from gateway.openapi import (
+    BOOLEAN,
+    INTEGER,
+    STRING,
+    TIMESTAMP,
+    array,
+    documented,
+    nullable,
+    obj,
+    schema,
+)
+from gateway.web import app_services, database
+from messaging.twilio.addresses import is_service_sid, normalize_number
+from messaging.twilio.lines import find_for_sending
 from messaging.twilio.numbers import add_number, list_numbers, remove_number
 from messaging.twilio.segments import LIMITS, segment_info
 from messaging.twilio.splitting import split_text
+from messaging.twilio.webhook_check import check_webhook
+from messaging.twilio.webhook_times import last_webhooks
 
 twilio_admin = Blueprint("twilio_admin", __name__)
 MAX_DRAFT_CHARS = 10_000
@@ -32,8 +48,13 @@ NUMBER = schema(
         account_sid=STRING,
         messaging_service_sid=nullable(STRING),
         created_at=TIMESTAMP,
+        last_webhook_at={
+            **nullable(TIMESTAMP),
+            "description": "when Twilio last posted an incoming message for it (signed)",
+        },
     ),
 )
+INCOMING_PATH = "/twilio/sms"
 SEGMENTS = schema(
     "SmsSegments",
     obj(
@@ -62,12 +83,52 @@ def _string(body: dict[str, Any], name: str, *, required: bool = True) -> str | 
 @documented(
     "The organization's Twilio numbers (admins)",
     tags=TAGS,
-    response=obj(["numbers"], numbers=array(NUMBER)),
+    response=obj(
+        ["numbers", "incoming_url", "public_url_set"],
+        numbers=array(NUMBER),
+        incoming_url={**STRING, "description": "paste into Twilio: A message comes in (POST)"},
+        public_url_set={**BOOLEAN, "description": "false: the URL is this machine's own"},
+    ),
     errors=(403,),
 )
 async def numbers() -> ResponseReturnValue:
+    services = app_services().services
     found = await list_numbers(database(), current_agent().organization_id)
-    return jsonify({"numbers": [number.to_json() for number in found]})
+    times = await last_webhooks(services.events.redis, [number.address for number in found])
+    return jsonify(
+        {
+            "numbers": [
+                {**number.to_json(), "last_webhook_at": times.get(number.address)}
+                for number in found
+            ],
+            "incoming_url": services.settings.resolved_public_url + INCOMING_PATH,
+            "public_url_set": bool(services.settings.public_url),
+        }
+    )
+
+
+@twilio_admin.post("/api/twilio/numbers/check")
+@login_required(role=Role.ADMIN)
+@documented(
+    "Test the webhook URL for one of the organization's numbers (admins)",
+    tags=TAGS,
+    description="Switchboard posts a correctly signed test request for the number to its own "
+    "public webhook URL, as Twilio would; the test creates nothing. `ok` is false for a "
+    "failed test (still a 200: the test ran), and `message` says what happened.",
+    body=obj(["number"], number=STRING),
+    response=obj(["ok", "message"], ok=BOOLEAN, message=STRING),
+    errors=(400, 403, 404),
+)
+async def check() -> ResponseReturnValue:
+    raw = (_string(await json_object(), "number") or "").strip()
+    address = raw if is_service_sid(raw) else normalize_number(raw)
+    async with database().transaction() as session:
+        line = await find_for_sending(session, current_agent().organization_id, address, None)
+    if line is None:
+        raise NotFound(f"{address} is not one of your numbers")
+    url = app_services().services.settings.resolved_public_url + INCOMING_PATH
+    result = await check_webhook(url, line.address, line.account_sid, line.auth_token)
+    return jsonify(result.to_json())
 
 
 @twilio_admin.post("/api/twilio/numbers")

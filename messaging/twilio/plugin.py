@@ -1,8 +1,8 @@
 """The Twilio Messaging plug-in: the `sms` and `whatsapp` channels (one adapter class,
 Twilio's Messaging API), each taking up to ten images per message as Twilio does, with
 WhatsApp's 24-hour window as its reachability rule and short notice wording for phones;
-the webhooks and the numbers API; the `number` subcommands; the media fetch job and the
-sweep that re-fetches media a crash left pending."""
+the webhooks, the numbers API and the admins' numbers page; the `number` subcommands; the
+media fetch job and the sweep that re-fetches media a crash left pending."""
 
 from __future__ import annotations
 
@@ -39,9 +39,10 @@ WHATSAPP_NOTICES = {**SMS_NOTICES, "resolved": "Marked as resolved. Message us a
 
 def _blueprints() -> Sequence[Blueprint]:
     from messaging.twilio.admin_routes import twilio_admin
+    from messaging.twilio.page import twilio_page
     from messaging.twilio.webhooks import twilio_webhooks
 
-    return (twilio_webhooks, twilio_admin)
+    return (twilio_webhooks, twilio_admin, twilio_page)
 
 
 def _adapters(services: Services) -> list[Channel]:
@@ -82,6 +83,7 @@ TWILIO: ChannelPlugin = ChannelPlugin(
             description="The business numbers and Messaging Services that receive SMS, "
             "MMS and WhatsApp messages for this organization.",
             api="/api/twilio/numbers",
+            page="/admin/twilio",  # messaging.twilio.page.PATH (a worker needs no pages)
         ),
     ),
 )

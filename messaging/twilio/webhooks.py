@@ -2,8 +2,11 @@
 `POST /twilio/sms/status` for delivery status callbacks. Each request is verified
 against the auth token of the account that owns the number before anything is read into
 the database; a missing or wrong signature gets 403 and changes nothing, whether or not
-the number is registered (only a correctly signed request hears that it is not). Incoming
-messages go through intake (a repeated MessageSid is recognized there) and are answered
+the number is registered (only a correctly signed request hears that it is not). A signed
+request carrying `CHECK_FIELD` is the admins' "test the webhook URL" (see
+`messaging.twilio.webhook_check`): it is answered with its one-time value and creates
+nothing. For every other, the number's last-webhook time is noted. Incoming messages go
+through intake (a repeated MessageSid is recognized there) and are answered
 at once with empty TwiML: the AI and the media downloads run in jobs."""
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from messaging.twilio.models import TwilioAccount, TwilioMessagePart
 from messaging.twilio.outbound import STATUS_PATH
 from messaging.twilio.signature import HEADER, mismatch, signature_valid, webhook_url
 from messaging.twilio.status import apply_callback
+from messaging.twilio.webhook_check import CHECK_FIELD, CHECK_HEADER
+from messaging.twilio.webhook_times import note_webhook
 
 twilio_webhooks = Blueprint("twilio_webhooks", __name__)
 
@@ -77,6 +82,11 @@ async def incoming() -> ResponseReturnValue:
             lambda token: _signed_with(token, form, signature),
         )
     _verify(line.auth_token, line.account_sid, form, signature)
+    if check := form.get(CHECK_FIELD):
+        answer = _twiml()
+        answer.headers[CHECK_HEADER] = check[:64]
+        return answer
+    await note_webhook(services.events.redis, line.address)
     sender = parse_address(form.get("From", ""))
     if sender.channel != business.channel:
         raise BadInput("From and To must both be WhatsApp addresses, or both phone numbers")

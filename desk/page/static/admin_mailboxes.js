@@ -180,7 +180,7 @@
     section.appendChild(el("div", { class: "card-body" }, node));
   }
 
-  SB.boot({ active: "admin", roles: ["admin"] }, function () {
+  SB.boot({ active: "", roles: ["admin"] }, function () {
     var listed = document.getElementById("mailbox-list");
     list(listed);
     form(document.getElementById("mailbox-new"), function () { list(listed); });

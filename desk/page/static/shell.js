@@ -223,13 +223,26 @@
     var links = [["queue", "/queue", "Queue"]];
     if (agent.role === "admin") {
       links.push(["dashboard", "/dashboard", "Dashboard"], ["admin", "/admin", "Admin"]);
+      links.push(["knowledge", "/admin/knowledge", "Knowledge base"], ["webhooks", "/admin/webhooks", "Webhooks"]);
       // the channels' own settings pages (from /channels.js), e.g. what callers hear
       (window.SB_ADMIN_PAGES || []).forEach(function (page) { links.push(["", page.page, page.label]); });
     }
     links.forEach(function (link) {
-      nav.appendChild(el("a", { href: link[1], "aria-current": options.active === link[0] ? "page" : null }, link[2]));
+      // a channel's page (no key of its own) is the current one when it is this page
+      var current = link[0] ? options.active === link[0] : location.pathname === link[1];
+      nav.appendChild(el("a", { href: link[1], "aria-current": current ? "page" : null }, link[2]));
     });
     bar.appendChild(nav);
+    // On a narrow screen the links scroll sideways: keep the current page's in sight.
+    var here = nav.querySelector("[aria-current=page]");
+    var inSight = function () {
+      var past = here.getBoundingClientRect().right - nav.getBoundingClientRect().right;
+      if (past > 0) nav.scrollLeft += past;
+    };
+    if (here) {
+      inSight();
+      window.addEventListener("resize", inSight);
+    }
     bar.appendChild(el("div", { class: "spacer" }));
     var parts = {};
     if (options.live) {

@@ -113,6 +113,7 @@ async def test_twilio_webhooks_are_left_out_on_purpose(app: Quart) -> None:
     assert tagged == {
         "GET /api/twilio/numbers",
         "POST /api/twilio/numbers",
+        "POST /api/twilio/numbers/check",
         "DELETE /api/twilio/numbers/{number}",
         "POST /api/sms/segments",
     }
