@@ -1,9 +1,9 @@
 """The desk: the agents' and admins' web, over the core (`gateway`) and the handoff logic
 (`handoff`), and nothing above them. Logins and accounts, people and teams, the one
 conversation API, the queue's lists and counts, canned responses, the dashboard, the
-organization's settings and outgoing webhooks, the agents' media, the live socket and event
-stream, and the pages (`desk.page`). A channel's own admin routes (Twilio numbers, voice
-settings) stay in the channel's package.
+organization's settings, knowledge base and outgoing webhooks, the agents' media, the live
+socket and event stream, and the pages (`desk.page`). A channel's own admin routes
+(Twilio numbers, voice settings) stay in the channel's package.
 
 The composition root registers `blueprints()` and installs `upload_request_class`."""
 
@@ -22,6 +22,7 @@ def blueprints() -> tuple[Blueprint, ...]:
     from desk.conversations import conversations_api
     from desk.dashboard import dashboard
     from desk.hours_api import hours_api
+    from desk.knowledge_api import knowledge_api
     from desk.live_api import live
     from desk.live_socket import live_socket
     from desk.media_api import agent_media
@@ -51,4 +52,5 @@ def blueprints() -> tuple[Blueprint, ...]:
         hours_api,
         notices_api,
         widget_api,
+        knowledge_api,
     )

@@ -1,6 +1,11 @@
 """The admins' JSON API over their organization's webhook endpoints: list them, add one
-(its signing secret is shown once, in the answer), delete one, and read its recent
-deliveries. Only admins may use it; another organization's endpoint answers 404."""
+(its signing secret is shown once, in the answer), delete one, read its recent deliveries
+and resend one. Only admins may use it; another organization's endpoint or delivery
+answers 404.
+
+A resend sends the same delivery again (same delivery id and payload, so a receiver that
+already processed it can tell), from a fresh set of attempts. Only a finished delivery
+(delivered or failed) can be resent: one still on its way would be sent twice."""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ from typing import Any
 
 from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth import Role, current_agent, login_required
-from gateway.errors import BadInput, NotFound
+from gateway.errors import BadInput, Conflict, NotFound
 from gateway.inputs import json_object
 from gateway.models import Agent
 from gateway.openapi import (
@@ -29,7 +34,7 @@ from gateway.openapi import (
 from gateway.web import app_services, database
 from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from gateway.webhook_targets import check_target
-from gateway.webhooks import EVENTS, new_secret, validate_events, validate_url
+from gateway.webhooks import EVENTS, new_secret, resend, validate_events, validate_url
 
 webhooks_api = Blueprint("webhooks_api", __name__)
 MAX_ENDPOINTS = 20
@@ -202,6 +207,48 @@ async def list_deliveries(endpoint_id: int) -> ResponseReturnValue:
             )
         ).all()
     return jsonify({"deliveries": [delivery_json(row) for row in rows]})
+
+
+@webhooks_api.post("/api/admin/webhooks/<int:endpoint_id>/deliveries/<delivery_id>/resend")
+@login_required(role=Role.ADMIN)
+@documented(
+    "Send a delivered or failed delivery again (admins)",
+    tags=TAGS,
+    description="The same delivery id and payload, from a fresh set of attempts. A delivery "
+    "still waiting, being sent or retrying answers 409.",
+    response=obj(["delivery"], delivery=DELIVERY),
+    errors=[403, 404, 409],
+)
+async def resend_delivery(endpoint_id: int, delivery_id: str) -> ResponseReturnValue:
+    agent = current_agent()
+    async with database().transaction() as session:
+        endpoint = await _owned(session, agent, endpoint_id)
+        delivery = await session.scalar(
+            select(WebhookDelivery).where(
+                WebhookDelivery.endpoint_id == endpoint.id,
+                WebhookDelivery.delivery_id == delivery_id[:36],
+            )
+        )
+        if delivery is None:
+            raise NotFound("no such delivery for this webhook endpoint")
+        if not endpoint.active:
+            raise Conflict("this endpoint is switched off; nothing can be sent to it")
+        # Only a finished delivery goes back to pending, so two resends send it once.
+        restarted = await session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery.id,
+                WebhookDelivery.status.in_(("delivered", "failed")),
+            )
+            .values(status="pending", attempts=0, last_error=None, response_status=None)
+            .execution_options(synchronize_session=False)
+        )
+        if restarted.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("this delivery is already on its way; wait until it has finished")
+        await session.refresh(delivery)
+        pk, shown = delivery.id, delivery_json(delivery)
+    await resend(app_services().services, [pk])
+    return jsonify({"delivery": shown})
 
 
 async def _owned(session: AsyncSession, agent: Agent, endpoint_id: int) -> WebhookEndpoint:

@@ -101,7 +101,8 @@ def validate_events(events: object) -> list[str]:
         raise BadInput(f"'events' must be a non-empty list drawn from {', '.join(EVENTS)}")
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
-        raise BadInput(f"unknown event(s) {', '.join(unknown)}; known: {', '.join(EVENTS)}")
+        noun = "event" if len(unknown) == 1 else "events"
+        raise BadInput(f"unknown {noun} {', '.join(unknown)}; known: {', '.join(EVENTS)}")
     return [name for name in EVENTS if name in events]
 
 

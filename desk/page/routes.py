@@ -1,5 +1,6 @@
 """The page routes: `/login`, `/queue` (with deep links `/queue/conversations/<id>`),
-`/admin` and `/dashboard`, their assets under `/queue-assets/`, and `/channels.js` (the
+`/admin` with its own pages (`/admin/mailboxes`, `/admin/knowledge`, `/admin/webhooks`)
+and `/dashboard`, their assets under `/queue-assets/`, and `/channels.js` (the
 channels' names and labels from the server). A page that needs a login redirects to
 `/login?next=...` when the session is missing (a `next` that is not a path on this gateway
 is dropped, so a login never leads elsewhere); the admin pages answer 403 to agents and
@@ -99,6 +100,16 @@ async def admin() -> ResponseReturnValue:
 @queue_page.get("/admin/mailboxes")
 async def mailboxes() -> ResponseReturnValue:
     return await _protected("mailboxes.html", Role.ADMIN)
+
+
+@queue_page.get("/admin/knowledge")
+async def knowledge() -> ResponseReturnValue:
+    return await _protected("knowledge.html", Role.ADMIN)
+
+
+@queue_page.get("/admin/webhooks")
+async def webhooks() -> ResponseReturnValue:
+    return await _protected("webhooks.html", Role.ADMIN)
 
 
 @queue_page.get("/dashboard")

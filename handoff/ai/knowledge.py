@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,16 +39,39 @@ def demo_knowledge_paths() -> list[Path]:
 def parse_file(path: Path | str) -> list[Entry]:
     """The (title, body) entries of one knowledge file, chosen by its extension."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    _check_suffix(path.name)
+    return parse_text(path.name, _read_text(path))
+
+
+def parse_upload(name: str, data: bytes) -> list[Entry]:
+    """The entries of a file an admin uploaded (its name chooses how it is read)."""
+    _check_suffix(name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        message = f"the file {name} is not UTF-8 text; save it as UTF-8 and upload it again"
+        raise BadInput(message) from None
+    if "\x00" in text:  # no database stores it in a text column
+        raise BadInput(f"the file {name} holds a NUL character: it is not a text file")
+    return parse_text(name, text)
+
+
+def _check_suffix(name: str) -> None:
+    suffix = Path(name).suffix.lower()
     if suffix not in MARKDOWN_SUFFIXES | CSV_SUFFIXES:
         raise BadInput(
-            f"{path.name}: unsupported knowledge file type {suffix or '(none)'!r}; "
-            "use Markdown (.md) or CSV (.csv)"
+            f"the file {name} is not a Markdown (.md) or CSV (.csv) file; the knowledge base "
+            "reads only those"
         )
-    text = _read_text(path)
+
+
+def parse_text(name: str, text: str) -> list[Entry]:
+    """The entries of a knowledge file's text; `name` chooses Markdown or CSV."""
+    path = Path(name)
     if not text.strip():
         raise BadInput(f"{path.name}: the file is empty")
-    entries = parse_markdown(text, path.stem) if suffix in MARKDOWN_SUFFIXES else parse_csv(text)
+    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
+    entries = parse_markdown(text, path.stem) if markdown else parse_csv(text)
     if not entries:
         raise BadInput(f"{path.name}: no entries with both a title and a text were found")
     return entries
@@ -135,16 +159,32 @@ async def load_knowledge(
 ) -> int:
     """Store the entries of `paths` for the organization, in one transaction; with `replace`
     its existing entries are deleted first. Returns the number of entries stored."""
-    parsed = [(Path(path).name[:SOURCE_LENGTH], parse_file(path)) for path in paths]
+    parsed = [(Path(path).name, parse_file(path)) for path in paths]
+    return await store_entries(db, organization_id, parsed, replace="all" if replace else "none")
+
+
+async def store_entries(
+    db: Database,
+    organization_id: int,
+    parsed: Sequence[tuple[str, list[Entry]]],
+    replace: Literal["all", "same-file", "none"],
+) -> int:
+    """Store parsed files (name, entries) in one transaction. `replace` deletes first all
+    the organization's entries, or only those loaded from files of the same names (an
+    uploaded file then replaces its earlier version), or nothing."""
     if not parsed:
         raise BadInput("no knowledge files given")
+    parsed = [(name[:SOURCE_LENGTH], entries) for name, entries in parsed]
     async with db.transaction() as session:
         if await session.get(Organization, organization_id) is None:
             raise NotFound(f"no organization with id {organization_id}")
-        if replace:
-            await session.execute(
-                delete(KnowledgeEntry).where(KnowledgeEntry.organization_id == organization_id)
-            )
+        mine = KnowledgeEntry.organization_id == organization_id
+        if replace == "all":
+            await session.execute(delete(KnowledgeEntry).where(mine))
+        elif replace == "same-file":
+            names = [name for name, _ in parsed]
+            same_file = KnowledgeEntry.source.in_(names)
+            await session.execute(delete(KnowledgeEntry).where(mine, same_file))
         session.add_all(
             KnowledgeEntry(organization_id=organization_id, source=source, title=title, body=body)
             for source, entries in parsed

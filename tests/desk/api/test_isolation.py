@@ -11,8 +11,8 @@ from typing import Any
 
 from quart import Quart
 
-from gateway.models import CannedResponse, Team
-from gateway.webhook_tables import WebhookEndpoint
+from gateway.models import CannedResponse, KnowledgeEntry, Team
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from tests.desk.api.helpers import client_for, seed_conversation
 from tests.support.factories import make_agent
 
@@ -41,7 +41,7 @@ BODY: dict[str, Any] = {
 }
 
 
-async def organization_objects(services, org, agent) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def organization_objects(services, org, agent) -> dict[str, int | str]:  # type: ignore[no-untyped-def]
     """One object of each kind an id route can name, all owned by `org`."""
     db = services.db
     seeded = await seed_conversation(db, org)
@@ -51,8 +51,20 @@ async def organization_objects(services, org, agent) -> dict[str, int]:  # type:
         endpoint = WebhookEndpoint(
             organization_id=org.id, url="https://hooks.example/x", secret="s", events=["handoff"]
         )
-        session.add_all([team, canned, endpoint])
+        entry = KnowledgeEntry(organization_id=org.id, source="faq.md", title="T", body="B")
+        session.add_all([team, canned, endpoint, entry])
+        await session.flush()
+        delivery = WebhookDelivery(
+            organization_id=org.id,
+            endpoint_id=endpoint.id,
+            event="handoff",
+            delivery_id="0b4c5a52-3f0e-4a8e-9d7e-2f1f8f1d8a10",
+            status="failed",
+        )
+        session.add(delivery)
     return {
+        "entry_id": entry.id,
+        "delivery_id": delivery.delivery_id,
         "conversation_id": seeded.conversation_id,
         "agent_id": agent.id,
         "team_id": team.id,
@@ -72,7 +84,7 @@ def id_routes(app: Quart) -> list[tuple[str, str, list[str]]]:
     return found
 
 
-def fill(rule: str, ids: dict[str, int]) -> str:
+def fill(rule: str, ids: dict[str, int | str]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         assert name in ids, f"{rule}: teach this test how to make an object for <{name}>"

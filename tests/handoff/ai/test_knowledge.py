@@ -102,8 +102,8 @@ def test_catalog_rows_become_entries_titled_by_the_first_column(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("notes.txt", "hello", "unsupported knowledge file type '.txt'"),
-        ("README", "hello", "unsupported knowledge file type '(none)'"),
+        ("notes.txt", "hello", "the file notes.txt is not a Markdown (.md) or CSV (.csv) file"),
+        ("README", "hello", "the file README is not a Markdown (.md) or CSV (.csv) file"),
         ("faq.md", "  \n\n", "faq.md: the file is empty"),
         ("faq.csv", "", "faq.csv: the file is empty"),
         ("faq.md", "# Title only\n", "no entries"),
