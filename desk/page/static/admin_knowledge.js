@@ -81,7 +81,7 @@
           });
         })
         .then(function (answer) {
-          var parts = answer.files.map(function (file) { return file.name + ": " + SB.plural(file.entries, "entry", "entries"); });
+          var parts = answer.files.map(function (file) { return file.name + ": " + SB.words.count(file.entries, "entry", "entries"); });
           SB.showResult(status, true, "Loaded " + parts.join("; "));
           node.reset();
           page = 1;
@@ -100,7 +100,7 @@
       SB.clear(section);
       section.appendChild(el("header", {}, [
         el("h2", { id: "knowledge-entries-heading", text: "Entries" }),
-        el("span", { class: "hint", "data-testid": "kb-total", text: answer.total ? SB.plural(answer.total, "entry", "entries") + " in all" : "" }),
+        el("span", { class: "hint", "data-testid": "kb-total", text: answer.total ? SB.words.count(answer.total, "entry", "entries") + " in all" : "" }),
       ]));
       var body = el("div", { class: "card-body" });
       if (!answer.entries.length) {

@@ -1,44 +1,22 @@
 /*
- * Small helpers the admins' settings pages share: a time as a person says it ("5 minutes
- * ago", with the full date and time for a title), a count with its noun in the right
- * number, a server message as a sentence, and a result line under a button.
+ * Small helpers the admins' settings pages share, over `SB.words` (words.js): a time as
+ * lists say it ("5 min ago", the full timestamp on hover), a server message shown as a
+ * sentence under the button that asked for it.
  */
 (function () {
   "use strict";
 
   var SB = (window.SB = window.SB || {});
 
-  SB.plural = function (count, one, many) {
-    return count + " " + (count === 1 ? one : many || one + "s");
-  };
-
+  /* A server message as a sentence: a capital first, a full stop last. */
   SB.sentence = function (text) {
-    text = String(text || "").trim();
-    if (!text) return "";
-    text = text.charAt(0).toUpperCase() + text.slice(1);
-    return /[.!?…]$/.test(text) ? text : text + ".";
+    var value = SB.words.sentence(text);
+    return !value || /[.!?…]$/.test(value) ? value : value + ".";
   };
 
-  SB.fullTime = function (iso) {
-    return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-  };
-
-  /* "just now", "5 minutes ago", "3 hours ago", "2 days ago", then the date. */
-  SB.ago = function (iso, now) {
-    var seconds = Math.max(0, Math.round(((now || Date.now()) - new Date(iso).getTime()) / 1000));
-    if (seconds < 45) return "just now";
-    var minutes = Math.round(seconds / 60);
-    if (minutes < 60) return SB.plural(minutes, "minute") + " ago";
-    var hours = Math.round(minutes / 60);
-    if (hours < 24) return SB.plural(hours, "hour") + " ago";
-    var days = Math.round(hours / 24);
-    if (days < 7) return SB.plural(days, "day") + " ago";
-    return new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
-  };
-
-  /* A <time> saying when, relative, with the full date and time on hover. */
+  /* A <time> saying when, relative, with the full timestamp on hover. */
   SB.when = function (iso) {
-    return SB.el("time", { datetime: iso, title: SB.fullTime(iso), text: SB.ago(iso) });
+    return SB.el("time", { datetime: iso, title: SB.words.full(iso), text: SB.words.ago(iso) });
   };
 
   SB.showResult = function (node, ok, message) {

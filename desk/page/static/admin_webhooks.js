@@ -27,7 +27,7 @@
 
   /* A delivery's state as a sentence. */
   SB.deliveryState = function (delivery) {
-    var tries = SB.plural(delivery.attempts, "attempt");
+    var tries = SB.words.count(delivery.attempts, "attempt");
     switch (delivery.status) {
       case "pending": return "Waiting to be sent";
       case "sending": return "Being sent now";

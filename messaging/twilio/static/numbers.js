@@ -60,16 +60,16 @@
     } }, "Test the webhook URL");
     var remove = el("button", { type: "button", class: "btn small danger", "data-testid": "number-remove", onclick: function () {
       SB.ask({
-        title: "Remove " + number.number + "?", ok: "Remove", danger: true, testid: "remove-number-dialog",
+        title: "Remove " + SB.words.phone(number.number) + "?", ok: "Remove", danger: true, testid: "remove-number-dialog",
         text: "Switchboard stops accepting messages for it and cannot send from it. Its conversations stay.",
         submit: function () { return SB.api("DELETE", API + "/" + encodeURIComponent(number.number)); },
       }).then(function (done) {
-        if (done) SB.toast(number.number + " was removed.");
+        if (done) SB.toast(SB.words.phone(number.number) + " was removed.");
         list(section);
       });
     } }, "Remove");
     var service = SERVICE.test(number.number);
-    var name = [el("strong", { text: number.number })];
+    var name = [el("strong", { text: service ? number.number : SB.words.phone(number.number) })];
     if (service) name.push(el("div", { class: "hint", text: "Messaging Service" }));
     else if (number.messaging_service_sid) name.push(el("div", { class: "hint sid", text: "In Messaging Service " + number.messaging_service_sid }));
     name.push(el("div", { class: "hint sid", text: "Twilio account " + number.account_sid }));
@@ -122,7 +122,7 @@
         number: inputs.number.value.trim(), account_sid: inputs.account.value.trim(), auth_token: inputs.token.value.trim(),
         messaging_service_sid: inputs.service.value.trim() || null,
       }).then(function (answer) {
-        SB.toast(answer.number.number + " was added. Paste the webhook URL above into Twilio for it, then test it.");
+        SB.toast(SB.words.phone(answer.number.number) + " was added. Paste the webhook URL above into Twilio for it, then test it.");
         node.reset();
         refresh();
       }, function (problem) {

@@ -5,15 +5,17 @@ message, refuse a malformed number in words, remove it), the knowledge base (the
 page at a time, try a question and see the answer with its confidence, upload a file, a
 wrong file refused in words, delete an entry) and outgoing webhooks (an internal address
 refused in words, add one and see its secret once, recent deliveries in words, send a
-failed one again). Each is linked from the top bar, fits a 768 px tablet, and is refused to
-an agent."""
+failed one again). Each is linked from the top bar, fits a 768 px tablet, passes axe-core
+with no serious or critical violation, and is refused to an agent."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
 import aiohttp
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from gateway.db import Database
@@ -21,13 +23,26 @@ from gateway.models import Organization
 from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from tests.desk.page.conftest import RunningSystem
 from tests.desk.page.pages import agent_page
+from tests.support.axe import axe_source, serious_violations, serve_axe
 from tests.support.factories import make_agent
 from tests.support.fake_twilio import Account, incoming_params, sign
+from tests.support.servers import ServerUnavailable
 
 NUMBER = "+15550001111"
 ACCOUNT = Account("AC" + "1" * 32, "t0k3n" * 7)
 TABLET = {"width": 768, "height": 1024}
 DESKTOP = {"width": 1280, "height": 720}
+
+
+@pytest.fixture
+def axe() -> str | None:
+    """axe-core's source; None (the checks skipped) outside CI when it is not installed."""
+    try:
+        return axe_source()
+    except ServerUnavailable as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"{error} (required in CI)", pytrace=False)
+        return None
 
 
 async def fits(page: Page, testid: str) -> None:
@@ -37,7 +52,19 @@ async def fits(page: Page, testid: str) -> None:
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
 
 
-async def twilio_numbers(page: Page, system: RunningSystem, shots: Path) -> None:
+class Audit:
+    """axe-core's serious and critical violations, page by page (none when axe is absent)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.found: list[str] = []
+
+    async def check(self, page: Page, where: str) -> None:
+        if self.enabled:
+            self.found += await serious_violations(page, where)
+
+
+async def twilio_numbers(page: Page, system: RunningSystem, shots: Path, audit: Audit) -> None:
     await (
         page.get_by_role("navigation", name="Main")
         .get_by_role("link", name="Twilio numbers")
@@ -83,6 +110,7 @@ async def twilio_numbers(page: Page, system: RunningSystem, shots: Path) -> None
     await expect(result).to_contain_text("It works")
     assert ACCOUNT.token not in await page.content()
     await page.screenshot(path=str(shots / "admin-twilio-numbers.png"))
+    await audit.check(page, "Twilio numbers")
     await page.set_viewport_size(TABLET)
     await fits(page, "number-test")
     await fits(page, "number-remove")
@@ -94,7 +122,7 @@ async def twilio_numbers(page: Page, system: RunningSystem, shots: Path) -> None
     await expect(row).to_have_count(0)
 
 
-async def knowledge_base(page: Page, system: RunningSystem, shots: Path) -> None:
+async def knowledge_base(page: Page, system: RunningSystem, shots: Path, audit: Audit) -> None:
     await (
         page.get_by_role("navigation", name="Main")
         .get_by_role("link", name="Knowledge base")
@@ -149,6 +177,7 @@ async def knowledge_base(page: Page, system: RunningSystem, shots: Path) -> None
     )
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(shots / "admin-knowledge.png"))
+    await audit.check(page, "knowledge base")
 
     await page.get_by_test_id("kb-next").click()
     pets = page.get_by_test_id("kb-entry").filter(has_text="Pets in store")
@@ -189,7 +218,7 @@ async def seed_deliveries(db: Database, org: Organization) -> None:
             )
 
 
-async def webhooks(page: Page, system: RunningSystem, shots: Path) -> None:
+async def webhooks(page: Page, system: RunningSystem, shots: Path, audit: Audit) -> None:
     await seed_deliveries(system.db, system.org)
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
     await page.wait_for_url(f"{system.url}/admin/webhooks")
@@ -222,6 +251,7 @@ async def webhooks(page: Page, system: RunningSystem, shots: Path) -> None:
     )
     await expect(crm.get_by_test_id("delivery-resend")).to_have_count(2)  # not the retrying one
     await page.screenshot(path=str(shots / "admin-webhooks.png"))
+    await audit.check(page, "webhooks")
     await page.set_viewport_size(TABLET)
     await fits(page, "delivery-resend")
     await page.screenshot(path=str(shots / "tablet-admin-webhooks.png"))
@@ -239,13 +269,17 @@ async def webhooks(page: Page, system: RunningSystem, shots: Path) -> None:
 
 
 async def test_an_admin_configures_numbers_knowledge_and_webhooks(
-    running_gateway: RunningSystem, browser: Browser, screenshots_dir: Path
+    running_gateway: RunningSystem, browser: Browser, screenshots_dir: Path, axe: str | None
 ) -> None:
     system = running_gateway
     page = await agent_page(browser, system.url, system.admin.email, viewport=DESKTOP)
-    await twilio_numbers(page, system, screenshots_dir)
-    await knowledge_base(page, system, screenshots_dir)
-    await webhooks(page, system, screenshots_dir)
+    audit = Audit(enabled=axe is not None)
+    if axe is not None:
+        await serve_axe(page.context, system.url, axe)
+    await twilio_numbers(page, system, screenshots_dir, audit)
+    await knowledge_base(page, system, screenshots_dir, audit)
+    await webhooks(page, system, screenshots_dir, audit)
+    assert audit.found == [], "\n".join(audit.found)
 
     agent = await make_agent(system.db, system.org, name="Lee")
     agent_view = await agent_page(browser, system.url, agent.email)
