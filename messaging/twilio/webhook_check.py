@@ -30,6 +30,7 @@ from messaging.twilio.signature import HEADER
 CHECK_FIELD = "SwitchboardCheck"
 CHECK_HEADER = "X-Switchboard-Check"
 TIMEOUT_SECONDS = 10
+MAX_BODY_BYTES = 4096
 USER_AGENT = "Switchboard-Webhook-Check/1"
 
 
@@ -65,7 +66,10 @@ async def check_webhook(url: str, address: str, account_sid: str, auth_token: st
             aiohttp.ClientSession(timeout=timeout) as http,
             http.post(url, data=form, headers=headers, allow_redirects=False) as response,
         ):
-            body = await response.text(errors="replace") if response.status == 403 else ""
+            # Switchboard's refusal names its reason; a few bytes of it are enough.
+            refused = response.status in (403, 404)
+            head = await response.content.read(MAX_BODY_BYTES) if refused else b""
+            body = head.decode("utf-8", errors="replace")
             return _answer(url, response.status, response.headers, nonce, body)
     except aiohttp.ClientConnectorDNSError:
         return CheckResult(False, f"The host {host} could not be found (no DNS record).")
@@ -102,6 +106,12 @@ def _answer(url: str, status: int, found: Mapping[str, str], nonce: str, body: s
             f"Switchboard answered at {url}, but the signature did not match: the public "
             "URL Switchboard is configured with differs from the address the request "
             "arrived at (a proxy may change the host or the path).",
+        )
+    if status == 404 and "has registered this number" in body:
+        return CheckResult(
+            False,
+            f"A Switchboard answered at {url}, but not the one this number is registered "
+            "on: the public URL points at another installation.",
         )
     if 300 <= status < 400:
         return CheckResult(

@@ -27,10 +27,14 @@ async def note_webhook(redis: Redis, address: str) -> None:
 
 async def last_webhooks(redis: Redis, addresses: Sequence[str]) -> dict[str, str | None]:
     """Each address's last webhook time (ISO 8601), or None when none was received since
-    Redis was last emptied."""
+    Redis was last emptied (or Redis cannot be read)."""
     if not addresses:
         return {}
-    values = await redis.hmget(KEY, list(addresses))
+    try:
+        values = await redis.hmget(KEY, list(addresses))
+    except RedisError as error:  # the page still lists the numbers, without the times
+        log.warning("could not read the numbers' webhook times (%s)", error)
+        return dict.fromkeys(addresses)
     return {
         address: value.decode() if isinstance(value, bytes) else value
         for address, value in zip(addresses, values, strict=True)
