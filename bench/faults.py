@@ -74,6 +74,9 @@ class Report:
     redis_folder_bytes: int = 0
     faults: list[str] = field(default_factory=list)
     settled: bool = False
+    # What the last look before settling (or giving up) saw: routed, answered on SMS and
+    # announced by webhook, each out of the accepted messages.
+    last_look: tuple[int, int, int] = (0, 0, 0)
 
     @property
     def zero_lost_and_duplicated(self) -> bool:
@@ -158,7 +161,9 @@ def kill(up: Up, name: str, after: int, report: Report) -> None:
     report.faults.append(f"SIGKILL {name} after {after} requests")
 
 
-async def settle(db: Database, traffic: Traffic, fake: FakeTwilio, receiver: Receiver) -> bool:
+async def settle(
+    db: Database, traffic: Traffic, fake: FakeTwilio, receiver: Receiver, report: Report
+) -> bool:
     """Wait until every accepted message is routed, answered on SMS and its webhook in."""
     wanted = len(traffic.accepted_sids)
     deadline = time.monotonic() + SETTLE_SECONDS + SETTLE_SECONDS_PER_MESSAGE * wanted
@@ -170,6 +175,7 @@ async def settle(db: Database, traffic: Traffic, fake: FakeTwilio, receiver: Rec
                 )
             )
         customers = {sent.get("To") for sent in fake.messages()}
+        report.last_look = (routed or 0, len(customers), len(receiver.ids))
         if routed == wanted and len(customers) >= wanted and len(receiver.ids) >= wanted:
             return True
         await asyncio.sleep(0.5)
@@ -241,7 +247,7 @@ async def run_faults(workdir: Path, messages: int, rate: float, *, faults: bool 
                     kill(up, points[index], index, report)
                 group.create_task(traffic.send(client, params, report))
                 await asyncio.sleep(1 / rate)
-        report.settled = await settle(db, traffic, fake, receiver)
+        report.settled = await settle(db, traffic, fake, receiver, report)
         stop.set()
         await prober
         await collect(db, traffic, fake, report)
@@ -293,7 +299,12 @@ def print_report(report: Report, messages: int) -> None:
             f"{report.redis_folder_bytes * per_thousand / 1e6:.2f} MB more on disk "
             "(after an AOF rewrite), once the messages are handled",
         ),
-        ("settled", "yes" if report.settled else "NO (timed out)"),
+        (
+            "settled",
+            "yes"
+            if report.settled
+            else f"NO (timed out; routed, answered, announced: {report.last_look})",
+        ),
         (
             "verdict",
             "0 lost, 0 duplicated" if report.zero_lost_and_duplicated else "LOSS OR DUPLICATES",

@@ -24,7 +24,10 @@ async def test_nothing_is_lost_or_doubled_while_processes_are_killed(tmp_path: P
     report = await run_faults(tmp_path, messages=40, rate=8)
 
     assert len(report.faults) == 3, report
-    assert report.settled, (report, (tmp_path / "up.log").read_text()[-5000:])
+    assert report.settled, (
+        f"routed, answered, announced: {report.last_look} of {report.unique}",
+        (tmp_path / "up.log").read_text()[-5000:],
+    )
     assert (report.accepted, report.refused, report.unanswered) == (40, 0, 0), report
     assert (report.stored, report.lost, report.duplicates) == (32, 0, 0)
     assert report.routed == 32
