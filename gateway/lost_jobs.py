@@ -5,7 +5,9 @@ waiting job for it, the job was lost: Redis restarted, or a worker died holding 
 rows are sent again within a minute, not after the longest retry back-off. A row left
 `sending` by a worker that died mid-attempt is resolved too: a webhook delivery is sent
 again (receivers de-duplicate on its delivery id), while a message, which may or may not
-have reached the customer, is marked failed for an agent to look at rather than sent twice."""
+have reached the customer, is marked failed for an agent to look at rather than sent twice.
+An AI turn an inbound message still awaits (`Message.ai_turn_version`) is run again the same
+way; storing a turn is claimed once per message, so a turn run twice answers once."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import Message
-from gateway.queues import DELIVER, DELIVER_WEBHOOK, keyed_job_id
+from gateway.models import Conversation, Message
+from gateway.queues import ANSWER_MESSAGE, DELIVER, DELIVER_WEBHOOK, keyed_job_id
 from gateway.runtime import Services
 from gateway.webhook_tables import WebhookDelivery
 
@@ -26,6 +28,8 @@ LOST_AFTER = timedelta(seconds=30)
 WEBHOOK_SENDING_STALE = timedelta(seconds=45)
 # Channel sends are slower (REST calls with their own timeouts, SMTP), so wait longer.
 MESSAGE_SENDING_STALE = timedelta(minutes=3)
+# An AI turn lasts at most the model's timeout (8 s by default) plus the offline fallback.
+TURN_LOST_AFTER = timedelta(seconds=60)
 BATCH = 500
 INTERRUPTED_MESSAGE = (
     "The worker stopped while sending this message, so it may not have reached the "
@@ -131,3 +135,44 @@ async def interrupted_messages(session: AsyncSession, now: datetime) -> list[tup
         if marked.rowcount == 1:  # type: ignore[attr-defined]
             found.append((int(message_id), int(conversation_id)))
     return found
+
+
+async def lost_turns(
+    session: AsyncSession, services: Services, now: datetime
+) -> list[tuple[int, int, int]]:
+    """AI turns still owed with no job, as (message, conversation, version). A turn whose
+    conversation left the AI, or moved to another ownership version, is obsolete: the
+    message stops waiting for it here."""
+    rows = (
+        await session.execute(
+            select(
+                Message.id,
+                Message.conversation_id,
+                Message.ai_turn_version,
+                Conversation.state,
+                Conversation.ownership_version,
+            )
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Message.ai_turn_version.is_not(None),
+                Message.routed_at <= now - TURN_LOST_AFTER,
+            )
+            .order_by(Message.id)
+            .limit(BATCH)
+        )
+    ).all()
+    owed = {
+        int(message): (int(conversation), int(version))
+        for message, conversation, version, state, current in rows
+        if state == "ai" and version == current
+    }
+    obsolete = [int(row[0]) for row in rows if int(row[0]) not in owed]
+    if obsolete:
+        await session.execute(
+            update(Message)
+            .where(Message.id.in_(obsolete))
+            .values(ai_turn_version=None)
+            .execution_options(synchronize_session=False)
+        )
+    lost = await without_waiting_job(services, ANSWER_MESSAGE, list(owed))
+    return [(message, *owed[message]) for message in lost]

@@ -173,6 +173,7 @@ class Message(Base):
         UniqueConstraint("organization_id", "channel", "provider_message_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_unrouted", "routed_at", "direction"),
+        Index("ix_messages_ai_turn", "ai_turn_version", "routed_at"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -192,6 +193,10 @@ class Message(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     routed_at: Mapped[datetime | None]
+    # An inbound message routed to the AI keeps the ownership version of the AI's turn it
+    # awaits until that turn is stored (or found obsolete): the database, not Redis, knows
+    # which turns are owed, so a turn whose job was lost is run again (`gateway.lost_jobs`).
+    ai_turn_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

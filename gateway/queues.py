@@ -25,6 +25,7 @@ SUMMARIES = "switchboard-summaries"
 ALL_QUEUES = (OUTBOUND, INTAKE, DEADLINES, AI, SUMMARIES)
 
 ROUTE_MESSAGE = "handoff.jobs.route_message"
+ANSWER_MESSAGE = "handoff.jobs.answer_message"  # the AI's turn for one routed message
 FIRE_DEADLINE = "handoff.jobs.fire_deadline"
 DELIVER = "gateway.delivery.deliver"
 DELIVER_WEBHOOK = "gateway.webhook_jobs.deliver_webhook"
@@ -49,6 +50,7 @@ KEYED_JOBS = {
     DELIVER: "deliver",
     DELIVER_WEBHOOK: "webhook",
     ROUTE_MESSAGE: "route",
+    ANSWER_MESSAGE: "answer",
     FIRE_DEADLINE: "deadline",
 }
 # A job that is queued, waiting for its time, or waiting for another job is still coming.

@@ -1,6 +1,7 @@
 """The safety net under Redis: fires overdue deadlines whose scheduled job was lost,
 re-routes inbound messages whose routing job never ran (a crash between commit and
-enqueue, or a Redis restart), re-enqueues deliveries (messages and webhooks) whose job is
+enqueue, or a Redis restart), runs again the AI turns routed messages still await,
+re-enqueues deliveries (messages and webhooks) whose job is
 gone and resolves those a dead worker left mid-send (see `gateway.lost_jobs`), then runs
 the sweeps the channels declare for their own work (`gateway.channels.Sweep`, such as
 Twilio's re-fetch of media still pending). All are harmless to repeat: deadlines, routing
@@ -18,6 +19,8 @@ from gateway import deadlines, lost_jobs, metrics, webhooks
 from gateway.attention import mark_needs_attention
 from gateway.models import Message, utcnow
 from gateway.queues import (
+    AI,
+    ANSWER_MESSAGE,
     DEADLINES,
     DELIVER,
     FIRE_DEADLINE,
@@ -35,6 +38,7 @@ UNROUTED_GRACE = timedelta(seconds=30)
 EMPTY = {
     "deadlines": 0,
     "messages": 0,
+    "turns": 0,
     "deliveries": 0,
     "webhooks": 0,
     "interrupted": 0,
@@ -72,6 +76,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
                 services, ROUTE_MESSAGE, list(routable)
             )
         ]
+        turns = await lost_jobs.lost_turns(session, services, now)
         unsent = await lost_jobs.lost_messages(session, services, now)
         interrupted = await lost_jobs.interrupted_messages(session, now)
         stalled_webhooks = await lost_jobs.lost_webhooks(session, services, now)
@@ -86,6 +91,15 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         await services.jobs.enqueue_async(
             INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id
         )
+    for message_id, conversation_id, version in turns:
+        await services.jobs.enqueue_async(
+            AI,
+            ANSWER_MESSAGE,
+            message_id,
+            conversation_id,
+            version,
+            conversation_id=conversation_id,
+        )
     for message_id, conversation_id in unsent:
         await services.jobs.enqueue_async(
             OUTBOUND, DELIVER, message_id, retry=SEND_RETRY, conversation_id=conversation_id
@@ -93,6 +107,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
     counts = {
         "deadlines": len(due),
         "messages": len(to_route),
+        "turns": len(turns),
         "deliveries": len(unsent),
         "webhooks": len(stalled_webhooks),
         "interrupted": len(interrupted),

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 
 from gateway.events import Event
-from gateway.queues import AI
+from gateway.queues import AI, ANSWER_MESSAGE
 from gateway.runtime import Services
 from handoff.ai.turn import compute_reply, store_reply
-from handoff.routing import AI_REPLY, decide_route
+from handoff.routing import decide_route
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,17 @@ async def answer_now(services: Services, message_id: int) -> None:
     except Exception:
         log.exception("the AI's turn for message %s failed; it goes to the job queue", message_id)
         await services.jobs.enqueue_async(
-            AI, AI_REPLY, conversation_id, version, conversation_id=conversation_id
+            AI,
+            ANSWER_MESSAGE,
+            message_id,
+            conversation_id,
+            version,
+            conversation_id=conversation_id,
         )
         return
     if reply is None:
         return
-    stored = await store_reply(services, conversation_id, version, reply)
+    stored = await store_reply(services, conversation_id, version, reply, message_id)
     if stored is not None and routed.organization_id is not None:
         # the caller's request waits on the conversation's events, not on the delivery job
         await services.events.publish(

@@ -13,8 +13,8 @@ def route_message(message_id: int) -> str:
     return run_job(lambda services: route(services, message_id))
 
 
-def ai_reply(conversation_id: int, version: int) -> int | None:
-    return run_job(lambda services: ai_turn(services, conversation_id, version))
+def answer_message(message_id: int, conversation_id: int, version: int) -> int | None:
+    return run_job(lambda services: ai_turn(services, conversation_id, version, message_id))
 
 
 def fire_deadline(deadline_id: int) -> str:

@@ -21,7 +21,7 @@ from gateway.db import after_commit
 from gateway.events import Event
 from gateway.models import Conversation, Message, Transition, utcnow
 from gateway.ownership import State
-from gateway.queues import AI, SUMMARIES
+from gateway.queues import AI, ANSWER_MESSAGE, SUMMARIES
 from gateway.runtime import Services
 from handoff import ladder
 from handoff.ai.summary_job import SUMMARIZE
@@ -30,8 +30,6 @@ from handoff.notices import post_notice
 from handoff.policy import Decision, Outcome, decide_on_message, follow_up, handoff_plan
 
 log = logging.getLogger(__name__)
-
-AI_REPLY = "handoff.jobs.ai_reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +50,8 @@ async def route_message(services: Services, message_id: int) -> str:
     if routed.conversation_id is not None and routed.version is not None:
         await services.jobs.enqueue_async(
             AI,
-            AI_REPLY,
+            ANSWER_MESSAGE,
+            message_id,
             routed.conversation_id,
             routed.version,
             conversation_id=routed.conversation_id,
@@ -103,6 +102,7 @@ async def decide_route(services: Services, message_id: int) -> Routed:
             await ladder.customer_wrote(session, services, conversation, message.created_at)
         if decision.outcome is not Outcome.AI:
             return Routed(decision.outcome.value)
+        message.ai_turn_version = conversation.ownership_version  # owed until stored
         return Routed(
             "ai", conversation.id, conversation.ownership_version, conversation.organization_id
         )

@@ -1,12 +1,18 @@
 """The AI's turn: compute a reply under the ownership version the routing job saw, then
 store it only if that version still holds. The version travels with the stored message, so
-delivery checks it once more right before sending: the AI never talks over a person."""
+delivery checks it once more right before sending: the AI never talks over a person.
+Storing is claimed once per customer message (`Message.ai_turn_version`), so a turn run
+again after a lost job or a dead worker never answers twice."""
 
 from __future__ import annotations
 
 import logging
 
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.events import Event
+from gateway.models import Message
 from gateway.org_settings import OrganizationSettings
 from gateway.outbound import queue_outbound
 from gateway.runtime import Services
@@ -55,13 +61,20 @@ async def compute_reply(
 
 
 async def store_reply(
-    services: Services, conversation_id: int, version: int, reply: ResponderReply
+    services: Services,
+    conversation_id: int,
+    version: int,
+    reply: ResponderReply,
+    message_id: int | None = None,
 ) -> int | None:
     """Store the AI's reply for delivery if ownership did not change, after the handoff
     policy's reply rules (low-confidence streak, the AI's own handoff signal) had their say;
     returns its id, or None when nothing of the AI's goes out (ownership moved, or a
-    non-answer was replaced by a handoff)."""
+    non-answer was replaced by a handoff, or this message's turn was already taken)."""
     async with services.db.transaction() as session:
+        if message_id is not None and not await _take_turn(session, message_id, version):
+            log.info("AI turn for message %s already stored; this run adds nothing", message_id)
+            return None
         context = await load_context(session, conversation_id)
         conversation = context.conversation
         if conversation.ownership_version != version or conversation.state != "ai":
@@ -93,9 +106,23 @@ async def store_reply(
         return message.id
 
 
-async def ai_turn(services: Services, conversation_id: int, version: int) -> int | None:
-    """Compute, then store, the AI's reply; returns the stored message's id, if any."""
+async def _take_turn(session: AsyncSession, message_id: int, version: int) -> bool:
+    """Claim the AI's turn a customer message awaits; False when another run took it."""
+    taken = await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.ai_turn_version == version)
+        .values(ai_turn_version=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def ai_turn(
+    services: Services, conversation_id: int, version: int, message_id: int | None = None
+) -> int | None:
+    """Compute, then store, the AI's reply (to `message_id`'s turn, when given); returns
+    the stored message's id, if any."""
     reply = await compute_reply(services, conversation_id, version)
     if reply is None:
         return None
-    return await store_reply(services, conversation_id, version, reply)
+    return await store_reply(services, conversation_id, version, reply, message_id)

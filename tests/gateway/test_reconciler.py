@@ -1,24 +1,28 @@
 """The reconciler re-enqueues what Redis lost, and nothing it does not need to: overdue
-deadlines, inbound messages never routed, sends whose job is gone (within a minute), sends a
-dead worker left half-done, and the sweeps of the channels (Twilio's re-fetch of media still
-pending is tested with the channel); a second worker's pass within the lock does nothing."""
+deadlines, inbound messages never routed, AI turns still owed whose job is gone, sends
+whose job is gone (within a minute), sends a dead worker left half-done, and the sweeps of
+the channels (Twilio's re-fetch of media still pending is tested with the channel); a
+second worker's pass within the lock does nothing."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from gateway.models import Conversation, Deadline, Message, utcnow
-from gateway.queues import DEADLINES, INTAKE, OUTBOUND
+from gateway.queues import AI, DEADLINES, INTAKE, OUTBOUND
 from gateway.reconciler import LOCK_KEY, reconcile
 from gateway.runtime import Services
 from handoff import actions
+from handoff.ai.turn import ai_turn
+from handoff.routing import route_message
 from tests.support.factories import chat_message, intake_for, make_agent
 
 NOTHING = {
     "deadlines": 0,
     "messages": 0,
+    "turns": 0,
     "deliveries": 0,
     "webhooks": 0,
     "media": 0,
@@ -129,3 +133,40 @@ async def test_a_message_left_sending_by_a_dead_worker_is_failed_for_an_agent_to
         assert conversation.needs_attention
         assert "may not have reached the customer" in (conversation.attention_reason or "")
     assert services.jobs.queue(OUTBOUND).get_jobs() == []  # never sent twice
+
+
+async def test_an_ai_turn_whose_job_was_lost_is_run_again_and_answers_once(
+    services: Services, org
+) -> None:
+    """The routing job committed the AI's turn, then its worker died (or Redis lost the AI
+    job): the turn is run again, and a second run of it stores nothing more."""
+    owed = await intake_for(services).receive(chat_message(org, "hello", visitor="owed"))
+    taken = await intake_for(services).receive(chat_message(org, "hi", visitor="taken"))
+    for received in (owed, taken):
+        assert await route_message(services, received.message_id) == "ai"
+    agent = await make_agent(services.db, org)
+    await actions.take_manual_control(services, agent, taken.conversation_id)  # now obsolete
+    long_ago = utcnow() - timedelta(minutes=5)
+    async with services.db.transaction() as session:
+        await session.execute(update(Message).values(routed_at=long_ago))
+    services.jobs.redis.flushdb()
+
+    counts = await reconcile(services)
+
+    assert counts == {**NOTHING, "turns": 1}
+    [job] = services.jobs.queue(AI).get_jobs()
+    assert job.args == [owed.message_id, owed.conversation_id, 1]
+    first = await ai_turn(services, owed.conversation_id, 1, owed.message_id)
+    again = await ai_turn(services, owed.conversation_id, 1, owed.message_id)
+    assert first is not None and again is None
+    async with services.db.transaction() as session:
+        ai_replies = await session.scalar(
+            select(func.count(Message.id)).where(
+                Message.conversation_id == owed.conversation_id, Message.author == "ai"
+            )
+        )
+        obsolete = await session.get(Message, taken.message_id)
+    assert ai_replies == 1
+    assert obsolete is not None and obsolete.ai_turn_version is None
+    services.jobs.redis.delete(LOCK_KEY)
+    assert await reconcile(services) == NOTHING

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from gateway.delivery import deliver_message
 from gateway.events import conversation_channel
 from gateway.models import Conversation, Deadline, Message, Transition
-from gateway.queues import AI, OUTBOUND
+from gateway.queues import AI, ANSWER_MESSAGE, OUTBOUND
 from gateway.runtime import Services
 from handoff import actions
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from handoff.ai.turn import ai_turn
-from handoff.routing import AI_REPLY, route_message
+from handoff.routing import route_message
 from tests.support.factories import chat_message, intake_for, make_agent
 
 
@@ -41,8 +41,8 @@ async def test_the_ai_answers_from_the_knowledge_base_and_the_reply_is_delivered
 
     assert await route_message(services, received.message_id) == "ai"
     [job] = services.jobs.queue(AI).get_jobs()
-    assert job.func_name == AI_REPLY
-    assert job.args == [received.conversation_id, 1]
+    assert job.func_name == ANSWER_MESSAGE
+    assert job.args == [received.message_id, received.conversation_id, 1]
 
     reply_id = await ai_turn(services, received.conversation_id, 1)
     assert reply_id is not None
