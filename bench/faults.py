@@ -5,10 +5,16 @@ ones, while its worker, then its Redis, then its gateway are killed with SIGKILL
 points. Requests nobody answered are sent again after a second, as Twilio does when it
 cannot connect; an answer other than 200 is a refusal, which Twilio would not retry.
 
+A worker killed in the middle of sending an SMS leaves a reply nobody can say reached the
+customer: Switchboard never sends it twice, but marks it failed and the conversation
+"needs attention" for an agent (`gateway.lost_jobs`, after MESSAGE_SENDING_STALE). The run
+counts such a reply as accounted for, and reports how many there were.
+
 Printed: accepted, refused and unanswered requests; messages stored, lost and stored twice;
-routed; AI replies stored and SMS sent per inbound message; webhook deliveries received
-(and repeats of one delivery id); the gateway's longest outage, as seen by a /healthz probe
-every 50 ms; and the managed Redis's memory and folder per 1,000 messages. The baseline of
+routed; AI replies stored and SMS sent per inbound message, and sends interrupted; webhook
+deliveries received (and repeats of one delivery id); the gateway's longest outage, as seen
+by a /healthz probe every 50 ms; and the managed Redis's memory and folder per 1,000
+messages. The baseline of
 the outage is the probe's own interval, measured in the same run before any fault.
 
     .venv/bin/python -m bench.faults [--messages 1000] [--rate 25] [--no-faults]
@@ -34,7 +40,8 @@ from sqlalchemy import func, select
 
 from bench.fault_system import Receiver, Up, environment, redis_footprint, set_up_demo
 from gateway.db import Database
-from gateway.models import Message
+from gateway.lost_jobs import INTERRUPTED, MESSAGE_SENDING_STALE
+from gateway.models import Conversation, Message
 from tests.support.fake_twilio import BUSINESS, Account, FakeTwilio, incoming_params, sign
 from tests.support.ports import free_port
 
@@ -43,8 +50,9 @@ REPEAT_SHARE = 0.2
 RESEND_AFTER_SECONDS = 1.0
 RESENDS = 30  # Twilio-like re-sends of a request nobody answered
 PROBE_SECONDS = 0.05
-# One worker handles every message: allow it time for the backlog a burst leaves.
-SETTLE_SECONDS = 120.0
+# One worker handles every message: allow it time for the backlog a burst leaves, and for
+# the reconciler to find a send the killed worker left half-done.
+SETTLE_SECONDS = MESSAGE_SENDING_STALE.total_seconds() + 60.0
 SETTLE_SECONDS_PER_MESSAGE = 0.8
 QUESTION = "What are your opening hours?"
 
@@ -64,6 +72,8 @@ class Report:
     routed: int = 0
     ai_replies: Counter[int] = field(default_factory=Counter)  # replies per inbound → count
     sends_per_inbound: Counter[int] = field(default_factory=Counter)
+    interrupted: int = 0  # replies a killed worker left mid-send, flagged for an agent
+    unaccounted: int = 0  # accepted messages neither answered by SMS nor flagged
     duplicate_sends: int = 0
     webhook_deliveries: int = 0
     webhook_repeats: int = 0
@@ -85,6 +95,7 @@ class Report:
             and self.duplicates == 0
             and self.duplicate_sends == 0
             and set(self.ai_replies) == {1}
+            and self.unaccounted == 0
         )
 
 
@@ -174,12 +185,23 @@ async def settle(
                     Message.direction == "inbound", Message.routed_at.is_not(None)
                 )
             )
-        customers = {sent.get("To") for sent in fake.messages()}
+        customers = {sent.get("To") for sent in fake.messages()} | await flagged(db)
         report.last_look = (routed or 0, len(customers), len(receiver.ids))
         if routed == wanted and len(customers) >= wanted and len(receiver.ids) >= wanted:
             return True
         await asyncio.sleep(0.5)
     return False
+
+
+async def flagged(db: Database) -> set[str]:
+    """The customers whose AI reply a killed worker left mid-send, now flagged for an agent."""
+    async with db.transaction() as session:
+        addresses = await session.scalars(
+            select(Conversation.address)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(Message.author == "ai", Message.error_code == INTERRUPTED)
+        )
+        return {str(address) for address in addresses}
 
 
 async def collect(db: Database, traffic: Traffic, fake: FakeTwilio, report: Report) -> None:
@@ -204,11 +226,15 @@ async def collect(db: Database, traffic: Traffic, fake: FakeTwilio, report: Repo
     report.routed = sum(1 for _, _, routed in rows if routed is not None)
     conversations = {sid: conversation for sid, conversation, _ in rows}
     by_customer = Counter(sent.get("To") for sent in fake.messages())
+    interrupted = await flagged(db)
+    report.interrupted = len(interrupted)
     for params in traffic.unique:
         if params["MessageSid"] not in traffic.accepted_sids:
             continue
         report.ai_replies[replies.get(conversations.get(params["MessageSid"], -1), 0)] += 1
         report.sends_per_inbound[by_customer.get(params["From"], 0)] += 1
+        if not by_customer.get(params["From"]) and params["From"] not in interrupted:
+            report.unaccounted += 1
     callbacks = Counter(
         re.sub(r".*[?&]part=(\d+).*", r"\1", sent.get("StatusCallback") or "")
         for sent in fake.messages()
@@ -282,6 +308,11 @@ def print_report(report: Report, messages: int) -> None:
         ("AI replies stored per inbound", str(dict(sorted(report.ai_replies.items())))),
         ("SMS sent per inbound", str(dict(sorted(report.sends_per_inbound.items())))),
         ("SMS parts sent twice", str(report.duplicate_sends)),
+        (
+            "sends a killed worker interrupted",
+            f"{report.interrupted} (flagged for an agent, never sent twice)",
+        ),
+        ("accepted, neither answered nor flagged", str(report.unaccounted)),
         (
             "webhook deliveries received",
             f"{report.webhook_deliveries} of {report.webhooks_expected} "

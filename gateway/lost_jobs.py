@@ -31,6 +31,7 @@ MESSAGE_SENDING_STALE = timedelta(minutes=3)
 # An AI turn lasts at most the model's timeout (8 s by default) plus the offline fallback.
 TURN_LOST_AFTER = timedelta(seconds=60)
 BATCH = 500
+INTERRUPTED = "interrupted"  # the error code of a message a dead worker left mid-send
 INTERRUPTED_MESSAGE = (
     "The worker stopped while sending this message, so it may not have reached the "
     "customer. Check with the customer before sending it again."
@@ -126,7 +127,7 @@ async def interrupted_messages(session: AsyncSession, now: datetime) -> list[tup
             .where(Message.id == message_id, Message.delivery_status == "sending")
             .values(
                 delivery_status="failed",
-                error_code="interrupted",
+                error_code=INTERRUPTED,
                 error_message=INTERRUPTED_MESSAGE,
                 updated_at=now,
             )
