@@ -91,7 +91,7 @@ async def write_sms(page: Page, url: str, sam: int) -> None:
     await draft.type(" 😀")  # typed, so the counter follows keystrokes, not just fill()
     await expect(counter).to_have_text("134 characters · 3 SMS (UCS-2 because of “—”)")
     await expect(page.get_by_test_id("composer-target")).to_be_in_viewport()
-    await expect(page.get_by_test_id("composer-target")).to_contain_text("+15550107788")
+    await expect(page.get_by_test_id("composer-target")).to_contain_text("+1 555-010-7788")
     await page.get_by_test_id("mode-note").click()
     await expect(counter).to_be_hidden()  # a note is never sent as SMS
     await page.get_by_test_id("mode-reply").click()
