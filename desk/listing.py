@@ -20,7 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -160,6 +170,12 @@ def page_query(
     if cursor:
         conditions.append(_after(order, cursor))
     assignee = aliased(Agent)
+    key: ColumnElement[Any] = order.column.expression
+    if filters.query and dialect == "sqlite":
+        # SQLite without statistics would walk the view's index in order and test every
+        # conversation against the search (a second at 100,000); the unary + (a no-op on
+        # the value) stops that, so it looks up the few matches first and sorts them.
+        key = literal_column(f"+conversations.{order.column.key}", order.column.type)
     return (
         select(Conversation, Contact.name, Team.name, assignee.name)
         .join(Contact, Contact.id == Conversation.contact_id)
@@ -167,7 +183,7 @@ def page_query(
         .outerjoin(assignee, assignee.id == Conversation.assigned_agent_id)
         .where(*conditions)
         .order_by(
-            order.column.asc() if order.ascending else order.column.desc(),
+            key.asc() if order.ascending else key.desc(),
             Conversation.id.asc() if order.ascending else Conversation.id.desc(),
         )
         .limit(limit + 1)

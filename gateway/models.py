@@ -388,6 +388,12 @@ Index(  # All, and a search across every view (migration 0013)
     Conversation.updated_at,
     Conversation.id,
 )
+Index(  # a customer's conversations, newest first (migration 0015)
+    "ix_conversations_contact",
+    Conversation.organization_id,
+    Conversation.contact_id,
+    Conversation.updated_at,
+)
 Index(  # Needs attention (migration 0013)
     "ix_conversations_attention",
     Conversation.organization_id,

@@ -43,8 +43,8 @@
     details.appendChild(el("section", { "aria-labelledby": "d-label" }, [
       el("h3", { id: "d-label", text: "Workflow" }),
       el("dl", {}, [
-        el("dt", { text: "Label" }), el("dd", { "data-testid": "details-label", text: c.label || "none" }),
-        el("dt", { text: "Team" }), el("dd", { "data-testid": "details-team", text: c.team ? c.team.name : "none" }),
+        el("dt", { text: "Label" }), el("dd", { "data-testid": "details-label", text: c.label || "No label" }),
+        el("dt", { text: "Team" }), el("dd", { "data-testid": "details-team", text: c.team ? c.team.name : "No team" }),
       ]),
     ]));
     var others = (contact.conversations || []).filter(function (other) { return other.id !== c.id; });
