@@ -4,7 +4,11 @@ against a bare endpoint that returns empty TwiML (`bench.twilio_webhooks:bare_ap
 by the same hypercorn command in the same run. Each gateway request is a new message with
 a valid `X-Twilio-Signature` computed by the `twilio` library's `RequestValidator` over
 the public URL: it is verified, stored through intake and answered with empty TwiML (no
-worker runs in this part; routing jobs just queue up). The two modes alternate in rounds.
+worker runs in this part; routing jobs just queue up). A third mode is the floor of never
+losing a message (`bench.durable_accept:app`): the signature verified, one INSERT of the
+raw form, a commit and one RQ enqueue, on the same database and Redis. The three modes
+alternate in rounds; the signed webhook is reported against both the bare endpoint and the
+floor, so the second ratio says what the conversation model costs on top of durability.
 
 Then, with a worker process running and a loopback Twilio API (tests.support.fake_twilio)
 answering the REST calls, the latency from posting an incoming message to Twilio receiving
@@ -24,6 +28,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -33,6 +38,8 @@ from quart.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from bench import durable_accept
+from bench.durable_accept import TOKEN_VARIABLE, create_table
 from bench.processes import gateway_env, hypercorn, wait_healthy, worker
 from bench.services import settle
 from bench.support import (
@@ -76,6 +83,7 @@ class Signer:
 
     def __init__(self, account_sid: str, token: str) -> None:
         self.account_sid = account_sid
+        self.token = token
         self.validator = RequestValidator(token)
         self.count = 0
 
@@ -166,37 +174,50 @@ async def stored_count(database_url: str) -> int:
 # --- the two parts -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    workers: int
+    bare: Run
+    floor: Run
+    gateway: Run
+
+
 async def throughput(
     args: argparse.Namespace, workers: int, env: dict[str, str], workdir: Path, signer: Signer
-) -> tuple[Run, Run]:
+) -> Throughput:
     log = workdir / f"gateway-{workers}.log"
-    bare_rounds: list[Run] = []
-    gateway_rounds: list[Run] = []
-    bare_log = workdir / "bare.log"
+    rounds: dict[str, list[Run]] = {"bare": [], "floor": [], "gateway": []}
+    floor_env = {**env, TOKEN_VARIABLE: signer.token}
     with (
-        hypercorn("bench.twilio_webhooks:bare_app", env, bare_log, workers, PORT_TIMEOUT) as bare,
+        hypercorn(
+            "bench.twilio_webhooks:bare_app", env, workdir / "bare.log", workers, PORT_TIMEOUT
+        ) as bare,
+        hypercorn(
+            "bench.durable_accept:app", floor_env, workdir / "floor.log", workers, PORT_TIMEOUT
+        ) as floor,
         hypercorn("server.asgi:app", env, log, workers, PORT_TIMEOUT) as gateway,
     ):
         await wait_healthy(gateway, log)
+        ports = {"bare": bare, "floor": floor, "gateway": gateway}
+        labels = {
+            "bare": "bare TwiML endpoint",
+            "floor": "durable accept (floor)",
+            "gateway": "signed webhook",
+        }
 
         def bodies(count: int) -> list[tuple[bytes, str]]:
             start = signer.count
             return [signer.body(customer((start + n) % 200), "Hi") for n in range(count)]
 
-        await measure("warm-up", bare, bodies(args.warmup), args.concurrency)
-        await measure("warm-up", gateway, bodies(args.warmup), args.concurrency)
+        for port in ports.values():
+            await measure("warm-up", port, bodies(args.warmup), args.concurrency)
         for size in round_sizes(args.requests, args.rounds):
-            bare_rounds.append(
-                await measure(
-                    f"bare TwiML endpoint ({workers}w)", bare, bodies(size), args.concurrency
-                )
-            )
-            gateway_rounds.append(
-                await measure(
-                    f"signed webhook ({workers}w)", gateway, bodies(size), args.concurrency
-                )
-            )
-    return combine(bare_rounds), combine(gateway_rounds)
+            for mode, port in ports.items():
+                label = f"{labels[mode]} ({workers}w)"
+                rounds[mode].append(await measure(label, port, bodies(size), args.concurrency))
+    return Throughput(
+        workers, combine(rounds["bare"]), combine(rounds["floor"]), combine(rounds["gateway"])
+    )
 
 
 async def round_trips(
@@ -230,19 +251,22 @@ async def round_trips(
 async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     signer = Signer(account_sid, token)
-    results: list[tuple[int, Run, Run]] = []
+    results: list[Throughput] = []
     latency: list[tuple[Run, Run]] = []
     async with bench_servers(args, workdir) as (redis_url, database):
         await seed(database.url, account_sid, token)
+        await create_table(database.url)
         env = gateway_env(database.url, redis_url, workdir / "var")
         env["SWITCHBOARD_PUBLIC_URL"] = PUBLIC_URL
         for workers in args.workers:
-            bare, gateway = await throughput(args, workers, env, workdir, signer)
-            results.append((workers, bare, gateway))
-        accepted = len(args.workers) * (args.warmup + args.requests)
+            results.append(await throughput(args, workers, env, workdir, signer))
+        accepted = len(args.workers) * (args.warmup + args.requests)  # the gateway's share
         stored = await stored_count(database.url)
         if stored != accepted:
             raise RuntimeError(f"{accepted} webhooks accepted but {stored} messages stored")
+        floor_stored = await durable_accept.stored_count(database.url)
+        if floor_stored != accepted:
+            raise RuntimeError(f"the floor accepted {accepted} but stored {floor_stored}")
         if args.round_trips:
             await settle(database.url, redis_url)
             fake = FakeTwilio().start()
@@ -280,21 +304,23 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
 def report(
     args: argparse.Namespace,
     label: str,
-    results: list[tuple[int, Run, Run]],
+    results: list[Throughput],
     latency: list[tuple[Run, Run]],
 ) -> None:
     ratios = [
-        f"hypercorn {workers} worker(s): signed webhooks = {gateway.rate / bare.rate:.2f} "
-        f"{TIMES} bare TwiML endpoint ({gateway.rate:.0f} vs {bare.rate:.0f} req/s); "
-        f"p50 {gateway.p50_ms:.1f} ms = {gateway.p50_ms / bare.p50_ms:.1f} {TIMES}, "
-        f"p99 {gateway.p99_ms:.1f} ms = {gateway.p99_ms / bare.p99_ms:.1f} {TIMES}"
-        for workers, bare, gateway in results
+        f"hypercorn {r.workers} worker(s): signed webhooks = {r.gateway.rate / r.bare.rate:.2f} "
+        f"{TIMES} bare TwiML endpoint ({r.gateway.rate:.0f} vs {r.bare.rate:.0f} req/s); "
+        f"p50 {r.gateway.p50_ms:.1f} ms = {r.gateway.p50_ms / r.bare.p50_ms:.1f} {TIMES}, "
+        f"p99 {r.gateway.p99_ms:.1f} ms = {r.gateway.p99_ms / r.bare.p99_ms:.1f} {TIMES}\n"
+        f"  = {r.gateway.rate / r.floor.rate:.2f} {TIMES} the durable accept "
+        f"({r.floor.rate:.0f} req/s, itself {r.floor.rate / r.bare.rate:.2f} {TIMES} bare)"
+        for r in results
     ]
     print_report(
         f"{args.requests} signed webhooks per mode from {args.concurrency} concurrent "
         f"connections (each waits for its answer), {args.rounds} alternating rounds, "
         f"{label}, real Redis, no job worker",
-        [run for _, bare, gateway in results for run in (bare, gateway)],
+        [run for r in results for run in (r.bare, r.floor, r.gateway)],
         "\n\n".join(ratios),  # a blank line between worker counts
         count_label="requests",
     )
