@@ -15,6 +15,7 @@ reach itself but is closed to the internet passes this test (the page says so)."
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from messaging.twilio.signature import HEADER
 
 CHECK_FIELD = "SwitchboardCheck"
 CHECK_HEADER = "X-Switchboard-Check"
+CHECK_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe writes
 TIMEOUT_SECONDS = 10
 MAX_BODY_BYTES = 4096
 USER_AGENT = "Switchboard-Webhook-Check/1"

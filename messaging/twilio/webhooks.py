@@ -25,7 +25,7 @@ from messaging.twilio.models import TwilioAccount, TwilioMessagePart
 from messaging.twilio.outbound import STATUS_PATH
 from messaging.twilio.signature import HEADER, mismatch, signature_valid, webhook_url
 from messaging.twilio.status import apply_callback
-from messaging.twilio.webhook_check import CHECK_FIELD, CHECK_HEADER
+from messaging.twilio.webhook_check import CHECK_FIELD, CHECK_HEADER, CHECK_VALUE
 from messaging.twilio.webhook_times import note_webhook
 
 twilio_webhooks = Blueprint("twilio_webhooks", __name__)
@@ -83,8 +83,10 @@ async def incoming() -> ResponseReturnValue:
         )
     _verify(line.auth_token, line.account_sid, form, signature)
     if check := form.get(CHECK_FIELD):
+        if not CHECK_VALUE.fullmatch(check):  # it goes back in a header: nothing else fits
+            raise BadInput("a webhook test's value is 1 to 64 letters, digits, - or _")
         answer = _twiml()
-        answer.headers[CHECK_HEADER] = check[:64]
+        answer.headers[CHECK_HEADER] = check
         return answer
     await note_webhook(services.events.redis, line.address)
     sender = parse_address(form.get("From", ""))

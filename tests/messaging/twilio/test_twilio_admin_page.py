@@ -62,6 +62,9 @@ async def test_only_a_real_message_counts_as_twilio_reaching_the_number(
     listed = await (await client.get("/api/twilio/numbers", headers=csrf)).get_json()
     assert listed["numbers"][0]["last_webhook_at"] is not None
 
+    odd = check_form(BUSINESS, account.sid, "line\nbreak")
+    refused = await post_signed(twilio_app.test_client(), INBOUND_URL, odd, account.token)
+    assert refused.status_code == 400 and CHECK_HEADER not in refused.headers
     forged = await post_signed(twilio_app.test_client(), INBOUND_URL, probe, "a" * 32)
     assert forged.status_code == 403 and CHECK_HEADER not in forged.headers
 
