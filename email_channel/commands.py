@@ -211,8 +211,11 @@ def _serve_mail(settings: Settings, args: argparse.Namespace, listen: str, *, lm
 
     async def body(services: Any, stop: asyncio.Event) -> None:
         limit = settings.inbound_smtp_max_bytes
-        async with inbound_smtp(services, host, port, start=start, size_limit=limit) as processor:
-            log.info("inbound %s listening on %s:%s", "LMTP" if lmtp else "SMTP", host, port)
+        protocol = "LMTP" if lmtp else "SMTP"
+        async with inbound_smtp(
+            services, host, port, start=start, protocol=protocol, size_limit=limit
+        ) as processor:
+            log.info("inbound %s listening on %s:%s", protocol, host, port)
             if args.imap:
                 from email_channel.imap_service import run_all
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from aioimaplib import IMAP4, quoted
 
+from email_channel import health
 from email_channel import imap_cursors as cursors
 from email_channel.mailboxes import ImapAccess
 from email_channel.models import ImapCursor, SentCursor
@@ -93,6 +94,7 @@ class ImapIntake:
                     await _wait(stop, self.idle_seconds)
                     continue
             except Exception as exc:
+                await self._note(connected=False)
                 log.warning(
                     "IMAP %s: %s; connecting again in %.0f s",
                     self.access.mailbox.address,
@@ -137,6 +139,7 @@ class ImapIntake:
                     await _wait(stop, self.poll_seconds, self._lost)
                     await self._check(client.noop(), "NOOP")
         finally:
+            await self._note(connected=False)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.logout(), 5)
 
@@ -157,7 +160,14 @@ class ImapIntake:
         await client.wait_hello_from_server()
         await self._check(client.login(self.access.user, self.access.password), "login")
         log.info("IMAP %s: connected", self.access.mailbox.address)
+        await self._note(connected=True)
         return client
+
+    async def _note(self, *, connected: bool, fetched: bool = False) -> None:
+        folder = "sent" if self.sent else "inbox"
+        await health.note_imap(
+            self.services, self.access.mailbox.id, folder, connected=connected, fetched=fetched
+        )
 
     async def _select(self, client: IMAP4) -> int:
         response = await self._check(client.select(quoted(self.folder)), "SELECT")
@@ -189,6 +199,7 @@ class ImapIntake:
         )
         # `n:*` always includes the highest UID, even one at or below the cursor.
         uids = [uid for uid in uids if uid > last_uid]
+        await self._note(connected=True, fetched=True)
         count = 0
         for start in range(0, len(uids), self.batch):
             wanted = uids[start : start + self.batch]

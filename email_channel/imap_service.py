@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 
+from email_channel import health
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
 from email_channel.processor import MailProcessor
@@ -58,6 +59,8 @@ async def run_all(
                 wanted = {key: item.access for key, item in running.items()}
             for key in [key for key, item in running.items() if wanted.get(key) != item.access]:
                 await running.pop(key).close()
+                if key not in wanted:
+                    await health.forget_imap(services, key)
             for key, access in wanted.items():
                 if key not in running:
                     log.info("IMAP intake for %s started", access.mailbox.address)

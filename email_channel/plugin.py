@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from email_channel.channel import EmailChannel
 from email_channel.commands import register
 from email_channel.demo import DEMO_MAILBOX, ensure_demo_mailbox
+from email_channel.health import report
 from email_channel.mailboxes import reply_inbox
 from email_channel.notices import EMAIL_NOTICES
 from gateway.channels import AdminSetting, ChannelSpec
@@ -38,6 +39,7 @@ EMAIL: ChannelPlugin = channel_plugin(
     blueprints=lambda: [_admin_blueprint()],
     commands=register,
     reply_inbox=reply_inbox,
+    health=report,
     admin_settings=(
         AdminSetting(
             label="Mailboxes",

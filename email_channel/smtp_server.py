@@ -19,6 +19,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
+from email_channel import health
 from email_channel.mailboxes import MailboxInfo, mailbox_for_recipient
 from email_channel.processor import MailProcessor
 from email_channel.spool import Arrival, SpoolWriter
@@ -143,20 +144,26 @@ async def inbound_smtp(
     *,
     processor: MailProcessor | None = None,
     start: Starter | None = None,
+    protocol: str = "SMTP",
     **options: Any,
 ) -> AsyncIterator[MailProcessor]:
     """The SMTP server (or the one `start` starts: LMTP) and a processor for what it
     spools, both stopped on exit; yields the processor (`await
-    processor.process_pending()` waits until what is spooled is processed)."""
+    processor.process_pending()` waits until what is spooled is processed). While it
+    listens, /healthz says so (`email_channel.health`)."""
     processor = processor or MailProcessor(services)
     stop = asyncio.Event()
     running = asyncio.create_task(processor.run(stop))
     starter = start or start_smtp_server
     try:
         server = await starter(services, host, port, on_spooled=processor.wake, **options)
+        listening = asyncio.Event()
+        heartbeat = asyncio.create_task(health.listening(services, protocol, listening))
         try:
             yield processor
         finally:
+            listening.set()
+            await heartbeat
             server.close()
             await server.wait_closed()
     finally:

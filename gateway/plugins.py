@@ -2,8 +2,8 @@
 channel names it serves with their capabilities, labels and notice wording
 (`ChannelSpec`), how to build its adapters, its HTTP blueprints, its `switchboard`
 subcommands, its RQ jobs, its reconciler sweeps, the settings admins manage for it, where
-it takes agents' replies to notification mails, and what `switchboard up` runs for it on
-one machine.
+it takes agents' replies to notification mails, what `switchboard up` runs for it on one
+machine, and what /healthz says about it.
 The composition root (`server.plugins`) holds the one tuple of plug-ins; the app, the
 worker and the CLI are all built from that tuple, so adding a channel is one folder and
 one line there. Blueprints and commands are factories, called only by the process that
@@ -62,6 +62,8 @@ class ChannelPlugin:
     admin_settings: tuple[AdminSetting, ...] = ()
     reply_inbox: ReplyInbox | None = None  # takes agents' replies to notification mails
     on_one_machine: OnOneMachine = OnOneMachine()
+    # what `GET /healthz` says about the plug-in's own long-running parts (listeners, readers)
+    health: Callable[[Services], Awaitable[Mapping[str, object]]] | None = None
 
 
 def channel_plugin(

@@ -116,6 +116,10 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         channels = None
         if healthy:
             channels = await channel_states(services.events.redis, sorted(set(plugin_names)))
+            for plugin in plugins:
+                if plugin.health is not None:
+                    state = channels.setdefault(plugin.name, {})
+                    state.update(await plugin.health(services))
         return jsonify(
             {"status": "ok" if healthy else "degraded", **checks, "channels": channels}
         ), 200 if healthy else 503

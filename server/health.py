@@ -21,7 +21,7 @@ LAST_WEBHOOK_KEY = "switchboard:last-webhook"
 log = logging.getLogger(__name__)
 
 
-async def channel_states(redis: Redis, plugins: list[str]) -> dict[str, dict[str, str | None]]:
+async def channel_states(redis: Redis, plugins: list[str]) -> dict[str, dict[str, object]]:
     """Each plug-in with endpoints, and when it last accepted a webhook."""
     stored = await redis.hgetall(LAST_WEBHOOK_KEY)
     times = {_text(key): _text(value) for key, value in stored.items()}

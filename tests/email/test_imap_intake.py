@@ -2,28 +2,31 @@
 idle, three mails delivered while it is down, restarted: the three are ingested once, in
 UID order; a recreated folder (new UIDVALIDITY) is read again without duplicates; mail
 already marked \\Seen is ingested; a cursor at the last UID re-ingests nothing; the
-cursor moves only with the spooled batch it covers."""
+cursor moves only with the spooled batch it covers; what /healthz says follows the reader."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from email_channel import imap_intake
+from email_channel import health, imap_intake
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
 from email_channel.models import ImapCursor, SpooledMail
 from email_channel.processor import MailProcessor
+from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
 from gateway.models import Organization
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
 from tests.support.dovecot import Dovecot, running_dovecot
+from tests.support.ports import free_port
 
 PASSWORD = "imap-pass-123"
 
@@ -184,3 +187,48 @@ async def test_a_batch_fetch_reads_each_uid_once_whatever_the_order_of_the_items
     ]
     assert imap_intake._fetched(lines) == [(7, b"one"), (9, b"two")]
     assert imap_intake._uid_set([9, 1, 2, 3, 7, 8]) == "1:3,7:9"
+
+
+async def test_health_shows_the_listener_and_each_reader_while_they_run(
+    services: Services, access: ImapAccess, dovecot: Dovecot
+) -> None:
+    """What /healthz says about email follows the listener and the reader: up, fetching,
+    disconnected when Dovecot stops, and no address or host."""
+    assert await health.report(services) == {
+        "inbound_listening": False,
+        "inbound_protocol": None,
+        "imap": [],
+    }
+    stop = asyncio.Event()
+    intake = ImapIntake(services, access, idle_seconds=30, backoff=(0.2, 1.0))
+    async with inbound_smtp(services, "127.0.0.1", free_port()):
+        runner = asyncio.create_task(intake.run(stop))
+        try:
+            fetching = await report_when(
+                services, lambda r: r["imap"] and r["imap"][0]["last_fetch"]
+            )
+            assert fetching["inbound_listening"] is True
+            assert fetching["inbound_protocol"] == "SMTP"
+            [reader] = fetching["imap"]
+            assert reader["mailbox"] == access.mailbox.id and reader["folder"] == "inbox"
+            assert reader["connected"] is True
+            dovecot.stop()
+            down = await report_when(services, lambda r: not r["imap"][0]["connected"])
+            assert down["imap"][0]["last_fetch"] >= reader["last_fetch"]
+            assert SUPPORT not in str(down) and "127.0.0.1" not in str(down)
+        finally:
+            stop.set()
+            await asyncio.wait_for(runner, 20)
+    assert (await health.report(services))["inbound_listening"] is False
+
+
+async def report_when(
+    services: Services, wanted: Callable[[dict[str, Any]], object], timeout: float = 20.0
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = dict(await health.report(services))
+        if wanted(found):
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the health report never matched: {found}")

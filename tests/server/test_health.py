@@ -1,6 +1,7 @@
 """`GET /healthz` with the channels: a Twilio webhook accepted by the running app (real
 Redis, SQLite and PostgreSQL) shows as the Twilio plug-in's last webhook, whichever
-gateway process answers; a refused one does not; and no number, account or token shows."""
+gateway process answers; a refused one does not; email's listener and readers are reported
+(tested running in tests/email/test_imap_intake.py); and no number, account or token shows."""
 
 from __future__ import annotations
 
@@ -58,7 +59,10 @@ async def test_the_last_accepted_webhook_of_each_plug_in_is_reported(
     body = await response.get_json()
     received = datetime.fromisoformat(body["channels"]["twilio"]["last_webhook_received"])
     assert before <= received <= datetime.now(UTC)
-    assert set(body["channels"]) >= {"twilio", "webchat"}
+    assert set(body["channels"]) >= {"twilio", "webchat", "email"}
+    # no mail listener or reader runs in this test: email says so
+    assert body["channels"]["email"]["inbound_listening"] is False
+    assert body["channels"]["email"]["imap"] == []
     text = (await response.get_data()).decode()
     for secret in (account.token, account.sid, BUSINESS, CUSTOMER):
         assert secret not in text
