@@ -1,8 +1,9 @@
 """The agents' pages pass axe-core with no serious or critical violation, in real headless
-Chromium on seeded data: the queue, an open conversation (at 1280 x 720 and on a
-768 x 1024 tablet, with a draft and its SMS warning showing, and with its reassign and
-keyboard-help dialogs open), every admin tab and each channel's settings page linked from
-it, and the dashboard. No rule is switched off: a violation is fixed in the page."""
+Chromium on seeded data: the queue; an open conversation with a failed and a dropped
+reply, a draft and its SMS warning (at 1280 x 720 and on a 768 x 1024 tablet), and with
+its reassign and keyboard-help dialogs open; every admin tab and each channel settings
+page linked from it; and the dashboard. No rule is switched off: a violation is fixed in
+the page."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import os
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from gateway.models import Message, utcnow
 from tests.desk.page.conftest import RunningSystem
-from tests.desk.page.pages import log_in, queue_items
+from tests.desk.page.pages import log_in, queue_items, timeline
 from tests.desk.page.seed import Customer, seed
 from tests.support.axe import axe_source, serious_violations, serve_axe
 from tests.support.servers import ServerUnavailable
@@ -35,6 +37,31 @@ CUSTOMERS = [
         for n in range(9)
     ],
 ]
+
+
+async def failed_replies(system: RunningSystem, conversation_id: int) -> None:
+    """A reply that could not be delivered and an AI reply dropped for a person, so the
+    conversation shows its delivery problems and what an agent can do about them."""
+    async with system.db.transaction() as session:
+        for author, status, code, error in (
+            ("agent", "failed", "21610", "Attempt to send to unsubscribed recipient"),
+            ("ai", "dropped", None, None),
+        ):
+            session.add(
+                Message(
+                    organization_id=system.org.id,
+                    conversation_id=conversation_id,
+                    direction="outbound",
+                    author=author,
+                    agent_id=system.admin.id if author == "agent" else None,
+                    channel="sms",
+                    text=f"A reply by the {author}",
+                    delivery_status=status,
+                    error_code=code,
+                    error_message=error,
+                    created_at=utcnow(),
+                )
+            )
 
 
 @pytest.fixture
@@ -82,6 +109,7 @@ async def test_the_agents_pages_have_no_serious_accessibility_violations(
 ) -> None:
     system = running_gateway
     sam, *_ = await seed(system.db, system.org, CUSTOMERS)
+    await failed_replies(system, sam)
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     await serve_axe(context, system.url, axe)
     page = await context.new_page()
@@ -92,6 +120,7 @@ async def test_the_agents_pages_have_no_serious_accessibility_violations(
     found += await serious_violations(page, "queue")
 
     await page.goto(f"{system.url}/queue/conversations/{sam}")
+    await expect(timeline(page)).to_have_count(3)  # the question, the two replies
     await page.get_by_test_id("composer-input").fill("Your parcel left today — tracking follows.")
     await expect(page.get_by_test_id("sms-warning")).to_be_visible()
     found += await serious_violations(page, "conversation")
