@@ -4,14 +4,20 @@ update also requires the conversation's ownership version to be the one the repl
 computed under, so an AI reply never goes out after a person took over (it is marked
 `dropped` and logged). A message the customer cannot receive now is stopped before the
 adapter by the registry's reachability guard (`gateway.reachability`): refused when they
-opted out, failed otherwise. Transient errors are retried by RQ; permanent ones and
-exhausted retries mark the message failed and the conversation "needs attention"."""
+opted out, failed otherwise. Transient errors are retried by RQ, and the message records
+which retry comes next and when, so agents can see it; permanent ones, exhausted retries and
+an error no channel should raise mark the message failed (never left `sending`) and the
+conversation "needs attention". `retry_failed` puts a failed message that never left back
+on this same path, once."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from rq import get_current_job
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,21 +26,57 @@ from gateway.attention import mark_needs_attention
 from gateway.db import after_commit
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
 from gateway.events import Event
+from gateway.lost_jobs import INTERRUPTED, INTERRUPTED_ATTENTION
 from gateway.messages import Attachment, OutboundMessage
 from gateway.models import Agent, Conversation, Message, utcnow
+from gateway.queues import DELIVER, OUTBOUND, SEND_RETRY
 from gateway.reachability import OPTED_OUT
 from gateway.runtime import Services, run_job
 
 log = logging.getLogger(__name__)
 
+# Error codes the core itself records (channels record their own).
+GAVE_UP = "gave_up"  # every try met a transient error
+UNEXPECTED = "unexpected"  # the channel raised something other than a delivery error
+# The "needs attention" reasons a failed delivery sets; dismissing the failure clears them.
+NOT_DELIVERED = "A message was not delivered"
+NOT_SENT = "A message could not be sent: every try failed."
+ATTENTION_PREFIXES = (NOT_DELIVERED, NOT_SENT, INTERRUPTED_ATTENTION)
+
+
+def not_delivered(reason: str) -> str:
+    """The "needs attention" reason for a message that failed, with why in words."""
+    return f"{NOT_DELIVERED}: {reason.rstrip('.')}."
+
+
+@dataclass(frozen=True, slots=True)
+class NextTry:
+    """The retry RQ will make after a transient error: its number and its delay."""
+
+    number: int
+    delay_seconds: float
+
 
 def deliver(message_id: int) -> str:
     """RQ job: send one stored outbound message on its conversation's channel."""
-    return run_job(lambda services: deliver_message(services, message_id))
+    next_try = _next_try(get_current_job())
+    return run_job(lambda services: deliver_message(services, message_id, next_try=next_try))
 
 
-async def deliver_message(services: Services, message_id: int) -> str:
-    """Send one message; returns what happened: sent, delivered, dropped, refused, skipped."""
+def _next_try(job: Any) -> NextTry | None:
+    """The retry that follows a failure of this run of `job`, or None when none is left
+    (RQ counts `retries_left` down only after the failure)."""
+    if job is None or not job.retries_left:
+        return None
+    number = SEND_RETRY.max - int(job.retries_left) + 1
+    return NextTry(number, float(job.get_retry_interval()))
+
+
+async def deliver_message(
+    services: Services, message_id: int, *, next_try: NextTry | None = None
+) -> str:
+    """Send one message; returns what happened: sent, delivered, dropped, refused, skipped,
+    failed. `next_try` is the retry RQ makes should this attempt meet a transient error."""
     async with services.db.transaction() as session:
         message = await session.get(Message, message_id)
         if message is None or message.delivery_status != "pending":
@@ -90,11 +132,10 @@ async def deliver_message(services: Services, message_id: int) -> str:
             in_reply_to=await _answered(session, message),
             cc=_cc(message.meta),
         )
-    channel = services.channels.get(outbound.channel)
     try:
-        result = await channel.send(outbound)
-    except TransientDeliveryError:
-        await _set_status(services, message_id, "pending")
+        result = await services.channels.get(outbound.channel).send(outbound)
+    except TransientDeliveryError as exc:
+        await _retry_later(services, outbound, exc, next_try)
         raise
     except PermanentDeliveryError as exc:
         if exc.provider_code == OPTED_OUT:
@@ -103,11 +144,42 @@ async def deliver_message(services: Services, message_id: int) -> str:
             )
             return "refused"
         await _finish(
-            services, outbound, "failed", error=(exc.provider_code or exc.code, exc.message)
+            services,
+            outbound,
+            "failed",
+            error=(exc.provider_code or exc.code, exc.message),
+            detail=exc.detail,
+        )
+        return "failed"
+    except Exception as exc:
+        # A bug in a channel, not a delivery error: retrying would find the line `sending`
+        # and skip it, leaving it stuck, so it ends failed here with what was raised.
+        log.exception("channel %s raised while sending message %s", outbound.channel, message_id)
+        await _finish(
+            services,
+            outbound,
+            "failed",
+            error=(UNEXPECTED, "something went wrong while sending"),
+            detail=f"{type(exc).__name__}: {exc}",
         )
         return "failed"
     await _finish(services, outbound, result.status, provider_id=result.provider_message_id)
     return result.status
+
+
+async def _retry_later(
+    services: Services,
+    outbound: OutboundMessage,
+    error: TransientDeliveryError,
+    next_try: NextTry | None,
+) -> None:
+    """Back to `pending` for RQ's retry, noting which retry comes next and when."""
+    fields: dict[str, Any] = {"error_detail": error.message}
+    if next_try is not None:
+        fields["delivery_attempts"] = next_try.number
+        fields["next_attempt_at"] = utcnow() + timedelta(seconds=next_try.delay_seconds)
+    await _set_status(services, outbound.message_id, "pending", **fields)
+    await _publish(services, outbound, "pending", None)
 
 
 def _cc(meta: dict[str, Any] | None) -> tuple[str, ...] | None:
@@ -142,18 +214,22 @@ async def _finish(
     *,
     provider_id: str | None = None,
     error: tuple[str, str] | None = None,
+    detail: str | None = None,
 ) -> None:
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"next_attempt_at": None, "error_detail": detail}
     if provider_id is not None:
         fields["provider_message_id"] = provider_id
-    if error is not None:
-        fields["error_code"], fields["error_message"] = error
+    fields["error_code"], fields["error_message"] = error or (None, None)
     await _set_status(services, outbound.message_id, status, **fields)
     metrics.count_delivery(outbound.channel, status)
     if error is not None:
-        await mark_needs_attention(
-            services, outbound.conversation_id, f"message {outbound.message_id}: {error[1]}"
-        )
+        await mark_needs_attention(services, outbound.conversation_id, not_delivered(error[1]))
+    await _publish(services, outbound, status, error)
+
+
+async def _publish(
+    services: Services, outbound: OutboundMessage, status: str, error: tuple[str, str] | None
+) -> None:
     await services.events.publish(
         Event(
             "delivery",
@@ -162,6 +238,40 @@ async def _finish(
             {"message_id": outbound.message_id, "status": status, "error": error},
         )
     )
+
+
+async def retry_failed(services: Services, message: Message) -> bool:
+    """Put a failed message that never reached the provider back on the delivery path,
+    once: one atomic update from `failed` to `pending` (so two clicks queue one job), then
+    the same job as a new message. False when it is not such a message any more."""
+    async with services.db.transaction() as session:
+        again = await session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.delivery_status == "failed",
+                Message.provider_message_id.is_(None),
+                Message.error_code.is_distinct_from(INTERRUPTED),
+            )
+            .values(
+                delivery_status="pending",
+                delivery_attempts=0,
+                next_attempt_at=None,
+                failure_dismissed_at=None,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if again.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        message_id, conversation_id = message.id, message.conversation_id
+        after_commit(
+            session,
+            lambda: services.jobs.enqueue_async(
+                OUTBOUND, DELIVER, message_id, retry=SEND_RETRY, conversation_id=conversation_id
+            ),
+        )
+    return True
 
 
 def job_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceback: Any) -> None:
@@ -177,13 +287,28 @@ def job_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceba
         message_id = int(job.args[0])
 
         async def fail(services: Services) -> None:
-            await _set_status(services, message_id, "failed", error_message=str(exc_value))
+            async with services.db.transaction() as session:
+                ended = await session.execute(
+                    update(Message)
+                    .where(Message.id == message_id, Message.delivery_status == "pending")
+                    .values(
+                        delivery_status="failed",
+                        error_code=GAVE_UP,
+                        error_message=None,
+                        error_detail=str(exc_value),
+                        next_attempt_at=None,
+                        updated_at=utcnow(),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            if ended.rowcount != 1:  # type: ignore[attr-defined]
+                return  # sent or ended some other way meanwhile
             async with services.db.transaction() as session:
                 channel = await session.scalar(
                     select(Conversation.channel).where(Conversation.id == int(conversation_id))
                 )
             metrics.count_delivery(channel or metrics.OTHER, "failed")
-            await mark_needs_attention(services, int(conversation_id), reason)
+            await mark_needs_attention(services, int(conversation_id), NOT_SENT)
 
         run_job(fail)
         return

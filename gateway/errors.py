@@ -91,9 +91,13 @@ class RateLimited(SwitchboardError):
 class DeliveryError(SwitchboardError):
     code = "delivery_failed"
 
-    def __init__(self, message: str, *, provider_code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, provider_code: str | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.provider_code = provider_code
+        # The provider's own words, when `message` is a plain sentence for agents.
+        self.detail = detail
 
 
 class TransientDeliveryError(DeliveryError):

@@ -31,6 +31,8 @@ MESSAGE_SENDING_STALE = timedelta(minutes=3)
 # An AI turn lasts at most the model's timeout (8 s by default) plus the offline fallback.
 TURN_LOST_AFTER = timedelta(seconds=60)
 BATCH = 500
+# What the conversation's "needs attention" flag says for such a message.
+INTERRUPTED_ATTENTION = "A message may not have reached the customer."
 INTERRUPTED = "interrupted"  # the error code of a message a dead worker left mid-send
 INTERRUPTED_MESSAGE = (
     "The worker stopped while sending this message, so it may not have reached the "

@@ -192,6 +192,13 @@ class Message(Base):
     delivery_status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # The provider's own words for a failure, when the channel gave a plain sentence in
+    # `error_message`; shown to agents only behind a disclosure.
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    # While a send is retried: the attempts made so far and when the next one is due.
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    failure_dismissed_at: Mapped[datetime | None]  # an agent put the failure aside
     routed_at: Mapped[datetime | None]
     # An inbound message routed to the AI keeps the ownership version of the AI's turn it
     # awaits until that turn is stored (or found obsolete): the database, not Redis, knows

@@ -82,9 +82,8 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
         stalled_webhooks = await lost_jobs.lost_webhooks(session, services, now)
     await webhooks.resend(services, stalled_webhooks)
     for message_id, conversation_id in interrupted:
-        await mark_needs_attention(
-            services, conversation_id, f"message {message_id}: {lost_jobs.INTERRUPTED_MESSAGE}"
-        )
+        log.warning("message %s: %s", message_id, lost_jobs.INTERRUPTED_MESSAGE)
+        await mark_needs_attention(services, conversation_id, lost_jobs.INTERRUPTED_ATTENTION)
     for deadline_id in due:
         await services.jobs.enqueue_async(DEADLINES, FIRE_DEADLINE, deadline_id)
     for message_id, conversation_id in to_route:

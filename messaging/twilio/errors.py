@@ -34,3 +34,15 @@ def describe(code: str | int | None, fallback: str = "") -> str:
     key = str(code)
     text = DESCRIPTIONS.get(key) or fallback or "Twilio reported an error"
     return f"{text} (Twilio error {key}, https://www.twilio.com/docs/api/errors/{key})"
+
+
+def sentence(code: str | int | None, fallback: str) -> str:
+    """What went wrong, in words alone (the agent reads `reference` only on request)."""
+    return DESCRIPTIONS.get(str(code)) or fallback
+
+
+def reference(code: str | int | None, raw: str) -> str:
+    """Twilio's own words, with its code and the page that explains it."""
+    if code in (None, ""):
+        return raw
+    return f"Twilio error {code}: {raw} (https://www.twilio.com/docs/api/errors/{code})"

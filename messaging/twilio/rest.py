@@ -22,7 +22,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from gateway.errors import PermanentDeliveryError, TransientDeliveryError
-from messaging.twilio.errors import describe
+from messaging.twilio.errors import reference, sentence
 
 log = logging.getLogger(__name__)
 REST_TIMEOUT_SECONDS = 20.0
@@ -56,7 +56,11 @@ def translate(error: TwilioRestException | TwilioServiceException) -> Exception:
         raw = str(error.detail or error.title)
     if status == 429 or status >= 500:
         return TransientDeliveryError(f"Twilio answered {status}: {raw}", provider_code=code)
-    return PermanentDeliveryError(describe(code, str(raw)), provider_code=code)
+    return PermanentDeliveryError(
+        sentence(code, "Twilio refused the message"),
+        provider_code=code,
+        detail=reference(code, str(raw)),
+    )
 
 
 @contextlib.asynccontextmanager

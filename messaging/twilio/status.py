@@ -14,13 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.attention import mark_needs_attention
+from gateway.delivery import not_delivered
 from gateway.errors import BadInput
 from gateway.events import Event
 from gateway.models import Conversation, Message, utcnow
 from gateway.runtime import Services
 from messaging.twilio import states
 from messaging.twilio.consent_actions import provider_opt_out
-from messaging.twilio.errors import OPTED_OUT_CODE, describe
+from messaging.twilio.errors import OPTED_OUT_CODE, reference, sentence
 from messaging.twilio.models import TwilioMessagePart
 
 
@@ -60,8 +61,7 @@ async def apply_callback(services: Services, part_id: int, params: Mapping[str, 
             )
         )
     if outcome.changed and outcome.error is not None:
-        reason = f"message {message_id}: {outcome.error[1]}"
-        await mark_needs_attention(services, conversation_id, reason)
+        await mark_needs_attention(services, conversation_id, not_delivered(outcome.error[1]))
     if code == OPTED_OUT_CODE:
         await provider_opt_out(services, organization_id, kind, address, conversation_id)
     return outcome.state
@@ -95,6 +95,8 @@ async def _advance(
     message.updated_at = utcnow()
     if combined not in states.FAILURES:
         return Outcome(combined, changed=True)
-    error = (code or combined, describe(code, f"Twilio reported the message {combined}"))
+    reported = f"Twilio reported the message {combined}"
+    error = (code or combined, sentence(code, reported))
     message.error_code, message.error_message = error
+    message.error_detail = reference(code, reported)
     return Outcome(combined, changed=True, error=error)

@@ -136,5 +136,6 @@ async def test_a_job_that_fails_for_good_marks_the_conversation(
         failed = await session.get(Message, message.id)
         marked = await session.get(Conversation, received.conversation_id)
     assert failed is not None and failed.delivery_status == "failed"
+    assert failed.error_code == "unexpected" and "carrier-pigeon" in (failed.error_detail or "")
     assert marked is not None and marked.needs_attention
-    assert "carrier-pigeon" in (marked.attention_reason or "")
+    assert "something went wrong while sending" in (marked.attention_reason or "")

@@ -121,7 +121,8 @@ async def test_an_undelivered_message_shows_why_and_flags_the_conversation(
     assert stored is not None and conversation is not None
     assert (stored.delivery_status, stored.error_code) == ("undelivered", "30003")
     assert "unreachable" in (stored.error_message or "")
-    assert conversation.needs_attention and "30003" in (conversation.attention_reason or "")
+    assert "30003" in (stored.error_detail or "")
+    assert conversation.needs_attention and "unreachable" in (conversation.attention_reason or "")
 
 
 async def test_a_long_message_is_delivered_when_all_its_parts_are(
