@@ -21,6 +21,7 @@ def blueprints() -> tuple[Blueprint, ...]:
     from desk.canned import canned
     from desk.conversations import conversations_api
     from desk.dashboard import dashboard
+    from desk.delivery_actions import delivery_api
     from desk.hours_api import hours_api
     from desk.knowledge_api import knowledge_api
     from desk.live_api import live
@@ -44,6 +45,7 @@ def blueprints() -> tuple[Blueprint, ...]:
         dashboard,
         live_socket,
         conversations_api,
+        delivery_api,
         live,
         queue_page,
         settings_api,

@@ -3,7 +3,8 @@ days, with days counted in the admin's time zone: handoffs per day by reason (th
 fired, else the stated reason; `reason_labels` says each in words) and by channel; the
 median time from entering the queue to being claimed; the median handle time (from a
 person taking the conversation until it leaves human hands); and the share of new
-conversations that no person ever had to touch."""
+conversations the AI resolved alone: no person touched them and an AI answer reached the
+customer."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.reasons import rule_words
 from gateway.auth import Role, current_agent, login_required
 from gateway.inputs import query_int
-from gateway.models import Agent, Conversation, Transition, utcnow
+from gateway.models import Agent, Conversation, Message, Transition, utcnow
 from gateway.openapi import (
     INTEGER,
     NUMBER,
@@ -39,6 +40,9 @@ from gateway.web import database
 
 HUMAN = frozenset({"assigned", "manual"})
 TOUCHED = ("queued", "assigned", "manual")
+# Delivery states of a message that left for the customer (accepted by the provider or
+# further along).
+REACHED = ("queued", "sent", "delivered", "read")
 MAX_DAYS = 90
 
 dashboard = Blueprint("dashboard", __name__)
@@ -146,9 +150,18 @@ async def build(session: AsyncSession, agent: Agent, days: int) -> dict[str, Any
     touched = exists().where(
         and_(Transition.conversation_id == Conversation.id, Transition.to_state.in_(TOUCHED))
     )
-    total, human = (
+    # "Resolved by the AI alone": no person took part, and an AI answer reached the
+    # customer (a conversation whose only AI reply failed to send was not resolved).
+    answered = exists().where(
+        and_(
+            Message.conversation_id == Conversation.id,
+            Message.author == "ai",
+            Message.delivery_status.in_(REACHED),
+        )
+    )
+    total, ai_alone = (
         await session.execute(
-            select(func.count(), func.count().filter(touched)).where(
+            select(func.count(), func.count().filter(and_(~touched, answered))).where(
                 Conversation.organization_id == org, Conversation.created_at >= since
             )
         )
@@ -178,8 +191,8 @@ async def build(session: AsyncSession, agent: Agent, days: int) -> dict[str, Any
         "handled": len(times.handles),
         "median_handle_time_seconds": statistics.median(times.handles) if times.handles else None,
         "conversations": int(total),
-        "ai_alone": int(total) - int(human),
-        "ai_resolved_share": (int(total) - int(human)) / int(total) if total else None,
+        "ai_alone": int(ai_alone),
+        "ai_resolved_share": int(ai_alone) / int(total) if total else None,
     }
 
 

@@ -134,6 +134,19 @@ MESSAGE = schema(
         },
         error_code=nullable(STRING),
         error_message=nullable(STRING),
+        delivery=nullable(
+            obj(
+                ["text", "tone", "can_retry", "can_dismiss", "dismissed"],
+                text={"type": "string", "description": "the delivery state in words"},
+                tone={"type": "string", "enum": ["ok", "waiting", "failed", "quiet"]},
+                lead=nullable(STRING),
+                next_try_at=nullable(TIMESTAMP),
+                detail=nullable({"type": "string", "description": "the provider's own words"}),
+                can_retry={"type": "boolean"},
+                can_dismiss={"type": "boolean"},
+                dismissed={"type": "boolean"},
+            )
+        ),
         meta={"type": "object"},
         created_at=TIMESTAMP,
     ),

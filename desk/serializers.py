@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk import delivery_state
 from desk.reasons import customer_words, labelled_hits
 from gateway.models import Agent, Conversation, ConversationNote, Message, Team
 from gateway.sanitize import sanitize_html
@@ -137,7 +138,11 @@ def queue_item(
     }
 
 
-def message_json(message: Message, author_name: str | None = None) -> dict[str, Any]:
+def message_json(
+    message: Message, author_name: str | None = None, address_kind: str | None = None
+) -> dict[str, Any]:
+    """A message, with its delivery state in words (`desk.delivery_state`); `address_kind`
+    is its conversation's, for the wording of an opt-out."""
     found: dict[str, Any] = {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -153,6 +158,7 @@ def message_json(message: Message, author_name: str | None = None) -> dict[str, 
         "delivery_status": message.delivery_status,
         "error_code": message.error_code,
         "error_message": message.error_message,
+        "delivery": delivery_state.describe(message, address_kind),
         "meta": message.meta,
         "created_at": message.created_at,
     }

@@ -51,7 +51,8 @@ async def history(
         )
     )
     query = (
-        select(Message, Agent.name)
+        select(Message, Agent.name, Conversation.address_kind)
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .outerjoin(Agent, Agent.id == Message.agent_id)
         .where(Message.conversation_id.in_(conversation_ids))
         .order_by(Message.id.desc())
@@ -61,7 +62,7 @@ async def history(
         query = query.where(Message.id < before)
     rows = (await session.execute(query)).all()
     more = len(rows) > limit
-    return [message_json(m, name) for m, name in reversed(rows[:limit])], more
+    return [message_json(m, name, kind) for m, name, kind in reversed(rows[:limit])], more
 
 
 async def conversation_view(

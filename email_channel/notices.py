@@ -10,5 +10,6 @@ EMAIL_NOTICES = {
         "Their reply will come by email."
     ),
     "agent_joined": "{agent} from {business} is looking into your message.",
+    "manual_control": "{agent} from {business} is now handling your message personally.",
     "resolved": "We've marked this conversation as resolved. Reply to this email any time.",
 }

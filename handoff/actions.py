@@ -85,6 +85,8 @@ async def take_manual_control(
         await deadlines.schedule(
             session, services.jobs, conversation, RESUME_AI, conversation.ai_paused_until
         )
+        # The customer learns a person is answering now, as on a claim.
+        await post_notice(session, services, conversation, "manual_control", agent=agent.name)
         announce_state(session, services, conversation)
         return conversation
 
@@ -208,9 +210,19 @@ async def _release(
             actor=ownership.agent(agent.id),
             reason="handed back to the AI" if target == State.AI else "resolved",
         )
-        await post_notice(
-            session, services, conversation, notice, text=(message or "").strip() or None
-        )
+        own = (message or "").strip()
+        if own:  # the agent's own words, credited to them, in place of the notice
+            await queue_outbound(
+                session,
+                services.jobs,
+                conversation,
+                author="agent",
+                text=own,
+                agent_id=agent.id,
+                notice=notice,
+            )
+        else:
+            await post_notice(session, services, conversation, notice)
         if target == State.RESOLVED:
             await _emit(session, services, "resolved", conversation, agent)
         announce_state(session, services, conversation)

@@ -40,6 +40,7 @@ _SPACES = re.compile(r"[ \t]{2,}")  # an empty placeholder leaves no double spac
 DEFAULTS: dict[str, str] = {
     "handoff": "I'm connecting you to a person. {wait}",
     "agent_joined": "{agent} joined the conversation.",
+    "manual_control": "{agent} from our team is now handling this conversation.",
     "back_to_ai": "You're back with our assistant. Ask me anything, or ask for a person again.",
     "nobody_available": (
         "Sorry, nobody from our team is free right now. You're back with our assistant; "

@@ -6,6 +6,7 @@ from __future__ import annotations
 VOICE_NOTICES = {
     "handoff": "Please hold while I connect you to a person. {wait}",
     "agent_joined": "You're now speaking with {agent}.",
+    "manual_control": "You're now speaking with {agent}.",
     "back_to_ai": "You're back with our assistant. How else can I help?",
     "nobody_available": (
         "Sorry, nobody from our team is free right now. I can keep helping, "

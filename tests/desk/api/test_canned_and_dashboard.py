@@ -9,7 +9,8 @@ from quart import Quart
 from sqlalchemy import select
 
 from desk.dashboard import durations
-from gateway.models import Transition
+from gateway.db import Database
+from gateway.models import Message, Organization, Transition
 from handoff import actions
 from tests.desk.api.helpers import client_for, seed_conversation
 from tests.support.api import waiting_conversation
@@ -71,8 +72,11 @@ async def test_the_dashboard_counts_handoffs_and_times(app: Quart, services, org
     first = await waiting_conversation(services, org)
     await actions.claim(services, admin, first)
     await actions.resolve(services, admin, first)
-    await seed_conversation(services.db, org, state="ai")  # the AI alone
-    await seed_conversation(services.db, org, state="resolved")  # the AI alone too
+    alone = await seed_conversation(services.db, org, state="ai")  # the AI alone
+    resolved = await seed_conversation(services.db, org, state="resolved")  # the AI alone too
+    unsent = await seed_conversation(services.db, org, state="resolved")  # its reply failed
+    for seeded, status in [(alone, "delivered"), (resolved, "sent"), (unsent, "failed")]:
+        await ai_reply(services.db, org, seeded.conversation_id, status)
     async with services.db.transaction() as session:  # the claim came 90 s after the handoff
         handoff = await session.scalar(
             select(Transition).where(
@@ -95,8 +99,8 @@ async def test_the_dashboard_counts_handoffs_and_times(app: Quart, services, org
     assert data["claims"] == 1
     assert 89 <= data["median_time_to_claim_seconds"] <= 92
     assert data["handled"] == 1 and data["median_handle_time_seconds"] >= 0
-    assert (data["conversations"], data["ai_alone"]) == (3, 2)
-    assert abs(data["ai_resolved_share"] - 2 / 3) < 1e-9
+    assert (data["conversations"], data["ai_alone"]) == (4, 2)
+    assert abs(data["ai_resolved_share"] - 2 / 4) < 1e-9
     assert (await client.get("/api/dashboard?days=0")).status_code == 400
 
 
@@ -113,3 +117,19 @@ def test_handle_time_spans_a_reassignment() -> None:
     found = durations(rows)
     assert found.claims == [30.0]
     assert found.handles == [300.0, 100.0]
+
+
+async def ai_reply(db: Database, org: Organization, conversation_id: int, status: str) -> None:
+    """An answer of the AI's in the conversation, with its delivery status."""
+    async with db.transaction() as session:
+        session.add(
+            Message(
+                organization_id=org.id,
+                conversation_id=conversation_id,
+                direction="outbound",
+                author="ai",
+                channel="webchat",
+                text="We ship in two days.",
+                delivery_status=status,
+            )
+        )
