@@ -88,7 +88,6 @@ def describe(
     if status == "refused" or code == OPTED_OUT:
         who = OPTED_OUT_WHO.get(address_kind or "", "the customer")
         state["text"] = f"Not delivered: {who} has opted out"
-        state["detail"] = message.error_detail or message.error_message
     elif code == INTERRUPTED:
         state["text"] = "Maybe not sent: sending was interrupted, so check with the customer"
         state["detail"] = message.error_detail or message.error_message

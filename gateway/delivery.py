@@ -140,7 +140,11 @@ async def deliver_message(
     except PermanentDeliveryError as exc:
         if exc.provider_code == OPTED_OUT:
             await _finish(
-                services, outbound, "refused", error=(OPTED_OUT, "the customer opted out")
+                services,
+                outbound,
+                "refused",
+                error=(OPTED_OUT, "the customer opted out"),
+                detail=exc.message,
             )
             return "refused"
         await _finish(

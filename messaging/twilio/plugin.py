@@ -28,7 +28,7 @@ MAX_MEDIA_URLS = 10  # Twilio takes up to ten media URLs per message
 SMS_NOTICES = {
     "handoff": "Connecting you to a person. {wait}",
     "agent_joined": "{agent} from {business} here.",
-    "manual_control": "{agent} from {business} here; I'm taking it from here.",
+    "manual_control": "{agent} from {business} is taking over from our assistant.",
     "back_to_ai": "You're back with our assistant. Ask anything, or ask for a person.",
     "nobody_available": (
         "Sorry, nobody is free right now. Our assistant can help; ask for a person later."

@@ -2,7 +2,7 @@
  * Switchboard queue page: the open conversation — its header (customer, channel, state,
  * label, who else is viewing), the review-window countdown, the action bar, the timeline
  * of messages and internal notes across channels (each marked with its channel and
- * delivery status); conversation_email.js and conversation_details.js add how an email
+ * delivery state, worded and acted on by delivery.js); conversation_email.js and conversation_details.js add how an email
  * shows and the details panel. Customer text is always set with textContent; email HTML
  * only as the API's sanitized copy inside a sandboxed frame.
  */
@@ -168,7 +168,7 @@
     ]);
     head.appendChild(title);
     if (conversation.needs_attention && conversation.attention_reason) {
-      head.appendChild(el("div", { class: "attention-banner", role: "alert", text: "Delivery problem: " + conversation.attention_reason }));
+      head.appendChild(el("div", { class: "attention-banner", role: "alert", "data-testid": "attention-banner", text: conversation.attention_reason }));
     }
     if (conversation.state === "manual" && conversation.ai_paused_until) {
       this.countdown = {
@@ -212,6 +212,7 @@
         this.refresh(false);
       }
     }
+    SB.tickDeliveries(this.timelineNode);
     var now = Date.now();
     var changed = false;
     Object.keys(this.typing).forEach(function (key) {
@@ -299,14 +300,7 @@
     ]);
     if (message.kind !== "note") {
       byline.appendChild(el("span", { class: "chip", "data-testid": "message-channel", text: SB.channelName(message.channel) }));
-      if (message.direction === "outbound") {
-        var status = message.delivery_status || "pending";
-        byline.appendChild(el("span", {
-          class: "status", "data-status": status, "data-testid": "delivery-status",
-          title: message.error_code ? "Error " + message.error_code : "",
-          text: status + (message.error_code ? " (" + message.error_code + ")" : ""),
-        }));
-      }
+      if (message.direction === "outbound") byline.appendChild(SB.deliveryStatus(message));
     }
     var mail = (message.meta || {}).email;
     var content = el("div", { class: "bubble" });
@@ -325,7 +319,7 @@
       "data-message-id": message.id,
       "data-testid": message.kind === "note" ? "note" : "message",
       "aria-label": this._authorName(message),
-    }, [byline, content]);
+    }, [byline, content, message.kind !== "note" ? SB.deliveryActions(message, this) : null]);
   };
 
   View.prototype.loadOlder = function () {
@@ -369,14 +363,7 @@
       var who = data.author === "customer" ? "customer" : data.author === "ai" ? "ai" : null;
       if (who) delete this.typing[who];
     }
-    if (event.type === "delivery" && this.timelineNode) {
-      var bubble = this.timelineNode.querySelector('[data-message-id="' + Number(data.message_id) + '"] .status');
-      if (bubble) {
-        bubble.textContent = data.status;
-        bubble.setAttribute("data-status", data.status);
-      }
-    }
-    this.refresh(false);
+    return this.refresh(false); // a delivery's new state comes worded by the API
   };
 
   /* Who else is viewing, from a snapshot: [{agent_id, name}]. */

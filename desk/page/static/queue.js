@@ -121,7 +121,7 @@
         assignee && list.view !== "mine" && row.state !== "ai" && !(mixed && row.view === "assigned") ? el("span", { class: "chip", text: assignee }) : null,
         row.team ? el("span", { class: "chip", text: row.team.name }) : null,
         row.label ? el("span", { class: "chip label", text: row.label }) : null,
-        row.unread ? el("span", { class: "chip state-assigned", "data-testid": "unread", text: "new" }) : null,
+        row.unread && !seenHere(row) ? el("span", { class: "chip state-assigned", "data-testid": "unread", text: "new" }) : null,
         row.needs_attention ? el("span", { class: "chip attention", "data-testid": "attention-chip", text: "Needs attention" }) : null,
       ]),
     ]);
@@ -131,6 +131,12 @@
       "data-state": row.state,
       "data-testid": "conversation-item",
     }, link);
+  }
+
+  /* The open conversation's newest message is on screen, so it is read, whatever a list
+     fetched before the read mark reached the server says. */
+  function seenHere(row) {
+    return !!(view && view.isOpen(row.id) && row.last_message && view.lastMessageId >= row.last_message.id);
   }
 
   function renderList() {
@@ -252,9 +258,14 @@
       if (a) a.setAttribute("aria-current", String(Number(item.getAttribute("data-conversation-id")) === id));
     });
     sendViewing(id);
-    return view.open(id).then(function () {
-      if (view.isOpen(id) && view.lastMessageId) SB.data.read(id, view.lastMessageId).catch(function () { /* best effort */ });
-    });
+    return view.open(id).then(function () { markRead(id); });
+  }
+
+  /* Record the read mark and drop the row's "new" chip at once, without a reload. */
+  function markRead(id) {
+    if (!view.isOpen(id) || !view.lastMessageId) return;
+    SB.data.read(id, view.lastMessageId).catch(function () { /* best effort */ });
+    renderList();
   }
 
   /* "Also viewing" needs the socket; over the event stream it is simply not shown. */
@@ -313,7 +324,11 @@
     if (event.type === "state" || event.type === "message" || event.type === "attention" || event.type === "updated") {
       scheduleReload();
     }
-    if (view) view.handleEvent(event);
+    if (!view) return;
+    var shown = view.handleEvent(event);
+    if (event.type === "message" && view.isOpen(event.conversation_id) && shown) {
+      shown.then(function () { markRead(event.conversation_id); });
+    }
   }
 
   function renderPresence() {

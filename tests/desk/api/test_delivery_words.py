@@ -55,9 +55,7 @@ def test_every_state_reads_as_a_sentence() -> None:
     assert words(twilio) == "Not sent: the customer's number is not a mobile number"
     assert describe(twilio)["detail"].startswith("Twilio error 21614")  # type: ignore[index]
     assert describe(twilio)["can_retry"]  # type: ignore[index]
-    accepted = stored(
-        "undelivered", error_code="30003", error_message="the phone is unreachable"
-    )
+    accepted = stored("undelivered", error_code="30003", error_message="the phone is unreachable")
     accepted.provider_message_id = "SM1"
     assert words(accepted) == "Not delivered: the phone is unreachable"
     interrupted = stored("failed", error_code="interrupted", error_message="The worker stopped")

@@ -91,7 +91,7 @@ async def test_an_agent_claims_replies_resolves_and_steps_in(
     )
     sent = timeline(agent).filter(has_text="Which order is it about?")
     await expect(sent.get_by_test_id("delivery-status")).to_have_text(
-        "delivered", timeout=LIVE_TIMEOUT_MS
+        "Delivered", timeout=LIVE_TIMEOUT_MS
     )
     await agent.screenshot(path=str(screenshots_dir / "conversation-view.png"))
 
@@ -104,9 +104,11 @@ async def test_an_agent_claims_replies_resolves_and_steps_in(
     await expect(agent.get_by_test_id("conversation-state")).to_have_attribute(
         "data-state", "resolved"
     )
-    await expect(widget_messages(customer, "system").last.locator(".text")).to_have_text(
+    last_word = widget_messages(customer, "agent").last  # the agent's own, under their name
+    await expect(last_word.locator(".text")).to_have_text(
         "Glad we sorted it out!", timeout=LIVE_TIMEOUT_MS
     )
+    await expect(last_word.locator(".who")).to_have_text("Dana Admin")
     await expect(customer.get_by_test_id("event-log")).to_contain_text("switchboard:resolved")
     await customer_says(customer, "How long does shipping take?")
     await expect(widget_messages(customer, "ai")).to_have_count(2, timeout=LIVE_TIMEOUT_MS)
@@ -124,6 +126,9 @@ async def test_an_agent_claims_replies_resolves_and_steps_in(
     clock = agent.get_by_test_id("countdown-clock")
     await expect(clock).to_have_text(f"{REVIEW_WINDOW_SECONDS} s")
     await expect(customer.get_by_test_id("status")).to_have_attribute("data-state", "manual")
+    await expect(widget_messages(customer, "system").last.locator(".text")).to_have_text(
+        "Dana Admin from our team is now handling this conversation."
+    )
     await expect(clock).to_have_text(f"{REVIEW_WINDOW_SECONDS - 2} s")  # it counts down
     await agent.screenshot(path=str(screenshots_dir / "manual-countdown.png"))
     await expect(agent.get_by_test_id("conversation-state")).to_have_attribute(
