@@ -10,14 +10,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from rq.job import Job
 
 from desk.delivery_state import describe
 from gateway.channels import ChannelSpec
-from gateway.delivery import NextTry, deliver_message
+from gateway.delivery import NextTry, _next_try, deliver_message
 from gateway.errors import TransientDeliveryError
 from gateway.messages import InboundMessage, OutboundMessage, SendResult
 from gateway.models import Conversation, Message
 from gateway.plugins import ChannelPlugin, build_registry, channel_plugin
+from gateway.queues import SEND_RETRY
 from gateway.runtime import Services
 from handoff import actions
 from server.plugins import PLUGINS
@@ -94,3 +96,13 @@ async def test_a_retry_is_announced_and_a_channel_bug_ends_failed(services: Serv
         True,
         True,
     )
+
+
+def test_the_next_try_is_read_from_the_running_job(services: Services) -> None:
+    job = Job.create("gateway.delivery.deliver", args=(1,), connection=services.jobs.redis)
+    job.retries_left, job.retry_intervals = SEND_RETRY.max, SEND_RETRY.intervals
+    assert _next_try(job) == NextTry(1, 2.0)  # the first try failing: retry 1 in 2 s
+    job.retries_left = 2
+    assert _next_try(job) == NextTry(4, 60.0)
+    job.retries_left = 0
+    assert _next_try(job) is None and _next_try(None) is None  # the last try, or no job

@@ -90,7 +90,8 @@ async def test_a_deadline_survives_a_redis_restart_and_fires_exactly_once(
             )
         ).all()
     assert fired is not None and fired.fired_at is not None and fired.cancelled_at is None
-    assert [m.meta.get("notice") for m in notices] == ["back_to_ai"]
+    # the one manual-control notice, and the AI's return announced exactly once
+    assert [m.meta.get("notice") for m in notices] == ["manual_control", "back_to_ai"]
 
 
 async def test_a_cancelled_deadline_never_fires(
