@@ -30,6 +30,11 @@ KINDS: dict[str, NoticeKind] = {
     "agent_joined": NoticeKind(
         "An agent joined", "When an agent claims the conversation.", ("agent", "business")
     ),
+    "manual_control": NoticeKind(
+        "An agent took over",
+        "When an agent takes manual control of a conversation the AI is handling.",
+        ("agent", "business"),
+    ),
     "back_to_ai": NoticeKind(
         "Back to the AI", "When an agent hands the conversation back to the AI.", ("business",)
     ),

@@ -2,8 +2,8 @@
  * Switchboard queue page: the open conversation — its header (customer, channel, state,
  * label, who else is viewing), the review-window countdown, the action bar, the timeline
  * of messages and internal notes across channels (each marked with its channel and
- * delivery state, worded and acted on by delivery.js); conversation_email.js and conversation_details.js add how an email
- * shows and the details panel. Customer text is always set with textContent; email HTML
+ * delivery state, worded and acted on by delivery.js); conversation_email.js and
+ * conversation_details.js add how an email shows and the details panel. Customer text is always set with textContent; email HTML
  * only as the API's sanitized copy inside a sandboxed frame.
  */
 (function () {
