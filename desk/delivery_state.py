@@ -30,7 +30,9 @@ PLAIN = {
     "read": "Read",
     "sent_externally": "Sent from the agent's own mail",
 }
-OPTED_OUT_WHO = {"phone": "the number", "whatsapp": "the number", "email": "the address"}
+# Who opted out, by the conversation's address kind: an email address, a web visitor, or
+# (every other kind) a phone number.
+OPTED_OUT_WHO = {"email": "the address", "web": "the customer"}
 
 
 def _wait(seconds: float) -> str:
@@ -86,7 +88,7 @@ def describe(
     state["can_dismiss"] = not state["dismissed"]
     code = message.error_code
     if status == "refused" or code == OPTED_OUT:
-        who = OPTED_OUT_WHO.get(address_kind or "", "the customer")
+        who = OPTED_OUT_WHO.get(address_kind or "web", "the number")
         state["text"] = f"Not delivered: {who} has opted out"
     elif code == INTERRUPTED:
         state["text"] = "Maybe not sent: sending was interrupted, so check with the customer"

@@ -1,6 +1,6 @@
 """Isolation and roles, over the app's whole route table: every route that takes the id of
 an object an organization owns (conversation, agent, team, canned response, webhook
-endpoint, ...) answers 404 to another organization's admin, so a new route without the
+endpoint, message, ...) answers 404 to another organization's admin, so a new route without the
 check fails here, and so does a new kind of id nobody taught this test. A viewer gets 403
 on every write but their own session's; an agent gets 403 on the admins' routes."""
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from quart import Quart
 
-from gateway.models import CannedResponse, KnowledgeEntry, Team
+from gateway.models import CannedResponse, KnowledgeEntry, Message, Team
 from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from tests.desk.api.helpers import client_for, seed_conversation
 from tests.support.factories import make_agent
@@ -52,7 +52,18 @@ async def organization_objects(services, org, agent) -> dict[str, int | str]:  #
             organization_id=org.id, url="https://hooks.example/x", secret="s", events=["handoff"]
         )
         entry = KnowledgeEntry(organization_id=org.id, source="faq.md", title="T", body="B")
-        session.add_all([team, canned, endpoint, entry])
+        failed = Message(  # an outgoing message that failed, so Retry and Dismiss apply
+            organization_id=org.id,
+            conversation_id=seeded.conversation_id,
+            direction="outbound",
+            author="agent",
+            agent_id=agent.id,
+            channel="webchat",
+            text="Hello?",
+            delivery_status="failed",
+            error_code="gave_up",
+        )
+        session.add_all([team, canned, endpoint, entry, failed])
         await session.flush()
         delivery = WebhookDelivery(
             organization_id=org.id,
@@ -70,6 +81,7 @@ async def organization_objects(services, org, agent) -> dict[str, int | str]:  #
         "team_id": team.id,
         "canned_response_id": canned.id,
         "endpoint_id": endpoint.id,
+        "message_id": failed.id,
     }
 
 
