@@ -54,6 +54,8 @@ class ChannelSpec:
     max_attachments: int = 0  # images one outgoing message may carry; 0: none
     max_text_chars: int | None = None  # the longest reply text the channel takes
     max_cc: int = 0  # addresses an agent's reply may copy in (Cc); 0: none
+    # the text goes out in SMS segments, whose count and encoding the composer shows
+    counts_segments: bool = False
     reachability: ReachabilityRule | None = None
     notices: Mapping[str, str] = field(default_factory=dict)  # notice kind -> default text
     # What agents read when the customer's address takes nothing more ({address}, {since},
@@ -77,6 +79,7 @@ class ChannelSpec:
             "max_attachments": self.max_attachments,
             "max_text_chars": self.max_text_chars,
             "max_cc": self.max_cc,
+            "counts_segments": self.counts_segments,
         }
 
 

@@ -61,6 +61,7 @@ TWILIO: ChannelPlugin = ChannelPlugin(
             short="SMS",
             phrase="SMS",
             max_attachments=MAX_MEDIA_URLS,
+            counts_segments=True,
             notices=SMS_NOTICES,
         ),
         ChannelSpec(

@@ -105,10 +105,12 @@
     }
   };
 
-  /* The SMS counter, on SMS replies only: every other channel sends the text as it is. */
+  /* The SMS counter, on replies on a channel that sends text in SMS segments only: every
+     other channel sends the text as it is. */
   Composer.prototype.countSms = function () {
     var conversation = this.body && this.body.conversation;
-    var sms = !!conversation && conversation.channel === "sms" && this.mode === "reply";
+    var channel = conversation ? SB.CHANNELS[conversation.channel] || {} : {};
+    var sms = !!channel.counts_segments && this.mode === "reply";
     var summary = sms && this.input.value ? SB.smsSummary(this.input.value) : null;
     this.smsCounter.hidden = !summary;
     this.smsCounter.textContent = summary ? summary.line : "";

@@ -13,8 +13,7 @@
 
   /* An address as people read it: a phone number formatted, a web visitor's token never. */
   function shownAddress(kind, address) {
-    if (kind === "web") return "Web visitor";
-    return kind === "phone" || kind === "whatsapp" ? SB.words.phone(address) : address;
+    return SB.words.customer(null, address, kind, null);
   }
 
   View.prototype._renderDetails = function (body, customer) {
