@@ -22,9 +22,9 @@ from gateway.auth import (
     login_required,
     open_session,
 )
-from gateway.errors import BadInput, RateLimited
+from gateway.errors import BadInput
 from gateway.inputs import json_object
-from gateway.login_limit import LoginLimit
+from gateway.login_limit import LoginLimit, TooManyLogins
 from gateway.models import Agent
 from gateway.openapi import OK, STRING, TIMESTAMP, documented, obj, schema
 from gateway.organizations import validate_password
@@ -89,8 +89,8 @@ async def login() -> ResponseReturnValue:
     address = request.remote_addr or "unknown"
     try:
         await limit.attempt(email, address)
-    except RateLimited as exc:
-        return jsonify(exc.to_json()), 429, {"Retry-After": str(limit.retry_after())}
+    except TooManyLogins as exc:
+        return jsonify(exc.to_json()), 429, {"Retry-After": str(exc.retry_after)}
     agent = await authenticate(database(), email, password)
     await limit.succeeded(email, address)
     token, csrf = await open_session(database(), agent)

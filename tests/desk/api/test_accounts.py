@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from quart import Quart
 
-from gateway.errors import RateLimited
-from gateway.login_limit import PER_EMAIL, LoginLimit
+from gateway.login_limit import PER_EMAIL, LoginLimit, TooManyLogins
 from tests.desk.api.helpers import client_for
 from tests.support.api import logged_in
 from tests.support.factories import PASSWORD, make_agent
@@ -40,11 +39,28 @@ async def test_a_successful_login_clears_the_emails_count(services, org) -> None
     await limit.attempt(email, address)
     await limit.succeeded(email, address)  # the count starts over
     await limit.attempt(email, address)
+    clock[0] += 30
     await limit.attempt(email, address)
-    with pytest.raises(RateLimited):
+    clock[0] += 30
+    with pytest.raises(TooManyLogins) as refused:
         await limit.attempt(email, address)
-    clock[0] += 15 * 60  # the next window
+    assert refused.value.retry_after == 15 * 60 - 60  # when the first of the two is forgotten
+    clock[0] += 15 * 60 - 60  # a window after the first: it no longer counts
     await limit.attempt(email, address)
+    with pytest.raises(TooManyLogins):  # the second still does, and this one now
+        await limit.attempt(email, address)
+
+
+async def test_no_window_boundary_lets_a_double_burst_through(services) -> None:
+    """With fixed windows, the limit's worth just before a boundary and again just after
+    gave twice the guesses in a few seconds."""
+    clock = [15 * 60 * 1000 - 1.0]  # one second before a quarter-hour boundary
+    limit = LoginLimit(services.events.redis, per_email=3, clock=lambda: clock[0])
+    for _ in range(3):
+        await limit.attempt("eve@example.test", "10.0.0.9")
+    clock[0] += 2.0
+    with pytest.raises(TooManyLogins):
+        await limit.attempt("eve@example.test", "10.0.0.9")
 
 
 async def test_a_login_form_posted_from_another_site_is_refused(app: Quart, services, org) -> None:
