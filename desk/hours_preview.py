@@ -67,7 +67,7 @@ def _time(text: object, day: str) -> int:
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":
         raise BadInput(f"{day}: write times as hours and minutes, like 09:00.")
     hours, minutes = text[:2], text[3:]
-    if not (hours.isdigit() and minutes.isdigit()) or int(minutes) > 59:
+    if not (text.isascii() and hours.isdigit() and minutes.isdigit()) or int(minutes) > 59:
         raise BadInput(f"{day}: {text} is not a time of day.")
     value = int(hours) * 60 + int(minutes)
     if value > DAY_MINUTES:

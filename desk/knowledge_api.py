@@ -73,7 +73,8 @@ def _entry(row: KnowledgeEntry) -> dict[str, Any]:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    # isdigit() also takes "²" and other digits int() refuses; only a few ASCII digits do
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_PAGE:
         raise BadInput(f"the page must be a whole number from 1 to {MAX_PAGE}")
     return int(raw)
 

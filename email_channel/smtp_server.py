@@ -175,6 +175,6 @@ async def inbound_smtp(
 def parse_listen(value: str) -> tuple[str, int]:
     """`127.0.0.1:2525` → ('127.0.0.1', 2525)."""
     host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not (port.isascii() and port.isdigit()) or not 0 < int(port[:6]) < 65536:
         raise ValueError("must look like 127.0.0.1:2525")
     return host.strip("[]") or "127.0.0.1", int(port)

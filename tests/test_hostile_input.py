@@ -22,8 +22,8 @@ from email_channel.mailboxes import add_mailbox
 from gateway.auth import COOKIE, open_session
 from gateway.db import Database
 from gateway.inputs import MAX_DEPTH
-from gateway.models import Agent, CannedResponse, Organization, Team
-from gateway.webhook_tables import WebhookEndpoint
+from gateway.models import Agent, CannedResponse, KnowledgeEntry, Organization, Team
+from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
 from messaging.twilio.numbers import add_number
 from tests.desk.api.helpers import seed_conversation
 from tests.support.factories import make_agent
@@ -140,7 +140,17 @@ async def targets(db: Database, org: Organization) -> dict[str, str]:
         endpoint = WebhookEndpoint(
             organization_id=org.id, url="https://example.test/hook", secret="s", events=[]
         )
-        session.add_all([team, canned, endpoint])
+        entry = KnowledgeEntry(organization_id=org.id, source="faq.md", title="Hours", body="9-5")
+        session.add_all([team, canned, endpoint, entry])
+        await session.flush()
+        delivery = WebhookDelivery(
+            organization_id=org.id,
+            endpoint_id=endpoint.id,
+            event="message",
+            delivery_id="0b5f6c2e-0000-4000-8000-000000000001",
+            status="delivered",
+        )
+        session.add(delivery)
     await add_number(db, org.id, NUMBER, ACCOUNT, TOKEN)
     await add_mailbox(db, org.id, MAILBOX)
     return {
@@ -149,6 +159,9 @@ async def targets(db: Database, org: Organization) -> dict[str, str]:
         "team_id": str(team.id),
         "canned_response_id": str(canned.id),
         "endpoint_id": str(endpoint.id),
+        "delivery_id": delivery.delivery_id,
+        "message_id": str(seeded.message_id),
+        "entry_id": str(entry.id),
         "view": "waiting",
         "key": "no-such-key",
         "number": NUMBER,

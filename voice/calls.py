@@ -142,7 +142,7 @@ async def apply_status(
     values: dict[str, object] = {"status": status[:16], "status_sequence": sequence}
     if status in ENDED_STATUSES:
         values.update(phase="ended", ended_at=utcnow())
-        if duration and duration.isdigit():
+        if duration and duration.isascii() and duration.isdigit() and len(duration) < 10:
             values["duration_seconds"] = int(duration)
     moved = await session.execute(
         update(VoiceCall)
@@ -202,7 +202,11 @@ async def recording_callback(services: Services, found: CallView, form: Mapping[
             .values(
                 recording_sid=form.get("RecordingSid", "")[:64] or None,
                 recording_url=form.get("RecordingUrl", "")[:2000] or None,
-                recording_seconds=int(duration) if duration.isdigit() else None,
+                recording_seconds=(
+                    int(duration)
+                    if duration.isascii() and duration.isdigit() and len(duration) < 10
+                    else None
+                ),
             )
             .execution_options(synchronize_session=False)
         )

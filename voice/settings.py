@@ -83,6 +83,7 @@ def is_e164(number: object) -> bool:
     return (
         isinstance(number, str)
         and number.startswith("+")
+        and number[1:].isascii()
         and number[1:].isdigit()
         and 8 <= len(number) <= 16
     )
