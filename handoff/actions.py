@@ -65,9 +65,12 @@ async def after_claim(
 
 
 async def take_manual_control(
-    services: Services, agent: Agent, conversation_id: int
+    services: Services, agent: Agent, conversation_id: int, *, announce: bool = True
 ) -> Conversation:
-    """Step in on a conversation the AI is handling; the AI pauses for the review window."""
+    """Step in on a conversation the AI is handling; the AI pauses for the review window.
+    The customer is told a person is answering now, unless `announce` is off: when the
+    agent's own reply is what steps in, that reply is what the customer reads (a notice
+    just before it would be one more SMS or mail saying less)."""
     require_role(Role.AGENT, agent)
     async with services.db.transaction() as session:
         context = await _open(session, agent, conversation_id)
@@ -85,8 +88,8 @@ async def take_manual_control(
         await deadlines.schedule(
             session, services.jobs, conversation, RESUME_AI, conversation.ai_paused_until
         )
-        # The customer learns a person is answering now, as on a claim.
-        await post_notice(session, services, conversation, "manual_control", agent=agent.name)
+        if announce:  # the customer learns a person is answering now, as on a claim
+            await post_notice(session, services, conversation, "manual_control", agent=agent.name)
         announce_state(session, services, conversation)
         return conversation
 
@@ -128,7 +131,7 @@ async def reply(
     if state == State.QUEUED:
         await claim(services, agent, conversation_id)
     elif state in (State.AI, State.RESOLVED):
-        await take_manual_control(services, agent, conversation_id)
+        await take_manual_control(services, agent, conversation_id, announce=False)
     async with services.db.transaction() as session:
         context = await _open(session, agent, conversation_id)
         conversation = context.conversation
