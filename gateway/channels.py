@@ -56,6 +56,10 @@ class ChannelSpec:
     max_cc: int = 0  # addresses an agent's reply may copy in (Cc); 0: none
     # the text goes out in SMS segments, whose count and encoding the composer shows
     counts_segments: bool = False
+    # Whether a contact's opt-out (a STOP keyword, a mailbox that bounced for good) silences
+    # this channel. A call is not a message sent to the customer: they are on the line and
+    # asked for the conversation, so a text opt-out does not make the AI hang up on them.
+    honours_opt_out: bool = True
     reachability: ReachabilityRule | None = None
     notices: Mapping[str, str] = field(default_factory=dict)  # notice kind -> default text
     # What agents read when the customer's address takes nothing more ({address}, {since},

@@ -52,13 +52,18 @@ async def why_unreachable(
         conversation.address_kind,
         conversation.address,
     )
-    since = await opted_out_at(session, organization_id, kind, address)
+    spec = channels.spec(conversation.channel)
+    since = (
+        await opted_out_at(session, organization_id, kind, address)
+        if spec.honours_opt_out
+        else None
+    )
     if since is not None:
         record = await consent_for(session, organization_id, kind, address)
         how = record.detail if record is not None and record.opted_out else "they opted out"
-        wording = channels.spec(conversation.channel).opted_out_wording
-        return Unreachable(OPTED_OUT, wording.format(address=address, since=when(since), how=how))
-    rule = channels.spec(conversation.channel).reachability
+        wording = spec.opted_out_wording.format(address=address, since=when(since), how=how)
+        return Unreachable(OPTED_OUT, wording)
+    rule = spec.reachability
     return None if rule is None else rule(conversation, now or utcnow())
 
 

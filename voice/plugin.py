@@ -36,6 +36,7 @@ VOICE: ChannelPlugin = channel_plugin(
         short="CALL",
         phrase="phone call",
         notices=VOICE_NOTICES,
+        honours_opt_out=False,  # texts after the call (text-back) still check the opt-out
     ),
     VoiceChannel,
     blueprints=_blueprints,

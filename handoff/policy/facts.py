@@ -77,12 +77,16 @@ async def _facts(
     earlier_answers_known: tuple[bool, ...] = (),
 ) -> PolicyInput:
     conversation = context.conversation
-    opted_out_at = await session.scalar(
-        select(ContactIdentity.opted_out_at).where(
-            ContactIdentity.organization_id == conversation.organization_id,
-            ContactIdentity.kind == conversation.address_kind,
-            ContactIdentity.address == conversation.address,
+    opted_out_at = (
+        await session.scalar(
+            select(ContactIdentity.opted_out_at).where(
+                ContactIdentity.organization_id == conversation.organization_id,
+                ContactIdentity.kind == conversation.address_kind,
+                ContactIdentity.address == conversation.address,
+            )
         )
+        if services.channels.spec(conversation.channel).honours_opt_out
+        else None
     )
     previous = (
         await session.execute(
