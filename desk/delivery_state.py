@@ -95,6 +95,8 @@ def describe(
         state["detail"] = message.error_detail or message.error_message
     elif code == GAVE_UP:
         state["text"] = f"Not sent: all {SEND_RETRY.max + 1} tries failed"
+        if message.error_message:  # the channel's words for the last try's error
+            state["text"] += f"; {_reason(message, '')}"
     elif code == UNEXPECTED:
         state["text"] = f"Not sent: {_reason(message, 'something went wrong while sending')}"
     elif message.provider_message_id is None and status == "failed":

@@ -1,9 +1,10 @@
 """Bounces (delivery status notifications) never open a conversation. Each is stored once
 (keyed like any mail) and matched to the exact outbound message it reports on: by the
 signed VERP address it was sent back to, else by the Message-ID of the returned copy. A
-permanent failure marks that message failed with the status, the conversation as needing
-attention, and the address as undeliverable (later sends are refused until the customer
-writes again); a delay only records the report."""
+permanent failure marks that message failed, with its status in words
+(`email_channel.refusals`) and the server's own text as the detail; the conversation as
+needing attention; and the address as undeliverable (later sends are refused until the
+customer writes again). A delay only records the report."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from email_channel import tokens
 from email_channel.models import Bounce, MailId
 from email_channel.parsed import ParsedMail
+from email_channel.refusals import bounce_sentence
 from gateway.consent import ConsentChange, apply
 from gateway.db import insert_ignoring_conflict
 from gateway.models import Conversation, Message, utcnow
@@ -57,18 +59,18 @@ async def record_bounce(
         return message.id
     conversation = await session.get(Conversation, message.conversation_id)
     assert conversation is not None
-    detail = f"the mail server refused it permanently ({status or 'no status'})"
-    if verdict.diagnostic:
-        detail += f": {verdict.diagnostic[:200]}"
+    words = bounce_sentence(status or None, verdict.diagnostic)
+    said = verdict.diagnostic[:500] or "no explanation"
     message.delivery_status = "failed"
     message.error_code = status or "bounced"
-    message.error_message = detail
+    message.error_message = words
+    message.error_detail = f"Status {status}: {said}" if status else said
     conversation.needs_attention = True
-    conversation.attention_reason = f"Our email to {conversation.address} bounced: {detail}"
+    conversation.attention_reason = f"Our email to {conversation.address} bounced: {words}."
     await apply(
         session,
         ConsentChange(
-            organization_id, "email", conversation.address, True, "provider_error", detail
+            organization_id, "email", conversation.address, True, "provider_error", words
         ),
     )
     return message.id

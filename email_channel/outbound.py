@@ -3,8 +3,9 @@ it was written for, else the latest, and the mailbox it came to), composes the m
 indexes its Message-ID for the customer's next reply before sending, and hands it to the
 core's mail transport (`gateway.mail`) with a signed VERP envelope sender, so a bounce
 finds this exact message. A `4xx` answer is retried by the delivery job; a `5xx` fails the
-message and marks the conversation; when only some recipients are refused, the refusals
-are recorded on the message. The Cc is the agent's own choice when they made one, else
+message and marks the conversation (either worded from the server's codes by
+`email_channel.refusals`); when only some recipients are refused, the refusals are recorded
+on the message. The Cc is the agent's own choice when they made one, else
 the customer's. A mailbox with a DKIM key has its replies signed here, on the exact bytes
 that are sent."""
 
@@ -21,8 +22,9 @@ from email_channel.dkim_config import dkim_key
 from email_channel.dkim_signing import DkimKey, sign
 from email_channel.mailboxes import MailboxInfo, info
 from email_channel.models import Mailbox, MailId
+from email_channel.refusals import translated
 from email_channel.threads import CHANNEL
-from gateway.errors import PermanentDeliveryError
+from gateway.errors import DeliveryError, PermanentDeliveryError
 from gateway.mail import send_mail
 from gateway.messages import OutboundMessage, SendResult
 from gateway.models import Message
@@ -58,7 +60,12 @@ async def send(services: Services, outbound: OutboundMessage) -> SendResult:
     envelope = tokens.plus_address(mailbox.address, secret, "b", outbound.message_id)
     recipients = [outbound.recipient_address, *cc]
     payload = message if key is None else sign(message, key)
-    refused = await send_mail(services.settings, payload, sender=envelope, recipients=recipients)
+    try:
+        refused = await send_mail(
+            services.settings, payload, sender=envelope, recipients=recipients
+        )
+    except DeliveryError as error:  # in words for the desk, the server's own text kept
+        raise translated(error) from error
     if refused:
         await _record_refusals(services, outbound.message_id, refused)
     return SendResult(header_id, "sent")

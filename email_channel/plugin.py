@@ -30,6 +30,7 @@ EMAIL: ChannelPlugin = channel_plugin(
         phrase="email",
         notices=EMAIL_NOTICES,
         max_cc=10,
+        detail_label="What the mail server said",
         opted_out_wording=(
             "Mail to {address} bounced on {since} ({how}). Nothing more can be sent to it "
             "until the customer writes again from it."

@@ -61,6 +61,8 @@ class ChannelSpec:
     # asked for the conversation, so a text opt-out does not make the AI hang up on them.
     honours_opt_out: bool = True
     reachability: ReachabilityRule | None = None
+    # The disclosure under a failed message that holds the provider's own words.
+    detail_label: str = "What the provider said"
     notices: Mapping[str, str] = field(default_factory=dict)  # notice kind -> default text
     # What agents read when the customer's address takes nothing more ({address}, {since},
     # {how}): a keyword opt-out by default; a channel words its own (a bounced mailbox).
@@ -84,6 +86,7 @@ class ChannelSpec:
             "max_text_chars": self.max_text_chars,
             "max_cc": self.max_cc,
             "counts_segments": self.counts_segments,
+            "detail_label": self.detail_label,
         }
 
 

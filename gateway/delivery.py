@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway import metrics
 from gateway.attention import mark_needs_attention
 from gateway.db import after_commit
-from gateway.errors import PermanentDeliveryError, TransientDeliveryError
+from gateway.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from gateway.events import Event
 from gateway.lost_jobs import INTERRUPTED, INTERRUPTED_ATTENTION
 from gateway.messages import Attachment, OutboundMessage
@@ -178,7 +178,12 @@ async def _retry_later(
     next_try: NextTry | None,
 ) -> None:
     """Back to `pending` for RQ's retry, noting which retry comes next and when."""
-    fields: dict[str, Any] = {"error_detail": error.message}
+    # A channel that words its errors gives its sentence and the provider's own words;
+    # the sentence is kept for when every try has failed (see `job_failed`).
+    fields: dict[str, Any] = {
+        "error_detail": error.detail or error.message,
+        "error_message": error.message if error.detail else None,
+    }
     if next_try is not None:
         fields["delivery_attempts"] = next_try.number
         fields["next_attempt_at"] = utcnow() + timedelta(seconds=next_try.delay_seconds)
@@ -289,6 +294,11 @@ def job_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceba
     reason = f"{job.func_name.rsplit('.', 1)[-1]} failed: {exc_value}"
     if job.func_name == "gateway.delivery.deliver" and job.args:
         message_id = int(job.args[0])
+        # The last try's error: a channel's sentence when it words its errors, and the
+        # provider's own words.
+        worded = exc_value.message if isinstance(exc_value, DeliveryError) else None
+        detail = getattr(exc_value, "detail", None)
+        worded, detail = (worded, detail) if detail else (None, str(exc_value))
 
         async def fail(services: Services) -> None:
             async with services.db.transaction() as session:
@@ -298,8 +308,8 @@ def job_failed(job: Any, connection: Any, exc_type: Any, exc_value: Any, traceba
                     .values(
                         delivery_status="failed",
                         error_code=GAVE_UP,
-                        error_message=None,
-                        error_detail=str(exc_value),
+                        error_message=worded,
+                        error_detail=detail,
                         next_attempt_at=None,
                         updated_at=utcnow(),
                     )

@@ -1,9 +1,10 @@
 """Replies by email through a real SMTP peer (aiosmtpd): threading headers, a stable
 Message-ID across a retry, Auto-Submitted on AI replies only, the signed Reply-To and VERP
-envelope; 451 retried, 550 failed with the conversation marked; a bounce marks the exact
-message failed and the address undeliverable without opening a conversation; the
-customer's reply to our mail threads back; an authenticated agent's own mail pauses the
-AI, an unauthenticated one is only flagged."""
+envelope; 451 retried, 550 failed with the conversation marked, both in words with the
+server's text as the detail; a bounce marks the exact message failed (in words too) and
+the address undeliverable without opening a conversation; the customer's reply to our mail
+threads back; an authenticated agent's own mail pauses the AI, an unauthenticated one is
+only flagged."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from desk import delivery_state
 from email_channel import tokens
 from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo
@@ -74,6 +76,10 @@ async def test_an_ai_reply_threads_and_survives_a_451_with_the_same_message_id(
             reply_id = await store_reply(db, conversation_id, "ai", "It ships tomorrow.")
             with pytest.raises(TransientDeliveryError):
                 await deliver_message(services, reply_id)
+            (waiting,) = [m for m in await messages(db) if m.id == reply_id]
+            assert waiting.delivery_status == "pending"
+            assert waiting.error_message == "the receiving mail server could not take it for now"
+            assert waiting.error_detail is not None and waiting.error_detail.startswith("451")
             assert await deliver_message(services, reply_id) == "sent"
             (received,) = await sink.wait_for(1)
     message = received.message
@@ -131,6 +137,13 @@ async def test_a_550_fails_the_reply_and_marks_the_conversation(
     assert conversation.needs_attention
     (stored,) = [m for m in await messages(db) if m.id == reply_id]
     assert stored.delivery_status == "failed" and stored.error_code == "550"
+    shown = delivery_state.describe(stored, "email")
+    assert shown is not None
+    assert shown["text"] == "Not sent: the address does not exist"
+    assert shown["detail"] == "550 5.1.1 No such user"
+    assert (
+        conversation.attention_reason == "A message was not delivered: the address does not exist."
+    )
 
 
 def dsn(bounce_to: str, status: str, returned_id: str) -> bytes:
@@ -177,6 +190,8 @@ async def test_a_bounce_fails_the_exact_message_and_opens_nothing(
     assert len(await conversations(db)) == 1
     (stored,) = [m for m in await messages(db) if m.id == reply_id]
     assert stored.delivery_status == "failed" and stored.error_code == "5.1.1"
+    assert stored.error_message == "the address does not exist"
+    assert stored.error_detail == "Status 5.1.1: 550 user unknown"
     assert len(await messages(db)) == 2  # the customer's mail and our reply, no bounce
 
 

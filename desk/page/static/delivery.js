@@ -2,7 +2,8 @@
  * Switchboard queue page: an outgoing message's delivery state, in the words the API gives
  * (desk/delivery_state.py, the one place they are written): a line in the message's byline,
  * and under a failure Retry and Dismiss where they apply, with what the provider said
- * behind a disclosure. The page adds only the live countdown to the next retry.
+ * behind a disclosure named by the message's channel ("What the mail server said"). The page
+ * adds only the live countdown to the next retry.
  */
 (function () {
   "use strict";
@@ -54,7 +55,7 @@
     }
     if (delivery.detail) {
       parts.push(el("details", { class: "delivery-detail", "data-testid": "delivery-detail" }, [
-        el("summary", { text: "What the provider said" }),
+        el("summary", { text: (SB.CHANNELS[message.channel] || {}).detail_label || "What the provider said" }),
         el("p", { text: delivery.detail }),
       ]));
     }

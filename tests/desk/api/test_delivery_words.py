@@ -6,12 +6,15 @@ and clears the conversation's flag."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from quart import Quart
 
 from desk.delivery_state import describe
+from gateway import delivery
 from gateway.delivery import deliver_message, not_delivered
+from gateway.errors import TransientDeliveryError
 from gateway.models import Conversation, Message, utcnow
 from gateway.queues import OUTBOUND
 from tests.desk.api.helpers import client_for, seed_conversation
@@ -46,6 +49,8 @@ def test_every_state_reads_as_a_sentence() -> None:
     assert words(dropped) == "Not sent: a person took over first"
     assert describe(dropped)["detail"] is None  # type: ignore[index]
     assert words(stored("failed", error_code="gave_up")) == "Not sent: all 6 tries failed"
+    worded = stored("failed", error_code="gave_up", error_message="our mail server was down")
+    assert words(worded) == "Not sent: all 6 tries failed; our mail server was down"
     twilio = stored(
         "failed",
         error_code="21614",
@@ -126,3 +131,37 @@ async def test_retry_once_and_dismiss(app: Quart, services, org, other_org) -> N
     assert conversation is not None and not conversation.needs_attention
     view = await (await client.get(f"/api/conversations/{seeded.conversation_id}")).get_json()
     assert next(m for m in view["messages"] if m["id"] == second)["delivery"]["dismissed"]
+
+
+async def test_every_try_failed_keeps_the_channels_words(services, org, monkeypatch) -> None:
+    """The worker's last-failure callback keeps a channel's sentence and its detail."""
+    db = services.db
+    seeded = await seed_conversation(db, org, state="ai")
+    async with db.transaction() as session:
+        message = Message(
+            organization_id=org.id,
+            conversation_id=seeded.conversation_id,
+            direction="outbound",
+            author="ai",
+            channel="webchat",
+            text="It ships tomorrow.",
+            delivery_status="pending",
+        )
+        session.add(message)
+    bodies: list[Any] = []
+    # The callback runs its body on the worker's loop; here on the test's, same services.
+    monkeypatch.setattr(delivery, "run_job", bodies.append)
+    job = SimpleNamespace(
+        should_retry=False,
+        meta={"conversation_id": seeded.conversation_id},
+        func_name="gateway.delivery.deliver",
+        args=(message.id,),
+    )
+    error = TransientDeliveryError("our mail server could not be reached", detail="[Errno 111]")
+    delivery.job_failed(job, None, TransientDeliveryError, error, None)
+    await bodies.pop()(services)
+    async with db.transaction() as session:
+        ended = await session.get(Message, message.id)
+    assert ended is not None
+    assert (ended.error_message, ended.error_detail) == (error.message, "[Errno 111]")
+    assert words(ended) == ("Not sent: all 6 tries failed; our mail server could not be reached")

@@ -1,9 +1,10 @@
 """What an agent sees of each outgoing message's delivery, in real headless Chromium: the
 state in words (sent, retrying with a countdown, opted out, a dropped AI reply, every try
-failed), the provider's words behind a disclosure, Retry (sent again by the worker, once)
-and Dismiss (remembered across a reload), on a desktop and a tablet; the "new" chip gone
-when the conversation is opened; the customer told when the agent takes manual control;
-and the agent's closing message credited to them."""
+failed, a mail the server refused), the provider's or mail server's words behind a
+disclosure, Retry (sent again by the worker, once) and Dismiss (remembered across a
+reload), on a desktop and a tablet; the "new" chip gone when the conversation is opened;
+the customer told when the agent takes manual control; and the agent's closing message
+credited to them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Locator, expect
 
+from email_channel.refusals import translated
 from gateway.delivery import not_delivered
+from gateway.errors import PermanentDeliveryError
 from gateway.models import Contact, ContactIdentity, Conversation, Message, utcnow
 from tests.desk.page.conftest import RunningSystem
 from tests.desk.page.pages import LIVE_TIMEOUT_MS, agent_page, queue_items, timeline
@@ -88,6 +91,34 @@ async def seed_deliveries(system: RunningSystem) -> int:
             next_attempt_at=now + timedelta(seconds=15),
             error_detail="could not reach Twilio: ClientConnectorDNSError api.twilio.com:443",
         )
+        mail = Conversation(
+            organization_id=system.org.id,
+            contact_id=contact.id,
+            channel="email",
+            address_kind="email",
+            address="sam@customer.example",
+            state="resolved",
+            created_at=now - timedelta(minutes=22),
+            updated_at=now - timedelta(minutes=22),
+        )
+        session.add(mail)
+        await session.flush()
+        refused = translated(  # what the email channel stores when the server says no
+            PermanentDeliveryError(
+                "the mail server answered 550 5.1.1 <sam@customer.example>: Recipient "
+                "address rejected",
+                provider_code="550",
+            )
+        )
+        outbound(
+            mail,
+            22,
+            "Your refund is approved.",
+            delivery_status="failed",
+            error_code=refused.provider_code,
+            error_message=refused.message,
+            error_detail=refused.detail,
+        )
         outbound(chat, 6, "Let me check that for you.", author="ai", delivery_status="delivered")
         outbound(
             chat,
@@ -145,6 +176,15 @@ async def test_delivery_states_retry_dismiss_and_notices(
     await expect(state_of("arrives tomorrow")).to_have_text(
         re.compile(r"^Retrying \(2 of 5\), next try in 1?\d s$")
     )
+    await expect(state_of("refund is approved")).to_have_text(
+        "Not sent: the address does not exist"
+    )
+    bounced = timeline(page).filter(has_text="refund is approved").get_by_test_id("delivery-detail")
+    await bounced.locator("summary").click()
+    await expect(bounced.locator("summary")).to_have_text("What the mail server said")
+    await expect(bounced.locator("p")).to_have_text(
+        "550 5.1.1 <sam@customer.example>: Recipient address rejected"
+    )
     await expect(state_of("Let me check")).to_have_text("Delivered")
     await expect(state_of("on its way")).to_have_text("Not sent: a person took over first")
     failed = timeline(page).filter(has_text="look it up now")
@@ -158,6 +198,7 @@ async def test_delivery_states_retry_dismiss_and_notices(
     detail = failed.get_by_test_id("delivery-detail")
     await expect(detail.locator("p")).to_be_hidden()
     await detail.locator("summary").click()
+    await expect(detail.locator("summary")).to_have_text("What the provider said")
     await expect(detail.locator("p")).to_have_text(
         "could not reach the chat server: ConnectionResetError"
     )
