@@ -3,7 +3,8 @@ only admin sees why their role and status can't change; business hours are set i
 weekly editor with a searchable time-zone picker and a live preview of the next change;
 every choice reads as words; a customer notice is reworded with a live preview, saved and
 reset; the widget snippet is copied and its websites edited; the calls settings are one
-click away. At 768 px the People table's buttons all fit."""
+click away. At 768 px the People table's buttons all fit, and the Notices and Channels
+tabs fit the width."""
 
 from __future__ import annotations
 
@@ -167,3 +168,14 @@ async def test_an_admin_sets_hours_notices_and_the_widget_in_words(
     await expect(tablet.get_by_test_id("setting-time_zone")).to_have_value("Asia/Tokyo")
     await tablet.get_by_test_id("hours-week").scroll_into_view_if_needed()
     await tablet.screenshot(path=str(screenshots_dir / "tablet-admin-hours.png"))
+    # Notices and Channels on the tablet: nothing runs off the side.
+    for tab, shown, text, shot in (
+        ("notices", "notice-preview", "Thanks for your message", "tablet-admin-notices.png"),
+        ("channels", "channel-settings", "Open Calls page", "tablet-admin-channels.png"),
+    ):
+        await tablet.get_by_test_id(f"tab-{tab}").click()
+        await expect(tablet.get_by_test_id(shown)).to_contain_text(text)
+        assert await tablet.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        ), f"the {tab} tab scrolls sideways at 768 px"
+        await tablet.screenshot(path=str(screenshots_dir / shot), full_page=True)
