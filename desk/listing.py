@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from desk.search import search_condition
+from desk.search import few_matches, search_condition
 from desk.serializers import queue_item
 from gateway.errors import BadInput
 from gateway.inputs import decode_json, parse_id
@@ -119,7 +119,7 @@ def view_of(conversation: Conversation, agent: Agent) -> str:
 
 
 def filter_conditions(
-    organization_id: int, filters: Filters, dialect: str = "sqlite"
+    organization_id: int, filters: Filters, dialect: str = "sqlite", *, few: bool = False
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Conversation.organization_id == organization_id]
     if filters.channel:
@@ -129,7 +129,7 @@ def filter_conditions(
     if filters.label:
         conditions.append(Conversation.label == filters.label)
     if filters.query:
-        conditions.append(search_condition(organization_id, filters.query, dialect))
+        conditions.append(search_condition(organization_id, filters.query, dialect, few=few))
     return conditions
 
 
@@ -159,11 +159,19 @@ def _after(order: _Order, cursor: str) -> ColumnElement[bool]:
 
 
 def page_query(
-    agent: Agent, view: str, filters: Filters, dialect: str, cursor: str | None, limit: int
+    agent: Agent,
+    view: str,
+    filters: Filters,
+    dialect: str,
+    cursor: str | None,
+    limit: int,
+    *,
+    few: bool = False,
 ) -> Select[Conversation, str | None, str, str]:
-    """The statement for one page of `view` (limit + 1 rows, to tell whether more follow)."""
+    """The statement for one page of `view` (limit + 1 rows, to tell whether more follow);
+    `few`: a search with few matches, read from them (see desk.search)."""
     order = _ORDERS.get(view, _DEFAULT_ORDER)
-    conditions = filter_conditions(agent.organization_id, filters, dialect)
+    conditions = filter_conditions(agent.organization_id, filters, dialect, few=few)
     condition = view_condition(view, agent)
     if condition is not None:
         conditions.append(condition)
@@ -203,7 +211,14 @@ async def list_page(
     if not 1 <= limit <= MAX_PAGE:
         raise BadInput(f"limit must be between 1 and {MAX_PAGE}")
     order = _ORDERS.get(view, _DEFAULT_ORDER)
-    query = page_query(agent, view, filters, _dialect(session), cursor, limit)
+    dialect = _dialect(session)
+    # SQLite has its own way to be read from the matches (the unary + in page_query)
+    few = (
+        filters.query is not None
+        and dialect == "postgresql"
+        and await few_matches(session, agent.organization_id, filters.query, dialect)
+    )
+    query = page_query(agent, view, filters, dialect, cursor, limit, few=few)
     rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -9,8 +9,9 @@ from sqlalchemy import select, text
 
 from bench.queue_seed import seed_conversations
 from desk.listing import Filters, page_query
+from desk.search import FEW_MATCHES, few_matches
 from gateway.db import Database
-from gateway.models import Agent
+from gateway.models import Agent, Contact
 from tests.support.factories import make_agent, make_org
 
 PLANNED_CONVERSATIONS = 2_000
@@ -76,12 +77,12 @@ PLANNED = [
 ]
 
 
-async def query_plan(db: Database, view: str, filters: Filters) -> str:
+async def query_plan(db: Database, view: str, filters: Filters, *, few: bool = False) -> str:
     async with db.transaction() as session:
         agent = await session.scalar(select(Agent))
         assert agent is not None
         dialect = session.bind.dialect
-        statement = page_query(agent, view, filters, db.dialect, None, 50)
+        statement = page_query(agent, view, filters, db.dialect, None, 50, few=few)
         sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
         rows = await session.execute(text(f"{explain} {sql}"))
@@ -120,3 +121,33 @@ async def test_the_all_and_needs_attention_views_read_an_index(db: Database) -> 
         rows = await session.execute(text(f"{explain} {OTHERS.format(org=org.id, contact=1)}"))
         plan = "\n".join(str(row[-1]) for row in rows)
     assert "ix_conversations_contact" in plan, plan
+
+
+async def test_a_search_with_few_matches_is_read_from_them(db: Database) -> None:
+    """A name matches one customer; "order" is in most messages. The first is read from its
+    matches (on PostgreSQL the planner otherwise walks every conversation in the view's
+    order); either way of reading finds the same conversations."""
+    org = await make_org(db)
+    agent = await make_agent(db, org)
+    await seed_conversations(db, org.id, PLANNED_CONVERSATIONS, [agent.id])
+    if db.dialect == "postgresql":
+        async with db.transaction() as session:
+            await session.execute(text("ANALYZE"))
+    async with db.transaction() as session:
+        name = await session.scalar(select(Contact.name).order_by(Contact.id.desc()).limit(1))
+        assert name is not None
+        assert await few_matches(session, org.id, name, db.dialect)
+        assert not await few_matches(session, org.id, "order", db.dialect)  # > FEW_MATCHES
+        for term in (name, "order"):
+            found = []
+            for few in (True, False):
+                statement = page_query(
+                    agent, "all", Filters(query=term), db.dialect, None, 50, few=few
+                )
+                found.append([row[0].id for row in (await session.execute(statement)).all()])
+            assert found[0] == found[1] and found[0], term
+    assert PLANNED_CONVERSATIONS * 3 * 3 // 5 > FEW_MATCHES * 2  # "order": 3 texts of 5
+    if db.dialect == "postgresql":
+        plan = await query_plan(db, "all", Filters(query=name), few=True)
+        # the matches are looked up, then their conversations by id: no walk of the order
+        assert "conversations_pkey" in plan and "ix_conversations_recent" not in plan, plan
