@@ -116,8 +116,8 @@ async def few_matches(session: AsyncSession, organization_id: int, raw: str, dia
     """Whether the search's lookups find at most FEW_MATCHES rows (contacts and messages;
     a count that stops there, so a broad term costs what FEW_MATCHES rows cost)."""
     found = _lookups(organization_id, raw, dialect)
-    rows: CompoundSelect[int] = union_all(
-        found.by_name, found.by_address, found.by_text
-    ).limit(FEW_MATCHES + 1)
+    rows: CompoundSelect[int] = union_all(found.by_name, found.by_address, found.by_text).limit(
+        FEW_MATCHES + 1
+    )
     count = await session.scalar(select(func.count()).select_from(rows.subquery()))
     return (count or 0) <= FEW_MATCHES
