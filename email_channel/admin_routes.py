@@ -1,7 +1,7 @@
 """The admins' API for the organization's mailboxes (`/api/email/mailboxes`): list, add,
-remove, and test IMAP settings (a stored mailbox's, or a form's before it is saved). An
-IMAP password is accepted on creation and never returned (`password_set` says whether one
-is stored)."""
+remove, turn the mailbox's own DKIM check of agents' mail on or off, and test IMAP
+settings (a stored mailbox's, or a form's before it is saved). An IMAP password is
+accepted on creation and never returned (`password_set` says whether one is stored)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
+from email_channel.dkim_config import set_verify_dkim
 from email_channel.imap_check import ImapSettings, check_imap
 from email_channel.mailboxes import (
     add_mailbox,
@@ -40,7 +41,16 @@ IMAP = obj(
 MAILBOX = schema(
     "Mailbox",
     obj(
-        ["id", "address", "display_name", "smtp", "imap", "trusted_authserv_id", "trusted_relays"],
+        [
+            "id",
+            "address",
+            "display_name",
+            "smtp",
+            "imap",
+            "trusted_authserv_id",
+            "trusted_relays",
+            "verify_dkim",
+        ],
         id=INTEGER,
         address=STRING,
         display_name=STRING,
@@ -48,6 +58,11 @@ MAILBOX = schema(
         imap=nullable(IMAP),
         trusted_authserv_id=nullable(STRING),
         trusted_relays=array(STRING),
+        verify_dkim={
+            **BOOLEAN,
+            "description": "agents' own mail counts as theirs when Switchboard finds a valid "
+            "DKIM signature of the agent's domain on it",
+        },
         dkim=nullable(
             {
                 **obj(
@@ -111,6 +126,7 @@ async def mailboxes() -> ResponseReturnValue:
         ),
         trusted_authserv_id=nullable(STRING),
         trusted_relays=array(STRING),
+        verify_dkim=BOOLEAN,
     ),
     response=obj(["mailbox"], mailbox=MAILBOX),
     status=201,
@@ -139,8 +155,38 @@ async def create() -> ResponseReturnValue:
         imap_sent_folder=_optional(imap, "sent_folder", str),
         trusted_authserv_id=_optional(body, "trusted_authserv_id", str),
         trusted_relays=relays,
+        verify_dkim=_optional(body, "verify_dkim", bool) is True,
     )
     return jsonify({"mailbox": describe(row)}), 201
+
+
+@email_admin.patch("/api/email/mailboxes/<address>")
+@login_required(role=Role.ADMIN)
+@documented(
+    "Change a mailbox's settings (admins)",
+    tags=TAGS,
+    description="For now only `verify_dkim`: whether agents' own mail counts as theirs "
+    "when Switchboard finds a valid DKIM signature of the agent's domain on it.",
+    body=obj(["verify_dkim"], verify_dkim=BOOLEAN),
+    response=obj(["mailbox"], mailbox=MAILBOX),
+    errors=(400, 403, 404),
+)
+async def change(address: str) -> ResponseReturnValue:
+    organization_id = current_agent().organization_id
+    body = await json_object()
+    unknown = sorted(set(body) - {"verify_dkim"})
+    if unknown:
+        raise BadInput(
+            f"{unknown[0][:60]!r} cannot be changed here; remove the mailbox and add it again"
+        )
+    verify = _optional(body, "verify_dkim", bool)
+    if verify is None:
+        raise BadInput("give 'verify_dkim': true or false")
+    await set_verify_dkim(database(), address, verify, organization_id=organization_id)
+    for row in await list_mailboxes(database(), organization_id):
+        if row.address == address.strip().lower():
+            return jsonify({"mailbox": describe(row)})
+    raise NotFound(f"no mailbox {address}")  # removed meanwhile
 
 
 @email_admin.delete("/api/email/mailboxes/<address>")

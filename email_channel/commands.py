@@ -1,6 +1,8 @@
 """The email commands of `switchboard`: `mailbox add/list/remove` (an IMAP password is
 read from standard input or a prompt, never from the command line, and never printed),
 `mailbox dkim` (a signing key read from a file, never printed: only the DNS record),
+`mailbox verify-dkim` (authenticate agents' own mail by the DKIM signature of their
+domain, checked by Switchboard itself),
 `mail parse FILE.eml…` (one JSON object per file: what Switchboard understood of it;
 exit 0 whatever the input), `smtp` (the inbound SMTP server as its own process), `lmtp`
 (the same intake over LMTP, behind a mail server) and `imap` (IMAP intake for every
@@ -70,6 +72,7 @@ def cmd_mailbox_add(settings: Settings, args: argparse.Namespace) -> int:
             imap_sent_folder=args.imap_sent_folder,
             trusted_authserv_id=args.trusted_authserv_id,
             trusted_relays=args.trusted_relays,
+            verify_dkim=args.verify_dkim,
         )
         return describe(row)
 
@@ -101,6 +104,8 @@ def cmd_mailbox_list(settings: Settings, args: argparse.Namespace) -> int:
             ways.append(f"IMAP {imap['user']}@{imap['host']}:{imap['port']}/{imap['folder']}")
         if row["dkim"]:
             ways.append(f"DKIM {row['dkim']['selector']}")
+        if row["verify_dkim"]:
+            ways.append("verifies agents' DKIM")
         print(f"{row['address']}\t{' + '.join(ways)}")
     return 0
 
@@ -132,6 +137,24 @@ def cmd_mailbox_dkim(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Replies from {result['address']} are DKIM-signed (selector {dkim['selector']}).")
     print("Publish this DNS record (TXT), then check it with a test mail:")
     print(f'{dkim["dns_name"]}. IN TXT "{dkim["dns_record"]}"')
+    return 0
+
+
+def cmd_mailbox_verify_dkim(settings: Settings, args: argparse.Namespace) -> int:
+    from email_channel.dkim_config import set_verify_dkim
+
+    result = _with_db(settings, lambda db: set_verify_dkim(db, args.address, not args.off))
+    if result["verify_dkim"]:
+        print(
+            f"Mail to {result['address']} from an agent's address now counts as the agent's "
+            "own when it carries a valid DKIM signature of the agent's domain "
+            "(Switchboard looks the key up in DNS)."
+        )
+    else:
+        print(
+            f"{result['address']} no longer checks DKIM signatures itself: agents' own mail "
+            "counts only when the trusted mail server or relay vouches for it."
+        )
     return 0
 
 
@@ -266,6 +289,11 @@ def register(commands: Any) -> None:
         metavar="IP",
         help="a relay whose SMTP deliveries count as authenticated (repeatable)",
     )
+    add.add_argument(
+        "--verify-dkim",
+        action="store_true",
+        help="authenticate agents' own mail by their domain's DKIM signature (see verify-dkim)",
+    )
     add.set_defaults(handler=cmd_mailbox_add)
     listing = mailbox.add_parser("list", help="list mailboxes")
     listing.add_argument("org_slug", nargs="?")
@@ -281,6 +309,13 @@ def register(commands: Any) -> None:
     )
     dkim.add_argument("--off", action="store_true", help="stop signing")
     dkim.set_defaults(handler=cmd_mailbox_dkim)
+    verify = mailbox.add_parser(
+        "verify-dkim",
+        help="count agents' own mail as theirs when their domain's DKIM signature verifies",
+    )
+    verify.add_argument("address")
+    verify.add_argument("--off", action="store_true", help="stop checking signatures")
+    verify.set_defaults(handler=cmd_mailbox_verify_dkim)
 
     mail = commands.add_parser("mail", help="inspect mail").add_subparsers(
         dest="mail_command", required=True, metavar="ACTION"

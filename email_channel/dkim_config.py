@@ -1,7 +1,9 @@
 """A mailbox's DKIM settings: set (selector and private key, checked first) or removed
 with `switchboard mailbox dkim`, read by outbound to sign, and described for people as the
 selector and the DNS TXT record to publish. The private key is never part of a
-description: no command output or API answer contains it."""
+description: no command output or API answer contains it. And whether the mailbox checks
+the DKIM signature of agents' own mail itself (`switchboard mailbox verify-dkim`, or the
+admin API), turned on or off here."""
 
 from __future__ import annotations
 
@@ -45,3 +47,19 @@ async def set_dkim(
             raise NotFound(f"no mailbox {address}")
         row.dkim_selector, row.dkim_private_key = checked or (None, None)
         return {"address": row.address, "dkim": describe_dkim(row)}
+
+
+async def set_verify_dkim(
+    db: Database, address: str, on: bool, *, organization_id: int | None = None
+) -> dict[str, Any]:
+    """Turn the mailbox's own DKIM check of agents' mail on or off; returns the address
+    and the new setting. `organization_id` keeps an admin to their own mailboxes."""
+    async with db.transaction() as session:
+        query = select(Mailbox).where(Mailbox.address == address.strip().lower())
+        if organization_id is not None:
+            query = query.where(Mailbox.organization_id == organization_id)
+        row = await session.scalar(query)
+        if row is None:
+            raise NotFound(f"no mailbox {address}")
+        row.verify_dkim = on
+        return {"address": row.address, "verify_dkim": on}

@@ -3,12 +3,13 @@ bounces aside (they only update the message they report on), find the conversati
 continues, keep its attachments and the raw mail as media, and hand it to the core's
 intake. An agent's reply to a notification mail is relayed to the customer instead
 (`relay`), or, when it fails a check, stored here as its sender's unanswered message,
-flagged. In the intake's transaction it indexes the Message-ID for threading, applies the
-AI reply budget and runs the caller's own step (the processor deletes the spooled mail
-there). `record` does that in a transaction the caller holds, so the processor can store
-several mails in one commit (`together.py`). Mail
-that must not be answered (auto-replies, lists, our own mail) is stored with the reason
-and `no_reply`, so neither the AI nor a notice ever answers it."""
+flagged. Mail claiming an agent's address has its DKIM signature checked here, before any
+transaction, when the mailbox verifies DKIM itself (`dkim_verify`). In the intake's
+transaction it indexes the Message-ID for threading, applies the AI reply budget and runs
+the caller's own step (the processor deletes the spooled mail there). `record` does that
+in a transaction the caller holds, so the processor can store several mails in one commit
+(`together.py`). Mail that must not be answered (auto-replies, lists, our own mail) is
+stored with the reason and `no_reply`, so neither the AI nor a notice ever answers it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from email_channel import budget, relay, staff
 from email_channel.bounces import record_bounce
+from email_channel.dkim_verify import DkimVerifier
 from email_channel.mailboxes import MailboxInfo
 from email_channel.models import MailId
 from email_channel.parsed import ParsedMail, parse_mail
@@ -54,8 +56,9 @@ class Ingested:
 
 
 class MailIntake:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, dkim: DkimVerifier | None = None) -> None:
         self.services = services
+        self.dkim = dkim or DkimVerifier()  # a mailbox that verifies DKIM itself uses it
         self.intake = Intake(services.db, services.jobs, services.events)
         self.media = MediaStore(services.settings.var_dir)
         self.secret = services.settings.require_secret_key()
@@ -83,9 +86,13 @@ class MailIntake:
                     await step(session)
             return Ingested("bounce", mail.kind, matched, None)
         refusal = None  # why a reply to a notification was not relayed
+        signed: bool | None = None  # DKIM-signed by the sender's domain, once asked
         token = relay.token_in(mail, self.secret, envelope_recipients or [])
         if token is not None and mail.kind == "message":  # an auto-reply is flagged as such
-            relayed = await relay.relay(self.services, mailbox, mail, token, step, peer=peer)
+            signed = await self._dkim_signed(mailbox, mail)
+            relayed = await relay.relay(
+                self.services, mailbox, mail, token, step, peer=peer, dkim_signed=signed
+            )
             if relayed.refusal is None:
                 return Ingested("relayed", mail.kind, relayed.message_id, relayed.conversation_id)
             refusal = relayed.refusal
@@ -102,13 +109,24 @@ class MailIntake:
                 )
             )
         if agent is not None:
-            handled = await staff.handle(self.services, mailbox, mail, self.secret, step, peer=peer)
+            if signed is None:
+                signed = await self._dkim_signed(mailbox, mail)
+            handled = await staff.handle(
+                self.services, mailbox, mail, self.secret, step, peer=peer, dkim_signed=signed
+            )
             if handled is not None:
                 return Ingested("staff", mail.kind, handled.message_id, handled.conversation_id)
         # A repeat keeps the files stored the first time.
         files = await self.write_files(organization_id, mail) if known is None else Files()
         async with db.transaction() as session:
             return await self.record(session, mailbox, mail, files, step, refusal=refusal)
+
+    async def _dkim_signed(self, mailbox: MailboxInfo, mail: ParsedMail) -> bool:
+        """Asked only of mail claiming to be an agent's, on a mailbox that verifies DKIM
+        itself, and outside any transaction: the DNS lookup holds no database lock."""
+        if not mailbox.verify_dkim or not mail.sender:
+            return False
+        return await self.dkim.signed_by_sender(mail.raw, mail.sender)
 
     async def record(
         self,

@@ -32,6 +32,7 @@ class MailboxInfo:
     display_name: str
     trusted_authserv_id: str | None = None
     trusted_relays: tuple[str, ...] = ()
+    verify_dkim: bool = False  # authenticate agents' own mail by their domain's signature
 
     @property
     def domain(self) -> str:
@@ -59,6 +60,7 @@ def info(row: Mailbox) -> MailboxInfo:
         row.display_name,
         row.trusted_authserv_id,
         tuple(str(relay) for relay in row.trusted_relays or ()),
+        bool(row.verify_dkim),
     )
 
 
@@ -91,6 +93,7 @@ def describe(row: Mailbox) -> dict[str, Any]:
         "imap": imap,
         "trusted_authserv_id": row.trusted_authserv_id,
         "trusted_relays": list(row.trusted_relays or []),
+        "verify_dkim": bool(row.verify_dkim),
         "dkim": describe_dkim(row),
     }
 
@@ -112,6 +115,7 @@ async def add_mailbox(
     imap_sent_folder: str | None = None,
     trusted_authserv_id: str | None = None,
     trusted_relays: list[str] | None = None,
+    verify_dkim: bool = False,
 ) -> Mailbox:
     address = normalize_address(address)
     if imap_host is not None:
@@ -154,6 +158,7 @@ async def add_mailbox(
             imap_sent_folder=imap_sent_folder,
             trusted_authserv_id=(trusted_authserv_id or "").strip().lower() or None,
             trusted_relays=[_relay(relay) for relay in trusted_relays or []],
+            verify_dkim=verify_dkim,
         )
         session.add(row)
     return row

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,6 +55,9 @@ class Mailbox(Base):
     # over SMTP from one of these relay addresses.
     trusted_authserv_id: Mapped[str | None] = mapped_column(String(255))
     trusted_relays: Mapped[list[Any]] = mapped_column(default=list)
+    # Or, with no trusted server in front, by a DKIM signature of the agent's own domain
+    # that Switchboard verifies itself (`dkim_verify`): off unless the admin turns it on.
+    verify_dkim: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Signing its replies in the app (when the outgoing server does not): the selector and
     # the RSA private key (PEM), which no API or listing ever shows.
     dkim_selector: Mapped[str | None] = mapped_column(String(63))

@@ -20,6 +20,7 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from email_channel.dkim_verify import DkimVerifier
 from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo, info
 from email_channel.models import Mailbox
@@ -38,9 +39,15 @@ BUSY_GROUP = 2  # mails stored after MAX_DEFER_SECONDS while mail keeps arriving
 
 
 class MailProcessor:
-    def __init__(self, services: Services, *, poll_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        poll_seconds: float = 30.0,
+        dkim: DkimVerifier | None = None,
+    ) -> None:
         self.services = services
-        self.mail_intake = MailIntake(services)
+        self.mail_intake = MailIntake(services, dkim=dkim)
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._turn = asyncio.Lock()  # one pass at a time in this process

@@ -61,6 +61,7 @@ async def relay(
     step: Step | None,
     *,
     peer: str | None,
+    dkim_signed: bool = False,
 ) -> Relayed:
     """Relay the reply to the customer, or say why not (nothing written then)."""
     async with services.db.transaction() as session:
@@ -73,7 +74,9 @@ async def relay(
             or agent.organization_id != mailbox.organization_id
         ):
             return Relayed(None, None, NOT_SENT + "it names no conversation of this organization.")
-        refusal = await _refusal(session, services, mailbox, mail, conversation, agent, peer)
+        refusal = await _refusal(
+            session, services, mailbox, mail, conversation, agent, peer, dkim_signed
+        )
         if refusal is not None:
             return Relayed(None, None, NOT_SENT + refusal)
         key = {"organization_id": mailbox.organization_id, "provider_id": mail.provider_id()}
@@ -121,12 +124,13 @@ async def _refusal(
     conversation: Conversation,
     agent: Agent,
     peer: str | None,
+    dkim_signed: bool,
 ) -> str | None:
     if not agent.active or agent.role not in ("agent", "admin"):
         return f"{agent.name} can no longer answer customers."
     if (mail.sender or "").lower() != agent.email.lower():
         return f"it was sent from {mail.sender or 'an unknown address'}, not by {agent.name}."
-    if not staff.authenticated(mail, mailbox, peer):
+    if not staff.authenticated(mail, mailbox, peer, dkim_signed=dkim_signed):
         return f"it could not be confirmed that {agent.name} sent it."
     if mail.kind != "message":
         return "it is an automatic reply."

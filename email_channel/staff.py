@@ -1,16 +1,17 @@
-"""A staff reply from the agent's own mail client. A mail from an active agent's address
-that is authenticated (the mailbox's trusted mail server reports `dkim=pass` or
-`spf=pass` for the agent's domain in Authentication-Results, or it arrived over SMTP from
-a trusted relay) and that continues a conversation (token, In-Reply-To, References,
-marker) or names an email customer in To/Cc is stored as that agent's reply — sent
-already, so never sent again — and a person takes over: the AI pauses for the review
-window (`manual`), or the agent claims a waiting conversation. A mail that only claims to
-come from an agent goes on as a customer's message, flagged.
+"""A staff reply from the agent's own mail client. A mail from an active agent's address that
+is authenticated (the mailbox's trusted mail server reports `dkim=pass` or `spf=pass` for
+the agent's domain in Authentication-Results, or it arrived over SMTP from a trusted
+relay, or — on a mailbox that verifies DKIM itself — intake found a valid DKIM signature
+of the agent's domain on it, see `dkim_verify`) and that continues a conversation (token,
+In-Reply-To, References, marker) or names an email customer in To/Cc is stored as that
+agent's reply — sent already, so never sent again — and a person takes over: the AI pauses
+for the review window (`manual`), or the agent claims a waiting conversation. A mail that
+only claims to come from an agent goes on as a customer's message, flagged.
 
 A reply an agent sent from the shared mailbox itself lands in its Sent folder, which only
 people holding the mailbox's password can write to: `handle_sent` stores it the same way
-without asking for authentication, as the reply of the agent named in From or Sender
-(a "send on behalf"), else of the agent the conversation is assigned to."""
+without asking for authentication, as the reply of the agent named in From or Sender (a
+"send on behalf"), else of the agent the conversation is assigned to."""
 
 from __future__ import annotations
 
@@ -48,8 +49,14 @@ class StaffReply:
     conversation_id: int | None
 
 
-def authenticated(mail: ParsedMail, mailbox: MailboxInfo, peer: str | None) -> bool:
+def authenticated(
+    mail: ParsedMail, mailbox: MailboxInfo, peer: str | None, *, dkim_signed: bool = False
+) -> bool:
+    """`dkim_signed`: the mail carries a valid DKIM signature of its sender's domain (only
+    counted on a mailbox that verifies DKIM itself)."""
     if peer is not None and peer in mailbox.trusted_relays:
+        return True
+    if mailbox.verify_dkim and dkim_signed:
         return True
     server = mailbox.trusted_authserv_id
     if not server:
@@ -86,6 +93,7 @@ async def handle(
     step: Step | None,
     *,
     peer: str | None = None,
+    dkim_signed: bool = False,
 ) -> StaffReply | None:
     """Store `mail` as an agent's reply when it is one; None lets it go on as a
     customer's mail (with SUSPECT among its problems when it failed authentication)."""
@@ -96,7 +104,7 @@ async def handle(
         agent = await find_agent(session, organization_id, mail.sender)
         if agent is None:
             return None
-        if not authenticated(mail, mailbox, peer):
+        if not authenticated(mail, mailbox, peer, dkim_signed=dkim_signed):
             mail.problems.append(SUSPECT)
             return None
         conversation = await _conversation(session, mailbox, mail, secret)

@@ -1,6 +1,7 @@
 """The admins' mailbox API: an admin adds, lists and removes their organization's
-mailboxes; the IMAP password is never returned; agents and other organizations are kept
-out; bad input is a clear 400, a taken address a 409."""
+mailboxes and turns their own DKIM check on and off; the IMAP password is never
+returned; agents and other organizations are kept out; bad input is a clear 400, a
+taken address a 409."""
 
 from __future__ import annotations
 
@@ -27,12 +28,23 @@ async def test_admins_manage_their_mailboxes(
         "display_name": "Shop Support",
         "imap": {"host": "imap.shop.example", "password": SECRET},
         "trusted_relays": ["192.0.2.7"],
+        "verify_dkim": True,
     }
     created = await admin.post("/api/email/mailboxes", json=body, headers=csrf)
     assert created.status_code == 201
     mailbox = (await created.get_json())["mailbox"]
     assert mailbox["address"] == "support@shop.example"
     assert mailbox["imap"]["port"] == 993 and mailbox["imap"]["password_set"] is True
+    assert mailbox["verify_dkim"] is True
+    url = "/api/email/mailboxes/support@shop.example"
+    turned_off = await admin.patch(url, json={"verify_dkim": False}, headers=csrf)
+    assert (await turned_off.get_json())["mailbox"]["verify_dkim"] is False
+    not_here = await admin.patch(url, json={"smtp": False}, headers=csrf)
+    not_a_bool = await admin.patch(url, json={"verify_dkim": "yes"}, headers=csrf)
+    foreign_patch = await outsider.patch(url, json={"verify_dkim": True}, headers=outsider_csrf)
+    assert (not_here.status_code, not_a_bool.status_code) == (400, 400)
+    assert "cannot be changed here" in (await not_here.get_json())["message"]
+    assert foreign_patch.status_code == 404
     listed = await admin.get("/api/email/mailboxes")
     text = await listed.get_data(as_text=True)
     assert SECRET not in text and SECRET not in await created.get_data(as_text=True)

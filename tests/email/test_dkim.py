@@ -2,7 +2,8 @@
 mailbox dkim`) signs its replies; what the SMTP peer receives verifies with `dkim.verify`
 against the TXT record Switchboard says to publish (served by a stub DNS function), and
 fails once a signed header is changed. The private key is never shown: not by the
-command, nor by the mailbox listing or the admin API."""
+command, nor by the mailbox listing or the admin API. `switchboard mailbox verify-dkim`
+turns a mailbox's own check of agents' signatures on and off."""
 
 from __future__ import annotations
 
@@ -139,8 +140,10 @@ def test_the_command_prints_the_record_and_never_the_key(tmp_path: Path, key_fil
     )
     assert signed.returncode == 0, signed.stderr
     assert f'{SELECTOR}._domainkey.shop.example. IN TXT "v=DKIM1; k=rsa; p=' in signed.stdout
+    checking = run_cli(var_dir, "mailbox", "verify-dkim", SUPPORT)
+    assert checking.returncode == 0 and "valid DKIM signature" in checking.stdout
     listed = run_cli(var_dir, "mailbox", "list", "shop")
-    assert f"DKIM {SELECTOR}" in listed.stdout
+    assert f"DKIM {SELECTOR} + verifies agents' DKIM" in listed.stdout
     key_lines = key_file.read_text().split("-----")[2].split()
     for output in (signed.stdout + signed.stderr, listed.stdout + listed.stderr):
         assert "PRIVATE KEY" not in output
@@ -149,3 +152,5 @@ def test_the_command_prints_the_record_and_never_the_key(tmp_path: Path, key_fil
     assert refused.returncode == 2 and "--key-file" in refused.stderr
     off = run_cli(var_dir, "mailbox", "dkim", SUPPORT, "--off")
     assert off.returncode == 0 and "no longer" in off.stdout
+    unchecked = run_cli(var_dir, "mailbox", "verify-dkim", SUPPORT, "--off")
+    assert unchecked.returncode == 0 and "no longer checks" in unchecked.stdout

@@ -4,7 +4,8 @@ and the customer receives the reply's new text once, on the conversation's own c
 (SMS through the loopback Twilio API, web chat as a live event, email through the SMTP
 peer), while the conversation becomes the agent's. A reply that is not authenticated,
 comes from someone else, is automatic, or carries an altered token never reaches the
-customer: it is stored as its sender's message, flagged for the team."""
+customer: it is stored as its sender's message, flagged for the team. Where the mailbox
+checks DKIM itself, a reply signed by the agent's domain is authenticated."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from email.utils import make_msgid
 from pathlib import Path
 
 import aiosmtplib
+import dkim
 import pytest
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import select, update
 
+from email_channel.dkim_verify import DkimVerifier
 from email_channel.ingest import MailIntake
 from email_channel.models import Mailbox
+from email_channel.processor import MailProcessor
 from email_channel.smtp_server import inbound_smtp
 from gateway.db import Database
 from gateway.delivery import deliver_message
@@ -33,6 +37,7 @@ from handoff.notify_email import REMINDER, send
 from handoff.routing import hand_off
 from messaging.twilio.numbers import add_number
 from tests.email.helpers import Inbound, mail, support_mailbox
+from tests.email.test_dkim_verify import SELECTOR, StubDns, throwaway_key
 from tests.support.factories import chat_message, intake_for, job_services, make_agent
 from tests.support.fake_twilio import BUSINESS, CUSTOMER, FakeTwilio, receive, running_fake_twilio
 from tests.support.ports import free_port
@@ -313,6 +318,28 @@ async def test_arrival_through_the_trusted_relay_authenticates_the_reply(
     # No Authentication-Results: it came from the organization's relay (here, loopback).
     raw = reply_to(notification, agent.email, authenticated=False)
     await mail_in(smtp_port, raw, agent.email, address)
+
+    (relayed,) = [m for m in await rows(services.db, conversation_id) if m.author == "agent"]
+    assert relayed.text == NEW_TEXT and relayed.agent_id == agent.id
+
+
+async def test_a_reply_signed_by_the_agents_domain_is_relayed_where_the_mailbox_checks_dkim(
+    services: Services, org: Organization, sink: SmtpSink, fake_twilio: FakeTwilio, tmp_path: Path
+) -> None:
+    await support_mailbox(services.db, org, verify_dkim=True)  # no trusted server in front
+    key = throwaway_key(tmp_path)
+    agent = await make_agent(services.db, org)
+    conversation_id = await customer_conversation(services, org, "webchat", fake_twilio)
+    notification = await notification_to(services, sink, conversation_id, agent)
+    address = str(notification.message["Reply-To"])
+    raw = reply_to(notification, agent.email, authenticated=False)
+    domain = agent.email.rpartition("@")[2].encode()
+    signed = dkim.sign(raw, SELECTOR, domain, key.encode()) + raw
+
+    port = free_port()
+    processor = MailProcessor(services, dkim=DkimVerifier(dnsfunc=StubDns(key).lookup))
+    async with inbound_smtp(services, "127.0.0.1", port, processor=processor):
+        await mail_in(Inbound(port, processor), signed, agent.email, address)
 
     (relayed,) = [m for m in await rows(services.db, conversation_id) if m.author == "agent"]
     assert relayed.text == NEW_TEXT and relayed.agent_id == agent.id
