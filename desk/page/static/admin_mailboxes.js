@@ -1,8 +1,9 @@
 /*
  * Switchboard mailbox page (admins): the organization's support addresses, how mail
  * reaches each (Switchboard's own SMTP server, IMAP, or both), adding one, removing one,
- * and "Test connection" for IMAP settings — a stored mailbox's or the form's before it is
- * saved — answered in a sentence. An IMAP password is sent once, when the mailbox is
+ * "Test connection" for IMAP settings — a stored mailbox's or the form's before it is
+ * saved — answered in a sentence, and whether Switchboard checks the DKIM signature of
+ * agents' own mail itself (set when adding, switched on or off on the row). An IMAP password is sent once, when the mailbox is
  * added, and never shown again (the list only says whether one is saved).
  */
 (function () {
@@ -42,6 +43,7 @@
     var parts = [];
     if (mailbox.trusted_authserv_id) parts.push("results of " + mailbox.trusted_authserv_id);
     if ((mailbox.trusted_relays || []).length) parts.push("mail relayed by " + mailbox.trusted_relays.join(", "));
+    if (mailbox.verify_dkim) parts.push("a DKIM signature of the agent's own domain, checked by Switchboard");
     return parts.length ? parts.join("; ") : "not set: agents' own mail is treated as a customer's";
   }
 
@@ -66,6 +68,14 @@
             }).then(function () { button.disabled = false; });
           } }, "Test connection"));
         }
+        buttons.push(el("button", { type: "button", class: "btn small", "data-testid": "mailbox-dkim-toggle", onclick: function (event) {
+          event.currentTarget.disabled = true;
+          SB.api("PATCH", API + "/" + encodeURIComponent(mailbox.address), { verify_dkim: !mailbox.verify_dkim }).then(function (answer) {
+            SB.toast(answer.mailbox.verify_dkim ? "Switchboard now checks DKIM signatures of agents' mail to " + mailbox.address + "."
+              : mailbox.address + " no longer checks DKIM signatures itself.");
+            list(section);
+          }, SB.fail);
+        } }, mailbox.verify_dkim ? "Stop checking DKIM" : "Check DKIM"));
         buttons.push(el("button", { type: "button", class: "btn small danger", "data-testid": "mailbox-remove", onclick: function () {
           SB.ask({
             title: "Remove " + mailbox.address + "?", ok: "Remove", danger: true, testid: "remove-mailbox-dialog",
@@ -109,6 +119,7 @@
       folder: el("input", { type: "text", autocomplete: "off", value: "INBOX", "data-testid": "imap-folder" }),
       authserv: el("input", { type: "text", autocomplete: "off", placeholder: "mx.shop.example", "data-testid": "mailbox-authserv" }),
       relays: el("input", { type: "text", autocomplete: "off", placeholder: "192.0.2.7, 192.0.2.8", "data-testid": "mailbox-relays" }),
+      dkim: el("input", { type: "checkbox", "data-testid": "mailbox-verify-dkim" }),
     };
     var imapFields = el("fieldset", { class: "form-grid wide", hidden: true, "data-testid": "imap-fields" }, [
       el("legend", { text: "IMAP" }),
@@ -128,6 +139,9 @@
       imapFields,
       field("Trusted mail server (optional)", inputs.authserv, "Its Authentication-Results vouch for agents' own mail."),
       field("Trusted relays (optional)", inputs.relays, "IP addresses, separated by commas."),
+      el("div", { class: "wide" }, [
+        check("Check DKIM signatures myself: an agent's mail counts as theirs when it is signed by their own domain (for mail with no trusted server in front)", inputs.dkim),
+      ]),
       el("div", { class: "wide actions" }, [tester, el("button", { type: "submit", class: "btn primary", "data-testid": "mailbox-submit" }, "Add mailbox")]),
       result, error,
     ]);
@@ -163,6 +177,7 @@
         imap: inputs.imap.checked ? imapSettings() : null,
         trusted_authserv_id: inputs.authserv.value.trim() || null,
         trusted_relays: inputs.relays.value.split(/[\s,]+/).filter(Boolean),
+        verify_dkim: inputs.dkim.checked,
       };
       SB.api("POST", API, body).then(function (answer) {
         SB.toast(answer.mailbox.address + " was added.");

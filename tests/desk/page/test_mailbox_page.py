@@ -1,8 +1,9 @@
 """The mailbox page for admins, in real headless Chromium against a real Dovecot: the
 admin page links to it; an admin tests IMAP settings before saving (a wrong password is
-said to be refused, the right one connects), adds the mailbox, sees how its mail arrives
-without the password ever coming back, tests the stored settings, and removes it. An
-agent who is not an admin is refused the page and the API."""
+said to be refused, the right one connects), adds the mailbox checking DKIM itself, sees
+how its mail arrives without the password ever coming back, tests the stored settings,
+turns the DKIM check off, and removes it. An agent who is not an admin is refused the
+page and the API."""
 
 from __future__ import annotations
 
@@ -56,10 +57,12 @@ async def test_an_admin_adds_tests_and_removes_an_imap_mailbox(
     )
     await expect(result).to_have_attribute("data-ok", "true")
 
+    await page.get_by_test_id("mailbox-verify-dkim").check()
     await page.get_by_test_id("mailbox-submit").click()
     row = page.get_by_test_id("mailbox-row")
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text("Shop Support")
+    await expect(row).to_contain_text("a DKIM signature of the agent's own domain")
     await expect(row).to_contain_text(
         f"IMAP: {ADDRESS} at 127.0.0.1, port {dovecot.port} without TLS, folder INBOX "
         "(password saved)"
@@ -74,6 +77,10 @@ async def test_an_admin_adds_tests_and_removes_an_imap_mailbox(
     await expect(row.get_by_test_id("mailbox-test-result")).to_contain_text(
         "Switchboard can read this mailbox."
     )
+
+    await row.get_by_test_id("mailbox-dkim-toggle").click()
+    await expect(row).to_contain_text("not set: agents' own mail is treated as a customer's")
+    await expect(row.get_by_test_id("mailbox-dkim-toggle")).to_have_text("Check DKIM")
 
     await row.get_by_test_id("mailbox-remove").click()
     await page.get_by_test_id("remove-mailbox-dialog").get_by_test_id("dialog-ok").click()
