@@ -1,0 +1,50 @@
+"""Web pages a channel plug-in serves itself (the Twilio numbers page, the calls settings
+page), served alike: without a session the browser goes to the login page and back; a
+session without the page's role goes to `/admin`, which answers that the page is for
+admins; every answer carries the page's own Content-Security-Policy and the same hardening
+headers. Kept apart from `gateway.web` because it needs `gateway.auth`, which imports
+`gateway.web`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from quart import Response, redirect, request, send_from_directory
+from quart.typing import ResponseReturnValue
+from werkzeug.wrappers.response import Response as WerkzeugResponse
+
+from gateway.auth import COOKIE, Role, has_role, resolve_session
+from gateway.web import app_services
+
+AnyResponse = TypeVar("AnyResponse", Response, WerkzeugResponse)
+
+
+def harden(response: AnyResponse, csp: str) -> AnyResponse:
+    """The page's policy, and nothing a browser may sniff, frame, cache or refer on."""
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def plugin_page(
+    static: Path, name: str, *, path: str, csp: str, role: Role = Role.VIEWER
+) -> ResponseReturnValue:
+    """The HTML page `name` of `static`, served at `path` to a session with `role`."""
+    token = request.cookies.get(COOKIE)
+    found = await resolve_session(app_services().services.db, token) if token else None
+    if found is None:
+        return harden(redirect(f"/login?next={path}"), csp)
+    if not has_role(found[0], role):
+        return harden(redirect("/admin"), csp)  # the desk's answer: this page is for admins
+    page: Response = await send_from_directory(static, name, mimetype="text/html")
+    return harden(page, csp)
+
+
+async def plugin_script(static: Path, name: str, *, csp: str) -> ResponseReturnValue:
+    """A page's script, with the same headers as the page."""
+    script: Response = await send_from_directory(static, name, mimetype="text/javascript")
+    return harden(script, csp)
