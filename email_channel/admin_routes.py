@@ -1,7 +1,8 @@
 """The admins' API for the organization's mailboxes (`/api/email/mailboxes`): list, add,
-remove, turn the mailbox's own DKIM check of agents' mail on or off, and test IMAP
-settings (a stored mailbox's, or a form's before it is saved). An IMAP password is
-accepted on creation and never returned (`password_set` says whether one is stored)."""
+change in place (PATCH, among others the mailbox's own DKIM check of agents' mail),
+remove, and test IMAP settings (a stored mailbox's, or a form's before it is saved). An
+IMAP password is accepted on creation and never returned (`password_set` says whether one
+is stored)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
 
-from email_channel.dkim_config import set_verify_dkim
 from email_channel.imap_check import ImapSettings, check_imap
+from email_channel.mailbox_edit import edit_mailbox
 from email_channel.mailboxes import (
     add_mailbox,
     describe,
@@ -160,33 +161,96 @@ async def create() -> ResponseReturnValue:
     return jsonify({"mailbox": describe(row)}), 201
 
 
+IMAP_FIELDS = {  # the PATCH body's imap object → the mailbox setting, and its type
+    "host": ("imap_host", str),
+    "port": ("imap_port", int),
+    "tls": ("imap_tls", bool),
+    "user": ("imap_user", str),
+    "password": ("imap_password", str),
+    "folder": ("imap_folder", str),
+    "processed_folder": ("imap_processed_folder", str),
+    "sent_folder": ("imap_sent_folder", str),
+}
+TOP_FIELDS = {
+    "display_name": ("display_name", str),
+    "smtp": ("smtp", bool),
+    "trusted_authserv_id": ("trusted_authserv_id", str),
+    "verify_dkim": ("verify_dkim", bool),
+}
+CLEARABLE = {"imap_processed_folder", "imap_sent_folder", "trusted_authserv_id"}
+KINDS: dict[type, str] = {str: "text", int: "a whole number", bool: "true or false"}
+
+
 @email_admin.patch("/api/email/mailboxes/<address>")
 @login_required(role=Role.ADMIN)
 @documented(
-    "Change a mailbox's settings (admins)",
+    "Change a mailbox's settings in place (admins)",
     tags=TAGS,
-    description="For now only `verify_dkim`: whether agents' own mail counts as theirs "
-    "when Switchboard finds a valid DKIM signature of the agent's domain on it.",
-    body=obj(["verify_dkim"], verify_dkim=BOOLEAN),
+    description="Only the fields given change, and the result is checked as a new mailbox "
+    "is. `imap: null` drops the IMAP settings; inside `imap`, only the fields given change "
+    "(the password is kept unless one is given, and never returned); `processed_folder`, "
+    "`sent_folder` and `trusted_authserv_id` are cleared with null. A new IMAP server, user "
+    "or folder is read from its start, without storing a mail twice.",
+    body=obj(
+        display_name=STRING,
+        smtp=BOOLEAN,
+        imap=nullable(
+            obj(
+                host=STRING,
+                port=INTEGER,
+                tls=BOOLEAN,
+                user=STRING,
+                password=STRING,
+                folder=STRING,
+                processed_folder=nullable(STRING),
+                sent_folder=nullable(STRING),
+            )
+        ),
+        trusted_authserv_id=nullable(STRING),
+        trusted_relays=array(STRING),
+        verify_dkim=BOOLEAN,
+    ),
     response=obj(["mailbox"], mailbox=MAILBOX),
     errors=(400, 403, 404),
 )
 async def change(address: str) -> ResponseReturnValue:
     organization_id = current_agent().organization_id
     body = await json_object()
-    unknown = sorted(set(body) - {"verify_dkim"})
+    changes = _changes(body, TOP_FIELDS, {"imap", "trusted_relays"})
+    if "trusted_relays" in body:
+        relays = body["trusted_relays"]
+        if not isinstance(relays, list) or not all(isinstance(item, str) for item in relays):
+            raise BadInput("'trusted_relays' must be a list of IP addresses")
+        changes["trusted_relays"] = relays
+    imap = body.get("imap", {})
+    if imap is not None and not isinstance(imap, dict):
+        raise BadInput("'imap' must be an object, or null to drop the IMAP settings")
+    changes.update(_changes(imap or {}, IMAP_FIELDS, set()))
+    row = await edit_mailbox(
+        database(), address, changes, organization_id=organization_id, without_imap=imap is None
+    )
+    return jsonify({"mailbox": describe(row)})
+
+
+def _changes(
+    body: dict[str, Any], known: dict[str, tuple[str, type]], others: set[str]
+) -> dict[str, Any]:
+    """The settings `body` changes, each of its type (null clears the clearable ones)."""
+    unknown = sorted(set(body) - set(known) - others)
     if unknown:
-        raise BadInput(
-            f"{unknown[0][:60]!r} cannot be changed here; remove the mailbox and add it again"
-        )
-    verify = _optional(body, "verify_dkim", bool)
-    if verify is None:
-        raise BadInput("give 'verify_dkim': true or false")
-    await set_verify_dkim(database(), address, verify, organization_id=organization_id)
-    for row in await list_mailboxes(database(), organization_id):
-        if row.address == address.strip().lower():
-            return jsonify({"mailbox": describe(row)})
-    raise NotFound(f"no mailbox {address}")  # removed meanwhile
+        raise BadInput(f"{unknown[0][:60]!r} is not a mailbox setting")
+    changes: dict[str, Any] = {}
+    for name, (setting, kind) in known.items():
+        if name not in body:
+            continue
+        value = body[name]
+        if value is None and setting in CLEARABLE:
+            changes[setting] = None
+        elif not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BadInput(f"{name!r} must be {KINDS[kind]}")
+        else:
+            changes[setting] = value
+    return changes
 
 
 @email_admin.delete("/api/email/mailboxes/<address>")

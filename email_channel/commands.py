@@ -1,12 +1,11 @@
-"""The email commands of `switchboard`: `mailbox add/list/remove` (an IMAP password is
-read from standard input or a prompt, never from the command line, and never printed),
-`mailbox dkim` (a signing key read from a file, never printed: only the DNS record),
-`mailbox verify-dkim` (authenticate agents' own mail by the DKIM signature of their
-domain, checked by Switchboard itself),
-`mail parse FILE.eml…` (one JSON object per file: what Switchboard understood of it;
-exit 0 whatever the input), `smtp` (the inbound SMTP server as its own process), `lmtp`
-(the same intake over LMTP, behind a mail server) and `imap` (IMAP intake for every
-mailbox that has IMAP settings)."""
+"""The email commands of `switchboard`: `mailbox add/list/remove` (`mailbox edit` in
+`edit_command`; an IMAP password is read from standard input or a prompt, never from the
+command line, and never printed), `mailbox dkim` (a signing key read from a file, never
+printed: only the DNS record), `mailbox verify-dkim` (authenticate agents' own mail by the
+DKIM signature of their domain, checked by Switchboard itself), `mail parse FILE.eml…`
+(one JSON object per file: what Switchboard understood of it; exit 0 whatever the input),
+`smtp` (the inbound SMTP server as its own process), `lmtp` (the same intake over LMTP,
+behind a mail server) and `imap` (IMAP intake for every mailbox that has IMAP settings)."""
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from email_channel.edit_command import add_edit_parser
 from email_channel.mailboxes import add_mailbox, describe, list_mailboxes, remove_mailbox
 from email_channel.parsed import parse_mail
 from gateway.channels import ChannelRegistry
@@ -301,6 +301,7 @@ def register(commands: Any) -> None:
     remove = mailbox.add_parser("remove", help="remove a mailbox")
     remove.add_argument("address")
     remove.set_defaults(handler=cmd_mailbox_remove)
+    add_edit_parser(mailbox)
     dkim = mailbox.add_parser("dkim", help="sign a mailbox's replies with DKIM (or stop)")
     dkim.add_argument("address")
     dkim.add_argument("--selector", help="the DKIM selector, e.g. sb2026")

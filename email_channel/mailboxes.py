@@ -98,6 +98,85 @@ def describe(row: Mailbox) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxSettings:
+    """Everything about a mailbox but its address and organization, as given by a person
+    (`columns` checks it): what adding takes, and what an edit changes part of."""
+
+    display_name: str = ""
+    smtp: bool = True
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_tls: bool = True
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str | None = None
+    imap_sent_folder: str | None = None
+    trusted_authserv_id: str | None = None
+    trusted_relays: tuple[str, ...] = ()
+    verify_dkim: bool = False
+
+
+def settings_of(row: Mailbox) -> MailboxSettings:
+    return MailboxSettings(
+        row.display_name,
+        row.smtp_enabled,
+        row.imap_host,
+        row.imap_port,
+        row.imap_tls,
+        row.imap_user,
+        row.imap_password,
+        row.imap_folder,
+        row.imap_processed_folder,
+        row.imap_sent_folder,
+        row.trusted_authserv_id,
+        tuple(str(relay) for relay in row.trusted_relays or ()),
+        bool(row.verify_dkim),
+    )
+
+
+def columns(address: str, given: MailboxSettings) -> dict[str, Any]:
+    """The mailbox's columns from `given`, checked (BadInput in plain words otherwise)."""
+    imap_host, imap_port, imap_user = given.imap_host, given.imap_port, given.imap_user
+    if imap_host is not None:
+        imap_host = imap_host.strip()
+        if not imap_host or any(char in imap_host for char in " /@"):
+            raise BadInput("the IMAP host must be a host name such as imap.gmail.com")
+        if not given.imap_password:
+            raise BadInput("an IMAP mailbox needs its password")
+        imap_port = imap_port or (993 if given.imap_tls else 143)
+        if not 1 <= imap_port <= 65535:
+            raise BadInput("the IMAP port must be between 1 and 65535")
+        imap_user = (imap_user or address).strip()
+    imap_folder = (given.imap_folder or "INBOX").strip() or "INBOX"
+    imap_processed_folder = _folder(given.imap_processed_folder, "processed")
+    imap_sent_folder = _folder(given.imap_sent_folder, "Sent")
+    if imap_host is None and (imap_processed_folder or imap_sent_folder):
+        raise BadInput("a processed or Sent folder needs IMAP settings")
+    if imap_sent_folder and imap_sent_folder == imap_processed_folder:
+        raise BadInput("the processed folder cannot be the Sent folder")
+    if imap_folder in (imap_processed_folder, imap_sent_folder):
+        raise BadInput("the processed and Sent folders must differ from the folder read")
+    if not given.smtp and imap_host is None:
+        raise BadInput("a mailbox needs IMAP settings, inbound SMTP delivery, or both")
+    return {
+        "display_name": given.display_name.strip()[:200],
+        "smtp_enabled": given.smtp,
+        "imap_host": imap_host,
+        "imap_port": imap_port if imap_host is not None else None,
+        "imap_tls": given.imap_tls,
+        "imap_user": imap_user if imap_host is not None else None,
+        "imap_password": given.imap_password if imap_host is not None else None,
+        "imap_folder": imap_folder,
+        "imap_processed_folder": imap_processed_folder,
+        "imap_sent_folder": imap_sent_folder,
+        "trusted_authserv_id": (given.trusted_authserv_id or "").strip().lower() or None,
+        "trusted_relays": [_relay(relay) for relay in given.trusted_relays],
+        "verify_dkim": given.verify_dkim,
+    }
+
+
 async def add_mailbox(
     db: Database,
     organization_id: int,
@@ -118,48 +197,27 @@ async def add_mailbox(
     verify_dkim: bool = False,
 ) -> Mailbox:
     address = normalize_address(address)
-    if imap_host is not None:
-        imap_host = imap_host.strip()
-        if not imap_host or any(char in imap_host for char in " /@"):
-            raise BadInput("the IMAP host must be a host name such as imap.gmail.com")
-        if not imap_password:
-            raise BadInput("an IMAP mailbox needs its password")
-        imap_port = imap_port or (993 if imap_tls else 143)
-        if not 1 <= imap_port <= 65535:
-            raise BadInput("the IMAP port must be between 1 and 65535")
-        imap_user = (imap_user or address).strip()
-    imap_folder = (imap_folder or "INBOX").strip() or "INBOX"
-    imap_processed_folder = _folder(imap_processed_folder, "processed")
-    imap_sent_folder = _folder(imap_sent_folder, "Sent")
-    if imap_host is None and (imap_processed_folder or imap_sent_folder):
-        raise BadInput("a processed or Sent folder needs IMAP settings")
-    if imap_sent_folder and imap_sent_folder == imap_processed_folder:
-        raise BadInput("the processed folder cannot be the Sent folder")
-    if imap_folder in (imap_processed_folder, imap_sent_folder):
-        raise BadInput("the processed and Sent folders must differ from the folder read")
-    if not smtp and imap_host is None:
-        raise BadInput("a mailbox needs IMAP settings, inbound SMTP delivery, or both")
+    given = MailboxSettings(
+        display_name,
+        smtp,
+        imap_host,
+        imap_port,
+        imap_tls,
+        imap_user,
+        imap_password,
+        imap_folder,
+        imap_processed_folder,
+        imap_sent_folder,
+        trusted_authserv_id,
+        tuple(trusted_relays or ()),
+        verify_dkim,
+    )
+    values = columns(address, given)
     async with db.transaction() as session:
         taken = await session.scalar(select(Mailbox.id).where(Mailbox.address == address))
         if taken is not None:
             raise Conflict(f"the mailbox {address} is already registered")
-        row = Mailbox(
-            organization_id=organization_id,
-            address=address,
-            display_name=display_name.strip()[:200],
-            smtp_enabled=smtp,
-            imap_host=imap_host,
-            imap_port=imap_port,
-            imap_tls=imap_tls,
-            imap_user=imap_user,
-            imap_password=imap_password,
-            imap_folder=imap_folder,
-            imap_processed_folder=imap_processed_folder,
-            imap_sent_folder=imap_sent_folder,
-            trusted_authserv_id=(trusted_authserv_id or "").strip().lower() or None,
-            trusted_relays=[_relay(relay) for relay in trusted_relays or []],
-            verify_dkim=verify_dkim,
-        )
+        row = Mailbox(organization_id=organization_id, address=address, **values)
         session.add(row)
     return row
 

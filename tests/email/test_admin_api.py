@@ -1,7 +1,7 @@
-"""The admins' mailbox API: an admin adds, lists and removes their organization's
-mailboxes and turns their own DKIM check on and off; the IMAP password is never
-returned; agents and other organizations are kept out; bad input is a clear 400, a
-taken address a 409."""
+"""The admins' mailbox API: an admin adds, lists, edits in place (among others the
+mailbox's own DKIM check) and removes their organization's mailboxes; the IMAP password
+is never returned; agents and other organizations are kept out; bad input is a clear
+400, a taken address a 409."""
 
 from __future__ import annotations
 
@@ -39,12 +39,29 @@ async def test_admins_manage_their_mailboxes(
     url = "/api/email/mailboxes/support@shop.example"
     turned_off = await admin.patch(url, json={"verify_dkim": False}, headers=csrf)
     assert (await turned_off.get_json())["mailbox"]["verify_dkim"] is False
-    not_here = await admin.patch(url, json={"smtp": False}, headers=csrf)
-    not_a_bool = await admin.patch(url, json={"verify_dkim": "yes"}, headers=csrf)
+    moved = await admin.patch(
+        url, json={"smtp": False, "imap": {"folder": "Support", "tls": False}}, headers=csrf
+    )
+    edited = (await moved.get_json())["mailbox"]
+    assert (edited["smtp"], edited["imap"]["folder"], edited["imap"]["port"]) == (
+        False,
+        "Support",
+        143,
+    )
+    assert edited["imap"]["password_set"] and SECRET not in await moved.get_data(as_text=True)
+    refusals = [
+        ({"address": "x@shop.example"}, "not a mailbox setting"),
+        ({"verify_dkim": "yes"}, "must be true or false"),
+        ({"imap": {"port": True}}, "must be a whole number"),
+        ({"imap": None}, "IMAP settings, inbound SMTP delivery, or both"),
+        ({"imap": {"sent_folder": "Support"}}, "must differ"),
+    ]
+    for refused, says in refusals:
+        answer = await admin.patch(url, json=refused, headers=csrf)
+        assert answer.status_code == 400 and says in (await answer.get_json())["message"]
     foreign_patch = await outsider.patch(url, json={"verify_dkim": True}, headers=outsider_csrf)
-    assert (not_here.status_code, not_a_bool.status_code) == (400, 400)
-    assert "cannot be changed here" in (await not_here.get_json())["message"]
-    assert foreign_patch.status_code == 404
+    by_agent_patch = await agent.patch(url, json={"verify_dkim": True}, headers=agent_csrf)
+    assert (foreign_patch.status_code, by_agent_patch.status_code) == (404, 403)
     listed = await admin.get("/api/email/mailboxes")
     text = await listed.get_data(as_text=True)
     assert SECRET not in text and SECRET not in await created.get_data(as_text=True)

@@ -1,5 +1,6 @@
-"""`switchboard mailbox add/list/remove` as real subprocesses: the IMAP password is read
-from stdin, stored, and never printed; bad input is one clear line with status 2."""
+"""`switchboard mailbox add/list/edit/remove` as real subprocesses: the IMAP password is
+read from stdin, stored, and never printed; an edit changes only what it names and is
+checked as an addition is; bad input is one clear line with status 2."""
 
 from __future__ import annotations
 
@@ -44,6 +45,30 @@ def test_add_list_and_remove_a_mailbox_without_showing_the_password(var_dir: Pat
     assert query(var_dir, "SELECT imap_password FROM email_mailboxes") == [(SECRET,)]
     again = run_cli(var_dir, "mailbox", "add", "shop", "support@shop.example")
     assert_clean_error(again, "already registered")
+
+    edited = run_cli(
+        var_dir,
+        "mailbox",
+        "edit",
+        "support@shop.example",
+        "--imap-folder",
+        "Support",
+        "--imap-plain",
+        "--no-smtp",
+        "--password-stdin",
+        stdin="new-" + SECRET + "\n",
+    )
+    assert edited.returncode == 0, edited.stderr
+    assert "IMAP intake reads Support at imap.shop.example:143" in edited.stdout
+    assert SECRET not in edited.stdout + edited.stderr
+    assert query(
+        var_dir,
+        "SELECT imap_folder, imap_port, smtp_enabled, imap_password FROM email_mailboxes",
+    ) == [("Support", 143, False, "new-" + SECRET)]
+    clash = run_cli(
+        var_dir, "mailbox", "edit", "support@shop.example", "--imap-sent-folder", "Support"
+    )
+    assert_clean_error(clash, "must differ from the folder read")
     removed = run_cli(var_dir, "mailbox", "remove", "support@shop.example")
     assert removed.returncode == 0 and "Removed" in removed.stdout
     assert_clean_error(run_cli(var_dir, "mailbox", "remove", "support@shop.example"), "no mailbox")
