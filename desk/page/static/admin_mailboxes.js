@@ -2,8 +2,10 @@
  * Switchboard mailbox page (admins): the organization's support addresses, how mail
  * reaches each (Switchboard's own SMTP server, IMAP, or both), adding one, removing one,
  * "Test connection" for IMAP settings — a stored mailbox's or the form's before it is
- * saved — answered in a sentence, and whether Switchboard checks the DKIM signature of
- * agents' own mail itself (set when adding, switched on or off on the row). An IMAP password is sent once, when the mailbox is
+ * saved — answered in a sentence, whether Switchboard checks the DKIM signature of
+ * agents' own mail itself (set in the form, switched on or off on the row), and changing
+ * a mailbox in place: "Edit" fills the form with its settings (the saved password stays
+ * unless a new one is typed) and saving sends only the form's fields (PATCH). An IMAP password is sent once, when the mailbox is
  * added, and never shown again (the list only says whether one is saved).
  */
 (function () {
@@ -12,6 +14,7 @@
   var SB = (window.SB = window.SB || {});
   var el = SB.el;
   var API = "/api/email/mailboxes";
+  var editMailbox = function () {};  // set by the form: fill it with a mailbox to change
 
   function field(label, input, hint) {
     return el("label", { class: "field" }, [label, input, hint ? el("span", { class: "hint", text: hint }) : null]);
@@ -68,6 +71,9 @@
             }).then(function () { button.disabled = false; });
           } }, "Test connection"));
         }
+        buttons.push(el("button", { type: "button", class: "btn small", "data-testid": "mailbox-edit", onclick: function () {
+          editMailbox(mailbox);
+        } }, "Edit"));
         buttons.push(el("button", { type: "button", class: "btn small", "data-testid": "mailbox-dkim-toggle", onclick: function (event) {
           event.currentTarget.disabled = true;
           SB.api("PATCH", API + "/" + encodeURIComponent(mailbox.address), { verify_dkim: !mailbox.verify_dkim }).then(function (answer) {
@@ -128,6 +134,10 @@
       field("Folder", inputs.folder),
     ]);
     var tester = el("button", { type: "button", class: "btn", "data-testid": "mailbox-form-test", hidden: true }, "Test connection");
+    var submit = el("button", { type: "submit", class: "btn primary", "data-testid": "mailbox-submit" }, "Add mailbox");
+    var cancel = el("button", { type: "button", class: "btn", "data-testid": "mailbox-edit-cancel", hidden: true }, "Cancel");
+    var heading = el("h2", { id: "mailbox-new-heading", text: "Add a mailbox" });
+    var editing = null;  // the mailbox being changed; null: adding one
     var result = el("p", { class: "test-result wide", role: "status", "data-testid": "mailbox-form-result", hidden: true });
     var error = el("p", { class: "error-text wide", role: "alert", "data-testid": "mailbox-form-error", hidden: true });
     var node = el("form", { class: "form-grid", "aria-label": "Add a mailbox", "data-testid": "mailbox-form" }, [
@@ -142,16 +152,61 @@
       el("div", { class: "wide" }, [
         check("Check DKIM signatures myself: an agent's mail counts as theirs when it is signed by their own domain (for mail with no trusted server in front)", inputs.dkim),
       ]),
-      el("div", { class: "wide actions" }, [tester, el("button", { type: "submit", class: "btn primary", "data-testid": "mailbox-submit" }, "Add mailbox")]),
+      el("div", { class: "wide actions" }, [tester, cancel, submit]),
       result, error,
     ]);
 
     function imapSettings() {
-      return {
+      var settings = {
         host: inputs.host.value.trim(), port: inputs.port.value ? Number(inputs.port.value) : null, tls: inputs.tls.checked,
         user: inputs.user.value.trim() || inputs.address.value.trim(), password: inputs.password.value, folder: inputs.folder.value.trim() || "INBOX",
       };
+      if (editing && !settings.password) delete settings.password;  // keep the saved one
+      if (editing && settings.port === null) delete settings.port;
+      return settings;
     }
+
+    function showImap(on) {
+      inputs.imap.checked = on;
+      imapFields.hidden = tester.hidden = !on;
+    }
+
+    function stopEditing() {
+      editing = null;
+      node.reset();
+      showImap(false);
+      result.hidden = error.hidden = cancel.hidden = true;
+      inputs.address.readOnly = false;
+      inputs.port.placeholder = "993";
+      inputs.password.placeholder = "";
+      heading.textContent = "Add a mailbox";
+      submit.textContent = "Add mailbox";
+    }
+
+    editMailbox = function (mailbox) {
+      stopEditing();
+      editing = mailbox;
+      var imap = mailbox.imap;
+      inputs.address.value = mailbox.address;
+      inputs.address.readOnly = true;
+      inputs.name.value = mailbox.display_name || "";
+      inputs.smtp.checked = !!mailbox.smtp;
+      showImap(!!imap);
+      if (imap) {
+        inputs.host.value = imap.host; inputs.port.value = imap.port; inputs.tls.checked = imap.tls;
+        inputs.user.value = imap.user; inputs.folder.value = imap.folder;
+      }
+      inputs.password.placeholder = imap && imap.password_set ? "Leave empty to keep the saved password" : "";
+      inputs.authserv.value = mailbox.trusted_authserv_id || "";
+      inputs.relays.value = (mailbox.trusted_relays || []).join(", ");
+      inputs.dkim.checked = !!mailbox.verify_dkim;
+      heading.textContent = "Change " + mailbox.address;
+      submit.textContent = "Save changes";
+      cancel.hidden = false;
+      section.scrollIntoView();
+      inputs.name.focus();
+    };
+    cancel.addEventListener("click", stopEditing);
 
     inputs.tls.addEventListener("change", function () {
       inputs.port.placeholder = inputs.tls.checked ? "993" : "143";
@@ -163,7 +218,19 @@
     tester.addEventListener("click", function () {
       tester.disabled = true;
       showResult(result, { ok: true, message: "Testing…" });
-      SB.api("POST", API + "/test", { imap: imapSettings() }).then(function (answer) {
+      var settings = imapSettings();
+      var asked = { imap: settings };
+      if (editing && !settings.password) {
+        var stored = editing.imap || {};
+        if (["host", "tls", "user", "folder"].some(function (key) { return settings[key] !== stored[key]; })
+            || (settings.port !== undefined && settings.port !== stored.port)) {
+          showResult(result, { ok: false, message: "type the password to test the changed settings" });
+          tester.disabled = false;
+          return;
+        }
+        asked = { address: editing.address };  // the saved settings, with the saved password
+      }
+      SB.api("POST", API + "/test", asked).then(function (answer) {
         showResult(result, answer);
       }, function (problem) {
         showResult(result, { ok: false, message: problem.message });
@@ -179,11 +246,17 @@
         trusted_relays: inputs.relays.value.split(/[\s,]+/).filter(Boolean),
         verify_dkim: inputs.dkim.checked,
       };
-      SB.api("POST", API, body).then(function (answer) {
-        SB.toast(answer.mailbox.address + " was added.");
-        node.reset();
-        imapFields.hidden = tester.hidden = result.hidden = true;
-        inputs.port.placeholder = "993";
+      var saved;
+      if (editing) {
+        delete body.address;  // a mailbox's address does not change
+        saved = SB.api("PATCH", API + "/" + encodeURIComponent(editing.address), body);
+      } else {
+        saved = SB.api("POST", API, body);
+      }
+      var changed = !!editing;
+      saved.then(function (answer) {
+        SB.toast(answer.mailbox.address + (changed ? ": the changes were saved." : " was added."));
+        stopEditing();
         refresh();
       }, function (problem) {
         error.textContent = problem.message.charAt(0).toUpperCase() + problem.message.slice(1);
@@ -191,7 +264,7 @@
       });
     });
     SB.clear(section);
-    section.appendChild(el("header", {}, el("h2", { id: "mailbox-new-heading", text: "Add a mailbox" })));
+    section.appendChild(el("header", {}, heading));
     section.appendChild(el("div", { class: "card-body" }, node));
   }
 

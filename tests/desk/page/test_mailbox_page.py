@@ -1,9 +1,9 @@
-"""The mailbox page for admins, in real headless Chromium against a real Dovecot: the
-admin page links to it; an admin tests IMAP settings before saving (a wrong password is
-said to be refused, the right one connects), adds the mailbox checking DKIM itself, sees
-how its mail arrives without the password ever coming back, tests the stored settings,
-turns the DKIM check off, and removes it. An agent who is not an admin is refused the
-page and the API."""
+"""The mailbox page for admins, in real headless Chromium against a real Dovecot: the admin
+page links to it; an admin tests IMAP settings before saving (a wrong password is said to
+be refused, the right one connects), adds the mailbox checking DKIM itself, sees how its
+mail arrives without the password ever coming back, tests the stored settings, changes its
+name in place (the saved password kept and used by the form's test), turns the DKIM check
+off, and removes it. An agent who is not an admin is refused the page and the API."""
 
 from __future__ import annotations
 
@@ -77,6 +77,19 @@ async def test_an_admin_adds_tests_and_removes_an_imap_mailbox(
     await expect(row.get_by_test_id("mailbox-test-result")).to_contain_text(
         "Switchboard can read this mailbox."
     )
+
+    await row.get_by_test_id("mailbox-edit").click()
+    await expect(page.locator("#mailbox-new-heading")).to_have_text(f"Change {ADDRESS}")
+    await expect(page.get_by_test_id("mailbox-address")).to_have_value(ADDRESS)
+    await expect(page.get_by_test_id("imap-port")).to_have_value(str(dovecot.port))
+    await expect(page.get_by_test_id("imap-password")).to_have_value("")
+    await page.get_by_test_id("mailbox-form-test").click()  # the saved password is used
+    await expect(result).to_contain_text("Connected to 127.0.0.1")
+    await page.get_by_test_id("mailbox-name").fill("Shop Help")
+    await page.get_by_test_id("mailbox-submit").click()
+    await expect(row).to_contain_text("Shop Help")
+    await expect(row).to_contain_text("(password saved)")
+    await expect(page.locator("#mailbox-new-heading")).to_have_text("Add a mailbox")
 
     await row.get_by_test_id("mailbox-dkim-toggle").click()
     await expect(row).to_contain_text("not set: agents' own mail is treated as a customer's")
