@@ -61,8 +61,10 @@ async def edit_mailbox(
                 imap_processed_folder=None,
                 imap_sent_folder=None,
             )
-        if "imap_tls" in changes and "imap_port" not in changes and base.imap_port in (993, 143):
-            base = replace(base, imap_port=None)  # the default port follows TLS
+        default_port = 993 if base.imap_tls else 143
+        tls_changed = changes.get("imap_tls", base.imap_tls) != base.imap_tls
+        if tls_changed and "imap_port" not in changes and base.imap_port == default_port:
+            base = replace(base, imap_port=None)  # a default port follows TLS; others stay
         values = columns(row.address, replace(base, **changes))
         account = ("imap_host", "imap_port", "imap_user")
         if any(getattr(row, name) != values[name] for name in (*account, "imap_folder")):

@@ -64,6 +64,10 @@ async def test_an_edit_changes_what_it_names_and_forgets_what_it_invalidates(
     row = await stored(db)
     assert (row.imap_port, row.imap_tls, row.imap_password) == (143, False, PASSWORD)
     assert PASSWORD not in str(describe(row))
+    await edit_mailbox(db, SUPPORT, {"imap_port": 1143})
+    await edit_mailbox(db, SUPPORT, {"imap_tls": True})
+    assert (await stored(db)).imap_port == 1143  # a port of one's own stays
+    await edit_mailbox(db, SUPPORT, {"imap_tls": False, "imap_port": 143})
 
     before = describe(await stored(db))
     refused = [
