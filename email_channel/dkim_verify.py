@@ -57,11 +57,9 @@ class DkimVerifier:
         if len(froms) != 1 or sender.encode() not in froms[0].lower():
             log.info("DKIM check: a mail from %s has no single From header", sender)
             return False
-        signatures = [
-            index
-            for index, (name, value) in enumerate(checker.headers)
-            if name.lower() == b"dkim-signature" and _usable(value, domain)
-        ]
+        # `verify(index)` counts DKIM-Signature headers only, topmost first.
+        every = [value for name, value in checker.headers if name.lower() == b"dkim-signature"]
+        signatures = [index for index, value in enumerate(every) if _usable(value, domain)]
         if not signatures:
             log.info("DKIM check: a mail from %s has no usable signature of %s", sender, domain)
             return False

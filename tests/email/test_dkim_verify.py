@@ -1,7 +1,8 @@
 """A mailbox that verifies DKIM itself (no trusted mail server in front): an agent's own
-mail, delivered to Switchboard's inbound SMTP server by aiosmtplib, signed with `dkim.sign`
-by a throwaway key whose TXT record a stub DNS serves. Signed by the agent's domain it is
-the agent's reply and the AI pauses; signed by another domain, changed after signing,
+mail, delivered to Switchboard's inbound SMTP server by aiosmtplib, signed with
+`dkim.sign` by a throwaway key whose TXT record a stub DNS serves. Signed by the agent's
+domain (below another domain's signature and a trace header, as mail arrives) it is the
+agent's reply and the AI pauses; signed by another domain, changed after signing,
 unsigned, or when the DNS lookup fails, it is a customer's message, flagged, and intake
 goes on; with the setting off the valid signature is ignored."""
 
@@ -94,6 +95,9 @@ async def test_an_agents_mail_counts_as_theirs_only_when_signed_by_their_domain(
             domain = OTHER_DOMAIN if case == "other domain" else AGENT_DOMAIN
             if case != "unsigned":
                 raw = dkim.sign(raw, SELECTOR, domain.encode(), private_key.encode()) + raw
+            if case == "agent domain":  # as it arrives: another signature and a trace above
+                raw = dkim.sign(raw, SELECTOR, OTHER_DOMAIN.encode(), private_key.encode()) + raw
+                raw = b"Received: from mx.example.test by shop.example\r\n" + raw
             if case == "tampered":
                 raw = raw.replace(b"a new parcel", b"no parcel")
             dns.failing = case == "dns fails"
