@@ -2,15 +2,20 @@
 page), served alike: without a session the browser goes to the login page and back; a
 session without the page's role goes to `/admin`, which answers that the page is for
 admins; every answer carries the page's own Content-Security-Policy and the same hardening
-headers. Kept apart from `gateway.web` because it needs `gateway.auth`, which imports
+headers. Also the one page head the agents' pages share: whoever serves those pages (the
+desk) provides it, and a page that is framed by their top bar puts `<!-- page head -->`
+where it goes, so a plug-in's page loads the same styles and scripts without importing
+the desk. Kept apart from `gateway.web` because it needs `gateway.auth`, which imports
 `gateway.web`."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from quart import Response, redirect, request, send_from_directory
+from flask.sansio.app import App
+from quart import Response, current_app, redirect, request, send_from_directory
 from quart.typing import ResponseReturnValue
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
@@ -18,6 +23,24 @@ from gateway.auth import COOKIE, Role, has_role, resolve_session
 from gateway.web import app_services
 
 AnyResponse = TypeVar("AnyResponse", Response, WerkzeugResponse)
+PAGE_HEAD = "<!-- page head -->"
+_HEAD_EXTENSION = "switchboard.page_head"
+
+
+def provide_page_head(app: App, head: str) -> None:
+    """Set the lines every agents' page starts its head with (its styles and scripts)."""
+    app.extensions[_HEAD_EXTENSION] = head
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def html_page(path: Path) -> Response:
+    """The page at `path` with the shared head in place of its marker (if it has one)."""
+    head = current_app.extensions.get(_HEAD_EXTENSION, "")
+    return Response(_read(path).replace(PAGE_HEAD, head.strip(), 1), mimetype="text/html")
 
 
 def harden(response: AnyResponse, csp: str) -> AnyResponse:
@@ -40,8 +63,7 @@ async def plugin_page(
         return harden(redirect(f"/login?next={path}"), csp)
     if not has_role(found[0], role):
         return harden(redirect("/admin"), csp)  # the desk's answer: this page is for admins
-    page: Response = await send_from_directory(static, name, mimetype="text/html")
-    return harden(page, csp)
+    return harden(html_page(static / name), csp)
 
 
 async def plugin_script(static: Path, name: str, *, csp: str) -> ResponseReturnValue:

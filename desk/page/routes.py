@@ -4,7 +4,9 @@ and `/dashboard`, their assets under `/queue-assets/`, and `/channels.js` (the
 channels' names and labels from the server). A page that needs a login redirects to
 `/login?next=...` when the session is missing (a `next` that is not a path on this gateway
 is dropped, so a login never leads elsewhere); the admin pages answer 403 to agents and
-viewers. The pages fetch everything else from the JSON API."""
+viewers. The pages fetch everything else from the JSON API. The pages with the top bar
+share one head, `pages/_head.html` (see `gateway.plugin_pages`), which plug-in pages such
+as the Twilio numbers page use too."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from gateway.auth import COOKIE, Role, has_role, resolve_session
 from gateway.channels_api import admin_pages, channel_list
 from gateway.errors import NotFound
 from gateway.models import Agent, Conversation
+from gateway.plugin_pages import html_page, provide_page_head
 from gateway.web import app_services
 
 PAGES = Path(__file__).parent / "pages"
@@ -29,6 +32,9 @@ ASSET_CACHE_SECONDS = 300
 MAX_ASSET_NAME = 200
 
 queue_page = Blueprint("queue_page", __name__)
+queue_page.record_once(
+    lambda state: provide_page_head(state.app, (PAGES / "_head.html").read_text("utf-8"))
+)
 
 
 async def _agent() -> Agent | None:
@@ -40,7 +46,7 @@ async def _agent() -> Agent | None:
 
 
 async def _page(name: str, status: int = 200) -> ResponseReturnValue:
-    response: Response = await send_from_directory(PAGES, name, mimetype="text/html")
+    response = html_page(PAGES / name)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return harden(response, request.host)

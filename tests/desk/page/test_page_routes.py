@@ -111,6 +111,11 @@ async def test_admins_get_every_page(app, services, org) -> None:
         response = await client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store"
+        body = await response.get_data(as_text=True)
+        assert "<!-- page head -->" not in body, path  # the shared head is in its place
+        if 'id="topbar"' in body:
+            assert body.count('<meta charset="utf-8">') == 1, path
+            assert '<script src="/queue-assets/shell.js" defer></script>' in body, path
 
 
 async def test_no_page_has_an_inline_script_handler_or_style(app, services, org) -> None:
@@ -156,6 +161,7 @@ def test_scripts_never_build_html_from_strings_or_evaluate_code() -> None:
         found = forbidden.findall(script.read_text())
         assert found == [], f"{script.name}: {found}"
     assert sorted(p.name for p in Path(PAGES).glob("*.html")) == [
+        "_head.html",  # the head the pages with the top bar share, no page of its own
         "admin.html",
         "dashboard.html",
         "forbidden.html",
