@@ -1,4 +1,5 @@
-"""Reading a call's rows in the voice tests, and waiting for a job worker to start."""
+"""Reading a call's rows in the voice tests, opting the caller out of texts, and waiting
+for a job worker to start."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from redis import Redis
 from rq import Worker
 from sqlalchemy import select
 
+from gateway import consent
+from gateway.consent import ConsentChange
 from gateway.models import Conversation, Message
 from gateway.runtime import Services
 from voice.models import TransferAttempt, VoiceCall
@@ -20,6 +23,23 @@ async def the_call(services: Services) -> tuple[VoiceCall, Conversation]:
         conversation = await session.get(Conversation, call.conversation_id)
         assert conversation is not None
         return call, conversation
+
+
+async def opt_out_by_text(services: Services, organization_id: int, number: str) -> None:
+    """What a STOP texted from `number` records."""
+    async with services.db.transaction() as session:
+        await consent.apply(
+            session,
+            ConsentChange(
+                organization_id=organization_id,
+                kind="phone",
+                address=number,
+                opted_out=True,
+                source="keyword",
+                detail='they replied "STOP"',
+                message_id=None,
+            ),
+        )
 
 
 async def attempts(services: Services) -> list[TransferAttempt]:

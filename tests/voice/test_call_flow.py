@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway import consent
-from gateway.consent import ConsentChange
 from gateway.models import Conversation, Message, Organization
 from gateway.runtime import Services
 from tests.support.call_simulator import Caller
 from tests.support.fake_twilio import CUSTOMER
+from tests.voice.helpers import opt_out_by_text
 from voice.models import VoiceCall
 
 
@@ -43,19 +42,7 @@ async def test_a_caller_who_opted_out_of_texts_is_still_answered_on_the_call(
     caller: Caller, voice_services: Services, org: Organization, worker: None
 ) -> None:
     await caller.dial_in()  # the caller's number is known from here on
-    async with voice_services.db.transaction() as session:
-        await consent.apply(
-            session,
-            ConsentChange(
-                organization_id=org.id,
-                kind="phone",
-                address=CUSTOMER,
-                opted_out=True,
-                source="keyword",
-                detail='they replied "STOP"',
-                message_id=None,
-            ),
-        )
+    await opt_out_by_text(voice_services, org.id, CUSTOMER)
     answer = await caller.say("How long does shipping take?")
     assert any("ship" in line.lower() for line in answer), answer
     assert caller.gather is not None and caller.room is None  # still talking to the AI

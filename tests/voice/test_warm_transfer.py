@@ -24,7 +24,7 @@ from tests.support.fake_twilio import (
     post_signed,
 )
 from tests.voice.conftest import DANA_PHONE, SAM_PHONE
-from tests.voice.helpers import attempts, outcomes, the_call, transcript
+from tests.voice.helpers import attempts, opt_out_by_text, outcomes, the_call, transcript
 from voice.models import TransferAttempt
 
 
@@ -228,24 +228,9 @@ async def test_no_text_back_to_an_opted_out_number(
     account: Account,
     worker: None,
 ) -> None:
-    from gateway import consent
-    from gateway.consent import ConsentChange
-
     await _on_hold(caller)
     _, conversation = await the_call(voice_services)
-    async with voice_services.db.transaction() as session:
-        await consent.apply(
-            session,
-            ConsentChange(
-                organization_id=conversation.organization_id,
-                kind="phone",
-                address=CUSTOMER,
-                opted_out=True,
-                source="keyword",
-                detail='they replied "STOP"',
-                message_id=None,
-            ),
-        )
+    await opt_out_by_text(voice_services, conversation.organization_id, CUSTOMER)
     for placed_count in (1, 2):
         placed = fake_twilio.wait_for_calls(placed_count)[-1]
         await AgentPhone(caller.client, account, placed).report("no-answer")
