@@ -217,7 +217,15 @@ async def test_the_widget_script_is_served_as_javascript(gateway: Gateway) -> No
     assert response.status_code == 200
     assert response.mimetype == "application/javascript"
     assert "max-age=300" in (response.headers.get("Cache-Control") or "")
-    assert "switchboard:agent-joined" in await response.get_data(as_text=True)
+    body = await response.get_data(as_text=True)
+    assert "switchboard:agent-joined" in body
+    # One script joined from its parts: it opens and closes one function, and a browser
+    # revalidates it by its ETag.
+    assert body.startswith("/*") and body.endswith("})();\n")
+    assert body.count("\n(function () {") == 1
+    etag = response.headers["ETag"]
+    again = await gateway.client.get("/widget.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
 
 
 async def test_the_demo_key_names_the_demo_organization(gateway: Gateway, db: Database) -> None:
