@@ -28,6 +28,22 @@ from gateway.web import database
 
 email_admin = Blueprint("email_admin", __name__)
 TAGS = ["email"]
+# the request bodies' IMAP object and trust settings, shared by adding and editing
+IMAP_BODY: dict[str, Any] = {
+    "host": STRING,
+    "port": INTEGER,
+    "tls": BOOLEAN,
+    "user": STRING,
+    "password": STRING,
+    "folder": STRING,
+    "processed_folder": nullable(STRING),
+    "sent_folder": nullable(STRING),
+}
+TRUST_BODY: dict[str, Any] = {
+    "trusted_authserv_id": nullable(STRING),
+    "trusted_relays": array(STRING),
+    "verify_dkim": BOOLEAN,
+}
 IMAP = obj(
     ["host", "port", "tls", "user", "folder", "processed_folder", "sent_folder", "password_set"],
     host=STRING,
@@ -112,22 +128,8 @@ async def mailboxes() -> ResponseReturnValue:
         address=STRING,
         display_name=STRING,
         smtp=BOOLEAN,
-        imap=nullable(
-            obj(
-                ["host", "password"],
-                host=STRING,
-                port=INTEGER,
-                tls=BOOLEAN,
-                user=STRING,
-                password=STRING,
-                folder=STRING,
-                processed_folder=nullable(STRING),
-                sent_folder=nullable(STRING),
-            )
-        ),
-        trusted_authserv_id=nullable(STRING),
-        trusted_relays=array(STRING),
-        verify_dkim=BOOLEAN,
+        imap=nullable(obj(["host", "password"], **IMAP_BODY)),
+        **TRUST_BODY,
     ),
     response=obj(["mailbox"], mailbox=MAILBOX),
     status=201,
@@ -194,21 +196,8 @@ KINDS: dict[type, str] = {str: "text", int: "a whole number", bool: "true or fal
     body=obj(
         display_name=STRING,
         smtp=BOOLEAN,
-        imap=nullable(
-            obj(
-                host=STRING,
-                port=INTEGER,
-                tls=BOOLEAN,
-                user=STRING,
-                password=STRING,
-                folder=STRING,
-                processed_folder=nullable(STRING),
-                sent_folder=nullable(STRING),
-            )
-        ),
-        trusted_authserv_id=nullable(STRING),
-        trusted_relays=array(STRING),
-        verify_dkim=BOOLEAN,
+        imap=nullable(obj(**IMAP_BODY)),
+        **TRUST_BODY,
     ),
     response=obj(["mailbox"], mailbox=MAILBOX),
     errors=(400, 403, 404),
