@@ -9,7 +9,6 @@ never delivered."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,11 +30,8 @@ async def queue_outbound(
     reply_to: int | None = None,
     meta: dict[str, object] | None = None,
     attachments: list[dict[str, Any]] | None = None,
-    deliver_after: timedelta | None = None,
 ) -> Message:
-    """Store an outgoing message and deliver it once the transaction commits, or
-    `deliver_after` then: when the channel's own request hands it over at once (a caller's
-    turn speaks the reply), the job is only the safety net and should not race it."""
+    """Store an outgoing message and deliver it once the transaction commits."""
     now = utcnow()
     recorded: dict[str, object] = dict(meta or {})
     if notice is not None:
@@ -60,16 +56,10 @@ async def queue_outbound(
     session.add(message)
     await session.flush()
     message_id, conversation_id = message.id, conversation.id
-    at = None if deliver_after is None else now + deliver_after
     after_commit(
         session,
         lambda: jobs.enqueue_async(
-            OUTBOUND,
-            DELIVER,
-            message_id,
-            at=at,
-            retry=SEND_RETRY,
-            conversation_id=conversation_id,
+            OUTBOUND, DELIVER, message_id, retry=SEND_RETRY, conversation_id=conversation_id
         ),
     )
     return message

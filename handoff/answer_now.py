@@ -7,10 +7,7 @@ channel reaches it through `gateway.turns`.
 Nothing is less durable than the job path: the message is committed before this runs and
 its routing job waits in the queue as a safety net; routing is claimed once per message, so
 whichever comes first routes it. When the model fails here, the AI's turn goes to the job
-queue (nothing of it was stored yet, so it cannot be sent twice). The reply's delivery job
-is a safety net too, held back the same while: the waiting request hands the reply over
-itself (a caller's turn speaks it), and a delivery job running at that instant would only
-make it wait for the job's own writes."""
+queue (nothing of it was stored yet, so it cannot be sent twice)."""
 
 from __future__ import annotations
 
@@ -19,7 +16,6 @@ import logging
 from gateway.events import Event
 from gateway.queues import AI, ANSWER_MESSAGE
 from gateway.runtime import Services
-from gateway.turns import SAFETY_NET
 from handoff.ai.turn import compute_reply, store_reply
 from handoff.routing import decide_route
 
@@ -47,9 +43,7 @@ async def answer_now(services: Services, message_id: int) -> None:
         return
     if reply is None:
         return
-    stored = await store_reply(
-        services, conversation_id, version, reply, message_id, deliver_after=SAFETY_NET
-    )
+    stored = await store_reply(services, conversation_id, version, reply, message_id)
     if stored is not None and routed.organization_id is not None:
         # the caller's request waits on the conversation's events, not on the delivery job
         await services.events.publish(

@@ -7,7 +7,6 @@ again after a lost job or a dead worker never answers twice."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,14 +66,11 @@ async def store_reply(
     version: int,
     reply: ResponderReply,
     message_id: int | None = None,
-    *,
-    deliver_after: timedelta | None = None,
 ) -> int | None:
     """Store the AI's reply for delivery if ownership did not change, after the handoff
     policy's reply rules (low-confidence streak, the AI's own handoff signal) had their say;
     returns its id, or None when nothing of the AI's goes out (ownership moved, or a
-    non-answer was replaced by a handoff, or this message's turn was already taken).
-    `deliver_after`: see `gateway.outbound.queue_outbound`."""
+    non-answer was replaced by a handoff, or this message's turn was already taken)."""
     async with services.db.transaction() as session:
         if message_id is not None and not await _take_turn(session, message_id, version):
             log.info("AI turn for message %s already stored; this run adds nothing", message_id)
@@ -100,7 +96,6 @@ async def store_reply(
             conversation,
             author="ai",
             text=reply.text,
-            deliver_after=deliver_after,
             meta={
                 "confidence": round(reply.confidence, 3),
                 "knows": reply.knows,
