@@ -14,8 +14,9 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from email_channel.models import SpooledMail
@@ -75,10 +76,13 @@ async def spool(
         }
         for item in arrivals
     ]
+    # Core, not the ORM's bulk insert: this is the `250`'s path, and the ORM's bookkeeping
+    # for rows it never loads cost a third of the accepting rate (bench/email_intake.py)
+    table = cast(Table, SpooledMail.__table__)
     if not ids:
-        await session.execute(insert(SpooledMail), rows)
+        await session.execute(insert(table), rows)
         return []
-    statement = insert(SpooledMail).returning(SpooledMail.id, sort_by_parameter_order=True)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     result = await session.execute(statement, rows)
     return [int(row[0]) for row in result.all()]
 
