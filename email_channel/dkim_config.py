@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from email_channel.dkim_signing import DkimKey, check_key, dns_record
+from email_channel.mailbox_lookup import mailbox_named
 from email_channel.models import Mailbox
 from gateway.db import Database
-from gateway.errors import NotFound
 
 
 def dkim_key(row: Mailbox) -> DkimKey | None:
@@ -42,9 +40,7 @@ async def set_dkim(
     description of the new setting (None when off)."""
     checked = check_key(selector or "", private_key or "") if selector or private_key else None
     async with db.transaction() as session:
-        row = await session.scalar(select(Mailbox).where(Mailbox.address == address.lower()))
-        if row is None:
-            raise NotFound(f"no mailbox {address}")
+        row = await mailbox_named(session, address)
         row.dkim_selector, row.dkim_private_key = checked or (None, None)
         return {"address": row.address, "dkim": describe_dkim(row)}
 
@@ -55,11 +51,6 @@ async def set_verify_dkim(
     """Turn the mailbox's own DKIM check of agents' mail on or off; returns the address
     and the new setting. `organization_id` keeps an admin to their own mailboxes."""
     async with db.transaction() as session:
-        query = select(Mailbox).where(Mailbox.address == address.strip().lower())
-        if organization_id is not None:
-            query = query.where(Mailbox.organization_id == organization_id)
-        row = await session.scalar(query)
-        if row is None:
-            raise NotFound(f"no mailbox {address}")
+        row = await mailbox_named(session, address, organization_id)
         row.verify_dkim = on
         return {"address": row.address, "verify_dkim": on}

@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
+from email_channel.mailbox_lookup import mailbox_named
 from email_channel.mailboxes import MailboxSettings, columns, settings_of
 from email_channel.models import ImapCursor, Mailbox, SentCursor
 from gateway.db import Database
-from gateway.errors import BadInput, NotFound
+from gateway.errors import BadInput
 
 NAMES = frozenset(field.name for field in fields(MailboxSettings))
 
@@ -42,12 +43,7 @@ async def edit_mailbox(
     if "trusted_relays" in changes:
         changes = {**changes, "trusted_relays": tuple(changes["trusted_relays"] or ())}
     async with db.transaction() as session:
-        query = select(Mailbox).where(Mailbox.address == address.strip().lower())
-        if organization_id is not None:
-            query = query.where(Mailbox.organization_id == organization_id)
-        row = await session.scalar(query)
-        if row is None:
-            raise NotFound(f"no mailbox {address}")
+        row = await mailbox_named(session, address, organization_id)
         before = settings_of(row)
         base = before
         if without_imap:
