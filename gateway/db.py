@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import event
+from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -163,6 +164,18 @@ def after_commit(session: AsyncSession, action: AfterCommit) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
+@functools.cache
+def _conflict_insert(dialect: str, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for `table`, built once: its values
+    come as parameters, so each call skips building and keying a new statement."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(table.c.id)
+    )
+
+
 async def insert_ignoring_conflict(
     session: AsyncSession,
     model: type[Base],
@@ -171,15 +184,7 @@ async def insert_ignoring_conflict(
 ) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a row
     with the same unique key already exists. Safe under concurrent callers."""
-    table = model.__table__
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)  # type: ignore[arg-type]
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(table.c.id)
-    )
-    result = await session.execute(statement)
-    row = result.first()
+    statement = _conflict_insert(dialect, cast(Table, model.__table__), tuple(conflict_columns))
+    row = (await session.execute(statement, dict(values))).first()
     return None if row is None else int(row[0])

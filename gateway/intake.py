@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import metrics
@@ -70,14 +71,14 @@ class Intake:
         one commit); the routing job and the live event still wait for that commit."""
         _validate(inbound)
         contact_id = await _contact_for(session, inbound)
-        conversation = await _conversation_for(session, inbound, contact_id)
+        conversation_id, state = await _conversation_for(session, inbound, contact_id)
         now = utcnow()
         message_id = await insert_ignoring_conflict(
             session,
             Message,
             {
                 "organization_id": inbound.organization_id,
-                "conversation_id": conversation.id,
+                "conversation_id": conversation_id,
                 "direction": "inbound",
                 "author": "customer",
                 "channel": inbound.channel,
@@ -98,34 +99,29 @@ class Intake:
             if within is not None:
                 await within(session, stored)
             return stored
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id)
-            .values(last_customer_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await session.execute(_CUSTOMER_SPOKE, {"conversation": conversation_id, "now": now})
         event = Event(
             "message",
             inbound.organization_id,
-            conversation.id,
+            conversation_id,
             {
                 "message_id": message_id,
                 "author": "customer",
                 "channel": inbound.channel,
                 "text": inbound.text,
-                "state": conversation.state,
+                "state": state,
             },
         )
         route_at = None if route_after is None else now + route_after
         after_commit(
             session,
             lambda: self.jobs.enqueue_async(
-                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation.id, at=route_at
+                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id, at=route_at
             ),
         )
         after_commit(session, lambda: self.events.publish(event))
         after_commit(session, lambda: metrics.count_message_received(inbound.channel))
-        received = Received(message_id, conversation.id, contact_id, duplicate=False)
+        received = Received(message_id, conversation_id, contact_id, duplicate=False)
         if within is not None:
             await within(session, received)
         return received
@@ -140,63 +136,97 @@ def _validate(inbound: InboundMessage) -> None:
         raise BadInput(f"a message may hold at most {MAX_TEXT_CHARS} characters")
 
 
+# The statements of every intake, built once (their values come as parameters).
+_messages = cast(Table, Message.__table__)
+_identities = cast(Table, ContactIdentity.__table__)
+_conversations = cast(Table, Conversation.__table__)
+_contacts = cast(Table, Contact.__table__)
+_STORED = (
+    select(_messages.c.id, _messages.c.conversation_id, _conversations.c.contact_id)
+    .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
+    .where(
+        _messages.c.organization_id == bindparam("organization_id"),
+        _messages.c.channel == bindparam("channel"),
+        _messages.c.provider_message_id == bindparam("provider_message_id"),
+    )
+)
+_IDENTITY = select(_identities.c.contact_id).where(
+    _identities.c.organization_id == bindparam("organization_id"),
+    _identities.c.kind == bindparam("kind"),
+    _identities.c.address == bindparam("address"),
+)
+_NEW_CONTACT = insert(_contacts).returning(_contacts.c.id)
+_CONVERSATION = select(_conversations.c.id, _conversations.c.state).where(
+    _conversations.c.organization_id == bindparam("organization_id"),
+    _conversations.c.contact_id == bindparam("contact_id"),
+    _conversations.c.channel == bindparam("channel"),
+    _conversations.c.thread_key == bindparam("thread_key"),
+)
+_CUSTOMER_SPOKE = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation"))
+    .values(last_customer_at=bindparam("now"))
+)
+
+
 async def _stored(session: AsyncSession, inbound: InboundMessage) -> Received | None:
     row = (
         await session.execute(
-            select(Message.id, Message.conversation_id, Conversation.contact_id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(
-                Message.organization_id == inbound.organization_id,
-                Message.channel == inbound.channel,
-                Message.provider_message_id == inbound.provider_message_id,
-            )
+            _STORED,
+            {
+                "organization_id": inbound.organization_id,
+                "channel": inbound.channel,
+                "provider_message_id": inbound.provider_message_id,
+            },
         )
     ).first()
     return None if row is None else Received(row[0], row[1], row[2], duplicate=True)
 
 
 async def _contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
-    lookup = select(ContactIdentity.contact_id).where(
-        ContactIdentity.organization_id == inbound.organization_id,
-        ContactIdentity.kind == inbound.sender_kind,
-        ContactIdentity.address == inbound.sender_address,
-    )
-    found = (await session.execute(lookup)).scalar_one_or_none()
+    key = {
+        "organization_id": inbound.organization_id,
+        "kind": inbound.sender_kind,
+        "address": inbound.sender_address,
+    }
+    found = (await session.execute(_IDENTITY, key)).scalar_one_or_none()
     if found is not None:
         return int(found)
-    contact = Contact(organization_id=inbound.organization_id, name=inbound.sender_name)
-    session.add(contact)
-    await session.flush()
+    contact_id = (
+        await session.execute(
+            _NEW_CONTACT,
+            {
+                "organization_id": inbound.organization_id,
+                "name": inbound.sender_name,
+                "created_at": utcnow(),
+            },
+        )
+    ).scalar_one()
     created = await insert_ignoring_conflict(
         session,
         ContactIdentity,
-        {
-            "organization_id": inbound.organization_id,
-            "contact_id": contact.id,
-            "kind": inbound.sender_kind,
-            "address": inbound.sender_address,
-            "created_at": utcnow(),
-        },
-        ("organization_id", "kind", "address"),
+        {**key, "contact_id": contact_id, "created_at": utcnow()},
+        tuple(key),
     )
     if created is None:  # another message from this sender won the race
-        await session.execute(delete(Contact).where(Contact.id == contact.id))
-        return int((await session.execute(lookup)).scalar_one())
-    return contact.id
+        await session.execute(delete(Contact).where(Contact.id == contact_id))
+        return int((await session.execute(_IDENTITY, key)).scalar_one())
+    return int(contact_id)
 
 
 async def _conversation_for(
     session: AsyncSession, inbound: InboundMessage, contact_id: int
-) -> Conversation:
+) -> tuple[int, str]:
+    """The conversation's id and state."""
     key = {
         "organization_id": inbound.organization_id,
         "contact_id": contact_id,
         "channel": inbound.channel,
         "thread_key": inbound.thread_key,
     }
-    found = (await session.execute(select(Conversation).filter_by(**key))).scalar_one_or_none()
+    found = (await session.execute(_CONVERSATION, key)).first()
     if found is not None:
-        return found
+        return found[0], found[1]
     now = utcnow()
     await insert_ignoring_conflict(
         session,
@@ -212,4 +242,5 @@ async def _conversation_for(
         },
         tuple(key),
     )
-    return (await session.execute(select(Conversation).filter_by(**key))).scalar_one()
+    row = (await session.execute(_CONVERSATION, key)).one()
+    return row[0], row[1]
