@@ -134,21 +134,8 @@ class Database:
         async with self._turns, self.sessions() as session:
             async with session.begin():
                 yield session
-            actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
-        for action in actions:
-            try:
-                result = action()
-                if result is not None:
-                    await result
-            except (RedisError, OSError) as error:
-                # The transaction is committed, so nothing is lost: the reconciler redoes
-                # what Redis missed (routing, sends, deadlines). Failing the request now
-                # would make a provider give up on a message that is already stored.
-                log.warning(
-                    "committed, but a follow-up could not reach Redis (%s); the reconciler "
-                    "will redo it",
-                    error,
-                )
+            actions = take_after_commit(session)
+        await run_after_commit(actions)
 
     async def create_all(self) -> None:
         """Create the tables directly (tests and benchmarks; deployments run migrations)."""
@@ -162,6 +149,31 @@ class Database:
 def after_commit(session: AsyncSession, action: AfterCommit) -> None:
     """Run `action` once the session's transaction has committed (never if it rolls back)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def take_after_commit(session: AsyncSession) -> list[AfterCommit]:
+    """The actions registered on the session so far, no longer the session's to run: for
+    a caller that runs them itself once the transaction has committed."""
+    actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+    return actions
+
+
+async def run_after_commit(actions: Sequence[AfterCommit]) -> None:
+    """Run committed work's follow-ups in order."""
+    for action in actions:
+        try:
+            result = action()
+            if result is not None:
+                await result
+        except (RedisError, OSError) as error:
+            # The transaction is committed, so nothing is lost: the reconciler redoes
+            # what Redis missed (routing, sends, deadlines). Failing the request now
+            # would make a provider give up on a message that is already stored.
+            log.warning(
+                "committed, but a follow-up could not reach Redis (%s); the reconciler "
+                "will redo it",
+                error,
+            )
 
 
 @functools.cache

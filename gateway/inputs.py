@@ -188,10 +188,11 @@ class IdConverter(IntegerConverter):
             raise BadPathId(exc.message) from None
 
 
-def check_address() -> None:
+async def check_address() -> None:
     """Before every request and socket: the query's values and the route's text parts are
     text the rest of the code may store or search for (they are decoded leniently, so the
-    only thing to refuse is a NUL character)."""
+    only thing to refuse is a NUL character). A coroutine, so Quart runs it on the event
+    loop rather than handing it to a thread on every request."""
     connection = request if has_request_context() else websocket
     values = [*connection.args.values(), *(connection.view_args or {}).values()]
     for value in values:

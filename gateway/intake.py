@@ -1,6 +1,7 @@
-"""The funnel every channel calls: `receive(InboundMessage)`. In one transaction it finds
-or creates the contact and the conversation, stores the message, and (after commit)
-enqueues the routing job and tells the live pages. The provider's message id is the
+"""The funnel every channel calls: `receive(InboundMessage)`. In one transaction (shared
+with the messages arriving at the same moment) it finds or creates the contact and the
+conversation, stores the message, and (after commit) enqueues the routing job and tells
+the live pages. The provider's message id is the
 idempotency key: a repeat returns the stored message and does nothing else, even when the
 same message arrives many times at once."""
 
@@ -18,6 +19,7 @@ from gateway import metrics
 from gateway.db import Database, after_commit, insert_ignoring_conflict
 from gateway.errors import BadInput
 from gateway.events import Event, EventPublisher
+from gateway.group_commit import GroupCommit
 from gateway.messages import InboundMessage
 from gateway.models import Contact, ContactIdentity, Conversation, Message, utcnow
 from gateway.ownership import State
@@ -39,11 +41,18 @@ class Received:
 WithinIntake = Callable[[AsyncSession, "Received"], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Options:
+    within: WithinIntake | None
+    route_after: timedelta | None
+
+
 class Intake:
     def __init__(self, db: Database, jobs: JobQueue, events: EventPublisher) -> None:
         self.db = db
         self.jobs = jobs
         self.events = events
+        self._group = GroupCommit[_Options, Received](db, self._store)
 
     async def receive(
         self,
@@ -52,12 +61,20 @@ class Intake:
         within: WithinIntake | None = None,
         route_after: timedelta | None = None,
     ) -> Received:
-        """Store one inbound message once. Its routing job is queued after the commit, or
-        held back `route_after` when the caller routes it at once itself (the job is then
-        only the safety net: routing is claimed once per message)."""
+        """Store one inbound message once, in a transaction of its own or shared with the
+        messages arriving at the same moment (`gateway.group_commit`). Its routing job is
+        queued after the commit, or held back `route_after` when the caller routes it at
+        once itself (the job is then only the safety net: routing is claimed once per
+        message). Not for a task already inside a transaction: see `receive_in`."""
         _validate(inbound)
-        async with self.db.transaction() as session:
-            return await self.receive_in(session, inbound, within=within, route_after=route_after)
+        return await self._group.submit(inbound, _Options(within, route_after))
+
+    async def _store(
+        self, session: AsyncSession, inbound: InboundMessage, options: _Options
+    ) -> Received:
+        return await self.receive_in(
+            session, inbound, within=options.within, route_after=options.route_after
+        )
 
     async def receive_in(
         self,

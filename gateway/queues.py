@@ -6,11 +6,12 @@ name, so `gateway` never imports `handoff`. Every network send gets an explicit 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from rq import Callback, Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -77,6 +78,7 @@ class JobQueue:
         self._queues = {
             name: Queue(name, connection=redis, serializer=JSONSerializer) for name in ALL_QUEUES
         }
+        self._groups: dict[asyncio.AbstractEventLoop, _Group] = {}
 
     def queue(self, name: str) -> Queue:
         return self._queues[name]
@@ -90,7 +92,9 @@ class JobQueue:
         retry: Retry | None = None,
         job_id: str | None = None,
         conversation_id: int | None = None,
+        pipeline: Pipeline | None = None,
     ) -> JobRef:
+        """Queue one job; with `pipeline`, it reaches Redis when the pipeline runs."""
         if job_id is None and job in KEYED_JOBS and args:
             job_id = keyed_job_id(job, int(args[0]))
         options: dict[str, Any] = {
@@ -105,7 +109,7 @@ class JobQueue:
         if at is not None:
             rq_job = target.enqueue_at(at, job, *args, **options)
         else:
-            rq_job = target.enqueue(job, *args, **options)
+            rq_job = target.enqueue(job, *args, pipeline=pipeline, **options)
         return JobRef(rq_job.id)
 
     def waiting(self, job_ids: list[str]) -> set[str]:
@@ -120,5 +124,57 @@ class JobQueue:
         }
 
     async def enqueue_async(self, queue: str, job: str, *args: Any, **options: Any) -> JobRef:
-        """`enqueue` off the event loop (RQ's client is synchronous)."""
-        return await asyncio.to_thread(self.enqueue, queue, job, *args, **options)
+        """`enqueue` off the event loop (RQ's client is synchronous). Jobs queued while an
+        earlier group is on its way to Redis go together: one thread, one pipeline (a
+        batch of messages stored together queues its routing jobs at once)."""
+        if options.get("at") is not None:
+            return await asyncio.to_thread(self.enqueue, queue, job, *args, **options)
+        loop = asyncio.get_running_loop()
+        group = self._groups.get(loop)
+        if group is None:
+            self._groups = {loop: (group := _Group())}  # one loop at a time uses a queue
+        request = _Request(queue, job, args, options, loop.create_future())
+        group.waiting.append(request)
+        if group.sender is None or group.sender.done():
+            group.sender = asyncio.create_task(self._send(group))
+        return await request.answer
+
+    async def _send(self, group: _Group) -> None:
+        while group.waiting:
+            requests, group.waiting = group.waiting, []
+            try:
+                refs = await asyncio.to_thread(self._enqueue_together, requests)
+            except Exception as error:
+                for request in requests:
+                    if not request.answer.done():
+                        request.answer.set_exception(error)
+            else:
+                for request, ref in zip(requests, refs, strict=True):
+                    if not request.answer.done():
+                        request.answer.set_result(ref)
+
+    def _enqueue_together(self, requests: list[_Request]) -> list[JobRef]:
+        with self.redis.pipeline() as pipe:
+            refs = [
+                self.enqueue(item.queue, item.job, *item.args, pipeline=pipe, **item.options)
+                for item in requests
+            ]
+            pipe.execute()
+        return refs
+
+
+@dataclass(slots=True)
+class _Request:
+    queue: str
+    job: str
+    args: tuple[Any, ...]
+    options: dict[str, Any]
+    answer: asyncio.Future[JobRef]
+
+
+@dataclass(slots=True)
+class _Group:
+    """The jobs waiting for the group now on its way, and the task sending them."""
+
+    waiting: list[_Request] = field(default_factory=list)
+    sender: asyncio.Task[None] | None = None

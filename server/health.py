@@ -33,7 +33,9 @@ def _text(value: bytes | str) -> str:
 
 
 def install(app: Quart, plugin_blueprints: Mapping[str, str]) -> None:
-    """Note the time of each webhook a plug-in's blueprint accepts."""
+    """Note the time of each webhook a plug-in's blueprint accepts (to the second: a process
+    writes a plug-in's time once per second however many webhooks it takes)."""
+    noted: dict[str, str] = {}
 
     @app.after_request
     async def note_webhook(response: Response) -> Response:
@@ -41,10 +43,12 @@ def install(app: Quart, plugin_blueprints: Mapping[str, str]) -> None:
         if CHECK_HEADER in response.headers:
             return response  # an admin's test of the webhook URL, not a provider's webhook
         if plugin is not None and request.method == "POST" and response.status_code < 400:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            if noted.get(plugin) == now:
+                return response
+            noted[plugin] = now
             try:
-                await app_services().services.events.redis.hset(
-                    LAST_WEBHOOK_KEY, plugin, datetime.now(UTC).isoformat(timespec="seconds")
-                )
+                await app_services().services.events.redis.hset(LAST_WEBHOOK_KEY, plugin, now)
             except RedisError as error:
                 # The webhook is accepted and stored; only this health note is missing.
                 log.warning("could not note the %s webhook's time (%s)", plugin, error)

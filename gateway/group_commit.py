@@ -1,0 +1,138 @@
+"""Group commit for intake: the messages that arrive while one intake transaction commits
+are stored together in the next one, so a busy gateway pays one transaction (a pool
+checkout, BEGIN, COMMIT and its flush to disk, and on SQLite one turn of the write lock)
+per batch instead of per message. A message that arrives alone is stored at once, as before:
+nothing waits for company.
+
+Every caller still gets its own answer after the commit that stored its message, and its
+after-commit work (the routing job, the live event) has run. If anything fails in a shared
+transaction, nothing of it was committed and the batch's messages are stored again one
+transaction each, so a failure belongs to the message that caused it alone. A follow-up
+that fails after the commit fails its own message's caller alone (what Redis missed is
+only logged, for the reconciler to redo, as for any transaction).
+
+Messages of one batch are stored in the order of their sender (stable, so one sender's
+messages keep the order they came in): two batches in two processes then lock the same
+conversations in the same order, and do not deadlock on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db import AfterCommit, Database, run_after_commit, take_after_commit
+from gateway.messages import InboundMessage
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 64
+
+Options = TypeVar("Options")
+Answer = TypeVar("Answer")
+
+
+@dataclass(slots=True)
+class Waiting(Generic[Options, Answer]):
+    """One message waiting to be stored, what its caller passed along, and the future its
+    answer goes to."""
+
+    inbound: InboundMessage
+    options: Options
+    answer: asyncio.Future[Answer] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    @property
+    def lock_order(self) -> tuple[int, str, str, str, str]:
+        inbound = self.inbound
+        return (
+            inbound.organization_id,
+            inbound.channel,
+            inbound.sender_kind,
+            inbound.sender_address,
+            inbound.thread_key,
+        )
+
+    def settle(self, answer: Answer) -> None:
+        with contextlib.suppress(asyncio.InvalidStateError):  # its caller went away meanwhile
+            self.answer.set_result(answer)
+
+    def fail(self, error: BaseException) -> None:
+        with contextlib.suppress(asyncio.InvalidStateError):
+            self.answer.set_exception(error)
+
+
+class GroupCommit(Generic[Options, Answer]):
+    """Stores messages through `store` (one message in the session it is given), batching
+    the ones that arrive while a commit is under way."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: Callable[[AsyncSession, InboundMessage, Options], Awaitable[Answer]],
+    ) -> None:
+        self.db = db
+        self.store = store
+        self._waiting: list[Waiting[Options, Answer]] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def submit(self, inbound: InboundMessage, options: Options) -> Answer:
+        waiting: Waiting[Options, Answer] = Waiting(inbound, options)
+        self._waiting.append(waiting)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_all())
+        return await waiting.answer
+
+    async def _commit_all(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                if len(batch) == 1 or not await self._together(batch):
+                    await self._one_by_one(batch)
+            finally:
+                for waiting in batch:  # only when cancelled (the process stopping)
+                    if not waiting.answer.done():
+                        waiting.answer.cancel()
+
+    async def _together(self, batch: list[Waiting[Options, Answer]]) -> bool:
+        """Store the batch in one transaction; False when that failed (nothing of it was
+        stored). After the commit each message's follow-ups run in their order, the
+        messages' side by side (their routing jobs then reach Redis together)."""
+        stored: list[tuple[Waiting[Options, Answer], Answer, list[AfterCommit]]] = []
+        try:
+            async with self.db.transaction() as session:
+                for waiting in sorted(batch, key=lambda item: item.lock_order):
+                    answer = await self.store(session, waiting.inbound, waiting.options)
+                    stored.append((waiting, answer, take_after_commit(session)))
+        except Exception as error:
+            log.info(
+                "storing %d messages together failed (%s); storing them one by one",
+                len(batch),
+                error,
+            )
+            return False
+        outcomes = await asyncio.gather(
+            *(run_after_commit(actions) for _, _, actions in stored), return_exceptions=True
+        )
+        for (waiting, answer, _), outcome in zip(stored, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                waiting.fail(outcome)
+            else:
+                waiting.settle(answer)
+        return True
+
+    async def _one_by_one(self, batch: list[Waiting[Options, Answer]]) -> None:
+        for waiting in batch:
+            try:
+                async with self.db.transaction() as session:
+                    answer = await self.store(session, waiting.inbound, waiting.options)
+            except Exception as error:
+                waiting.fail(error)
+            else:
+                waiting.settle(answer)

@@ -1,0 +1,108 @@
+"""Messages arriving at the same moment share one intake transaction, each caller still
+gets its own answer, a failing message fails alone, and their routing jobs reach Redis
+together, each under its own id."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.intake import Received
+from gateway.models import Message
+from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue, keyed_job_id
+from gateway.runtime import Services
+from tests.support.factories import chat_message, intake_for
+
+
+def count_transactions(services: Services) -> list[int]:
+    begun = [0]
+
+    @event.listens_for(services.db.engine.sync_engine, "begin")
+    def _begin(_connection: object) -> None:
+        begun[0] += 1
+
+    return begun
+
+
+async def test_messages_arriving_together_share_a_transaction_and_keep_their_order(
+    services: Services, org
+) -> None:
+    intake = intake_for(services)
+    begun = count_transactions(services)
+    messages = [
+        chat_message(org, f"message {n}", visitor=f"v-{n % 5}", frame=f"f-{n}") for n in range(40)
+    ]
+
+    results = await asyncio.gather(*(intake.receive(message) for message in messages))
+
+    assert begun[0] < len(messages) / 4  # batched, not one transaction per message
+    assert len({result.message_id for result in results}) == len(messages)
+    async with services.db.transaction() as session:
+        rows = (await session.execute(select(Message.id, Message.text))).all()
+    texts = dict(rows)
+    for message, result in zip(messages, results, strict=True):
+        assert texts[result.message_id] == message.text  # each caller got its own message
+    for visitor in range(5):  # one sender's messages are stored in the order they came
+        theirs = [result.message_id for n, result in enumerate(results) if n % 5 == visitor]
+        assert theirs == sorted(theirs)
+    queued = {job.id for job in services.jobs.queue(INTAKE).get_jobs()}
+    assert queued == {keyed_job_id(ROUTE_MESSAGE, result.message_id) for result in results}
+
+
+async def test_a_message_that_fails_in_a_shared_transaction_fails_alone(
+    services: Services, org
+) -> None:
+    intake = intake_for(services)
+
+    async def refuse(_session: AsyncSession, _received: Received) -> None:
+        raise RuntimeError("this one cannot be kept")
+
+    good = [chat_message(org, f"fine {n}", visitor=f"v-{n}") for n in range(6)]
+    bad = chat_message(org, "doomed", visitor="v-bad")
+    outcomes = await asyncio.gather(
+        *(intake.receive(message) for message in good[:3]),
+        intake.receive(bad, within=refuse),
+        *(intake.receive(message) for message in good[3:]),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[3], RuntimeError)
+    kept = [outcome for n, outcome in enumerate(outcomes) if n != 3]
+    assert all(isinstance(outcome, Received) and not outcome.duplicate for outcome in kept)
+    async with services.db.transaction() as session:
+        texts = set((await session.scalars(select(Message.text))).all())
+        stored = await session.scalar(select(func.count()).select_from(Message))
+    assert texts == {message.text for message in good} and stored == len(good)
+    queued = {job.id for job in services.jobs.queue(INTAKE).get_jobs()}
+    assert queued == {
+        keyed_job_id(ROUTE_MESSAGE, outcome.message_id)
+        for outcome in kept
+        if isinstance(outcome, Received)
+    }
+
+
+async def test_jobs_queued_together_reach_redis_in_one_group_each_with_its_id(
+    services: Services,
+) -> None:
+    refs = await asyncio.gather(
+        *(services.jobs.enqueue_async(INTAKE, ROUTE_MESSAGE, n) for n in range(1, 31))
+    )
+
+    assert [ref.id for ref in refs] == [keyed_job_id(ROUTE_MESSAGE, n) for n in range(1, 31)]
+    jobs = services.jobs.queue(INTAKE).get_jobs()
+    assert sorted(job.args[0] for job in jobs) == list(range(1, 31))
+
+
+async def test_a_group_redis_refuses_fails_every_caller_in_it() -> None:
+    unreachable = JobQueue(Redis.from_url("redis://127.0.0.1:1/0"))  # nothing listens there
+
+    outcomes = await asyncio.gather(
+        *(unreachable.enqueue_async(INTAKE, ROUTE_MESSAGE, n) for n in range(1, 4)),
+        return_exceptions=True,
+    )
+
+    assert all(isinstance(outcome, RedisConnectionError) for outcome in outcomes)
