@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.intake import Received
-from gateway.models import Message
+from gateway.models import Message, Organization
 from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue, keyed_job_id
 from gateway.runtime import Services
 from tests.support.factories import chat_message, intake_for
@@ -29,7 +29,7 @@ def count_transactions(services: Services) -> list[int]:
 
 
 async def test_messages_arriving_together_share_a_transaction_and_keep_their_order(
-    services: Services, org
+    services: Services, org: Organization
 ) -> None:
     intake = intake_for(services)
     begun = count_transactions(services)
@@ -54,7 +54,7 @@ async def test_messages_arriving_together_share_a_transaction_and_keep_their_ord
 
 
 async def test_a_message_that_fails_in_a_shared_transaction_fails_alone(
-    services: Services, org
+    services: Services, org: Organization
 ) -> None:
     intake = intake_for(services)
 
