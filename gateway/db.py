@@ -5,15 +5,19 @@ jobs, publishing events): nothing leaves the process before the rows it refers t
 SQLite is the embedded default. It runs in WAL mode and every transaction starts with
 `BEGIN IMMEDIATE`, so a read lock never has to be upgraded (which fails at once). Within a
 process, SQLite transactions also take turns on an asyncio lock: waiters queue in order
-instead of sleeping in SQLite's busy handler, whose back-off ruins latency under load.
-Other processes (the worker beside the gateway) still meet on the busy timeout."""
+instead of sleeping in SQLite's busy handler, whose back-off (sleeps growing to 100 ms)
+ruins latency under load. Across processes (several gateway workers, the job worker) the
+turn is a lock on a file beside the database, which a waiting process gets the moment it
+is free; the busy timeout stays as the backstop for any other program writing the file."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -70,10 +74,10 @@ def make_engine(
 ) -> AsyncEngine:
     sizes = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        in_memory = path in ("", ":memory:")
-        if not in_memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = _sqlite_file(url)
+        in_memory = database is None
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         # a SQLite file keeps SQLAlchemy's pool either way (a connection is cheap to keep);
         # an in-memory database is one per connection, so its own pool class stays
         engine = create_async_engine(
@@ -88,12 +92,15 @@ def make_engine(
 
 class _Turns:
     """An asyncio lock that the task holding it may enter again (a transaction opened
-    inside another one on the same task must not wait for itself)."""
+    inside another one on the same task must not wait for itself), and with it, when given
+    a path, an exclusive lock on that file for the other processes."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock_path: Path | None) -> None:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
         self._depth = 0
+        self._lock_path = lock_path
+        self._file: int | None = None
 
     async def __aenter__(self) -> None:
         task = asyncio.current_task()
@@ -101,13 +108,60 @@ class _Turns:
             self._depth += 1
             return
         await self._lock.acquire()
+        try:
+            await self._lock_file()
+        except BaseException:
+            self._lock.release()
+            raise
         self._owner, self._depth = task, 1
 
     async def __aexit__(self, *_exc: object) -> None:
         self._depth -= 1
         if self._depth == 0:
             self._owner = None
+            if self._file is not None:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
             self._lock.release()
+
+    def close(self) -> None:
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
+
+    async def _lock_file(self) -> None:
+        if self._lock_path is None:
+            return
+        if self._file is None:
+            self._file = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        file = self._file
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass  # another process's turn: wait for it in a thread
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, file, fcntl.LOCK_EX)
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # the thread still gets the lock: give it back as soon as it does
+            def give_back(done: asyncio.Future[None]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    fcntl.flock(file, fcntl.LOCK_UN)
+
+            waiting.add_done_callback(give_back)
+            raise
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file a SQLite URL names (none for an in-memory database)."""
+    path = url.split("///", 1)[-1]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def _lock_file_of(url: str) -> Path | None:
+    """The file SQLite's writers take turns on, beside the database."""
+    database = _sqlite_file(url)
+    return None if database is None else database.with_name(database.name + ".turns")
 
 
 class Database:
@@ -120,7 +174,7 @@ class Database:
         self.engine = make_engine(url, echo=echo, pooled=pooled, pool=pool)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._turns: _Turns | contextlib.nullcontext[None] = (
-            _Turns() if self.dialect == "sqlite" else contextlib.nullcontext()
+            _Turns(_lock_file_of(url)) if self.dialect == "sqlite" else contextlib.nullcontext()
         )
 
     @property
@@ -144,6 +198,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if isinstance(self._turns, _Turns):
+            self._turns.close()
 
 
 def after_commit(session: AsyncSession, action: AfterCommit) -> None:
