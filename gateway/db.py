@@ -188,7 +188,7 @@ class Database:
         async with self._turns, self.sessions() as session:
             async with session.begin():
                 yield session
-            actions = take_after_commit(session)
+            actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
         await run_after_commit(actions)
 
     async def create_all(self) -> None:
@@ -205,13 +205,6 @@ class Database:
 def after_commit(session: AsyncSession, action: AfterCommit) -> None:
     """Run `action` once the session's transaction has committed (never if it rolls back)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
-
-
-def take_after_commit(session: AsyncSession) -> list[AfterCommit]:
-    """The actions registered on the session so far, no longer the session's to run: for
-    a caller that runs them itself once the transaction has committed."""
-    actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
-    return actions
 
 
 async def run_after_commit(actions: Sequence[AfterCommit]) -> None:

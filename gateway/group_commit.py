@@ -7,9 +7,7 @@ nothing waits for company.
 Every caller still gets its own answer after the commit that stored its message, and its
 after-commit work (the routing job, the live event) has run. If anything fails in a shared
 transaction, nothing of it was committed and the batch's messages are stored again one
-transaction each, so a failure belongs to the message that caused it alone. A follow-up
-that fails after the commit fails its own message's caller alone (what Redis missed is
-only logged, for the reconciler to redo, as for any transaction).
+transaction each, so a failure belongs to the message that caused it alone.
 
 Messages of one batch are stored in the order of their sender (stable, so one sender's
 messages keep the order they came in): two batches in two processes then lock the same
@@ -20,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import AfterCommit, Database, run_after_commit, take_after_commit
+from gateway.db import Database, after_commit
 from gateway.messages import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -68,15 +66,16 @@ class Waiting(Generic[Options, Answer]):
             self.answer.set_exception(error)
 
 
-class GroupCommit(Generic[Options, Answer]):
-    """Stores messages through `store` (one message in the session it is given), batching
-    the ones that arrive while a commit is under way."""
+StoreMany = Callable[
+    [AsyncSession, Sequence[tuple[InboundMessage, Options]]], Awaitable[Sequence[Answer]]
+]
 
-    def __init__(
-        self,
-        db: Database,
-        store: Callable[[AsyncSession, InboundMessage, Options], Awaitable[Answer]],
-    ) -> None:
+
+class GroupCommit(Generic[Options, Answer]):
+    """Stores messages through `store` (a batch of messages, in order, in the session it is
+    given; an answer for each), batching the ones that arrive while a commit is under way."""
+
+    def __init__(self, db: Database, store: StoreMany[Options, Answer]) -> None:
         self.db = db
         self.store = store
         self._waiting: list[Waiting[Options, Answer]] = []
@@ -93,46 +92,36 @@ class GroupCommit(Generic[Options, Answer]):
         while self._waiting:
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
-                if len(batch) == 1 or not await self._together(batch):
-                    await self._one_by_one(batch)
+                batch.sort(key=lambda item: item.lock_order)
+                if not await self._commit(batch) and len(batch) > 1:
+                    for waiting in batch:
+                        await self._commit([waiting])
             finally:
                 for waiting in batch:  # only when cancelled (the process stopping)
                     if not waiting.answer.done():
                         waiting.answer.cancel()
 
-    async def _together(self, batch: list[Waiting[Options, Answer]]) -> bool:
-        """Store the batch in one transaction; False when that failed (nothing of it was
-        stored). After the commit each message's follow-ups run in their order, the
-        messages' side by side (their routing jobs then reach Redis together)."""
-        stored: list[tuple[Waiting[Options, Answer], Answer, list[AfterCommit]]] = []
+    async def _commit(self, batch: list[Waiting[Options, Answer]]) -> bool:
+        """Store the batch in one transaction; False when that failed before its commit
+        (nothing of it was stored) for a batch of several, to be stored one by one."""
+        committed: list[bool] = []
         try:
             async with self.db.transaction() as session:
-                for waiting in sorted(batch, key=lambda item: item.lock_order):
-                    answer = await self.store(session, waiting.inbound, waiting.options)
-                    stored.append((waiting, answer, take_after_commit(session)))
+                after_commit(session, lambda: committed.append(True))
+                answers = await self.store(
+                    session, [(waiting.inbound, waiting.options) for waiting in batch]
+                )
         except Exception as error:
-            log.info(
-                "storing %d messages together failed (%s); storing them one by one",
-                len(batch),
-                error,
-            )
-            return False
-        outcomes = await asyncio.gather(
-            *(run_after_commit(actions) for _, _, actions in stored), return_exceptions=True
-        )
-        for (waiting, answer, _), outcome in zip(stored, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                waiting.fail(outcome)
-            else:
-                waiting.settle(answer)
-        return True
-
-    async def _one_by_one(self, batch: list[Waiting[Options, Answer]]) -> None:
-        for waiting in batch:
-            try:
-                async with self.db.transaction() as session:
-                    answer = await self.store(session, waiting.inbound, waiting.options)
-            except Exception as error:
+            if len(batch) > 1 and not committed:
+                log.info(
+                    "storing %d messages together failed (%s); storing them one by one",
+                    len(batch),
+                    error,
+                )
+                return False
+            for waiting in batch:  # its own failure, or one after the commit: every caller's
                 waiting.fail(error)
-            else:
-                waiting.settle(answer)
+            return True
+        for waiting, answer in zip(batch, answers, strict=True):
+            waiting.settle(answer)
+        return True

@@ -1,29 +1,31 @@
 """The funnel every channel calls: `receive(InboundMessage)`. In one transaction (shared
 with the messages arriving at the same moment) it finds or creates the contact and the
 conversation, stores the message, and (after commit) enqueues the routing job and tells
-the live pages. The provider's message id is the
-idempotency key: a repeat returns the stored message and does nothing else, even when the
-same message arrives many times at once."""
+the live pages. The provider's message id is the idempotency key: a repeat returns the
+stored message and does nothing else, even when the same message arrives many times at
+once. The rows and their statements are `gateway.intake_rows`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
-from datetime import timedelta
-from typing import cast
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import intake_rows as rows
 from gateway import metrics
-from gateway.db import Database, after_commit, insert_ignoring_conflict
+from gateway.db import AfterCommit, Database, after_commit, run_after_commit
 from gateway.errors import BadInput
 from gateway.events import Event, EventPublisher
 from gateway.group_commit import GroupCommit
 from gateway.messages import InboundMessage
-from gateway.models import Contact, ContactIdentity, Conversation, Message, utcnow
-from gateway.ownership import State
+from gateway.models import utcnow
 from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000
 
@@ -47,12 +49,15 @@ class _Options:
     route_after: timedelta | None
 
 
+Batch = Sequence[tuple[InboundMessage, _Options]]
+
+
 class Intake:
     def __init__(self, db: Database, jobs: JobQueue, events: EventPublisher) -> None:
         self.db = db
         self.jobs = jobs
         self.events = events
-        self._group = GroupCommit[_Options, Received](db, self._store)
+        self._group = GroupCommit[_Options, Received](db, self._store_together)
 
     async def receive(
         self,
@@ -69,13 +74,6 @@ class Intake:
         _validate(inbound)
         return await self._group.submit(inbound, _Options(within, route_after))
 
-    async def _store(
-        self, session: AsyncSession, inbound: InboundMessage, options: _Options
-    ) -> Received:
-        return await self.receive_in(
-            session, inbound, within=options.within, route_after=options.route_after
-        )
-
     async def receive_in(
         self,
         session: AsyncSession,
@@ -87,42 +85,88 @@ class Intake:
         """`receive` in the caller's transaction (a channel storing several messages in
         one commit); the routing job and the live event still wait for that commit."""
         _validate(inbound)
-        contact_id = await _contact_for(session, inbound)
-        conversation_id, state = await _conversation_for(session, inbound, contact_id)
+        contact_id = await rows.contact_for(session, inbound)
+        conversation_id, state = await rows.conversation_for(session, inbound, contact_id)
         now = utcnow()
-        message_id = await insert_ignoring_conflict(
-            session,
-            Message,
-            {
-                "organization_id": inbound.organization_id,
-                "conversation_id": conversation_id,
-                "direction": "inbound",
-                "author": "customer",
-                "channel": inbound.channel,
-                "text": inbound.text,
-                "html": inbound.html,
-                "attachments": [asdict(item) for item in inbound.attachments],
-                "meta": {**inbound.meta, **({"no_reply": True} if inbound.no_reply else {})},
-                "provider_message_id": inbound.provider_message_id,
-                "delivery_status": "received",
-                "created_at": now,
-                "updated_at": now,
-            },
-            ("organization_id", "channel", "provider_message_id"),
+        message_id = await rows.insert_message(
+            session, rows.message_row(inbound, conversation_id, now)
         )
         if message_id is None:  # a repeat, or the same message committed concurrently
-            stored = await _stored(session, inbound)
-            assert stored is not None
-            if within is not None:
-                await within(session, stored)
-            return stored
-        await session.execute(_CUSTOMER_SPOKE, {"conversation": conversation_id, "now": now})
+            received = await _stored(session, inbound)
+        else:
+            received = Received(message_id, conversation_id, contact_id, duplicate=False)
+            await rows.customer_spoke(session, [conversation_id], now)
+            for action in self._follow_ups(inbound, received, state, now, route_after):
+                after_commit(session, action)
+        if within is not None:
+            await within(session, received)
+        return received
+
+    async def _store_together(self, session: AsyncSession, batch: Batch) -> list[Received]:
+        """Several messages in one transaction, each step one statement for all of them
+        (a sender or a thread never seen before is created on its own)."""
+        if len(batch) == 1:
+            inbound, options = batch[0]
+            received = await self.receive_in(
+                session, inbound, within=options.within, route_after=options.route_after
+            )
+            return [received]
+        inbounds = [inbound for inbound, _ in batch]
+        contacts = await rows.known_contacts(session, inbounds)
+        for inbound in inbounds:
+            if rows.sender_key(inbound) not in contacts:
+                contacts[rows.sender_key(inbound)] = await rows.contact_for(session, inbound)
+        threads = [
+            rows.thread_key(inbound, contacts[rows.sender_key(inbound)]) for inbound in inbounds
+        ]
+        conversations = await rows.known_conversations(session, threads)
+        for inbound, thread in zip(inbounds, threads, strict=True):
+            if thread not in conversations:
+                conversations[thread] = await rows.conversation_for(session, inbound, thread[1])
+        now = utcnow()
+        new = await rows.insert_messages(
+            session,
+            [
+                rows.message_row(inbound, conversations[thread][0], now)
+                for inbound, thread in zip(inbounds, threads, strict=True)
+            ],
+        )
+        answers: list[Received] = []
+        follow_ups: list[list[AfterCommit]] = []
+        for (inbound, options), thread in zip(batch, threads, strict=True):
+            conversation_id, state = conversations[thread]
+            message_id = new.pop(rows.message_key(inbound), None)
+            if message_id is None:  # a repeat (perhaps of a message earlier in this batch)
+                received = await _stored(session, inbound)
+            else:
+                received = Received(message_id, conversation_id, thread[1], duplicate=False)
+                follow_ups.append(
+                    self._follow_ups(inbound, received, state, now, options.route_after)
+                )
+            if options.within is not None:
+                await options.within(session, received)
+            answers.append(received)
+        spoke = {answer.conversation_id for answer in answers if not answer.duplicate}
+        if spoke:
+            await rows.customer_spoke(session, spoke, now)
+        after_commit(session, lambda: _side_by_side(follow_ups))
+        return answers
+
+    def _follow_ups(
+        self,
+        inbound: InboundMessage,
+        received: Received,
+        state: str,
+        now: datetime,
+        route_after: timedelta | None,
+    ) -> list[AfterCommit]:
+        """After a new message's commit: its routing job, its live event, its count."""
         event = Event(
             "message",
             inbound.organization_id,
-            conversation_id,
+            received.conversation_id,
             {
-                "message_id": message_id,
+                "message_id": received.message_id,
                 "author": "customer",
                 "channel": inbound.channel,
                 "text": inbound.text,
@@ -130,18 +174,34 @@ class Intake:
             },
         )
         route_at = None if route_after is None else now + route_after
-        after_commit(
-            session,
+        return [
             lambda: self.jobs.enqueue_async(
-                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id, at=route_at
+                INTAKE,
+                ROUTE_MESSAGE,
+                received.message_id,
+                conversation_id=received.conversation_id,
+                at=route_at,
             ),
-        )
-        after_commit(session, lambda: self.events.publish(event))
-        after_commit(session, lambda: metrics.count_message_received(inbound.channel))
-        received = Received(message_id, conversation_id, contact_id, duplicate=False)
-        if within is not None:
-            await within(session, received)
-        return received
+            lambda: self.events.publish(event),
+            lambda: metrics.count_message_received(inbound.channel),
+        ]
+
+
+async def _side_by_side(follow_ups: Sequence[Sequence[AfterCommit]]) -> None:
+    """Each message's follow-ups in their order, the messages' at once (so their routing
+    jobs reach Redis together). One failing does not stop the others."""
+    outcomes = await asyncio.gather(
+        *(run_after_commit(actions) for actions in follow_ups), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            log.error("a committed message's follow-up failed: %s", outcome)
+
+
+async def _stored(session: AsyncSession, inbound: InboundMessage) -> Received:
+    found = await rows.stored(session, inbound)
+    assert found is not None
+    return Received(found.message_id, found.conversation_id, found.contact_id, duplicate=True)
 
 
 def _validate(inbound: InboundMessage) -> None:
@@ -151,113 +211,3 @@ def _validate(inbound: InboundMessage) -> None:
         raise BadInput("an inbound message needs the sender's address")
     if len(inbound.text) > MAX_TEXT_CHARS:
         raise BadInput(f"a message may hold at most {MAX_TEXT_CHARS} characters")
-
-
-# The statements of every intake, built once (their values come as parameters).
-_messages = cast(Table, Message.__table__)
-_identities = cast(Table, ContactIdentity.__table__)
-_conversations = cast(Table, Conversation.__table__)
-_contacts = cast(Table, Contact.__table__)
-_STORED = (
-    select(_messages.c.id, _messages.c.conversation_id, _conversations.c.contact_id)
-    .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
-    .where(
-        _messages.c.organization_id == bindparam("organization_id"),
-        _messages.c.channel == bindparam("channel"),
-        _messages.c.provider_message_id == bindparam("provider_message_id"),
-    )
-)
-_IDENTITY = select(_identities.c.contact_id).where(
-    _identities.c.organization_id == bindparam("organization_id"),
-    _identities.c.kind == bindparam("kind"),
-    _identities.c.address == bindparam("address"),
-)
-_NEW_CONTACT = insert(_contacts).returning(_contacts.c.id)
-_CONVERSATION = select(_conversations.c.id, _conversations.c.state).where(
-    _conversations.c.organization_id == bindparam("organization_id"),
-    _conversations.c.contact_id == bindparam("contact_id"),
-    _conversations.c.channel == bindparam("channel"),
-    _conversations.c.thread_key == bindparam("thread_key"),
-)
-_CUSTOMER_SPOKE = (
-    update(_conversations)
-    .where(_conversations.c.id == bindparam("conversation"))
-    .values(last_customer_at=bindparam("now"))
-)
-
-
-async def _stored(session: AsyncSession, inbound: InboundMessage) -> Received | None:
-    row = (
-        await session.execute(
-            _STORED,
-            {
-                "organization_id": inbound.organization_id,
-                "channel": inbound.channel,
-                "provider_message_id": inbound.provider_message_id,
-            },
-        )
-    ).first()
-    return None if row is None else Received(row[0], row[1], row[2], duplicate=True)
-
-
-async def _contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
-    key = {
-        "organization_id": inbound.organization_id,
-        "kind": inbound.sender_kind,
-        "address": inbound.sender_address,
-    }
-    found = (await session.execute(_IDENTITY, key)).scalar_one_or_none()
-    if found is not None:
-        return int(found)
-    contact_id = (
-        await session.execute(
-            _NEW_CONTACT,
-            {
-                "organization_id": inbound.organization_id,
-                "name": inbound.sender_name,
-                "created_at": utcnow(),
-            },
-        )
-    ).scalar_one()
-    created = await insert_ignoring_conflict(
-        session,
-        ContactIdentity,
-        {**key, "contact_id": contact_id, "created_at": utcnow()},
-        tuple(key),
-    )
-    if created is None:  # another message from this sender won the race
-        await session.execute(delete(Contact).where(Contact.id == contact_id))
-        return int((await session.execute(_IDENTITY, key)).scalar_one())
-    return int(contact_id)
-
-
-async def _conversation_for(
-    session: AsyncSession, inbound: InboundMessage, contact_id: int
-) -> tuple[int, str]:
-    """The conversation's id and state."""
-    key = {
-        "organization_id": inbound.organization_id,
-        "contact_id": contact_id,
-        "channel": inbound.channel,
-        "thread_key": inbound.thread_key,
-    }
-    found = (await session.execute(_CONVERSATION, key)).first()
-    if found is not None:
-        return found[0], found[1]
-    now = utcnow()
-    await insert_ignoring_conflict(
-        session,
-        Conversation,
-        {
-            **key,
-            "address_kind": inbound.sender_kind,
-            "address": inbound.sender_address,
-            "state": State.AI.value,
-            "ownership_version": 1,
-            "created_at": now,
-            "updated_at": now,
-        },
-        tuple(key),
-    )
-    row = (await session.execute(_CONVERSATION, key)).one()
-    return row[0], row[1]

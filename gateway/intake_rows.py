@@ -1,0 +1,243 @@
+"""The rows intake reads and writes, through statements built once (their values come as
+parameters, so a message does not pay for building and keying new statements): the
+sender's contact, the conversation, the message, and the conversation's last customer
+time. Each step also has a form for a batch of messages, one statement for all of them
+(`gateway.intake` stores the messages arriving at the same moment together)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db import insert_ignoring_conflict
+from gateway.messages import InboundMessage
+from gateway.models import Contact, ContactIdentity, Conversation, Message, utcnow
+from gateway.ownership import State
+
+SenderKey = tuple[int, str, str]  # organization, kind, address
+ThreadKey = tuple[int, int, str, str]  # organization, contact, channel, thread
+MessageKey = tuple[int, str, str]  # organization, channel, the provider's message id
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A message's row: its id, its conversation's and its contact's."""
+
+    message_id: int
+    conversation_id: int
+    contact_id: int
+
+
+MESSAGES = cast(Table, Message.__table__)
+IDENTITIES = cast(Table, ContactIdentity.__table__)
+CONVERSATIONS = cast(Table, Conversation.__table__)
+CONTACTS = cast(Table, Contact.__table__)
+
+_STORED = (
+    select(MESSAGES.c.id, MESSAGES.c.conversation_id, CONVERSATIONS.c.contact_id)
+    .join(CONVERSATIONS, CONVERSATIONS.c.id == MESSAGES.c.conversation_id)
+    .where(
+        MESSAGES.c.organization_id == bindparam("organization_id"),
+        MESSAGES.c.channel == bindparam("channel"),
+        MESSAGES.c.provider_message_id == bindparam("provider_message_id"),
+    )
+)
+_IDENTITY = select(IDENTITIES.c.contact_id).where(
+    IDENTITIES.c.organization_id == bindparam("organization_id"),
+    IDENTITIES.c.kind == bindparam("kind"),
+    IDENTITIES.c.address == bindparam("address"),
+)
+_IDENTITIES = select(
+    IDENTITIES.c.organization_id, IDENTITIES.c.kind, IDENTITIES.c.address, IDENTITIES.c.contact_id
+).where(
+    tuple_(IDENTITIES.c.organization_id, IDENTITIES.c.kind, IDENTITIES.c.address).in_(
+        bindparam("keys", expanding=True)
+    )
+)
+_NEW_CONTACT = insert(CONTACTS).returning(CONTACTS.c.id)
+_CONVERSATION = select(CONVERSATIONS.c.id, CONVERSATIONS.c.state).where(
+    CONVERSATIONS.c.organization_id == bindparam("organization_id"),
+    CONVERSATIONS.c.contact_id == bindparam("contact_id"),
+    CONVERSATIONS.c.channel == bindparam("channel"),
+    CONVERSATIONS.c.thread_key == bindparam("thread_key"),
+)
+_THREAD = (
+    CONVERSATIONS.c.organization_id,
+    CONVERSATIONS.c.contact_id,
+    CONVERSATIONS.c.channel,
+    CONVERSATIONS.c.thread_key,
+)
+_CONVERSATIONS = select(*_THREAD, CONVERSATIONS.c.id, CONVERSATIONS.c.state).where(
+    tuple_(*_THREAD).in_(bindparam("keys", expanding=True))
+)
+_CUSTOMER_SPOKE = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id.in_(bindparam("conversations", expanding=True)))
+    .values(last_customer_at=bindparam("now"))
+)
+_MESSAGE_KEY = ("organization_id", "channel", "provider_message_id")
+
+
+def sender_key(inbound: InboundMessage) -> SenderKey:
+    return (inbound.organization_id, inbound.sender_kind, inbound.sender_address)
+
+
+def thread_key(inbound: InboundMessage, contact_id: int) -> ThreadKey:
+    return (inbound.organization_id, contact_id, inbound.channel, inbound.thread_key)
+
+
+def message_key(inbound: InboundMessage) -> MessageKey:
+    return (inbound.organization_id, inbound.channel, inbound.provider_message_id)
+
+
+async def stored(session: AsyncSession, inbound: InboundMessage) -> Stored | None:
+    """The message already stored under the provider's id."""
+    row = (
+        await session.execute(_STORED, dict(zip(_MESSAGE_KEY, message_key(inbound), strict=True)))
+    ).first()
+    return None if row is None else Stored(row[0], row[1], row[2])
+
+
+async def known_contacts(
+    session: AsyncSession, inbounds: Iterable[InboundMessage]
+) -> dict[SenderKey, int]:
+    """The contacts of the senders already known, in one statement."""
+    keys = sorted({sender_key(inbound) for inbound in inbounds})
+    rows = await session.execute(_IDENTITIES, {"keys": keys})
+    return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
+
+
+async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
+    """The sender's contact, created with its identity for a sender never seen before."""
+    key = dict(zip(("organization_id", "kind", "address"), sender_key(inbound), strict=True))
+    found = (await session.execute(_IDENTITY, key)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    contact_id = (
+        await session.execute(
+            _NEW_CONTACT,
+            {
+                "organization_id": inbound.organization_id,
+                "name": inbound.sender_name,
+                "created_at": utcnow(),
+            },
+        )
+    ).scalar_one()
+    created = await insert_ignoring_conflict(
+        session,
+        ContactIdentity,
+        {**key, "contact_id": contact_id, "created_at": utcnow()},
+        tuple(key),
+    )
+    if created is None:  # another message from this sender won the race
+        await session.execute(delete(Contact).where(Contact.id == contact_id))
+        return int((await session.execute(_IDENTITY, key)).scalar_one())
+    return int(contact_id)
+
+
+async def known_conversations(
+    session: AsyncSession, keys: Iterable[ThreadKey]
+) -> dict[ThreadKey, tuple[int, str]]:
+    """The id and state of the conversations already open on these threads, in one
+    statement."""
+    rows = await session.execute(_CONVERSATIONS, {"keys": sorted(set(keys))})
+    return {(row[0], row[1], row[2], row[3]): (int(row[4]), row[5]) for row in rows}
+
+
+async def conversation_for(
+    session: AsyncSession, inbound: InboundMessage, contact_id: int
+) -> tuple[int, str]:
+    """The id and state of the conversation on the message's thread, created if new."""
+    key = dict(
+        zip(
+            ("organization_id", "contact_id", "channel", "thread_key"),
+            thread_key(inbound, contact_id),
+            strict=True,
+        )
+    )
+    found = (await session.execute(_CONVERSATION, key)).first()
+    if found is not None:
+        return found[0], found[1]
+    now = utcnow()
+    await insert_ignoring_conflict(
+        session,
+        Conversation,
+        {
+            **key,
+            "address_kind": inbound.sender_kind,
+            "address": inbound.sender_address,
+            "state": State.AI.value,
+            "ownership_version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+        tuple(key),
+    )
+    row = (await session.execute(_CONVERSATION, key)).one()
+    return row[0], row[1]
+
+
+def message_row(inbound: InboundMessage, conversation_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "organization_id": inbound.organization_id,
+        "conversation_id": conversation_id,
+        "direction": "inbound",
+        "author": "customer",
+        "channel": inbound.channel,
+        "text": inbound.text,
+        "html": inbound.html,
+        "attachments": [asdict(item) for item in inbound.attachments],
+        "meta": {**inbound.meta, **({"no_reply": True} if inbound.no_reply else {})},
+        "provider_message_id": inbound.provider_message_id,
+        "delivery_status": "received",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def insert_message(session: AsyncSession, row: Mapping[str, Any]) -> int | None:
+    """The new message's id, or None when one with the provider's id is stored already."""
+    return await insert_ignoring_conflict(session, Message, row, _MESSAGE_KEY)
+
+
+async def insert_messages(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]]
+) -> dict[MessageKey, int]:
+    """Insert the messages in order, in one statement; the ids of those that were new, by
+    their provider's id (one already stored, or twice in `rows`, is inserted once)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    result = await session.execute(_MESSAGES_INSERT[dialect], [dict(row) for row in rows])
+    return {(row[1], row[2], row[3]): int(row[0]) for row in result}
+
+
+def _messages_insert(dialect: str) -> Any:
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert_for(MESSAGES)
+        .on_conflict_do_nothing(index_elements=list(_MESSAGE_KEY))
+        .returning(
+            MESSAGES.c.id,
+            MESSAGES.c.organization_id,
+            MESSAGES.c.channel,
+            MESSAGES.c.provider_message_id,
+        )
+    )
+
+
+_MESSAGES_INSERT = {name: _messages_insert(name) for name in ("postgresql", "sqlite")}
+
+
+async def customer_spoke(
+    session: AsyncSession, conversation_ids: Iterable[int], now: datetime
+) -> None:
+    """Mark when the customer last wrote, on each of these conversations (in id order, so
+    concurrent batches lock them in the same order)."""
+    await session.execute(
+        _CUSTOMER_SPOKE, {"conversations": sorted(set(conversation_ids)), "now": now}
+    )
