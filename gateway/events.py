@@ -11,11 +11,12 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,24 @@ class EventPublisher:
 
     async def publish(self, event: Event) -> int:
         """Publish; returns how many subscribers of the conversation got it."""
-        payload = event.to_json()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.publish(org_channel(event.organization_id), payload)
-            if event.conversation_id is not None:
-                pipe.publish(conversation_channel(event.conversation_id), payload)
+            _publish(pipe, event)
             counts = await pipe.execute()
         return int(counts[-1]) if event.conversation_id is not None else int(counts[0])
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """Publish several events, in order, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                _publish(pipe, event)
+            await pipe.execute()
+
+
+def _publish(pipe: Pipeline, event: Event) -> None:
+    payload = event.to_json()
+    pipe.publish(org_channel(event.organization_id), payload)
+    if event.conversation_id is not None:
+        pipe.publish(conversation_channel(event.conversation_id), payload)
 
 
 class EventHub:

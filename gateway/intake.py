@@ -8,7 +8,6 @@ once. The rows and their statements are `gateway.intake_rows`."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,15 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import intake_rows as rows
 from gateway import metrics
-from gateway.db import AfterCommit, Database, after_commit, run_after_commit
+from gateway.db import Database, after_commit, run_after_commit
 from gateway.errors import BadInput
 from gateway.events import Event, EventPublisher
 from gateway.group_commit import GroupCommit
 from gateway.messages import InboundMessage
 from gateway.models import utcnow
-from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue
-
-log = logging.getLogger(__name__)
+from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue, JobRef
 
 MAX_TEXT_CHARS = 100_000
 
@@ -96,8 +93,10 @@ class Intake:
         else:
             received = Received(message_id, conversation_id, contact_id, duplicate=False)
             await rows.customer_spoke(session, [conversation_id], now)
-            for action in self._follow_ups(inbound, received, state, now, route_after):
-                after_commit(session, action)
+            event = _event(inbound, received, state)
+            after_commit(session, lambda: self._route(received, now, route_after))
+            after_commit(session, lambda: self.events.publish(event))
+            after_commit(session, lambda: metrics.count_message_received(inbound.channel))
         if within is not None:
             await within(session, received)
         return received
@@ -132,7 +131,7 @@ class Intake:
             ],
         )
         answers: list[Received] = []
-        follow_ups: list[list[AfterCommit]] = []
+        announced: list[tuple[InboundMessage, Received, str, timedelta | None]] = []
         for (inbound, options), thread in zip(batch, threads, strict=True):
             conversation_id, state = conversations[thread]
             message_id = new.pop(rows.message_key(inbound), None)
@@ -140,62 +139,65 @@ class Intake:
                 received = await _stored(session, inbound)
             else:
                 received = Received(message_id, conversation_id, thread[1], duplicate=False)
-                follow_ups.append(
-                    self._follow_ups(inbound, received, state, now, options.route_after)
-                )
+                announced.append((inbound, received, state, options.route_after))
             if options.within is not None:
                 await options.within(session, received)
             answers.append(received)
-        spoke = {answer.conversation_id for answer in answers if not answer.duplicate}
-        if spoke:
-            await rows.customer_spoke(session, spoke, now)
-        after_commit(session, lambda: _side_by_side(follow_ups))
+        if announced:
+            await rows.customer_spoke(session, {item[1].conversation_id for item in announced}, now)
+            after_commit(session, lambda: self._announce(announced, now))
         return answers
 
-    def _follow_ups(
-        self,
-        inbound: InboundMessage,
-        received: Received,
-        state: str,
-        now: datetime,
-        route_after: timedelta | None,
-    ) -> list[AfterCommit]:
-        """After a new message's commit: its routing job, its live event, its count."""
-        event = Event(
-            "message",
-            inbound.organization_id,
-            received.conversation_id,
-            {
-                "message_id": received.message_id,
-                "author": "customer",
-                "channel": inbound.channel,
-                "text": inbound.text,
-                "state": state,
-            },
+    def _route(
+        self, received: Received, now: datetime, route_after: timedelta | None
+    ) -> Awaitable[JobRef]:
+        return self.jobs.enqueue_async(
+            INTAKE,
+            ROUTE_MESSAGE,
+            received.message_id,
+            conversation_id=received.conversation_id,
+            at=None if route_after is None else now + route_after,
         )
-        route_at = None if route_after is None else now + route_after
-        return [
-            lambda: self.jobs.enqueue_async(
-                INTAKE,
-                ROUTE_MESSAGE,
-                received.message_id,
-                conversation_id=received.conversation_id,
-                at=route_at,
-            ),
-            lambda: self.events.publish(event),
-            lambda: metrics.count_message_received(inbound.channel),
-        ]
+
+    async def _announce(
+        self,
+        announced: Sequence[tuple[InboundMessage, Received, str, timedelta | None]],
+        now: datetime,
+    ) -> None:
+        """After a batch's commit: the routing jobs queued at once (so they reach Redis
+        together), the live events in one round trip, the counts."""
+        await run_after_commit(
+            [
+                lambda: asyncio.gather(
+                    *(self._route(received, now, later) for _, received, _, later in announced)
+                ),
+                lambda: self.events.publish_many(
+                    [_event(inbound, received, state) for inbound, received, state, _ in announced]
+                ),
+                lambda: _count(announced),
+            ]
+        )
 
 
-async def _side_by_side(follow_ups: Sequence[Sequence[AfterCommit]]) -> None:
-    """Each message's follow-ups in their order, the messages' at once (so their routing
-    jobs reach Redis together). One failing does not stop the others."""
-    outcomes = await asyncio.gather(
-        *(run_after_commit(actions) for actions in follow_ups), return_exceptions=True
+def _count(announced: Sequence[tuple[InboundMessage, Received, str, timedelta | None]]) -> None:
+    for inbound, *_ in announced:
+        metrics.count_message_received(inbound.channel)
+
+
+def _event(inbound: InboundMessage, received: Received, state: str) -> Event:
+    """The live event of a new customer message."""
+    return Event(
+        "message",
+        inbound.organization_id,
+        received.conversation_id,
+        {
+            "message_id": received.message_id,
+            "author": "customer",
+            "channel": inbound.channel,
+            "text": inbound.text,
+            "state": state,
+        },
     )
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            log.error("a committed message's follow-up failed: %s", outcome)
 
 
 async def _stored(session: AsyncSession, inbound: InboundMessage) -> Received:
