@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import Insert, Table, event
+from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -225,15 +225,22 @@ async def run_after_commit(actions: Sequence[AfterCommit]) -> None:
             )
 
 
+def dialect_of(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 @functools.cache
-def _conflict_insert(dialect: str, table: Table, conflict_columns: tuple[str, ...]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for `table`, built once: its values
-    come as parameters, so each call skips building and keying a new statement."""
+def conflict_insert(
+    dialect: str, table: Table, conflict_columns: tuple[str, ...], returning: tuple[str, ...]
+) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING `returning` for `table`, built once: its
+    values come as parameters (one row, or a list of rows for one many-row INSERT), so each
+    call skips building and keying a new statement."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=list(conflict_columns))
-        .returning(table.c.id)
+        .returning(*(table.c[name] for name in returning))
     )
 
 
@@ -245,7 +252,8 @@ async def insert_ignoring_conflict(
 ) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a row
     with the same unique key already exists. Safe under concurrent callers."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = _conflict_insert(dialect, cast(Table, model.__table__), tuple(conflict_columns))
+    statement = conflict_insert(
+        dialect_of(session), cast(Table, model.__table__), tuple(conflict_columns), ("id",)
+    )
     row = (await session.execute(statement, dict(values))).first()
     return None if row is None else int(row[0])

@@ -1,8 +1,9 @@
 """The rows intake reads and writes, through statements built once (their values come as
 parameters, so a message does not pay for building and keying new statements): the
 sender's contact, the conversation, the message, and the conversation's last customer
-time. Each step also has a form for a batch of messages, one statement for all of them
-(`gateway.intake` stores the messages arriving at the same moment together)."""
+time. Each step takes a batch of messages (`gateway.intake` stores the messages arriving at
+the same moment together; one message is a batch of one) in one statement; only a sender
+or thread never seen before is created on its own."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import insert_ignoring_conflict
+from gateway.db import conflict_insert, dialect_of, insert_ignoring_conflict
 from gateway.messages import InboundMessage
 from gateway.models import Contact, ContactIdentity, Conversation, Message, utcnow
 from gateway.ownership import State
@@ -113,12 +113,10 @@ async def known_contacts(
     return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
 
 
-async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
-    """The sender's contact, created with its identity for a sender never seen before."""
+async def new_contact(session: AsyncSession, inbound: InboundMessage) -> int:
+    """A contact with its identity for a sender `known_contacts` did not find (or, when
+    another message from this sender committed one meanwhile, that one)."""
     key = dict(zip(("organization_id", "kind", "address"), sender_key(inbound), strict=True))
-    found = (await session.execute(_IDENTITY, key)).scalar_one_or_none()
-    if found is not None:
-        return int(found)
     contact_id = (
         await session.execute(
             _NEW_CONTACT,
@@ -150,10 +148,11 @@ async def known_conversations(
     return {(row[0], row[1], row[2], row[3]): (int(row[4]), row[5]) for row in rows}
 
 
-async def conversation_for(
+async def new_conversation(
     session: AsyncSession, inbound: InboundMessage, contact_id: int
 ) -> tuple[int, str]:
-    """The id and state of the conversation on the message's thread, created if new."""
+    """The id and state of a conversation on a thread `known_conversations` did not find,
+    opened now (or, when another message committed one meanwhile, that one)."""
     key = dict(
         zip(
             ("organization_id", "contact_id", "channel", "thread_key"),
@@ -161,9 +160,6 @@ async def conversation_for(
             strict=True,
         )
     )
-    found = (await session.execute(_CONVERSATION, key)).first()
-    if found is not None:
-        return found[0], found[1]
     now = utcnow()
     await insert_ignoring_conflict(
         session,
@@ -201,36 +197,14 @@ def message_row(inbound: InboundMessage, conversation_id: int, now: datetime) ->
     }
 
 
-async def insert_message(session: AsyncSession, row: Mapping[str, Any]) -> int | None:
-    """The new message's id, or None when one with the provider's id is stored already."""
-    return await insert_ignoring_conflict(session, Message, row, _MESSAGE_KEY)
-
-
 async def insert_messages(
     session: AsyncSession, rows: Sequence[Mapping[str, Any]]
 ) -> dict[MessageKey, int]:
     """Insert the messages in order, in one statement; the ids of those that were new, by
     their provider's id (one already stored, or twice in `rows`, is inserted once)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    result = await session.execute(_MESSAGES_INSERT[dialect], [dict(row) for row in rows])
+    statement = conflict_insert(dialect_of(session), MESSAGES, _MESSAGE_KEY, ("id", *_MESSAGE_KEY))
+    result = await session.execute(statement, [dict(row) for row in rows])
     return {(row[1], row[2], row[3]): int(row[0]) for row in result}
-
-
-def _messages_insert(dialect: str) -> Any:
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert_for(MESSAGES)
-        .on_conflict_do_nothing(index_elements=list(_MESSAGE_KEY))
-        .returning(
-            MESSAGES.c.id,
-            MESSAGES.c.organization_id,
-            MESSAGES.c.channel,
-            MESSAGES.c.provider_message_id,
-        )
-    )
-
-
-_MESSAGES_INSERT = {name: _messages_insert(name) for name in ("postgresql", "sqlite")}
 
 
 async def customer_spoke(
