@@ -6,19 +6,16 @@ was last emptied shows `null`. Only times are shown: no number, account or secre
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from quart import Quart, Response, request
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from gateway.time_notes import note_time
 from gateway.web import app_services
 from messaging.twilio.webhook_check import CHECK_HEADER
 
 LAST_WEBHOOK_KEY = "switchboard:last-webhook"
-log = logging.getLogger(__name__)
 
 
 async def channel_states(redis: Redis, plugins: list[str]) -> dict[str, dict[str, object]]:
@@ -33,9 +30,8 @@ def _text(value: bytes | str) -> str:
 
 
 def install(app: Quart, plugin_blueprints: Mapping[str, str]) -> None:
-    """Note the time of each webhook a plug-in's blueprint accepts (to the second: a process
-    writes a plug-in's time once per second however many webhooks it takes)."""
-    noted: dict[str, str] = {}
+    """Note the time of each webhook a plug-in's blueprint accepts (once a second per
+    process however many webhooks it takes: the time is kept to the second)."""
 
     @app.after_request
     async def note_webhook(response: Response) -> Response:
@@ -43,13 +39,6 @@ def install(app: Quart, plugin_blueprints: Mapping[str, str]) -> None:
         if CHECK_HEADER in response.headers:
             return response  # an admin's test of the webhook URL, not a provider's webhook
         if plugin is not None and request.method == "POST" and response.status_code < 400:
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            if noted.get(plugin) == now:
-                return response
-            noted[plugin] = now
-            try:
-                await app_services().services.events.redis.hset(LAST_WEBHOOK_KEY, plugin, now)
-            except RedisError as error:
-                # The webhook is accepted and stored; only this health note is missing.
-                log.warning("could not note the %s webhook's time (%s)", plugin, error)
+            redis = app_services().services.events.redis
+            await note_time(redis, LAST_WEBHOOK_KEY, plugin, every_seconds=1.0)
         return response
