@@ -53,12 +53,16 @@ _IDENTITY = select(IDENTITIES.c.contact_id).where(
     IDENTITIES.c.kind == bindparam("kind"),
     IDENTITIES.c.address == bindparam("address"),
 )
+# One IN per column rather than one of (organization, kind, address) tuples: SQLite then
+# searches the unique index on all three columns, where for a tuple IN it searched on the
+# organization alone and read every identity of it. Pairings the batch never asked for are
+# dropped by `known_contacts`.
 _IDENTITIES = select(
     IDENTITIES.c.organization_id, IDENTITIES.c.kind, IDENTITIES.c.address, IDENTITIES.c.contact_id
 ).where(
-    tuple_(IDENTITIES.c.organization_id, IDENTITIES.c.kind, IDENTITIES.c.address).in_(
-        bindparam("keys", expanding=True)
-    )
+    IDENTITIES.c.organization_id.in_(bindparam("organizations", expanding=True)),
+    IDENTITIES.c.kind.in_(bindparam("kinds", expanding=True)),
+    IDENTITIES.c.address.in_(bindparam("addresses", expanding=True)),
 )
 _NEW_CONTACT = insert(CONTACTS).returning(CONTACTS.c.id)
 _CONVERSATION = select(CONVERSATIONS.c.id, CONVERSATIONS.c.state).where(
@@ -108,9 +112,17 @@ async def known_contacts(
     session: AsyncSession, inbounds: Iterable[InboundMessage]
 ) -> dict[SenderKey, int]:
     """The contacts of the senders already known, in one statement."""
-    keys = sorted({sender_key(inbound) for inbound in inbounds})
-    rows = await session.execute(_IDENTITIES, {"keys": keys})
-    return {(row[0], row[1], row[2]): int(row[3]) for row in rows}
+    keys = {sender_key(inbound) for inbound in inbounds}
+    rows = await session.execute(
+        _IDENTITIES,
+        {
+            "organizations": sorted({key[0] for key in keys}),
+            "kinds": sorted({key[1] for key in keys}),
+            "addresses": sorted({key[2] for key in keys}),
+        },
+    )
+    found = {(row[0], row[1], row[2]): int(row[3]) for row in rows}
+    return {key: contact for key, contact in found.items() if key in keys}
 
 
 async def new_contact(session: AsyncSession, inbound: InboundMessage) -> int:

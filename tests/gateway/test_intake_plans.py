@@ -1,0 +1,37 @@
+"""Intake's batch lookup of known senders finds them through the whole unique index
+(organization, kind, address) on SQLite, not by reading every identity of the
+organization: a tuple IN searched on the organization alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event, text
+
+from gateway import intake_rows as rows
+from gateway.db import Database
+
+
+async def test_the_known_senders_lookup_searches_the_whole_unique_index(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'plans.db'}")
+    try:
+        await db.create_all()
+        statements: list[str] = []
+
+        @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+        def _keep(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+            statements.append(statement)
+
+        async with db.transaction() as session:
+            await session.execute(
+                rows._IDENTITIES,
+                {"organizations": [1], "kinds": ["phone"], "addresses": ["+15550100", "+15550101"]},
+            )
+            lookup = next(sql for sql in statements if "FROM contact_identities" in sql)
+            plan = (
+                await session.execute(text("EXPLAIN QUERY PLAN " + lookup.replace("?", "'x'")))
+            ).all()
+        details = " ".join(str(row[3]) for row in plan)
+        assert "organization_id=? AND kind=? AND address=?" in details
+    finally:
+        await db.dispose()
