@@ -54,7 +54,7 @@ class Intake:
         self.db = db
         self.jobs = jobs
         self.events = events
-        self._group = GroupCommit[_Options, Received](db, self._store)
+        self._group = GroupCommit[_Options, Received](db, self._store_together)
 
     async def receive(
         self,
@@ -82,24 +82,46 @@ class Intake:
         """`receive` in the caller's transaction (a channel storing several messages in
         one commit); the routing job and the live event still wait for that commit."""
         _validate(inbound)
-        (received,) = await self._store(session, [(inbound, _Options(within, route_after))])
+        contact_id = await rows.contact_for(session, inbound)
+        conversation_id, state = await rows.conversation_for(session, inbound, contact_id)
+        now = utcnow()
+        message_id = await rows.insert_message(
+            session, rows.message_row(inbound, conversation_id, now)
+        )
+        if message_id is None:  # a repeat, or the same message committed concurrently
+            received = await _stored(session, inbound)
+        else:
+            received = Received(message_id, conversation_id, contact_id, duplicate=False)
+            await rows.customer_spoke(session, [conversation_id], now)
+            event = _event(inbound, received, state)
+            after_commit(session, lambda: self._route(received, now, route_after))
+            after_commit(session, lambda: self.events.publish(event))
+            after_commit(session, lambda: metrics.count_message_received(inbound.channel))
+        if within is not None:
+            await within(session, received)
         return received
 
-    async def _store(self, session: AsyncSession, batch: Batch) -> list[Received]:
-        """Messages in the caller's transaction, each step one statement for all of them
+    async def _store_together(self, session: AsyncSession, batch: Batch) -> list[Received]:
+        """Several messages in one transaction, each step one statement for all of them
         (a sender or a thread never seen before is created on its own)."""
+        if len(batch) == 1:
+            inbound, options = batch[0]
+            received = await self.receive_in(
+                session, inbound, within=options.within, route_after=options.route_after
+            )
+            return [received]
         inbounds = [inbound for inbound, _ in batch]
         contacts = await rows.known_contacts(session, inbounds)
         for inbound in inbounds:
             if rows.sender_key(inbound) not in contacts:
-                contacts[rows.sender_key(inbound)] = await rows.new_contact(session, inbound)
+                contacts[rows.sender_key(inbound)] = await rows.contact_for(session, inbound)
         threads = [
             rows.thread_key(inbound, contacts[rows.sender_key(inbound)]) for inbound in inbounds
         ]
         conversations = await rows.known_conversations(session, threads)
         for inbound, thread in zip(inbounds, threads, strict=True):
             if thread not in conversations:
-                conversations[thread] = await rows.new_conversation(session, inbound, thread[1])
+                conversations[thread] = await rows.conversation_for(session, inbound, thread[1])
         now = utcnow()
         new = await rows.insert_messages(
             session,

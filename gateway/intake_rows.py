@@ -1,9 +1,8 @@
 """The rows intake reads and writes, through statements built once (their values come as
 parameters, so a message does not pay for building and keying new statements): the
 sender's contact, the conversation, the message, and the conversation's last customer
-time. Each step takes a batch of messages (`gateway.intake` stores the messages arriving at
-the same moment together; one message is a batch of one) in one statement; only a sender
-or thread never seen before is created on its own."""
+time. Each step also has a form for a batch of messages, one statement for all of them
+(`gateway.intake` stores the messages arriving at the same moment together)."""
 
 from __future__ import annotations
 
@@ -125,10 +124,12 @@ async def known_contacts(
     return {key: contact for key, contact in found.items() if key in keys}
 
 
-async def new_contact(session: AsyncSession, inbound: InboundMessage) -> int:
-    """A contact with its identity for a sender `known_contacts` did not find (or, when
-    another message from this sender committed one meanwhile, that one)."""
+async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
+    """The sender's contact, created with its identity for a sender never seen before."""
     key = dict(zip(("organization_id", "kind", "address"), sender_key(inbound), strict=True))
+    found = (await session.execute(_IDENTITY, key)).scalar_one_or_none()
+    if found is not None:
+        return int(found)
     contact_id = (
         await session.execute(
             _NEW_CONTACT,
@@ -160,11 +161,10 @@ async def known_conversations(
     return {(row[0], row[1], row[2], row[3]): (int(row[4]), row[5]) for row in rows}
 
 
-async def new_conversation(
+async def conversation_for(
     session: AsyncSession, inbound: InboundMessage, contact_id: int
 ) -> tuple[int, str]:
-    """The id and state of a conversation on a thread `known_conversations` did not find,
-    opened now (or, when another message committed one meanwhile, that one)."""
+    """The id and state of the conversation on the message's thread, created if new."""
     key = dict(
         zip(
             ("organization_id", "contact_id", "channel", "thread_key"),
@@ -172,6 +172,9 @@ async def new_conversation(
             strict=True,
         )
     )
+    found = (await session.execute(_CONVERSATION, key)).first()
+    if found is not None:
+        return found[0], found[1]
     now = utcnow()
     await insert_ignoring_conflict(
         session,
@@ -207,6 +210,11 @@ def message_row(inbound: InboundMessage, conversation_id: int, now: datetime) ->
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def insert_message(session: AsyncSession, row: Mapping[str, Any]) -> int | None:
+    """The new message's id, or None when one with the provider's id is stored already."""
+    return await insert_ignoring_conflict(session, Message, row, _MESSAGE_KEY)
 
 
 async def insert_messages(
