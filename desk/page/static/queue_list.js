@@ -79,7 +79,7 @@
       onclick: function (event) {
         if (event.ctrlKey || event.metaKey || event.shiftKey || event.button === 1) return;
         event.preventDefault();
-        cursor = index;
+        cursor = positionOf(row.id);
         Q.openConversation(row.id, true);
       },
     }, [
@@ -113,13 +113,33 @@
     return !!(view && view.isOpen(row.id) && row.last_message && view.lastMessageId >= row.last_message.id);
   }
 
+  function positionOf(id) {
+    for (var i = 0; i < list.items.length; i++) if (list.items[i].id === id) return i;
+    return -1;
+  }
+
+  /* Rows that look the same stay the same nodes: a click is a mousedown and a mouseup on
+     one node, and a live reload landing between the two would otherwise swallow it. */
   function renderList() {
-    var node = SB.clear(SB.$("#conv-list"));
+    var node = SB.$("#conv-list");
     SB.$("#list-title").textContent = list.q ? "“" + list.q + "” in all views" : VIEWS[list.view];
-    if (!list.items.length) {
-      node.appendChild(el("li", { class: "empty", "data-testid": "list-empty", text: list.q ? "No conversation in any view matches your search." : emptyText() }));
+    var shown = {};
+    Array.prototype.forEach.call(node.children, function (child) {
+      var id = child.getAttribute("data-conversation-id");
+      if (id) shown[id] = child;
+    });
+    var rows = list.items.map(function (row, index) {
+      var fresh = rowNode(row, index);
+      var old = shown[row.id];
+      return old && old.isEqualNode(fresh) ? old : fresh;
+    });
+    if (!rows.length) {
+      rows.push(el("li", { class: "empty", "data-testid": "list-empty", text: list.q ? "No conversation in any view matches your search." : emptyText() }));
     }
-    list.items.forEach(function (row, index) { node.appendChild(rowNode(row, index)); });
+    rows.forEach(function (row, index) {
+      if (node.children[index] !== row) node.insertBefore(row, node.children[index] || null);
+    });
+    while (node.children.length > rows.length) node.removeChild(node.lastElementChild);
     var total = list.q ? undefined : counts[list.view];
     SB.$("#list-total").textContent = total === undefined ? "" : SB.words.count(total, "conversation");
     var pages = total === undefined ? null : Math.max(1, Math.ceil(total / SB.data.PAGE_SIZE));

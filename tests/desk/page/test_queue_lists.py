@@ -128,3 +128,23 @@ async def test_the_queue_on_a_tablet(
     await expect(page.get_by_test_id("conversation-customer")).to_have_text("Otto Optout")
     await expect(page.get_by_test_id("unreachable")).to_contain_text("opted out")
     await expect(page.get_by_test_id("composer-send")).to_be_disabled()
+
+
+async def test_a_click_survives_a_list_reload_between_press_and_release(
+    running_gateway: RunningSystem, browser: Browser
+) -> None:
+    """Live events reload the list at any moment; a row that did not change keeps its node,
+    so a reload between the mouse press and its release does not swallow the click."""
+    system = running_gateway
+    await seed(system.db, system.org, [QUINCY, RENEE])
+    page = await agent_page(browser, system.url, system.admin.email)
+    row = queue_items(page).first
+    await expect(row).to_contain_text("Quincy Adams")
+    box = await row.get_by_role("link").bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + 10, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await page.evaluate("SB.queue.loadList()")  # resolves after the list is drawn again
+    await page.mouse.up()
+    await expect(page.get_by_test_id("conversation-customer")).to_have_text("Quincy Adams")
+    await expect(page).to_have_url(re.compile(r"/queue/conversations/\d+$"))
