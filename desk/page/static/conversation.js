@@ -143,7 +143,7 @@
 
   View.prototype._renderHead = function (conversation, customer) {
     var self = this;
-    var head = SB.clear(this.head);
+    var parts = [];
     var back = el("button", { class: "btn small ghost back", type: "button", "aria-label": "Back to the list", onclick: function () { self.close(); } }, [SB.icon("back"), "List"]);
     var stateText = SB.stateName(conversation.state);
     if (HUMAN[conversation.state] && conversation.assigned_agent_id) {
@@ -166,9 +166,9 @@
         },
       }, [SB.icon("info"), "Details"]),
     ]);
-    head.appendChild(title);
+    parts.push(title);
     if (conversation.needs_attention && conversation.attention_reason) {
-      head.appendChild(el("div", { class: "attention-banner", role: "alert", "data-testid": "attention-banner", text: conversation.attention_reason }));
+      parts.push(el("div", { class: "attention-banner", role: "alert", "data-testid": "attention-banner", text: conversation.attention_reason }));
     }
     if (conversation.state === "manual" && conversation.ai_paused_until) {
       this.countdown = {
@@ -177,17 +177,24 @@
         clock: el("span", { class: "clock", "data-testid": "countdown-clock" }),
         fill: el("span"),
       };
-      head.appendChild(el("div", { class: "countdown", role: "timer", "aria-live": "off", "data-testid": "countdown" }, [
+      parts.push(el("div", { class: "countdown", role: "timer", "aria-live": "off", "data-testid": "countdown" }, [
         SB.icon("clock"),
         el("span", { text: "Manual control: the AI resumes in" }),
         this.countdown.clock,
         el("span", { class: "bar", "aria-hidden": "true" }, this.countdown.fill),
       ]));
-      this._tick();
     } else {
       this.countdown = null;
     }
-    head.appendChild(SB.actionBar(this, conversation));
+    parts.push(SB.actionBar(this, conversation));
+    var head = SB.keepSame(this.head, parts);
+    // a part kept from before is the one on the page: point at its live pieces
+    this.viewersNode = SB.$("[data-testid=viewers]", head);
+    if (this.countdown) {
+      this.countdown.clock = SB.$("[data-testid=countdown-clock]", head);
+      this.countdown.fill = SB.$("[data-testid=countdown] .bar > span", head);
+      this._tick();
+    }
   };
 
   View.prototype._reviewWindowSeconds = function (conversation) {
@@ -268,7 +275,7 @@
   };
 
   View.prototype._renderTimeline = function (body) {
-    var node = SB.clear(this.timelineNode);
+    var nodes = [];
     var entries = (body.messages || []).map(function (m) { return Object.assign({ kind: "message" }, m); });
     (body.notes || []).forEach(function (note) { entries.push(Object.assign({ kind: "note", author: "agent" }, note)); });
     entries.sort(function (a, b) {
@@ -278,17 +285,18 @@
     var lastDay = null;
     var self = this;
     if (body.has_older_messages) {
-      node.appendChild(el("button", { type: "button", class: "btn small day", "data-testid": "older", onclick: function () { self.loadOlder(); } }, "Show older messages"));
+      nodes.push(el("button", { type: "button", class: "btn small day", "data-testid": "older", onclick: function () { self.loadOlder(); } }, "Show older messages"));
     }
-    if (!entries.length) node.appendChild(el("p", { class: "empty", text: "No messages yet." }));
+    if (!entries.length) nodes.push(el("p", { class: "empty", text: "No messages yet." }));
     entries.forEach(function (entry) {
       var day = SB.time.day(entry.created_at);
       if (day !== lastDay) {
-        node.appendChild(el("div", { class: "day", role: "separator", text: day }));
+        nodes.push(el("div", { class: "day", role: "separator", text: day }));
         lastDay = day;
       }
-      node.appendChild(self._messageNode(entry));
+      nodes.push(self._messageNode(entry));
     });
+    SB.keepSame(this.timelineNode, nodes);
     var last = (body.messages || [])[body.messages ? body.messages.length - 1 : 0];
     this.lastMessageId = last ? last.id : null;
   };

@@ -48,6 +48,28 @@
     return node;
   };
 
+  /* Put `fresh` in `parent` instead of its children, keeping every old child equal to its
+     fresh counterpart (the one with the same `keyOf`, else the one at the same place). A
+     click is a press and a release on one node: a live refresh landing between the two
+     must not replace the node under the pointer when nothing about it changed. */
+  SB.keepSame = function (parent, fresh, keyOf) {
+    var old = Array.prototype.slice.call(parent.childNodes);
+    var byKey = {};
+    if (keyOf) old.forEach(function (node) { if (node.nodeType === 1) byKey[keyOf(node)] = node; });
+    fresh = fresh.filter(function (node) { return node; });
+    fresh.forEach(function (node, index) {
+      var key = keyOf ? keyOf(node) : null;
+      var twin = keyOf ? (key ? byKey[key] : null) : old[index];
+      if (twin && twin.isEqualNode(node)) {
+        node = twin;
+        if (key) delete byKey[key];
+      }
+      if (parent.childNodes[index] !== node) parent.insertBefore(node, parent.childNodes[index] || null);
+    });
+    while (parent.childNodes.length > fresh.length) parent.removeChild(parent.lastChild);
+    return parent;
+  };
+
   SB.$ = function (selector, root) {
     return (root || document).querySelector(selector);
   };

@@ -118,28 +118,13 @@
     return -1;
   }
 
-  /* Rows that look the same stay the same nodes: a click is a mousedown and a mouseup on
-     one node, and a live reload landing between the two would otherwise swallow it. */
   function renderList() {
-    var node = SB.$("#conv-list");
     SB.$("#list-title").textContent = list.q ? "“" + list.q + "” in all views" : VIEWS[list.view];
-    var shown = {};
-    Array.prototype.forEach.call(node.children, function (child) {
-      var id = child.getAttribute("data-conversation-id");
-      if (id) shown[id] = child;
-    });
-    var rows = list.items.map(function (row, index) {
-      var fresh = rowNode(row, index);
-      var old = shown[row.id];
-      return old && old.isEqualNode(fresh) ? old : fresh;
-    });
+    var rows = list.items.map(rowNode);
     if (!rows.length) {
       rows.push(el("li", { class: "empty", "data-testid": "list-empty", text: list.q ? "No conversation in any view matches your search." : emptyText() }));
     }
-    rows.forEach(function (row, index) {
-      if (node.children[index] !== row) node.insertBefore(row, node.children[index] || null);
-    });
-    while (node.children.length > rows.length) node.removeChild(node.lastElementChild);
+    SB.keepSame(SB.$("#conv-list"), rows, function (node) { return node.getAttribute("data-conversation-id"); });
     var total = list.q ? undefined : counts[list.view];
     SB.$("#list-total").textContent = total === undefined ? "" : SB.words.count(total, "conversation");
     var pages = total === undefined ? null : Math.max(1, Math.ceil(total / SB.data.PAGE_SIZE));

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from gateway.models import Agent
 from tests.desk.page.conftest import RunningSystem
@@ -133,18 +133,27 @@ async def test_the_queue_on_a_tablet(
 async def test_a_click_survives_a_list_reload_between_press_and_release(
     running_gateway: RunningSystem, browser: Browser
 ) -> None:
-    """Live events reload the list at any moment; a row that did not change keeps its node,
-    so a reload between the mouse press and its release does not swallow the click."""
+    """Live events reload the list and the open conversation at any moment; a row or a
+    button that did not change keeps its node, so a reload between the mouse press and its
+    release does not swallow the click."""
     system = running_gateway
     await seed(system.db, system.org, [QUINCY, RENEE])
     page = await agent_page(browser, system.url, system.admin.email)
     row = queue_items(page).first
     await expect(row).to_contain_text("Quincy Adams")
-    box = await row.get_by_role("link").bounding_box()
-    assert box is not None
-    await page.mouse.move(box["x"] + 10, box["y"] + box["height"] / 2)
-    await page.mouse.down()
-    await page.evaluate("SB.queue.loadList()")  # resolves after the list is drawn again
-    await page.mouse.up()
+
+    async def click_across(target: Locator, reload: str) -> None:
+        box = await target.bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + 10, box["y"] + box["height"] / 2)
+        await page.mouse.down()
+        await page.evaluate(reload)  # resolves once drawn again
+        await page.mouse.up()
+
+    await click_across(row.get_by_role("link"), "SB.queue.loadList()")
     await expect(page.get_by_test_id("conversation-customer")).to_have_text("Quincy Adams")
     await expect(page).to_have_url(re.compile(r"/queue/conversations/\d+$"))
+    await click_across(page.get_by_test_id("action-claim"), "SB.queue.view.refresh(false)")
+    await expect(page.get_by_test_id("conversation-state")).to_have_attribute(
+        "data-state", "assigned"
+    )
