@@ -13,15 +13,24 @@
   if (!View) return;
   var renderDetails = View.prototype._renderDetails;
 
+  /* The section shown stays on top while the fresh list is fetched, then takes in what
+     changed, its buttons kept in place (a press on one must not lose its release). */
   View.prototype._renderDetails = function (body, customer) {
-    renderDetails.call(this, body, customer);
     var view = this;
     var id = body.conversation.id;
+    var shown = this.details.querySelector("[data-testid=calls]");
+    this.detailsLead = shown && Number(shown.getAttribute("data-conversation-id")) === id ? [shown] : [];
+    renderDetails.call(this, body, customer);
     SB.api("GET", "/api/conversations/" + id + "/calls").then(function (answer) {
       if (!answer || !answer.calls || !answer.calls.length || !view.isOpen(id)) return;
-      var old = view.details.querySelector("[data-testid=calls]");
-      if (old) old.remove();
-      view.details.insertBefore(callsNode(view, id, answer.calls), view.details.firstChild);
+      var fresh = callsNode(view, id, answer.calls);
+      var current = view.details.querySelector("[data-testid=calls]");
+      if (current && current.getAttribute("data-conversation-id") === fresh.getAttribute("data-conversation-id")) {
+        SB.keepSame(current, Array.prototype.slice.call(fresh.childNodes));
+      } else {
+        if (current) current.remove();
+        view.details.insertBefore(fresh, view.details.firstChild);
+      }
     }, function () { /* no calls to show */ });
   };
 
@@ -35,11 +44,11 @@
   }
 
   function callsNode(view, id, calls) {
-    var list = el("ol", { class: "history" });
+    var list = el("ol", { class: "history", "data-patch": true });
     calls.forEach(function (call, index) {
       var facts = [call.state_text];
       if (call.duration_seconds !== null && call.duration_seconds !== undefined) facts.push(call.duration_seconds + " s");
-      var item = el("li", { "data-testid": "call", "data-state": call.state }, [
+      var item = el("li", { "data-testid": "call", "data-state": call.state, "data-call-id": call.id, "data-patch": true }, [
         el("span", { class: "move", "data-testid": "call-state", text: "Call from " + call.caller + ": " + facts.join(" · ") }),
         el("time", { class: "by", datetime: call.started_at, text: SB.time.full(call.started_at) }),
       ]);
@@ -68,7 +77,7 @@
       }
       list.appendChild(item);
     });
-    return el("section", { "aria-labelledby": "d-calls", "data-testid": "calls" }, [
+    return el("section", { "aria-labelledby": "d-calls", "data-testid": "calls", "data-conversation-id": id }, [
       el("h3", { id: "d-calls", text: "Calls" }), list,
     ]);
   }

@@ -19,7 +19,8 @@
   View.prototype._renderDetails = function (body, customer) {
     var c = body.conversation;
     var contact = body.contact || {};
-    var details = SB.clear(this.details);
+    var details = this.details;
+    var sections = (this.detailsLead || []).slice(); // what an extension keeps on top
     details.hidden = false;
     var profile = el("dl", {}, [
       el("dt", { text: "Name" }), el("dd", { "data-testid": "profile-name", text: customer }),
@@ -34,12 +35,12 @@
         identity.opted_out_at ? el("span", { class: "chip attention", title: "Opted out " + SB.words.full(identity.opted_out_at), text: "Opted out" }) : null,
       ]));
     });
-    details.appendChild(el("section", { "aria-labelledby": "d-customer" }, [
+    sections.push(el("section", { "aria-labelledby": "d-customer" }, [
       el("h3", { id: "d-customer", text: "Customer" }), profile,
       (contact.identities || []).length ? el("h3", { text: "Identities", class: "sub-h" }) : null,
       (contact.identities || []).length ? identities : null,
     ]));
-    details.appendChild(el("section", { "aria-labelledby": "d-label" }, [
+    sections.push(el("section", { "aria-labelledby": "d-label" }, [
       el("h3", { id: "d-label", text: "Workflow" }),
       el("dl", {}, [
         el("dt", { text: "Label" }), el("dd", { "data-testid": "details-label", text: c.label || "No label" }),
@@ -48,7 +49,7 @@
     ]));
     var others = (contact.conversations || []).filter(function (other) { return other.id !== c.id; });
     if (others.length) {
-      details.appendChild(el("section", { "aria-labelledby": "d-others" }, [
+      sections.push(el("section", { "aria-labelledby": "d-others" }, [
         el("h3", { id: "d-others", text: "Other conversations" }),
         el("ul", { class: "identities" }, others.map(function (other) {
           return el("li", {}, [
@@ -58,11 +59,11 @@
         })),
       ]));
     }
-    details.appendChild(el("section", { "aria-labelledby": "d-summary" }, [
+    sections.push(el("section", { "aria-labelledby": "d-summary" }, [
       el("h3", { id: "d-summary", text: "AI summary" }),
       el("p", { class: "summary-text", "data-testid": "summary", text: c.summary || "No summary yet." }),
     ]));
-    details.appendChild(this._whyNode(c));
+    sections.push(this._whyNode(c));
     var history = el("ol", { class: "history", "data-testid": "transitions" });
     var directory = this.directory;
     var ACTORS = { ai: "The AI", system: "Switchboard" };
@@ -76,9 +77,10 @@
         el("time", { class: "by", datetime: t.at, title: SB.words.full(t.at), text: SB.words.ago(t.at) }),
       ]));
     });
-    details.appendChild(el("section", { "aria-labelledby": "d-history" }, [
+    sections.push(el("section", { "aria-labelledby": "d-history" }, [
       el("h3", { id: "d-history", text: "History" }), history,
     ]));
+    SB.keepSame(details, sections);
   };
 
   /* Why it was handed off: the reason, the policy's decision (its level and the rule that

@@ -48,25 +48,49 @@
     return node;
   };
 
+  /* Whether two elements differ only inside: same tag, same attributes. */
+  function sameShell(a, b) {
+    if (a.nodeType !== 1 || b.nodeType !== 1 || a.nodeName !== b.nodeName) return false;
+    if (a.attributes.length !== b.attributes.length) return false;
+    for (var i = 0; i < b.attributes.length; i++) {
+      var attribute = b.attributes[i];
+      if (a.getAttributeNS(attribute.namespaceURI, attribute.localName) !== attribute.value) return false;
+    }
+    return true;
+  }
+
   /* Put `fresh` in `parent` instead of its children, keeping every old child equal to its
-     fresh counterpart (the one with the same `keyOf`, else the one at the same place). A
-     click is a press and a release on one node: a live refresh landing between the two
-     must not replace the node under the pointer when nothing about it changed. */
+     fresh counterpart (the one with the same `keyOf`, else the one at the same place); an
+     old child marked `data-patch` that differs only inside keeps itself and has its own
+     children kept the same way. A click is a press and a release on one node, and a node
+     taken out of the page between the two (even if put back) loses the click: a live
+     refresh must leave in place what did not change. Only elements whose handlers depend
+     on nothing but their attributes may be marked `data-patch`. */
   SB.keepSame = function (parent, fresh, keyOf) {
     var old = Array.prototype.slice.call(parent.childNodes);
     var byKey = {};
     if (keyOf) old.forEach(function (node) { if (node.nodeType === 1) byKey[keyOf(node)] = node; });
-    fresh = fresh.filter(function (node) { return node; });
-    fresh.forEach(function (node, index) {
-      var key = keyOf ? keyOf(node) : null;
-      var twin = keyOf ? (key ? byKey[key] : null) : old[index];
-      if (twin && twin.isEqualNode(node)) {
-        node = twin;
-        if (key) delete byKey[key];
+    var kept = new Set();
+    var final = fresh.filter(function (node) { return node; }).map(function (node, index) {
+      var twin = keyOf ? (node.nodeType === 1 ? byKey[keyOf(node)] : null) : old[index];
+      if (!twin || kept.has(twin)) return node;
+      if (twin === node || twin.isEqualNode(node)) {
+        kept.add(twin);
+        return twin;
       }
-      if (parent.childNodes[index] !== node) parent.insertBefore(node, parent.childNodes[index] || null);
+      if (twin.nodeType === 1 && twin.hasAttribute("data-patch") && sameShell(twin, node)) {
+        SB.keepSame(twin, Array.prototype.slice.call(node.childNodes));
+        kept.add(twin);
+        return twin;
+      }
+      return node;
     });
-    while (parent.childNodes.length > fresh.length) parent.removeChild(parent.lastChild);
+    // Out first, then in: a node that stays is never moved while the rest change around it.
+    old.forEach(function (node) { if (!kept.has(node)) parent.removeChild(node); });
+    final.forEach(function (node, index) {
+      var here = parent.childNodes[index];
+      if (here !== node) parent.insertBefore(node, here || null);
+    });
     return parent;
   };
 

@@ -6,6 +6,7 @@ on every desk page; an agent's does not."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.async_api import Browser, expect
@@ -90,7 +91,22 @@ async def test_a_call_on_hold_shows_in_the_conversation(
         "on hold for", timeout=LIVE_TIMEOUT_MS
     )
     await expect(calls.get_by_test_id("call-attempt")).to_have_text("Dana: ringing")
-    await calls.get_by_test_id("call-me").click()
+
+    # The panel follows live events; a refresh between pressing "Call me" and letting go
+    # (the hold time has changed meanwhile) keeps the button, so the click counts.
+    state = calls.get_by_test_id("call-state")
+    held = await state.text_content()
+    box = await calls.get_by_test_id("call-me").bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + 5, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    async with system.db.transaction() as session:
+        await session.execute(
+            update(VoiceCall).values(hold_started_at=utcnow() - timedelta(minutes=5))
+        )
+    await page.evaluate("SB.queue.view.refresh(false)")
+    await expect(state).not_to_have_text(held or "")  # the fresh list arrived
+    await page.mouse.up()
     await expect(page.get_by_text("add your phone number first")).to_be_visible()
 
 
