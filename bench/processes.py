@@ -1,7 +1,8 @@
 """Child processes for the benchmarks that drive a running gateway: the environment a
 gateway or worker reads its settings from, a process group of its own with its output in a
 log file (stopped with SIGTERM, then SIGKILL), hypercorn serving an app on a free loopback
-port, a job worker, and waiting until the gateway answers its health check."""
+port (with the CPU time its processes used so far), a job worker, and waiting until the
+gateway answers its health check."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import aiohttp
 from tests.support.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_groups: dict[int, int] = {}  # a served port -> the process group serving it
 START_WORKER = (
     "from gateway.settings import load_settings; from server.worker import run_worker; "
     "run_worker(load_settings())"
@@ -65,8 +68,9 @@ def log_tail(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def child(name: str, command: Sequence[str], env: dict[str, str], log_path: Path) -> Iterator[None]:
-    """`command` as a process group of its own, its output in `log_path`."""
+def child(name: str, command: Sequence[str], env: dict[str, str], log_path: Path) -> Iterator[int]:
+    """`command` as a process group of its own, its output in `log_path`; yields the
+    group's id."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             list(command),
@@ -78,7 +82,7 @@ def child(name: str, command: Sequence[str], env: dict[str, str], log_path: Path
             process_group=0,
         )
     try:
-        yield
+        yield process.pid
         if process.poll() is not None:
             raise RuntimeError(f"the {name} exited early:\n{log_tail(log_path)}")
     finally:
@@ -94,10 +98,26 @@ def hypercorn(
     port = free_port()
     command = [sys.executable, "-m", "hypercorn", "--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", app_path]
-    with child(app_path, command, env, log_path):
+    with child(app_path, command, env, log_path) as group:
         if not wait_for_port(port, timeout=timeout):
             raise RuntimeError(f"{app_path} did not listen on {port}:\n{log_tail(log_path)}")
-        yield port
+        _groups[port] = group
+        try:
+            yield port
+        finally:
+            del _groups[port]
+
+
+def cpu_seconds(port: int) -> float:
+    """The CPU time (user and system) that the processes serving `port` (started by
+    `hypercorn`) have used so far, read from Linux's /proc."""
+    group, ticks = _groups[port], 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # after the name: state, ppid, pgrp, ..., utime, stime
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
 
 
 @contextlib.contextmanager

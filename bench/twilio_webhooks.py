@@ -40,7 +40,7 @@ from twilio.request_validator import RequestValidator
 
 from bench import durable_accept
 from bench.durable_accept import TOKEN_VARIABLE, create_table
-from bench.processes import gateway_env, hypercorn, wait_healthy, worker
+from bench.processes import cpu_seconds, gateway_env, hypercorn, wait_healthy, worker
 from bench.services import settle
 from bench.support import (
     TIMES,
@@ -180,6 +180,7 @@ class Throughput:
     bare: Run
     floor: Run
     gateway: Run
+    cpu_ms: dict[str, float]  # mode -> the server's CPU milliseconds per request
 
 
 async def throughput(
@@ -187,6 +188,7 @@ async def throughput(
 ) -> Throughput:
     log = workdir / f"gateway-{workers}.log"
     rounds: dict[str, list[Run]] = {"bare": [], "floor": [], "gateway": []}
+    cpu: dict[str, float] = {"bare": 0.0, "floor": 0.0, "gateway": 0.0}
     floor_env = {**env, TOKEN_VARIABLE: signer.token}
     with (
         hypercorn(
@@ -214,10 +216,12 @@ async def throughput(
         for size in round_sizes(args.requests, args.rounds):
             for mode, port in ports.items():
                 label = f"{labels[mode]} ({workers}w)"
+                before = cpu_seconds(port)
                 rounds[mode].append(await measure(label, port, bodies(size), args.concurrency))
-    return Throughput(
-        workers, combine(rounds["bare"]), combine(rounds["floor"]), combine(rounds["gateway"])
-    )
+                cpu[mode] += cpu_seconds(port) - before
+    runs = {mode: combine(runs) for mode, runs in rounds.items()}
+    cpu_ms = {mode: 1000 * cpu[mode] / runs[mode].count for mode in runs}
+    return Throughput(workers, runs["bare"], runs["floor"], runs["gateway"], cpu_ms)
 
 
 async def round_trips(
@@ -313,7 +317,11 @@ def report(
         f"p50 {r.gateway.p50_ms:.1f} ms = {r.gateway.p50_ms / r.bare.p50_ms:.1f} {TIMES}, "
         f"p99 {r.gateway.p99_ms:.1f} ms = {r.gateway.p99_ms / r.bare.p99_ms:.1f} {TIMES}\n"
         f"  = {r.gateway.rate / r.floor.rate:.2f} {TIMES} the durable accept "
-        f"({r.floor.rate:.0f} req/s, itself {r.floor.rate / r.bare.rate:.2f} {TIMES} bare)"
+        f"({r.floor.rate:.0f} req/s, itself {r.floor.rate / r.bare.rate:.2f} {TIMES} bare)\n"
+        f"  the server's CPU per request: {r.cpu_ms['gateway']:.2f} ms = "
+        f"{r.cpu_ms['gateway'] / r.cpu_ms['bare']:.1f} {TIMES} bare ({r.cpu_ms['bare']:.2f} ms), "
+        f"{r.cpu_ms['gateway'] / r.cpu_ms['floor']:.2f} {TIMES} the durable accept "
+        f"({r.cpu_ms['floor']:.2f} ms)"
         for r in results
     ]
     print_report(
