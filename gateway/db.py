@@ -18,6 +18,7 @@ import fcntl
 import functools
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -60,6 +62,30 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+PING_AFTER_IDLE = 5.0  # seconds
+_IDLE_SINCE = "switchboard.idle_since"
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return  # new, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError("the connection was cut while idle") from error
+            raise
+
+
 @dataclass(frozen=True, slots=True)
 class PoolSize:
     """How many connections one engine keeps and may add, and how long a checkout waits."""
@@ -87,7 +113,9 @@ def make_engine(
         return engine
     if not pooled:
         return create_async_engine(url, echo=echo, poolclass=NullPool)
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, **sizes)
+    engine = create_async_engine(url, echo=echo, **sizes)
+    _ping_when_idle(engine)
+    return engine
 
 
 class _Turns:

@@ -7,7 +7,9 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
+import gateway.db
 from gateway.db import Database, after_commit
 from gateway.models import Organization
 from tests.support.factories import make_org
@@ -54,3 +56,39 @@ async def test_concurrent_transactions_each_see_the_previous_ones_writes(db: Dat
     async with db.transaction() as session:
         row = await session.get(Organization, org.id)
     assert row is not None and row.settings["visits"] == 20
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.transaction() as session:
+        return int(await session.scalar(select(func.pg_backend_pid())) or 0)
+
+
+async def test_a_postgresql_connection_cut_while_idle_is_replaced_before_use(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection that sat idle is pinged before use, and a dead one replaced: a
+    server restart or a firewall's idle timeout costs no request. One in use a moment ago is
+    not pinged (the next transaction finds the cut itself)."""
+    if db.dialect != "postgresql":
+        pytest.skip("the ping concerns PostgreSQL's pooled connections")
+    other = Database(db.url, pooled=False)  # outside db's pool
+
+    async def cut(pid: int) -> None:
+        async with other.transaction() as session:
+            await session.execute(select(func.pg_terminate_backend(pid)))
+
+    try:
+        monkeypatch.setattr(gateway.db, "PING_AFTER_IDLE", 0.0)  # whatever was idle is pinged
+        pooled = await _backend_pid(db)  # the pool's one connection
+        await cut(pooled)
+        assert await _backend_pid(db) not in (0, pooled)
+
+        monkeypatch.setattr(gateway.db, "PING_AFTER_IDLE", 3600.0)  # nothing counts as idle
+        pooled = await _backend_pid(db)
+        await cut(pooled)
+        with pytest.raises(DBAPIError) as failed:
+            await _backend_pid(db)
+        assert failed.value.connection_invalidated
+        assert await _backend_pid(db) not in (0, pooled)  # dropped, and connected anew
+    finally:
+        await other.dispose()
