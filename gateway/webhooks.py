@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import after_commit
@@ -140,6 +140,13 @@ def retry_policy(services: Services) -> Retry:
     return Retry(max=len(intervals), interval=intervals)
 
 
+# built once: every message and every change of hands emits an event
+_ACTIVE_ENDPOINTS = select(WebhookEndpoint).where(
+    WebhookEndpoint.organization_id == bindparam("organization_id"),
+    WebhookEndpoint.active.is_(True),
+)
+
+
 async def emit(
     session: AsyncSession,
     services: Services,
@@ -152,12 +159,7 @@ async def emit(
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
     endpoints = (
-        await session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.organization_id == organization_id,
-                WebhookEndpoint.active.is_(True),
-            )
-        )
+        await session.scalars(_ACTIVE_ENDPOINTS, {"organization_id": organization_id})
     ).all()
     rows: list[WebhookDelivery] = []
     now = utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import NotFound
@@ -23,16 +23,34 @@ class ConversationContext:
     settings: OrganizationSettings
 
 
+_CONTEXT = (
+    select(Conversation, Organization)
+    .join(Organization, Organization.id == Conversation.organization_id)
+    .where(Conversation.id == bindparam("conversation_id"))
+)
+_CONTEXT_IN_ORGANIZATION = _CONTEXT.where(
+    Conversation.organization_id == bindparam("organization_id")
+)
+_RECENT_TURNS = (
+    select(Message.author, Message.text)
+    .where(Message.conversation_id == bindparam("conversation_id"))
+    .order_by(Message.id.desc())
+    .limit(HISTORY_LIMIT)
+)
+
+
 async def load_context(
     session: AsyncSession, conversation_id: int, organization_id: int | None = None
 ) -> ConversationContext:
-    query = select(Conversation, Organization).join(
-        Organization, Organization.id == Conversation.organization_id
-    )
-    query = query.where(Conversation.id == conversation_id)
-    if organization_id is not None:
-        query = query.where(Conversation.organization_id == organization_id)
-    row = (await session.execute(query)).first()
+    # built once: every message and every AI reply loads its conversation's context
+    if organization_id is None:
+        query = session.execute(_CONTEXT, {"conversation_id": conversation_id})
+    else:
+        query = session.execute(
+            _CONTEXT_IN_ORGANIZATION,
+            {"conversation_id": conversation_id, "organization_id": organization_id},
+        )
+    row = (await query).first()
     if row is None:
         raise NotFound("no such conversation")
     conversation, organization = row
@@ -42,10 +60,5 @@ async def load_context(
 
 
 async def recent_turns(session: AsyncSession, conversation_id: int) -> tuple[Turn, ...]:
-    rows = await session.execute(
-        select(Message.author, Message.text)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.id.desc())
-        .limit(HISTORY_LIMIT)
-    )
+    rows = await session.execute(_RECENT_TURNS, {"conversation_id": conversation_id})
     return tuple(Turn(author, text) for author, text in reversed(rows.all()))

@@ -1,10 +1,12 @@
 """Loading the facts a decision needs, in the caller's transaction: the customer's recent
 messages, the contact's opt-out, the previous decision under the same ownership, the AI's
-earlier answers, who is online (Redis presence) and the organization's policy settings."""
+earlier answers, who is online (Redis presence) and the organization's policy settings.
+Every message and every AI reply is decided on, so the statements are built once, with
+their values as parameters."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import ContactIdentity, HandoffDecision, Message, utcnow
@@ -18,12 +20,47 @@ from handoff.policy.config import policy_settings
 RECENT_MESSAGES = 10  # customer messages the tone and the word count look at
 STREAK_LIMIT = 10  # earlier AI answers the streak looks at
 
+_CUSTOMER_TEXTS = (
+    select(Message.id, Message.text)
+    .where(Message.conversation_id == bindparam("conversation_id"), Message.direction == "inbound")
+    .order_by(Message.id.desc())
+    .limit(RECENT_MESSAGES)
+)
+_CUSTOMER_TEXTS_UP_TO = _CUSTOMER_TEXTS.where(Message.id <= bindparam("up_to"))
+_AI_ANSWERS = (
+    select(Message.meta)
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.author == "ai",
+        Message.ownership_version == bindparam("version"),
+    )
+    .order_by(Message.id.desc())
+    .limit(STREAK_LIMIT)
+)
+_OPTED_OUT_AT = select(ContactIdentity.opted_out_at).where(
+    ContactIdentity.organization_id == bindparam("organization_id"),
+    ContactIdentity.kind == bindparam("kind"),
+    ContactIdentity.address == bindparam("address"),
+)
+_PREVIOUS_DECISION = (
+    select(HandoffDecision.outcome, HandoffDecision.fired_rule)
+    .where(
+        HandoffDecision.conversation_id == bindparam("conversation_id"),
+        HandoffDecision.ownership_version == bindparam("version"),
+    )
+    .order_by(HandoffDecision.id.desc())
+    .limit(1)
+)
+
 
 async def message_facts(
     session: AsyncSession, services: Services, context: ConversationContext, message: Message
 ) -> PolicyInput:
     """The facts for deciding about `message` as it arrives."""
-    texts = await _customer_texts(session, message.conversation_id, up_to=message.id)
+    rows = await session.execute(
+        _CUSTOMER_TEXTS_UP_TO, {"conversation_id": message.conversation_id, "up_to": message.id}
+    )
+    texts = tuple(reversed([text for _, text in rows]))
     return await _facts(session, services, context, Phase.MESSAGE, texts or (message.text,))
 
 
@@ -36,34 +73,23 @@ async def reply_facts(
     """The facts for deciding about the AI's `reply`, and the id of the customer message it
     answers (the latest one)."""
     conversation = context.conversation
-    rows = await session.execute(
-        select(Message.id, Message.text)
-        .where(Message.conversation_id == conversation.id, Message.direction == "inbound")
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
-    latest = rows.first()
-    texts = await _customer_texts(session, conversation.id, up_to=latest.id if latest else None)
+    newest_first = (
+        await session.execute(_CUSTOMER_TEXTS, {"conversation_id": conversation.id})
+    ).all()
     known = await session.scalars(
-        select(Message.meta)
-        .where(
-            Message.conversation_id == conversation.id,
-            Message.author == "ai",
-            Message.ownership_version == conversation.ownership_version,
-        )
-        .order_by(Message.id.desc())
-        .limit(STREAK_LIMIT)
+        _AI_ANSWERS,
+        {"conversation_id": conversation.id, "version": conversation.ownership_version},
     )
     facts = await _facts(
         session,
         services,
         context,
         Phase.REPLY,
-        texts,
+        tuple(reversed([text for _, text in newest_first])),
         reply=reply,
         earlier_answers_known=tuple(bool((meta or {}).get("knows", True)) for meta in known),
     )
-    return facts, latest.id if latest else None
+    return facts, newest_first[0].id if newest_first else None
 
 
 async def _facts(
@@ -79,24 +105,20 @@ async def _facts(
     conversation = context.conversation
     opted_out_at = (
         await session.scalar(
-            select(ContactIdentity.opted_out_at).where(
-                ContactIdentity.organization_id == conversation.organization_id,
-                ContactIdentity.kind == conversation.address_kind,
-                ContactIdentity.address == conversation.address,
-            )
+            _OPTED_OUT_AT,
+            {
+                "organization_id": conversation.organization_id,
+                "kind": conversation.address_kind,
+                "address": conversation.address,
+            },
         )
         if services.channels.spec(conversation.channel).honours_opt_out
         else None
     )
     previous = (
         await session.execute(
-            select(HandoffDecision.outcome, HandoffDecision.fired_rule)
-            .where(
-                HandoffDecision.conversation_id == conversation.id,
-                HandoffDecision.ownership_version == conversation.ownership_version,
-            )
-            .order_by(HandoffDecision.id.desc())
-            .limit(1)
+            _PREVIOUS_DECISION,
+            {"conversation_id": conversation.id, "version": conversation.ownership_version},
         )
     ).first()
     online = await online_agents(services.events.redis, conversation.organization_id)
@@ -115,15 +137,3 @@ async def _facts(
         reply=reply,
         earlier_answers_known=earlier_answers_known,
     )
-
-
-async def _customer_texts(
-    session: AsyncSession, conversation_id: int, up_to: int | None
-) -> tuple[str, ...]:
-    query = select(Message.text).where(
-        Message.conversation_id == conversation_id, Message.direction == "inbound"
-    )
-    if up_to is not None:
-        query = query.where(Message.id <= up_to)
-    rows = await session.scalars(query.order_by(Message.id.desc()).limit(RECENT_MESSAGES))
-    return tuple(reversed(rows.all()))
