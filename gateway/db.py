@@ -3,7 +3,9 @@ context that commits, then runs the actions registered with `after_commit` (enqu
 jobs, publishing events): nothing leaves the process before the rows it refers to exist.
 
 SQLite is the embedded default. It runs in WAL mode and every transaction starts with
-`BEGIN IMMEDIATE`, so a read lock never has to be upgraded (which fails at once). Within a
+`BEGIN IMMEDIATE`, so a read lock never has to be upgraded (which fails at once); a
+session from `read()` only reads, with a plain BEGIN beside the writer, and waits for no
+one. Within a
 process, SQLite transactions also take turns on an asyncio lock: waiters queue in order
 instead of sleeping in SQLite's busy handler, whose back-off (sleeps growing to 100 ms)
 ruins latency under load. Across processes (several gateway workers, the job worker) the
@@ -36,6 +38,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
 
 from gateway.models import Base
@@ -44,6 +47,19 @@ log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[object] | None]
 _AFTER_COMMIT = "switchboard.after_commit"
+_READ_ONLY = "switchboard_read_only"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_writes_when_reading(state: ORMExecuteState) -> None:
+    if state.session.info.get(_READ_ONLY) and not state.is_select:
+        raise RuntimeError("a session from Database.read() only reads")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flushes_when_reading(session: Session, *_args: object) -> None:
+    if session.info.get(_READ_ONLY):
+        raise RuntimeError("a session from Database.read() only reads")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -59,7 +75,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(_READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 PING_AFTER_IDLE = 5.0  # seconds
@@ -218,6 +235,16 @@ class Database:
                 yield session
             actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
         await run_after_commit(actions)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads, in one transaction (one snapshot), committing nothing.
+        On SQLite it takes neither the writers' turn nor the write lock: WAL lets it read
+        beside a writer, so it never waits for one. Anything it would write is refused."""
+        async with self.sessions() as session:  # closing it ends the transaction
+            session.info[_READ_ONLY] = True
+            await session.connection(execution_options={_READ_ONLY: True})
+            yield session
 
     async def create_all(self) -> None:
         """Create the tables directly (tests and benchmarks; deployments run migrations)."""

@@ -124,7 +124,7 @@ async def wait(services: Services, hub: EventHub, found: CallView, n: int, tries
     call = found.call
     if call.phase != "ai":
         return after_ai(services, found)
-    async with services.db.transaction() as session:
+    async with services.db.read() as session:
         since = await session.scalar(
             select(Message.id).where(
                 Message.organization_id == call.organization_id,

@@ -36,7 +36,7 @@ class CallView:
 
 
 async def view(db: Database, call_id: int) -> CallView | None:
-    async with db.transaction() as session:
+    async with db.read() as session:
         return await view_in(session, call_id)
 
 
@@ -94,7 +94,7 @@ async def start(
 
 
 async def remembered(db: Database, call_id: int, key: str) -> str | None:
-    async with db.transaction() as session:
+    async with db.read() as session:
         return await session.scalar(
             select(CallAnswer.twiml).where(
                 CallAnswer.call_id == call_id, CallAnswer.request_key == key

@@ -63,7 +63,7 @@ class OfflineResponder:
 
     async def best_hit(self, organization_id: int, question: str) -> Hit | None:
         """The most confident of the best-ranked entries (the first of them on a tie)."""
-        async with self.db.transaction() as session:
+        async with self.db.read() as session:
             entries = await fetch_entries(session, organization_id)
         items = [(entry.id, entry.title, entry.body) for entry in entries]
         hits = cached_index(organization_id, items).search(question, limit=CANDIDATES)

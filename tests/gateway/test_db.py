@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 import gateway.db
@@ -92,3 +92,42 @@ async def test_a_postgresql_connection_cut_while_idle_is_replaced_before_use(
         assert await _backend_pid(db) not in (0, pooled)  # dropped, and connected anew
     finally:
         await other.dispose()
+
+
+async def test_a_read_session_reads_beside_a_writer_and_refuses_to_write(db: Database) -> None:
+    """`read()` sees what is committed, without waiting for a transaction that holds the
+    write turn (on SQLite, the lock writers take turns on), and writes nothing."""
+    await make_org(db, "first")
+    writing, done = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as session:
+            session.add(Organization(slug="second", name="Second", widget_key="pk_second"))
+            await session.flush()
+            writing.set()
+            await done.wait()
+
+    task = asyncio.create_task(writer())
+    await writing.wait()
+    try:
+
+        async def count() -> int:
+            async with db.read() as session:
+                return int(
+                    await session.scalar(select(func.count()).select_from(Organization)) or 0
+                )
+
+        assert await asyncio.wait_for(count(), timeout=5) == 1  # the writer's row: not yet
+        async with db.read() as session:
+            session.add(Organization(slug="third", name="Third", widget_key="pk_third"))
+            with pytest.raises(RuntimeError, match="only reads"):
+                await session.flush()
+        async with db.read() as session:
+            with pytest.raises(RuntimeError, match="only reads"):
+                await session.execute(update(Organization).values(name="Renamed"))
+    finally:
+        done.set()
+        await task
+    async with db.read() as session:
+        names = set(await session.scalars(select(Organization.name)))
+    assert "Second" in names and "Third" not in names and "Renamed" not in names
