@@ -42,6 +42,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
 
 from gateway.models import Base
+from gateway.sqlite_driver import one_hop_dbapi
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,13 @@ def make_engine(
             database.parent.mkdir(parents=True, exist_ok=True)
         # a SQLite file keeps SQLAlchemy's pool either way (a connection is cheap to keep);
         # an in-memory database is one per connection, so its own pool class stays
+        driver = one_hop_dbapi()
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, **({} if in_memory else sizes)
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            **({} if driver is None else {"module": driver}),
+            **({} if in_memory else sizes),
         )
         _configure_sqlite(engine)
         return engine

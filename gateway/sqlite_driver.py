@@ -1,0 +1,117 @@
+"""SQLite through aiosqlite with one thread hop per statement. aiosqlite runs each SQLite
+connection in a thread of its own and every call on it is a round trip to that thread;
+SQLAlchemy's adapter makes four per statement (open a cursor, execute, fetch the rows,
+close the cursor), and each wakes the event loop from another thread. Here a statement is
+one function run in that thread, which does the four and hands back the rows with the
+cursor's description, row count and last row id. A phone turn runs about forty statements,
+so this is most of the time SQLite costs it.
+
+It reaches into two private parts of aiosqlite (`Connection._execute`, which queues a
+function for the connection's thread, and `Connection._conn`, the sqlite3 connection, as
+SQLAlchemy's own adapter reaches `_thread`); `one_hop_dbapi()` returns None when they are
+missing, and SQLAlchemy's adapter is used as it is."""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util import EMPTY_DICT
+
+Outcome = tuple[Any, int, int | None, list[Any]]
+
+
+def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
+    """In the connection's thread: the statement, its rows and what the cursor says."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+    """A cursor that holds one statement's outcome; it has no aiosqlite cursor behind it."""
+
+    __slots__ = ("_arraysize", "_outcome")
+
+    def __init__(self, adapt_connection: Any) -> None:  # no cursor to open in the thread
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._soft_closed_memoized = EMPTY_DICT
+        self._rows = collections.deque()
+        self._outcome: Outcome = (None, -1, None, [])
+        self._arraysize = 1
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
+
+    @property
+    def description(self) -> Any:
+        return self._outcome[0]
+
+    @property
+    def rowcount(self) -> int:
+        return self._outcome[1]
+
+    @property
+    def lastrowid(self) -> Any:
+        return self._outcome[2]
+
+    async def _async_soft_close(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+        await self._run(operation, parameters, many=False)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
+        await self._run(operation, seq_of_parameters, many=True)
+
+    async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        in_its_thread = cast(Callable[..., Awaitable[Outcome]], connection._execute)
+        async with self._adapt_connection._execute_mutex:
+            self._outcome = await in_its_thread(_run, connection._conn, operation, parameters, many)
+        self._rows = collections.deque(self._outcome[3])
+
+
+class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = OneHopCursor
+
+
+class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        adapted = super().connect(*arg, **kw)
+        return OneHopConnection(self, adapted._connection)
+
+
+def one_hop_dbapi() -> OneHopDBAPI | None:
+    """The adapter for `create_async_engine(..., module=...)`, or None when this version
+    of aiosqlite lacks what it needs."""
+    if not (hasattr(aiosqlite.Connection, "_execute") and hasattr(aiosqlite.Connection, "_conn")):
+        return None
+    return OneHopDBAPI(aiosqlite, sqlite3)
