@@ -5,12 +5,12 @@ jobs, publishing events): nothing leaves the process before the rows it refers t
 SQLite is the embedded default. It runs in WAL mode and every transaction starts with
 `BEGIN IMMEDIATE`, so a read lock never has to be upgraded (which fails at once); a
 session from `read()` only reads, with a plain BEGIN beside the writer, and waits for no
-one. Within a
-process, SQLite transactions also take turns on an asyncio lock: waiters queue in order
-instead of sleeping in SQLite's busy handler, whose back-off (sleeps growing to 100 ms)
-ruins latency under load. Across processes (several gateway workers, the job worker) the
-turn is a lock on a file beside the database, which a waiting process gets the moment it
-is free; the busy timeout stays as the backstop for any other program writing the file."""
+one. Within a process, SQLite transactions also take turns on an asyncio lock: waiters
+queue in order instead of sleeping in SQLite's busy handler, whose back-off (sleeps growing
+to 100 ms) ruins latency under load. Across processes (several gateway workers, the job
+worker) the turn is a lock on a file beside the database, which a waiting process gets the
+moment it is free; the busy timeout stays as the backstop for any other program writing
+the file."""
 
 from __future__ import annotations
 
@@ -51,16 +51,21 @@ _AFTER_COMMIT = "switchboard.after_commit"
 _READ_ONLY = "switchboard_read_only"
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_writes_when_reading(state: ORMExecuteState) -> None:
-    if state.session.info.get(_READ_ONLY) and not state.is_select:
+class ReadSession(Session):
+    """The sessions of `Database.read()`: their own class, so the checks below run for
+    them alone (a `do_orm_execute` listener on every session would cost each statement
+    of the process an extra object)."""
+
+
+@event.listens_for(ReadSession, "do_orm_execute")
+def _refuse_writes(state: ORMExecuteState) -> None:
+    if not state.is_select:
         raise RuntimeError("a session from Database.read() only reads")
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_flushes_when_reading(session: Session, *_args: object) -> None:
-    if session.info.get(_READ_ONLY):
-        raise RuntimeError("a session from Database.read() only reads")
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_flushes(_session: Session, *_args: object) -> None:
+    raise RuntimeError("a session from Database.read() only reads")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -224,6 +229,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo, pooled=pooled, pool=pool)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=ReadSession
+        )
         self._turns: _Turns | contextlib.nullcontext[None] = (
             _Turns(_lock_file_of(url)) if self.dialect == "sqlite" else contextlib.nullcontext()
         )
@@ -247,8 +255,7 @@ class Database:
         """A session that only reads, in one transaction (one snapshot), committing nothing.
         On SQLite it takes neither the writers' turn nor the write lock: WAL lets it read
         beside a writer, so it never waits for one. Anything it would write is refused."""
-        async with self.sessions() as session:  # closing it ends the transaction
-            session.info[_READ_ONLY] = True
+        async with self._readers() as session:  # closing it ends the transaction
             await session.connection(execution_options={_READ_ONLY: True})
             yield session
 

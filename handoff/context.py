@@ -43,14 +43,9 @@ async def load_context(
     session: AsyncSession, conversation_id: int, organization_id: int | None = None
 ) -> ConversationContext:
     # built once: every message and every AI reply loads its conversation's context
-    if organization_id is None:
-        query = session.execute(_CONTEXT, {"conversation_id": conversation_id})
-    else:
-        query = session.execute(
-            _CONTEXT_IN_ORGANIZATION,
-            {"conversation_id": conversation_id, "organization_id": organization_id},
-        )
-    row = (await query).first()
+    statement = _CONTEXT if organization_id is None else _CONTEXT_IN_ORGANIZATION
+    parameters = {"conversation_id": conversation_id, "organization_id": organization_id}
+    row = (await session.execute(statement, parameters)).first()
     if row is None:
         raise NotFound("no such conversation")
     conversation, organization = row
