@@ -24,13 +24,10 @@
     SB.api("GET", "/api/conversations/" + id + "/calls").then(function (answer) {
       if (!answer || !answer.calls || !answer.calls.length || !view.isOpen(id)) return;
       var fresh = callsNode(view, id, answer.calls);
+      // only this conversation's can be shown: another's was dropped when this one rendered
       var current = view.details.querySelector("[data-testid=calls]");
-      if (current && current.getAttribute("data-conversation-id") === fresh.getAttribute("data-conversation-id")) {
-        SB.keepSame(current, Array.prototype.slice.call(fresh.childNodes));
-      } else {
-        if (current) current.remove();
-        view.details.insertBefore(fresh, view.details.firstChild);
-      }
+      if (current) SB.keepSame(current, Array.prototype.slice.call(fresh.childNodes));
+      else view.details.insertBefore(fresh, view.details.firstChild);
     }, function () { /* no calls to show */ });
   };
 

@@ -50,13 +50,7 @@
 
   /* Whether two elements differ only inside: same tag, same attributes. */
   function sameShell(a, b) {
-    if (a.nodeType !== 1 || b.nodeType !== 1 || a.nodeName !== b.nodeName) return false;
-    if (a.attributes.length !== b.attributes.length) return false;
-    for (var i = 0; i < b.attributes.length; i++) {
-      var attribute = b.attributes[i];
-      if (a.getAttributeNS(attribute.namespaceURI, attribute.localName) !== attribute.value) return false;
-    }
-    return true;
+    return a.nodeType === 1 && a.cloneNode(false).isEqualNode(b.cloneNode(false));
   }
 
   /* Put `fresh` in `parent` instead of its children, keeping every old child equal to its
