@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +42,7 @@ WithinIntake = Callable[[AsyncSession, "Received"], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class _Options:
     within: WithinIntake | None
-    route_after: timedelta | None
+    route: bool
 
 
 Batch = Sequence[tuple[InboundMessage, _Options]]
@@ -61,15 +60,16 @@ class Intake:
         inbound: InboundMessage,
         *,
         within: WithinIntake | None = None,
-        route_after: timedelta | None = None,
+        route: bool = True,
     ) -> Received:
         """Store one inbound message once, in a transaction of its own or shared with the
         messages arriving at the same moment (`gateway.group_commit`). Its routing job is
-        queued after the commit, or held back `route_after` when the caller routes it at
-        once itself (the job is then only the safety net: routing is claimed once per
-        message). Not for a task already inside a transaction: see `receive_in`."""
+        queued after the commit, unless `route` is False: `within` then routes it in this
+        transaction (a message that is not routed there has its routing job queued by
+        `within`, or is found by the reconciler). Not for a task already inside a
+        transaction: see `receive_in`."""
         _validate(inbound)
-        return await self._group.submit(inbound, _Options(within, route_after))
+        return await self._group.submit(inbound, _Options(within, route))
 
     async def receive_in(
         self,
@@ -77,7 +77,7 @@ class Intake:
         inbound: InboundMessage,
         *,
         within: WithinIntake | None = None,
-        route_after: timedelta | None = None,
+        route: bool = True,
     ) -> Received:
         """`receive` in the caller's transaction (a channel storing several messages in
         one commit); the routing job and the live event still wait for that commit."""
@@ -94,7 +94,8 @@ class Intake:
             received = Received(message_id, conversation_id, contact_id, duplicate=False)
             await rows.customer_spoke(session, [conversation_id], now)
             event = _event(inbound, received, state)
-            after_commit(session, lambda: self._route(received, now, route_after))
+            if route:
+                after_commit(session, lambda: self._route(received))
             after_commit(session, lambda: self.events.publish(event))
             after_commit(session, lambda: metrics.count_message_received(inbound.channel))
         if within is not None:
@@ -107,7 +108,7 @@ class Intake:
         if len(batch) == 1:
             inbound, options = batch[0]
             received = await self.receive_in(
-                session, inbound, within=options.within, route_after=options.route_after
+                session, inbound, within=options.within, route=options.route
             )
             return [received]
         inbounds = [inbound for inbound, _ in batch]
@@ -131,7 +132,7 @@ class Intake:
             ],
         )
         answers: list[Received] = []
-        announced: list[tuple[InboundMessage, Received, str, timedelta | None]] = []
+        announced: list[tuple[InboundMessage, Received, str, bool]] = []
         for (inbound, options), thread in zip(batch, threads, strict=True):
             conversation_id, state = conversations[thread]
             message_id = new.pop(rows.message_key(inbound), None)
@@ -139,37 +140,29 @@ class Intake:
                 received = await _stored(session, inbound)
             else:
                 received = Received(message_id, conversation_id, thread[1], duplicate=False)
-                announced.append((inbound, received, state, options.route_after))
+                announced.append((inbound, received, state, options.route))
             if options.within is not None:
                 await options.within(session, received)
             answers.append(received)
         if announced:
             await rows.customer_spoke(session, {item[1].conversation_id for item in announced}, now)
-            after_commit(session, lambda: self._announce(announced, now))
+            after_commit(session, lambda: self._announce(announced))
         return answers
 
-    def _route(
-        self, received: Received, now: datetime, route_after: timedelta | None
-    ) -> Awaitable[JobRef]:
+    def _route(self, received: Received) -> Awaitable[JobRef]:
         return self.jobs.enqueue_async(
-            INTAKE,
-            ROUTE_MESSAGE,
-            received.message_id,
-            conversation_id=received.conversation_id,
-            at=None if route_after is None else now + route_after,
+            INTAKE, ROUTE_MESSAGE, received.message_id, conversation_id=received.conversation_id
         )
 
     async def _announce(
-        self,
-        announced: Sequence[tuple[InboundMessage, Received, str, timedelta | None]],
-        now: datetime,
+        self, announced: Sequence[tuple[InboundMessage, Received, str, bool]]
     ) -> None:
         """After a batch's commit: the routing jobs queued at once (so they reach Redis
         together), the live events in one round trip, the counts."""
         await run_after_commit(
             [
                 lambda: asyncio.gather(
-                    *(self._route(received, now, later) for _, received, _, later in announced)
+                    *(self._route(received) for _, received, _, route in announced if route)
                 ),
                 lambda: self.events.publish_many(
                     [_event(inbound, received, state) for inbound, received, state, _ in announced]
@@ -179,7 +172,7 @@ class Intake:
         )
 
 
-def _count(announced: Sequence[tuple[InboundMessage, Received, str, timedelta | None]]) -> None:
+def _count(announced: Sequence[tuple[InboundMessage, Received, str, bool]]) -> None:
     for inbound, *_ in announced:
         metrics.count_message_received(inbound.channel)
 

@@ -30,8 +30,11 @@ async def queue_outbound(
     reply_to: int | None = None,
     meta: dict[str, object] | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    delivered: bool = False,
 ) -> Message:
-    """Store an outgoing message and deliver it once the transaction commits."""
+    """Store an outgoing message and deliver it once the transaction commits; or, when the
+    message is `delivered` in this very transaction (a reply spoken in the waiting caller's
+    own answer), store it as delivered, with no delivery job."""
     now = utcnow()
     recorded: dict[str, object] = dict(meta or {})
     if notice is not None:
@@ -49,12 +52,14 @@ async def queue_outbound(
         attachments=list(attachments or []),
         meta=recorded,
         ownership_version=conversation.ownership_version,
-        delivery_status="pending",
+        delivery_status="delivered" if delivered else "pending",
         created_at=now,
         updated_at=now,
     )
     session.add(message)
     await session.flush()
+    if delivered:
+        return message
     message_id, conversation_id = message.id, conversation.id
     after_commit(
         session,

@@ -12,24 +12,49 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.errors import ConfigurationError
 from gateway.events import EventPublisher
+from gateway.on_the_line import OnTheLine
 from gateway.queues import JobQueue
 from gateway.settings import Settings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 ChannelFactory = Callable[["Services"], ChannelRegistry]
-# Routing and the AI's reply for one committed inbound message, run in this process (see
-# `gateway.turns`); the composition root installs handoff's in the gateway.
-AnswerNow = Callable[["Services", int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class AiTurn:
+    """The AI's turn a routed message is owed, under the ownership version routing saw."""
+
+    message_id: int
+    conversation_id: int
+    version: int
+    organization_id: int
+
+
+class AnswerNow(Protocol):
+    """Routing and the AI's reply for a message whose sender waits on the line, run in the
+    process that took it (see `gateway.turns`); the composition root installs handoff's in
+    the gateway."""
+
+    async def route(
+        self, session: AsyncSession, services: Services, message_id: int, conversation_id: int
+    ) -> AiTurn | None:
+        """Route the message in the transaction that stores it; the AI's turn, if owed. A
+        failure is undone alone and leaves the message to the routing job."""
+
+    async def answer(self, services: Services, turn: AiTurn, line: OnTheLine | None) -> None:
+        """Compute and store the AI's reply, spoken on `line` while its request waits; a
+        failure leaves the turn to the AI's job."""
 
 
 @dataclass

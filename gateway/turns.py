@@ -1,32 +1,29 @@
 """Receiving a message whose sender waits on the line for the answer (a caller on the
-phone): the message goes through intake as always, then its routing and the AI's reply run
+phone): the message is routed in the transaction that stores it, and the AI's reply runs
 at once in this process (`Services.answer_now`, installed by the composition root) instead
-of waiting for the routing and AI jobs in turn. It runs as a task beside the request, which
-may wait for that task for as long as its budget allows (and then on the conversation's
-live events as before), so a slow model still gets the caller a filler in time.
+of waiting for the routing and AI jobs in turn. The reply runs as a task beside the
+request, which may wait for that task for as long as its budget allows (and then on the
+conversation's live events as before), so a slow model still gets the caller a filler in
+time. A reply ready within the budget is spoken in the transaction that stores it
+(`gateway.on_the_line`).
 
-The routing job is still queued, held back by `SAFETY_NET`: if this process dies before it
-routes the message, the job does it; if this process routed it first, the job finds it
-routed. Without an installed `answer_now` (a worker, a test's bare services) the message
-takes the job path unchanged. `drain` lets the turns still running finish when the gateway
-stops."""
+Without an installed `answer_now` (a worker, a test's bare services) the message takes the
+job path unchanged. `drain` lets the turns still running finish when the gateway stops."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
-from gateway.intake import Intake, Received
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.intake import Intake, Received, WithinIntake
 from gateway.messages import InboundMessage
-from gateway.queues import INTAKE, ROUTE_MESSAGE
-from gateway.runtime import AnswerNow, Services
+from gateway.on_the_line import OnTheLine
+from gateway.runtime import AiTurn, Services
 
-log = logging.getLogger(__name__)
-
-SAFETY_NET = timedelta(seconds=10)
-
+# How long a request waits past its budget for a reply that took the line to commit.
+COMMIT_GRACE = 5.0
 
 _running: set[asyncio.Task[None]] = set()
 
@@ -37,37 +34,56 @@ class Answering:
 
     received: Received
     task: asyncio.Task[None] | None
+    line: OnTheLine | None = None
 
-    async def wait(self, seconds: float) -> None:
-        """Wait up to `seconds` for the answer to be stored (at once if there is no task)."""
-        if self.task is not None:
-            await asyncio.wait({self.task}, timeout=seconds)
+    async def wait(self, seconds: float) -> str | None:
+        """Wait up to `seconds` for the answer to be stored (at once if there is no task);
+        returns the request's whole answer when the reply was spoken on the line."""
+        if self.task is None:
+            return None
+        await asyncio.wait({self.task}, timeout=seconds)
+        if self.line is None:
+            return None
+        if self.line.hang_up() and not self.task.done():  # the reply is committing
+            await asyncio.wait({self.task}, timeout=COMMIT_GRACE)
+        return self.line.answer
 
 
 async def receive_and_answer(
-    services: Services, intake: Intake, inbound: InboundMessage
+    services: Services,
+    intake: Intake,
+    inbound: InboundMessage,
+    line: OnTheLine | None = None,
+    *,
+    within: WithinIntake | None = None,
 ) -> Answering:
-    """Store the message once and, for a new one, start routing it and the AI's answer."""
-    answer = services.answer_now
-    if answer is None:
-        return Answering(await intake.receive(inbound), None)
-    received = await intake.receive(inbound, route_after=SAFETY_NET)
-    if received.duplicate:  # a repeat: the first delivery of this message answers it
+    """Store the message once (with the channel's own work `within` its transaction) and
+    route it there; for a new message the AI owes a turn to, start that turn (spoken on
+    `line` while its request waits)."""
+    answer_now = services.answer_now
+    if answer_now is None:
+        return Answering(await intake.receive(inbound, within=within), None)
+    owed: list[AiTurn] = []
+
+    async def store_and_route(session: AsyncSession, received: Received) -> None:
+        owed.clear()  # a shared transaction that failed is run again, alone
+        if within is not None:
+            await within(session, received)
+        if received.duplicate:  # a repeat: the first delivery of this message answers it
+            return
+        turn = await answer_now.route(
+            session, services, received.message_id, received.conversation_id
+        )
+        if turn is not None:
+            owed.append(turn)
+
+    received = await intake.receive(inbound, within=store_and_route, route=False)
+    if not owed:
         return Answering(received, None)
-    task = asyncio.create_task(_answer(services, answer, received))
+    task = asyncio.create_task(answer_now.answer(services, owed[0], line))
     _running.add(task)
     task.add_done_callback(_running.discard)
-    return Answering(received, task)
-
-
-async def _answer(services: Services, answer: AnswerNow, received: Received) -> None:
-    try:
-        await answer(services, received.message_id)
-    except Exception:
-        log.exception("answering message %s at once failed; the jobs take it", received.message_id)
-        await services.jobs.enqueue_async(
-            INTAKE, ROUTE_MESSAGE, received.message_id, conversation_id=received.conversation_id
-        )
+    return Answering(received, task, line)
 
 
 async def drain(seconds: float) -> None:

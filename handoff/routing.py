@@ -62,50 +62,56 @@ async def route_message(services: Services, message_id: int) -> str:
 async def decide_route(services: Services, message_id: int) -> Routed:
     """Decide who answers one inbound message, in one transaction claimed once per message."""
     async with services.db.transaction() as session:
-        claimed = await session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.routed_at.is_(None))
-            .values(routed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return Routed("already-routed")
-        message = await session.get(Message, message_id)
-        assert message is not None
-        context = await load_context(session, message.conversation_id)
-        conversation = context.conversation
-        await webhooks.emit(
+        return await decide_route_in(session, services, message_id)
+
+
+async def decide_route_in(session: AsyncSession, services: Services, message_id: int) -> Routed:
+    """`decide_route` in the caller's transaction (the one that stores the message, for a
+    sender who waits on the line)."""
+    claimed = await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.routed_at.is_(None))
+        .values(routed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return Routed("already-routed")
+    message = await session.get(Message, message_id)
+    assert message is not None
+    context = await load_context(session, message.conversation_id)
+    conversation = context.conversation
+    await webhooks.emit(
+        session,
+        services,
+        conversation.organization_id,
+        "message",
+        webhooks.message_data(message, conversation),
+    )
+    if message.no_reply:
+        # a consent keyword (SMS STOP, START, HELP): kept, never answered
+        return Routed("no-reply")
+    if conversation.state == State.RESOLVED:
+        if message.created_at <= await _resolved_at(session, conversation.id):
+            # a late job must not reopen a closed conversation
+            return Routed("before-resolution")
+        await ownership.transition(
             session,
-            services,
-            conversation.organization_id,
-            "message",
-            webhooks.message_data(message, conversation),
+            conversation,
+            State.AI,
+            actor=ownership.CUSTOMER,
+            reason="the customer wrote again",
         )
-        if message.no_reply:
-            # a consent keyword (SMS STOP, START, HELP): kept, never answered
-            return Routed("no-reply")
-        if conversation.state == State.RESOLVED:
-            if message.created_at <= await _resolved_at(session, conversation.id):
-                # a late job must not reopen a closed conversation
-                return Routed("before-resolution")
-            await ownership.transition(
-                session,
-                conversation,
-                State.AI,
-                actor=ownership.CUSTOMER,
-                reason="the customer wrote again",
-            )
-            announce_state(session, services, conversation)
-        decision = await decide_on_message(session, services, context, message)
-        await carry_out(session, services, context, decision)
-        if decision.outcome is Outcome.HUMAN_OWNED:
-            await ladder.customer_wrote(session, services, conversation, message.created_at)
-        if decision.outcome is not Outcome.AI:
-            return Routed(decision.outcome.value)
-        message.ai_turn_version = conversation.ownership_version  # owed until stored
-        return Routed(
-            "ai", conversation.id, conversation.ownership_version, conversation.organization_id
-        )
+        announce_state(session, services, conversation)
+    decision = await decide_on_message(session, services, context, message)
+    await carry_out(session, services, context, decision)
+    if decision.outcome is Outcome.HUMAN_OWNED:
+        await ladder.customer_wrote(session, services, conversation, message.created_at)
+    if decision.outcome is not Outcome.AI:
+        return Routed(decision.outcome.value)
+    message.ai_turn_version = conversation.ownership_version  # owed until stored
+    return Routed(
+        "ai", conversation.id, conversation.ownership_version, conversation.organization_id
+    )
 
 
 async def hand_off(

@@ -28,7 +28,7 @@ from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
-from handoff.answer_now import answer_now
+from handoff.answer_now import AnsweringNow
 from server.health import channel_states
 from server.health import install as install_health
 from server.metrics import install as install_metrics
@@ -80,7 +80,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
             ),
         )
         jobs = JobQueue(Redis.from_url(redis_url))
-        services = Services(settings, db, jobs, events, ChannelRegistry(), answer_now)
+        services = Services(settings, db, jobs, events, ChannelRegistry(), AnsweringNow())
         services.channels = build_registry(plugins, services)
         app.extensions[EXTENSION] = AppServices(
             services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)

@@ -1,6 +1,7 @@
 """The caller's side of a call, from the verified webhook to the TwiML answer: the
 greeting, each turn (the utterance goes through intake as a customer message on channel
-`voice`; the answer waits on the conversation's live events), the filler-and-redirect
+`voice`; a reply ready in time is spoken on the caller's line, stored with this answer,
+and otherwise the answer waits on the conversation's live events), the filler-and-redirect
 while the AI is slow, silence and low confidence, the handoff into a conference on hold,
 and coming back from it. Every answer stays far inside Twilio's 15 s limit: a turn waits
 at most `TURN_BUDGET`, a follow-up wait at most `WAIT_BUDGET`."""
@@ -11,14 +12,16 @@ import time
 from collections.abc import Mapping
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.events import EventHub
 from gateway.intake import Intake
 from gateway.messages import InboundMessage
 from gateway.models import Message
+from gateway.on_the_line import OnTheLine
 from gateway.runtime import Services
 from gateway.turns import receive_and_answer
-from voice import transfer, twiml, urls, words
+from voice import calls, transfer, twiml, urls, words
 from voice.calls import CallView
 from voice.listen import Heard, listen
 from voice.models import VoiceCall
@@ -64,7 +67,31 @@ async def turn(
     n: int,
     form: Mapping[str, str],
 ) -> str:
-    """One caller turn: what they said (or pressed, or nothing) and what they hear back."""
+    """One caller turn: what they said (or pressed, or nothing) and what they hear back,
+    kept as the answer to this turn (a repeat of the request gets the same)."""
+    key = f"turn:{n}"
+
+    async def speak(session: AsyncSession, lines: list[str]) -> str:
+        return await calls.remember_in(
+            session, found.call.id, key, ask_next(services, found, lines, n)
+        )
+
+    line = OnTheLine(speak)
+    answer = await _turn(services, intake, hub, found, n, form, line)
+    if line.answer is not None:  # kept with the reply it speaks
+        return line.answer
+    return await calls.remember(services.db, found.call.id, key, answer)
+
+
+async def _turn(
+    services: Services,
+    intake: Intake,
+    hub: EventHub,
+    found: CallView,
+    n: int,
+    form: Mapping[str, str],
+    line: OnTheLine,
+) -> str:
     call, settings = found.call, found.settings
     speech = (form.get("SpeechResult") or "").strip()[:2000]
     digits = (form.get("Digits") or "").strip()[:8]
@@ -102,9 +129,12 @@ async def turn(
             thread_key=call.to_number,
             meta=meta,
         ),
+        line,
     )
     started = time.monotonic()
-    await answering.wait(TURN_BUDGET)  # answered here: no need to hear of it through events
+    spoken = await answering.wait(TURN_BUDGET)  # answered here: no events needed
+    if spoken is not None:
+        return spoken
     budget = max(0.0, TURN_BUDGET - (time.monotonic() - started))
     since = answering.received.message_id
     heard = await listen(services, hub, call.conversation_id, since, budget)

@@ -6,6 +6,7 @@ moves a call backwards)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,11 +34,21 @@ class CallView:
     auth_token: str
     business: str
     settings: VoiceSettings
+    remembered: str | None = None  # the answer already given to this request, if any
 
 
-async def view(db: Database, call_id: int) -> CallView | None:
+async def view(db: Database, call_id: int, request_key: str | None = None) -> CallView | None:
+    """The call, and the answer remembered for `request_key` when one is named (one read)."""
     async with db.read() as session:
-        return await view_in(session, call_id)
+        found = await view_in(session, call_id)
+        if found is None or request_key is None:
+            return found
+        remembered = await session.scalar(
+            select(CallAnswer.twiml).where(
+                CallAnswer.call_id == call_id, CallAnswer.request_key == request_key[:255]
+            )
+        )
+        return dataclasses.replace(found, remembered=remembered)
 
 
 async def view_in(session: AsyncSession, call_id: int) -> CallView | None:
@@ -91,15 +102,6 @@ async def start(
     )
     call = (await session.execute(select(VoiceCall).filter_by(call_sid=call_sid))).scalar_one()
     return call, created is not None
-
-
-async def remembered(db: Database, call_id: int, key: str) -> str | None:
-    async with db.read() as session:
-        return await session.scalar(
-            select(CallAnswer.twiml).where(
-                CallAnswer.call_id == call_id, CallAnswer.request_key == key
-            )
-        )
 
 
 async def remember(db: Database, call_id: int, key: str, twiml: str) -> str:

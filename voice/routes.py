@@ -18,6 +18,7 @@ from gateway.inputs import MAX_ID, form_fields, query_int
 from gateway.intake import Received
 from gateway.messages import InboundMessage
 from gateway.models import Message, utcnow
+from gateway.turns import receive_and_answer
 from gateway.web import AppServices, app_services
 from messaging.twilio.lines import find_for_webhook
 from voice import agent_leg, caller, calls, comeback, hold_line, recording, transfer, urls
@@ -33,20 +34,38 @@ def _xml(document: str) -> Response:
     return Response(document, status=200, content_type="text/xml; charset=utf-8")
 
 
-def _number(name: str) -> int:
+def _given_number(name: str) -> int | None:
+    """The number in ?`name`=, or None when it is missing or malformed."""
     try:
-        found = query_int(name, minimum=0, maximum=MAX_ID)
+        return query_int(name, minimum=0, maximum=MAX_ID)
     except BadInput:
-        found = None  # a malformed number is answered as a missing one
+        return None  # a malformed number is answered as a missing one
+
+
+def _number(name: str) -> int:
+    found = _given_number(name)
     if found is None:
         raise NotFound(f"this voice URL needs a number in ?{name}=")
     return found
 
 
-async def _verified_call(state: AppServices) -> tuple[CallView, MultiDict[str, str]]:
+def _request_key(name: str, *numbers: str) -> str | None:
+    """The key a caller-side request's answer is remembered under: its kind and its
+    numbers (call, turn, try, round), None when one is missing (refused once verified)."""
+    given = [_given_number(number) for number in numbers]
+    if any(value is None for value in given):
+        return None
+    return ":".join([name, *(str(value) for value in given)])
+
+
+async def _verified_call(
+    state: AppServices, request_key: str | None = None
+) -> tuple[CallView, MultiDict[str, str]]:
+    """The call a request names, verified; with `request_key`, the answer remembered for
+    it is read in the same go (`CallView.remembered`)."""
     signature = signature_header()
     form = await form_fields()
-    found = await calls.view(state.services.db, _number("c"))
+    found = await calls.view(state.services.db, _number("c"), request_key)
     if found is None:
         await refuse_unknown(state.services.db, state.services.settings, form, signature)
     verify(
@@ -62,10 +81,10 @@ async def _verified_call(state: AppServices) -> tuple[CallView, MultiDict[str, s
 
 
 async def _once(found: CallView, key: str, answer: Callable[[], Awaitable[str]]) -> Response:
+    """The answer remembered for this request (read with the call), or a new one, kept."""
+    if found.remembered is not None:
+        return _xml(found.remembered)
     db = app_services().services.db
-    stored = await calls.remembered(db, found.call.id, key)
-    if stored is not None:
-        return _xml(stored)
     return _xml(await calls.remember(db, found.call.id, key, await answer()))
 
 
@@ -108,7 +127,10 @@ async def incoming() -> ResponseReturnValue:
         greeting = caller.greeting(services, found)
         answered.append(await calls.remember_in(session, call.id, "incoming", greeting))
 
-    await state.intake.receive(
+    # routed in the same transaction: nothing of the call's start is left to a job
+    await receive_and_answer(
+        services,
+        state.intake,
         InboundMessage(
             organization_id=line.organization_id,
             channel=caller.CHANNEL,
@@ -181,19 +203,20 @@ async def status() -> ResponseReturnValue:
 @voice_routes.post(urls.TURN)
 async def turn() -> ResponseReturnValue:
     state = app_services()
-    found, form = await _verified_call(state)
+    found, form = await _verified_call(state, _request_key("turn", "n"))
     n = _number("n")
-    return await _once(
-        found,
-        f"turn:{n}",
-        lambda: caller.turn(state.services, state.intake, state.hub, found, n, form.to_dict()),
+    if found.remembered is not None:
+        return _xml(found.remembered)
+    # the turn keeps its own answer: a reply spoken at once is kept with the reply itself
+    return _xml(
+        await caller.turn(state.services, state.intake, state.hub, found, n, form.to_dict())
     )
 
 
 @voice_routes.post(urls.WAIT)
 async def wait() -> ResponseReturnValue:
     state = app_services()
-    found, _ = await _verified_call(state)
+    found, _ = await _verified_call(state, _request_key("wait", "n", "t"))
     n, tries = _number("n"), _number("t")
     return await _once(
         found, f"wait:{n}:{tries}", lambda: caller.wait(state.services, state.hub, found, n, tries)
@@ -222,7 +245,7 @@ async def _per_round(name: str, answer: RoundAnswer) -> Response:
     """A caller-side request about transfer round `r`: verified, then answered once (a
     repeat of it gets the same TwiML)."""
     state = app_services()
-    found, form = await _verified_call(state)
+    found, form = await _verified_call(state, _request_key(name, "r"))
     round_ = _number("r")
     return await _once(found, f"{name}:{round_}", lambda: answer(state, found, round_, form))
 

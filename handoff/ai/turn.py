@@ -2,7 +2,9 @@
 store it only if that version still holds. The version travels with the stored message, so
 delivery checks it once more right before sending: the AI never talks over a person.
 Storing is claimed once per customer message (`Message.ai_turn_version`), so a turn run
-again after a lost job or a dead worker never answers twice."""
+again after a lost job or a dead worker never answers twice. A caller's request still
+waiting on the line speaks the reply in the transaction that stores it
+(`gateway.on_the_line`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.events import Event
 from gateway.models import Message
+from gateway.on_the_line import OnTheLine
 from gateway.org_settings import OrganizationSettings
 from gateway.outbound import queue_outbound
 from gateway.runtime import Services
@@ -66,11 +69,14 @@ async def store_reply(
     version: int,
     reply: ResponderReply,
     message_id: int | None = None,
+    line: OnTheLine | None = None,
 ) -> int | None:
     """Store the AI's reply for delivery if ownership did not change, after the handoff
     policy's reply rules (low-confidence streak, the AI's own handoff signal) had their say;
     returns its id, or None when nothing of the AI's goes out (ownership moved, or a
-    non-answer was replaced by a handoff, or this message's turn was already taken)."""
+    non-answer was replaced by a handoff, or this message's turn was already taken). When
+    the conversation stays with the AI and the caller's request still waits on `line`, the
+    reply is stored as delivered with that request's answer."""
     async with services.db.transaction() as session:
         if message_id is not None and not await _take_turn(session, message_id, version):
             log.info("AI turn for message %s already stored; this run adds nothing", message_id)
@@ -90,6 +96,8 @@ async def store_reply(
             # a non-answer followed by "connecting you to a person" reads as a contradiction
             await carry_out(session, services, context, decision)
             return None
+        # only a reply that is all the caller hears next: a handoff adds its notice
+        spoken = line is not None and decision.outcome is Outcome.AI and line.take()
         message = await queue_outbound(
             session,
             services.jobs,
@@ -101,7 +109,11 @@ async def store_reply(
                 "knows": reply.knows,
                 "sources": list(reply.sources),
             },
+            delivered=spoken,
         )
+        if spoken:
+            assert line is not None
+            await line.speak(session, [reply.text])
         await carry_out(session, services, context, decision)
         return message.id
 

@@ -1,19 +1,26 @@
 """A caller's turn is routed and answered in the gateway that took it, not through the
 routing and AI jobs in turn: the answer comes with no worker running, the routing job that
-waits as a safety net finds the message routed and adds nothing, and when answering at once
-fails the jobs answer the caller instead."""
+finds the message routed and adds nothing, a reply ready in time is spoken with no delivery
+job, and when routing or answering at once fails the jobs answer the caller instead."""
 
 from __future__ import annotations
 
-from quart import Quart
-from sqlalchemy import func, select
+from xml.sax.saxutils import escape
 
-from gateway.models import Message
+import pytest
+from redis import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.models import HandoffDecision, Message
+from gateway.queues import INTAKE, OUTBOUND
 from gateway.runtime import Services
-from gateway.web import EXTENSION, AppServices
-from handoff.routing import route_message
+from handoff import answer_now
+from handoff.routing import Routed, decide_route_in, route_message
 from tests.support.call_simulator import Caller
+from tests.support.fake_twilio import post_signed
 from tests.voice.helpers import worker_ready
+from voice.models import CallAnswer
 
 
 async def _ai_replies(services: Services) -> int:
@@ -36,21 +43,77 @@ async def test_a_turn_is_answered_with_no_worker_running(
             select(Message.id).where(Message.provider_message_id == f"{caller.sid}:1")
         )
     assert said is not None
-    # the routing job held back as a safety net finds the turn routed and answers nothing
+    # a routing job (the reconciler's, say) finds the turn routed and answers nothing
     assert await route_message(voice_services, said) == "already-routed"
     assert await _ai_replies(voice_services) == 1
 
 
-async def test_when_answering_at_once_fails_the_jobs_answer(
-    voice_app: Quart, caller: Caller, voice_services: Services, worker: None, redis_url: str
+async def test_when_routing_at_once_fails_it_is_undone_and_the_jobs_answer(
+    caller: Caller,
+    voice_services: Services,
+    worker: None,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(services: Services, message_id: int) -> None:
-        raise RuntimeError("the model's client is broken in this process")
+    async def routes_then_breaks(
+        session: AsyncSession, services: Services, message_id: int
+    ) -> Routed:
+        await decide_route_in(session, services, message_id)  # its writes must be undone
+        raise RuntimeError("the policy is broken in this process")
 
-    state: AppServices = voice_app.extensions[EXTENSION]
-    state.services.answer_now = broken
+    monkeypatch.setattr(answer_now, "decide_route_in", routes_then_breaks)
     await worker_ready(redis_url)  # the caller's budget is for the jobs, not a cold start
     await caller.dial_in()
     heard = await caller.say("How long does shipping take?")
     assert any("working day" in line.lower() for line in heard), heard
     assert await _ai_replies(voice_services) == 1
+    async with voice_services.db.transaction() as session:
+        decisions = await session.scalar(select(func.count()).select_from(HandoffDecision))
+    assert decisions == 2  # the routing job's and the reply's: the broken routing left none
+
+
+async def test_when_answering_at_once_fails_the_jobs_answer(
+    caller: Caller,
+    voice_services: Services,
+    worker: None,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(services: Services, conversation_id: int, version: int) -> None:
+        raise RuntimeError("the model's client is broken in this process")
+
+    monkeypatch.setattr(answer_now, "compute_reply", broken)
+    await worker_ready(redis_url)
+    await caller.dial_in()
+    heard = await caller.say("How long does shipping take?")
+    assert any("working day" in line.lower() for line in heard), heard
+    assert await _ai_replies(voice_services) == 1
+
+
+async def test_a_reply_ready_in_time_is_spoken_with_no_delivery_job(
+    caller: Caller, voice_services: Services, redis_url: str
+) -> None:
+    await caller.dial_in()
+    heard = await caller.say("How long does shipping take?")
+    async with voice_services.db.transaction() as session:
+        reply = (await session.scalars(select(Message).where(Message.author == "ai"))).one()
+        kept = await session.scalar(
+            select(CallAnswer.twiml).where(CallAnswer.request_key == "turn:1")
+        )
+    assert reply.delivery_status == "delivered"
+    assert reply.text in heard
+    assert kept is not None and escape(reply.text) in kept  # a repeat gets the same answer
+    jobs = Redis.from_url(redis_url)
+    try:
+        assert jobs.llen(f"rq:queue:{OUTBOUND}") == 0
+        assert jobs.zcard(f"rq:scheduled:{INTAKE}") == 0  # no routing job held back either
+    finally:
+        jobs.close()
+    turn = caller.hops[-1]
+    again = await post_signed(
+        caller.client,
+        turn.url,
+        caller.params(SpeechResult="How long does shipping take?", Confidence="0.91"),
+        caller.account.token,
+    )
+    assert (await again.get_data()).decode() == turn.document
