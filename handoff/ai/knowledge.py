@@ -12,12 +12,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database
 from gateway.errors import BadInput, NotFound
 from gateway.models import KnowledgeEntry, Organization
+from handoff.ai.retrieval import Item
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 CSV_SUFFIXES = frozenset({".csv"})
@@ -201,3 +202,17 @@ async def fetch_entries(session: AsyncSession, organization_id: int) -> list[Kno
         .order_by(KnowledgeEntry.id)
     )
     return list(result.all())
+
+
+_ITEMS = (
+    select(KnowledgeEntry.id, KnowledgeEntry.title, KnowledgeEntry.body)
+    .where(KnowledgeEntry.organization_id == bindparam("organization_id"))
+    .order_by(KnowledgeEntry.id)
+)
+
+
+async def fetch_items(session: AsyncSession, organization_id: int) -> list[Item]:
+    """The entries as the retrieval index takes them, without loading them as objects
+    (every AI turn reads them)."""
+    rows = await session.execute(_ITEMS, {"organization_id": organization_id})
+    return [(entry_id, title, body) for entry_id, title, body in rows]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from gateway.db import Database
-from handoff.ai.knowledge import fetch_entries
+from handoff.ai.knowledge import fetch_items
 from handoff.ai.llm_client import Completion, LLMConfig, LLMError, Message, complete
 from handoff.ai.offline_responder import plain_text, trim_answer
 from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
@@ -99,9 +99,9 @@ class LLMResponder:
         asked = [turn.text for turn in request.history if turn.author == "customer"]
         if not asked:
             return []
-        async with self.db.transaction() as session:
-            entries = await fetch_entries(session, request.organization_id)
-        index = cached_index(request.organization_id, [(e.id, e.title, e.body) for e in entries])
+        async with self.db.read() as session:
+            items = await fetch_items(session, request.organization_id)
+        index = cached_index(request.organization_id, items)
         found: dict[int, Hit] = {}
         for query in (asked[-1], " ".join(asked[-2:])):
             for hit in index.search(query, limit=KNOWLEDGE_ENTRIES):

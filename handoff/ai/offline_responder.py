@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from gateway.db import Database
-from handoff.ai.knowledge import fetch_entries
+from handoff.ai.knowledge import fetch_items
 from handoff.ai.responder import ResponderReply, ResponderRequest
 from handoff.ai.retrieval import Hit, cached_index
 
@@ -64,8 +64,7 @@ class OfflineResponder:
     async def best_hit(self, organization_id: int, question: str) -> Hit | None:
         """The most confident of the best-ranked entries (the first of them on a tie)."""
         async with self.db.read() as session:
-            entries = await fetch_entries(session, organization_id)
-        items = [(entry.id, entry.title, entry.body) for entry in entries]
+            items = await fetch_items(session, organization_id)
         hits = cached_index(organization_id, items).search(question, limit=CANDIDATES)
         return max(hits, key=lambda hit: hit.confidence, default=None)
 
