@@ -25,7 +25,7 @@ from gateway.inputs import install as install_inputs
 from gateway.intake import Intake
 from gateway.plugins import ChannelPlugin, build_registry
 from gateway.queues import JobQueue
-from gateway.runtime import Services
+from gateway.runtime import Services, settle_heap
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
 from handoff.answer_now import AnsweringNow
@@ -73,6 +73,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         db = Database(
             settings.resolved_database_url,
             echo=settings.sql_echo,
+            background_checkpoints=True,
             pool=PoolSize(
                 settings.database_pool_size,
                 settings.database_max_overflow,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         app.extensions[EXTENSION] = AppServices(
             services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)
         )
+        settle_heap()
 
     @app.after_serving
     async def stop_services() -> None:

@@ -56,6 +56,7 @@ def run_worker(settings: Settings, *, burst: bool = False, reconcile_every: floa
     )
     reconciler.start()
     worker = SimpleWorker(list(ALL_QUEUES), connection=redis, serializer=JSONSerializer)
+    runtime.settle_heap()
     try:
         worker.work(with_scheduler=True, burst=burst, logging_level=settings.log_level)
     finally:
