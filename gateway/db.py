@@ -42,6 +42,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
 
 from gateway.models import Base
+from gateway.sqlite_checkpoints import Checkpointer
 from gateway.sqlite_driver import one_hop_dbapi
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _refuse_flushes(_session: Session, *_args: object) -> None:
     raise RuntimeError("a session from Database.read() only reads")
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -77,6 +78,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if background_checkpoints:  # see gateway.sqlite_checkpoints
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -119,7 +122,12 @@ class PoolSize:
 
 
 def make_engine(
-    url: str, *, echo: bool = False, pooled: bool = True, pool: PoolSize = PoolSize()
+    url: str,
+    *,
+    echo: bool = False,
+    pooled: bool = True,
+    pool: PoolSize = PoolSize(),
+    background_checkpoints: bool = False,
 ) -> AsyncEngine:
     sizes = {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
@@ -137,7 +145,7 @@ def make_engine(
             **({} if driver is None else {"module": driver}),
             **({} if in_memory else sizes),
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, background_checkpoints=background_checkpoints)
         return engine
     if not pooled:
         return create_async_engine(url, echo=echo, poolclass=NullPool)
@@ -221,13 +229,32 @@ def _lock_file_of(url: str) -> Path | None:
 
 
 class Database:
-    """An engine and its session factory; create one per event loop."""
+    """An engine and its session factory; create one per event loop. A long-lived process
+    asks for `background_checkpoints`: on a SQLite file, its commits then never wait for a
+    checkpoint (`gateway.sqlite_checkpoints`)."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, pooled: bool = True, pool: PoolSize = PoolSize()
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pooled: bool = True,
+        pool: PoolSize = PoolSize(),
+        background_checkpoints: bool = False,
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, pooled=pooled, pool=pool)
+        database = _sqlite_file(url) if url.startswith("sqlite") else None
+        background_checkpoints = background_checkpoints and database is not None
+        self.engine = make_engine(
+            url,
+            echo=echo,
+            pooled=pooled,
+            pool=pool,
+            background_checkpoints=background_checkpoints,
+        )
+        self.checkpointer = (
+            Checkpointer(database) if background_checkpoints and database is not None else None
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=ReadSession
@@ -265,6 +292,8 @@ class Database:
             await conn.run_sync(Base.metadata.create_all)
 
     async def dispose(self) -> None:
+        if self.checkpointer is not None:
+            await asyncio.to_thread(self.checkpointer.stop)
         await self.engine.dispose()
         if isinstance(self._turns, _Turns):
             self._turns.close()
