@@ -93,6 +93,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         await turns.drain(DRAIN_SECONDS)  # callers' turns still being answered
         state: AppServices = app.extensions.pop(EXTENSION)
         await state.hub.close()
+        await state.services.close_http()
         await state.services.db.dispose()
         await state.services.events.redis.aclose()
         state.services.jobs.redis.close()

@@ -94,8 +94,10 @@ async def complete(
     *,
     tools: list[dict[str, Any]] | None = None,
     budget: float | None = None,
+    http: aiohttp.ClientSession | None = None,
 ) -> Completion:
-    """One chat completion within `budget` seconds (the config's timeout by default)."""
+    """One chat completion within `budget` seconds (the config's timeout by default),
+    through the kept connections of `http` when given, else a connection of its own."""
     seconds = config.timeout if budget is None else budget
     body: dict[str, Any] = {"model": config.model, "messages": messages}
     if tools:
@@ -103,7 +105,7 @@ async def complete(
     params = {"api-version": config.api_version} if config.api_version else None
     try:
         async with asyncio.timeout(seconds):
-            status, raw = await _post(config, body, params, seconds)
+            status, raw = await _post(config, body, params, http)
     except TimeoutError:
         raise LLMError(f"no answer within {seconds:.1f} s") from None
     except aiohttp.ClientError as error:
@@ -115,15 +117,18 @@ async def complete(
 
 
 async def _post(
-    config: LLMConfig, body: dict[str, Any], params: dict[str, str] | None, seconds: float
+    config: LLMConfig,
+    body: dict[str, Any],
+    params: dict[str, str] | None,
+    http: aiohttp.ClientSession | None,
 ) -> tuple[int, bytes]:
-    # A session per call: this runs in the gateway's loop and in a worker's (replaced after
-    # a failed job), so no pool is shared between loops.
-    timeout = aiohttp.ClientTimeout(total=seconds)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as http,
-        http.post(config.url, json=body, headers=config.headers(), params=params) as response,
-    ):
+    """The request, bounded by the caller's `asyncio.timeout`."""
+    if http is None:
+        async with aiohttp.ClientSession() as own:
+            return await _post(config, body, params, own)
+    async with http.post(
+        config.url, json=body, headers=config.headers(), params=params
+    ) as response:
         return response.status, await response.read()
 
 

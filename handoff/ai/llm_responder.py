@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Sequence
 
+import aiohttp
+
 from gateway.db import Database
 from handoff.ai.knowledge import fetch_items
 from handoff.ai.llm_client import Completion, LLMConfig, LLMError, Message, complete
@@ -66,12 +68,14 @@ class LLMResponder:
         *,
         business_context: str = "",
         budget: float | None = None,
+        http: aiohttp.ClientSession | None = None,
     ) -> None:
         self.db = db
         self.config = config
         self.fallback = fallback
         self.business_context = business_context
         self.budget = config.timeout if budget is None else budget
+        self.http = http  # kept connections to the model, when the caller has them
 
     async def respond(self, request: ResponderRequest) -> ResponderReply:
         started = time.monotonic()
@@ -82,7 +86,9 @@ class LLMResponder:
         try:
             if remaining <= 0:
                 raise LLMError("the budget ran out before the request")
-            completion = await complete(self.config, messages, tools=TOOLS, budget=remaining)
+            completion = await complete(
+                self.config, messages, tools=TOOLS, budget=remaining, http=self.http
+            )
             return interpret(completion, hits)
         except LLMError as error:
             log.warning(

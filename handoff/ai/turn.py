@@ -37,7 +37,13 @@ def responder_for(services: Services, settings: OrganizationSettings) -> Respond
     config = llm_config(services.settings, settings)
     if config is None:
         return offline
-    return LLMResponder(services.db, config, offline, business_context=settings.business_context)
+    return LLMResponder(
+        services.db,
+        config,
+        offline,
+        business_context=settings.business_context,
+        http=services.http(),
+    )
 
 
 async def compute_reply(

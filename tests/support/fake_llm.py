@@ -29,6 +29,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any]
     received_at: float
+    peer: str = ""  # the client's address and port
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -126,7 +127,12 @@ class FakeLLM:
         with self._lock:
             self.requests.append(
                 Recorded(
-                    request.path, dict(request.query), dict(request.headers), body, time.time()
+                    request.path,
+                    dict(request.query),
+                    dict(request.headers),
+                    body,
+                    time.time(),
+                    _peer(request),
                 )
             )
             scripted = self._script.popleft() if self._script else None
@@ -188,3 +194,9 @@ class FakeLLM:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _peer(request: web.Request) -> str:
+    """The client's address and port: the same for requests on one kept connection."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else ""
