@@ -99,9 +99,14 @@ def install(settings: Settings, channel_factory: ChannelFactory) -> None:
 
 
 async def open_services(
-    settings: Settings, channel_factory: ChannelFactory, *, pooled: bool = False
+    settings: Settings,
+    channel_factory: ChannelFactory,
+    *,
+    pooled: bool = False,
+    background_checkpoints: bool = False,
 ) -> Services:
-    """Services for one event loop; `pooled` keeps database connections between uses."""
+    """Services for one event loop; `pooled` keeps database connections between uses, and
+    the one long-lived process-wide user asks for `background_checkpoints`."""
     redis_url = settings.require_redis_url()
     services = Services(
         settings=settings,
@@ -109,7 +114,7 @@ async def open_services(
             settings.resolved_database_url,
             echo=settings.sql_echo,
             pooled=pooled,
-            background_checkpoints=pooled,  # the worker's own, kept between jobs
+            background_checkpoints=background_checkpoints,
         ),
         jobs=JobQueue(Redis.from_url(redis_url)),
         events=EventPublisher(AsyncRedis.from_url(redis_url)),
@@ -146,7 +151,10 @@ class _JobRuntime:
     async def _with_services(self, body: Callable[[Services], Awaitable[T]]) -> T:
         if self.services is None:
             self.services = await open_services(
-                self.installed.settings, self.installed.channel_factory, pooled=True
+                self.installed.settings,
+                self.installed.channel_factory,
+                pooled=True,
+                background_checkpoints=True,
             )
         return await body(self.services)
 

@@ -30,18 +30,32 @@ def build_channels(services: runtime.Services) -> ChannelRegistry:
 
 
 def _reconcile_forever(settings: Settings, interval: float, stop: threading.Event) -> None:
-    async def one_pass() -> None:
-        services = await runtime.open_services(settings, build_channels)
-        try:
-            await reconcile(services, lock_seconds=max(1, int(interval)))
-        finally:
-            await runtime.close_services(services)
+    """A reconciler pass every `interval` seconds, on one event loop and services kept
+    between passes (opening them for each pass cost more than most passes do: a
+    recurring burst of work beside the gateway). A pass that fails closes them; the next
+    opens fresh ones."""
+    with asyncio.Runner() as runner:
+        services: runtime.Services | None = None
+        while not stop.wait(interval):
+            try:
+                if services is None:
+                    services = runner.run(
+                        runtime.open_services(settings, build_channels, pooled=True)
+                    )
+                runner.run(reconcile(services, lock_seconds=max(1, int(interval))))
+            except Exception:
+                log.exception("reconciler pass failed; trying again")
+                _close(runner, services)
+                services = None
+        _close(runner, services)
 
-    while not stop.wait(interval):
+
+def _close(runner: asyncio.Runner, services: runtime.Services | None) -> None:
+    if services is not None:
         try:
-            asyncio.run(one_pass())
+            runner.run(runtime.close_services(services))
         except Exception:
-            log.exception("reconciler pass failed; trying again")
+            log.exception("closing the reconciler's connections failed")
 
 
 def run_worker(settings: Settings, *, burst: bool = False, reconcile_every: float = 2.0) -> None:
