@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select, update
 
 from gateway.models import Conversation, Message
 from gateway.queues import ANSWER_MESSAGE, DELIVER, DELIVER_WEBHOOK, keyed_job_id
@@ -49,121 +48,72 @@ async def without_waiting_job(services: Services, job: str, rows: list[int]) -> 
     return [row for row, job_id in zip(rows, ids, strict=True) if job_id not in waiting]
 
 
-async def lost_webhooks(session: AsyncSession, services: Services, now: datetime) -> list[int]:
+async def lost_webhooks(services: Services, now: datetime) -> list[int]:
     """Deliveries to send again: waiting with no job, or interrupted mid-attempt (moved
     back to `retrying` here, so only one pass picks each up)."""
-    interrupted = list(
-        await session.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status == "sending",
-                WebhookDelivery.updated_at <= now - WEBHOOK_SENDING_STALE,
-            )
-            .limit(BATCH)
+    async with services.db.read() as session:
+        interrupted = list(
+            await session.scalars(_WEBHOOKS_SENDING, {"before": now - WEBHOOK_SENDING_STALE})
         )
-    )
+        waiting = list(await session.scalars(_WEBHOOKS_WAITING, {"before": now - LOST_AFTER}))
     if interrupted:
-        await session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(interrupted), WebhookDelivery.status == "sending")
-            .values(
-                status="retrying",
-                last_error="The attempt was interrupted; it is sent again.",
-                updated_at=now,
+        async with services.db.transaction() as session:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(interrupted), WebhookDelivery.status == "sending")
+                .values(
+                    status="retrying",
+                    last_error="The attempt was interrupted; it is sent again.",
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
-    waiting = list(
-        await session.scalars(
-            select(WebhookDelivery.id)
-            .where(
-                WebhookDelivery.status.in_(("pending", "retrying")),
-                WebhookDelivery.updated_at <= now - LOST_AFTER,
-            )
-            .order_by(WebhookDelivery.id)
-            .limit(BATCH)
-        )
-    )
     return interrupted + await without_waiting_job(services, DELIVER_WEBHOOK, waiting)
 
 
-async def lost_messages(
-    session: AsyncSession, services: Services, now: datetime
-) -> list[tuple[int, int]]:
+async def lost_messages(services: Services, now: datetime) -> list[tuple[int, int]]:
     """Outbound messages, as (message, conversation), waiting with no job."""
-    rows = (
-        await session.execute(
-            select(Message.id, Message.conversation_id)
-            .where(
-                Message.delivery_status == "pending",
-                Message.direction == "outbound",
-                Message.updated_at <= now - LOST_AFTER,
-            )
-            .order_by(Message.id)
-            .limit(BATCH)
-        )
-    ).all()
+    async with services.db.read() as session:
+        rows = (await session.execute(_MESSAGES_PENDING, {"before": now - LOST_AFTER})).all()
     conversations = {int(message): int(conversation) for message, conversation in rows}
     lost = await without_waiting_job(services, DELIVER, list(conversations))
     return [(message, conversations[message]) for message in lost]
 
 
-async def interrupted_messages(session: AsyncSession, now: datetime) -> list[tuple[int, int]]:
+async def interrupted_messages(services: Services, now: datetime) -> list[tuple[int, int]]:
     """Outbound messages left `sending` by a dead worker, marked failed here; returns them
     as (message, conversation) so the caller flags the conversations."""
-    rows = (
-        await session.execute(
-            select(Message.id, Message.conversation_id)
-            .where(
-                Message.delivery_status == "sending",
-                Message.direction == "outbound",
-                Message.updated_at <= now - MESSAGE_SENDING_STALE,
-            )
-            .limit(BATCH)
-        )
-    ).all()
+    async with services.db.read() as session:
+        rows = (
+            await session.execute(_MESSAGES_SENDING, {"before": now - MESSAGE_SENDING_STALE})
+        ).all()
+    if not rows:
+        return []
     found = []
-    for message_id, conversation_id in rows:
-        marked = await session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.delivery_status == "sending")
-            .values(
-                delivery_status="failed",
-                error_code=INTERRUPTED,
-                error_message=INTERRUPTED_MESSAGE,
-                updated_at=now,
+    async with services.db.transaction() as session:
+        for message_id, conversation_id in rows:
+            marked = await session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.delivery_status == "sending")
+                .values(
+                    delivery_status="failed",
+                    error_code=INTERRUPTED,
+                    error_message=INTERRUPTED_MESSAGE,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        )
-        if marked.rowcount == 1:  # type: ignore[attr-defined]
-            found.append((int(message_id), int(conversation_id)))
+            if marked.rowcount == 1:  # type: ignore[attr-defined]
+                found.append((int(message_id), int(conversation_id)))
     return found
 
 
-async def lost_turns(
-    session: AsyncSession, services: Services, now: datetime
-) -> list[tuple[int, int, int]]:
+async def lost_turns(services: Services, now: datetime) -> list[tuple[int, int, int]]:
     """AI turns still owed with no job, as (message, conversation, version). A turn whose
     conversation left the AI, or moved to another ownership version, is obsolete: the
     message stops waiting for it here."""
-    rows = (
-        await session.execute(
-            select(
-                Message.id,
-                Message.conversation_id,
-                Message.ai_turn_version,
-                Conversation.state,
-                Conversation.ownership_version,
-            )
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(
-                Message.ai_turn_version.is_not(None),
-                Message.routed_at <= now - TURN_LOST_AFTER,
-            )
-            .order_by(Message.id)
-            .limit(BATCH)
-        )
-    ).all()
+    async with services.db.read() as session:
+        rows = (await session.execute(_TURNS_OWED, {"before": now - TURN_LOST_AFTER})).all()
     owed = {
         int(message): (int(conversation), int(version))
         for message, conversation, version, state, current in rows
@@ -171,11 +121,61 @@ async def lost_turns(
     }
     obsolete = [int(row[0]) for row in rows if int(row[0]) not in owed]
     if obsolete:
-        await session.execute(
-            update(Message)
-            .where(Message.id.in_(obsolete))
-            .values(ai_turn_version=None)
-            .execution_options(synchronize_session=False)
-        )
+        async with services.db.transaction() as session:
+            await session.execute(
+                update(Message)
+                .where(Message.id.in_(obsolete))
+                .values(ai_turn_version=None)
+                .execution_options(synchronize_session=False)
+            )
     lost = await without_waiting_job(services, ANSWER_MESSAGE, list(owed))
     return [(message, *owed[message]) for message in lost]
+
+
+# Read on every pass (every 2 s), so built once; the writes above happen only when needed.
+_WEBHOOKS_SENDING = (
+    select(WebhookDelivery.id)
+    .where(WebhookDelivery.status == "sending", WebhookDelivery.updated_at <= bindparam("before"))
+    .limit(BATCH)
+)
+_WEBHOOKS_WAITING = (
+    select(WebhookDelivery.id)
+    .where(
+        WebhookDelivery.status.in_(("pending", "retrying")),
+        WebhookDelivery.updated_at <= bindparam("before"),
+    )
+    .order_by(WebhookDelivery.id)
+    .limit(BATCH)
+)
+_MESSAGES_PENDING = (
+    select(Message.id, Message.conversation_id)
+    .where(
+        Message.delivery_status == "pending",
+        Message.direction == "outbound",
+        Message.updated_at <= bindparam("before"),
+    )
+    .order_by(Message.id)
+    .limit(BATCH)
+)
+_MESSAGES_SENDING = (
+    select(Message.id, Message.conversation_id)
+    .where(
+        Message.delivery_status == "sending",
+        Message.direction == "outbound",
+        Message.updated_at <= bindparam("before"),
+    )
+    .limit(BATCH)
+)
+_TURNS_OWED = (
+    select(
+        Message.id,
+        Message.conversation_id,
+        Message.ai_turn_version,
+        Conversation.state,
+        Conversation.ownership_version,
+    )
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.ai_turn_version.is_not(None), Message.routed_at <= bindparam("before"))
+    .order_by(Message.id)
+    .limit(BATCH)
+)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from gateway import deadlines, lost_jobs, metrics, webhooks
 from gateway.attention import mark_needs_attention
@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = "switchboard:reconciler"
 UNROUTED_GRACE = timedelta(seconds=30)
+_UNROUTED = (
+    select(Message.id, Message.conversation_id)
+    .where(
+        Message.routed_at.is_(None),
+        Message.direction == "inbound",
+        Message.created_at <= bindparam("before"),
+    )
+    .limit(500)
+)
 EMPTY = {
     "deadlines": 0,
     "messages": 0,
@@ -51,35 +60,23 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
     if not got_lock:
         return {**EMPTY, **{sweep.name: 0 for sweep in services.channels.sweeps}}
     now = utcnow()
-    async with services.db.transaction() as session:
+    # Reads in read sessions, writes only where a row must change: a pass every 2 s must
+    # not hold SQLite's write lock while it asks Redis which jobs are waiting.
+    async with services.db.read() as session:
         due = await deadlines.overdue(session, now)
-        unrouted = list(
-            (
-                await session.execute(
-                    select(Message.id, Message.conversation_id)
-                    .where(
-                        Message.routed_at.is_(None),
-                        Message.direction == "inbound",
-                        Message.created_at <= now - UNROUTED_GRACE,
-                    )
-                    .limit(500)
-                )
-            ).all()
-        )
-        # A backlog keeps messages and deadlines waiting past the grace: only those whose
-        # job is gone get another one, or every pass would add a copy of the backlog.
-        due = await lost_jobs.without_waiting_job(services, FIRE_DEADLINE, due)
-        routable = {int(message): int(conversation) for message, conversation in unrouted}
-        to_route = [
-            (message, routable[message])
-            for message in await lost_jobs.without_waiting_job(
-                services, ROUTE_MESSAGE, list(routable)
-            )
-        ]
-        turns = await lost_jobs.lost_turns(session, services, now)
-        unsent = await lost_jobs.lost_messages(session, services, now)
-        interrupted = await lost_jobs.interrupted_messages(session, now)
-        stalled_webhooks = await lost_jobs.lost_webhooks(session, services, now)
+        unrouted = (await session.execute(_UNROUTED, {"before": now - UNROUTED_GRACE})).all()
+    # A backlog keeps messages and deadlines waiting past the grace: only those whose job
+    # is gone get another one, or every pass would add a copy of the backlog.
+    due = await lost_jobs.without_waiting_job(services, FIRE_DEADLINE, due)
+    routable = {int(message): int(conversation) for message, conversation in unrouted}
+    to_route = [
+        (message, routable[message])
+        for message in await lost_jobs.without_waiting_job(services, ROUTE_MESSAGE, list(routable))
+    ]
+    turns = await lost_jobs.lost_turns(services, now)
+    unsent = await lost_jobs.lost_messages(services, now)
+    interrupted = await lost_jobs.interrupted_messages(services, now)
+    stalled_webhooks = await lost_jobs.lost_webhooks(services, now)
     await webhooks.resend(services, stalled_webhooks)
     for message_id, conversation_id in interrupted:
         log.warning("message %s: %s", message_id, lost_jobs.INTERRUPTED_MESSAGE)

@@ -29,7 +29,7 @@ async def refetch_lost_recordings(services: Services, now: datetime) -> int:
         Message.channel == CHANNEL,
         Message.provider_message_id == literal(provider_id("")).concat(VoiceCall.recording_sid),
     )
-    async with services.db.transaction() as session:
+    async with services.db.read() as session:  # the writers' turn only when some are found
         rows = await session.execute(
             select(VoiceCall.id, VoiceCall.conversation_id)
             .where(
@@ -42,8 +42,12 @@ async def refetch_lost_recordings(services: Services, now: datetime) -> int:
             .order_by(VoiceCall.id)
             .limit(500)
         )
-        found = []
-        for call_id, conversation_id in rows.all():
+        candidates = rows.all()
+    if not candidates:
+        return 0
+    found = []
+    async with services.db.transaction() as session:
+        for call_id, conversation_id in candidates:
             touched = await session.execute(
                 update(VoiceCall)
                 .where(VoiceCall.id == call_id, VoiceCall.updated_at <= now - GRACE)

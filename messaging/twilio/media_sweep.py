@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.channels import Sweep
 from gateway.models import Message
@@ -33,40 +32,47 @@ def media_pending(meta: dict[str, Any] | None) -> bool:
     )
 
 
-async def stalled_media(session: AsyncSession, now: datetime) -> list[tuple[int, int]]:
+async def stalled_media(services: Services, now: datetime) -> list[tuple[int, int]]:
     """Inbound messages whose media has been pending since MEDIA_GRACE ago (its fetch job
     was never enqueued, or was lost), as (message, conversation). Each one found is
-    touched, so the next pass leaves it alone for another MEDIA_GRACE."""
-    rows = await session.execute(
-        select(Message.id, Message.conversation_id, Message.meta)
-        .where(
-            Message.direction == "inbound",
-            Message.channel.in_([SMS, WHATSAPP]),
-            Message.updated_at <= now - MEDIA_GRACE,
-            Message.created_at >= now - MEDIA_GIVE_UP,
-            cast(Message.meta, String).like('%"pending"%'),  # narrows; checked below
+    touched, so the next pass leaves it alone for another MEDIA_GRACE. Looking takes a
+    read; only a pass that finds some takes the writers' turn."""
+    async with services.db.read() as session:
+        rows = await session.execute(
+            select(Message.id, Message.conversation_id, Message.meta)
+            .where(
+                Message.direction == "inbound",
+                Message.channel.in_([SMS, WHATSAPP]),
+                Message.updated_at <= now - MEDIA_GRACE,
+                Message.created_at >= now - MEDIA_GIVE_UP,
+                cast(Message.meta, String).like('%"pending"%'),  # narrows; checked below
+            )
+            .order_by(Message.id)
+            .limit(500)
         )
-        .order_by(Message.id)
-        .limit(500)
-    )
+        candidates = [
+            (int(message_id), int(conversation_id))
+            for message_id, conversation_id, meta in rows.all()
+            if media_pending(meta)
+        ]
+    if not candidates:
+        return []
     found = []
-    for message_id, conversation_id, meta in rows.all():
-        if not media_pending(meta):
-            continue
-        touched = await session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.updated_at <= now - MEDIA_GRACE)
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if touched.rowcount == 1:  # type: ignore[attr-defined]
-            found.append((int(message_id), int(conversation_id)))
+    async with services.db.transaction() as session:
+        for message_id, conversation_id in candidates:
+            touched = await session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.updated_at <= now - MEDIA_GRACE)
+                .values(updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if touched.rowcount == 1:  # type: ignore[attr-defined]
+                found.append((message_id, conversation_id))
     return found
 
 
 async def refetch_stalled_media(services: Services, now: datetime) -> int:
-    async with services.db.transaction() as session:
-        stalled = await stalled_media(session, now)
+    stalled = await stalled_media(services, now)
     for message_id, conversation_id in stalled:
         await services.jobs.enqueue_async(
             INTAKE, FETCH_MEDIA, message_id, retry=SEND_RETRY, conversation_id=conversation_id

@@ -173,3 +173,21 @@ async def test_an_ai_turn_whose_job_was_lost_is_run_again_and_answers_once(
     assert obsolete is not None and obsolete.ai_turn_version is None
     services.jobs.redis.delete(LOCK_KEY)
     assert await reconcile(services) == NOTHING
+
+
+async def test_a_pass_with_nothing_to_change_takes_no_write_transaction(
+    services: Services, org, monkeypatch
+) -> None:
+    intake = intake_for(services)
+    received = await intake.receive(chat_message(org, "hello", visitor="calm"))
+    await route_message(services, received.message_id)
+    writes: list[str] = []
+    transaction = services.db.transaction
+
+    def counted() -> object:
+        writes.append("transaction")
+        return transaction()
+
+    monkeypatch.setattr(services.db, "transaction", counted)
+    assert await reconcile(services) == NOTHING
+    assert writes == []  # SQLite's writers never wait for a pass that finds nothing
