@@ -115,13 +115,24 @@ class JobQueue:
     def waiting(self, job_ids: list[str]) -> set[str]:
         """Which of these jobs still exist in Redis and wait to run. A job missing (lost in
         a Redis restart), finished, failed, or started by a worker that never moved its row
-        on, is not waiting."""
+        on, is not waiting. Nor is a job still marked queued that is in no queue: a worker
+        killed between taking it off the queue and marking it started leaves it so."""
         found = Job.fetch_many(job_ids, connection=self.redis, serializer=JSONSerializer)
-        return {
-            job.id
+        waiting = [
+            job
             for job in found
             if job is not None and job.get_status(refresh=False) in WAITING_STATES
-        }
+        ]
+        queued = [job for job in waiting if job.get_status(refresh=False) == JobStatus.QUEUED]
+        with self.redis.pipeline(transaction=False) as pipeline:
+            for job in queued:
+                queue = Queue(job.origin, connection=self.redis)
+                pipeline.lpos(queue.key, job.id)
+                pipeline.lpos(queue.intermediate_queue_key, job.id)  # a worker is taking it
+            positions = pipeline.execute() if queued else []
+        places = zip(positions[::2], positions[1::2], strict=True)  # (queue, being taken)
+        lost = {job.id for job, place in zip(queued, places, strict=True) if place == (None, None)}
+        return {job.id for job in waiting if job.id not in lost}
 
     async def enqueue_async(self, queue: str, job: str, *args: Any, **options: Any) -> JobRef:
         """`enqueue` off the event loop (RQ's client is synchronous). Jobs queued while an

@@ -191,3 +191,26 @@ async def test_a_pass_with_nothing_to_change_takes_no_write_transaction(
     monkeypatch.setattr(services.db, "transaction", counted)
     assert await reconcile(services) == NOTHING
     assert writes == []  # SQLite's writers never wait for a pass that finds nothing
+
+
+async def test_a_job_a_killed_worker_took_off_the_queue_is_queued_again(
+    services: Services, org
+) -> None:
+    """A worker killed between taking a job off the queue and marking it started leaves it
+    marked queued in no queue: it is not waiting, and its message is routed again."""
+    intake = intake_for(services)
+    taken = await intake.receive(chat_message(org, "taken", visitor="taken"))
+    still = await intake.receive(chat_message(org, "still queued", visitor="still"))
+    queue = services.jobs.queue(INTAKE)
+    job_id = next(job.id for job in queue.get_jobs() if job.args == [taken.message_id])
+    services.jobs.redis.lrem(queue.key, 0, job_id)  # what the killed worker's pop left
+    long_ago = utcnow() - timedelta(hours=1)
+    async with services.db.transaction() as session:
+        await session.execute(update(Message).values(created_at=long_ago, updated_at=long_ago))
+
+    counts = await reconcile(services)
+
+    assert counts["messages"] == 1
+    assert sorted(job.args[0] for job in queue.get_jobs()) == sorted(
+        [taken.message_id, still.message_id]
+    )
