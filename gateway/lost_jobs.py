@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from gateway.models import Conversation, Message
 from gateway.queues import ANSWER_MESSAGE, DELIVER, DELIVER_WEBHOOK, keyed_job_id
@@ -147,25 +147,24 @@ _WEBHOOKS_WAITING = (
     .order_by(WebhookDelivery.id)
     .limit(BATCH)
 )
-_MESSAGES_PENDING = (
-    select(Message.id, Message.conversation_id)
-    .where(
-        Message.delivery_status == "pending",
-        Message.direction == "outbound",
-        Message.updated_at <= bindparam("before"),
+
+
+def _outbound(status: str) -> Select[int, int]:
+    """Outbound messages, as (message, conversation), in `status` since before `before`."""
+    return (
+        select(Message.id, Message.conversation_id)
+        .where(
+            Message.delivery_status == status,
+            Message.direction == "outbound",
+            Message.updated_at <= bindparam("before"),
+        )
+        .order_by(Message.id)
+        .limit(BATCH)
     )
-    .order_by(Message.id)
-    .limit(BATCH)
-)
-_MESSAGES_SENDING = (
-    select(Message.id, Message.conversation_id)
-    .where(
-        Message.delivery_status == "sending",
-        Message.direction == "outbound",
-        Message.updated_at <= bindparam("before"),
-    )
-    .limit(BATCH)
-)
+
+
+_MESSAGES_PENDING = _outbound("pending")
+_MESSAGES_SENDING = _outbound("sending")
 _TURNS_OWED = (
     select(
         Message.id,
