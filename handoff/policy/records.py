@@ -16,9 +16,11 @@ SHOWN = 5  # decisions a conversation's JSON carries, newest first
 HANDOFF_OUTCOMES = (Outcome.QUEUED, Outcome.GATHER, Outcome.TAKE_MESSAGE)
 
 
-async def record(
+def record(
     session: AsyncSession, conversation: Conversation, message_id: int | None, decision: Decision
 ) -> HandoffDecision:
+    """Add the decision's row to the session. The session's next flush writes it with the
+    rows pending then (an AI reply, the message's owed turn), not in a flush of its own."""
     row = HandoffDecision(
         organization_id=conversation.organization_id,
         conversation_id=conversation.id,
@@ -32,7 +34,6 @@ async def record(
         created_at=utcnow(),
     )
     session.add(row)
-    await session.flush()
     return row
 
 

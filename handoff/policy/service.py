@@ -29,7 +29,7 @@ async def decide_on_message(
 ) -> Decision:
     """Decide about a customer message as it arrives, and store the decision."""
     decision = decide(await message_facts(session, services, context, message))
-    await record(session, context.conversation, message.id, decision)
+    record(session, context.conversation, message.id, decision)
     return decision
 
 
@@ -42,7 +42,7 @@ async def decide_on_reply(
     """Decide about the AI's computed reply before it is stored, and store the decision."""
     facts, message_id = await reply_facts(session, services, context, reply)
     decision = decide(facts)
-    await record(session, context.conversation, message_id, decision)
+    record(session, context.conversation, message_id, decision)
     return decision
 
 
