@@ -162,8 +162,9 @@ async def turns(
 
 
 async def offline_times(database_url: str, organization_id: int, count: int) -> list[float]:
-    """The offline responder's own time for QUESTION, `count` times."""
-    db = Database(database_url, pooled=False)
+    """The offline responder's own time for QUESTION, `count` times, on a connection pool
+    as in the gateway (without one, PostgreSQL would add a new connection to each)."""
+    db = Database(database_url)
     try:
         responder = OfflineResponder(db, threshold=0.45)
         times = []
