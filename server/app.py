@@ -25,7 +25,7 @@ from gateway.inputs import install as install_inputs
 from gateway.intake import Intake
 from gateway.plugins import ChannelPlugin, build_registry
 from gateway.queues import JobQueue
-from gateway.runtime import Services, settle_heap
+from gateway.runtime import Services, close_services, settle_heap
 from gateway.settings import Settings
 from gateway.web import EXTENSION, AppServices, app_services, install_error_handlers
 from handoff.answer_now import AnsweringNow
@@ -93,10 +93,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         await turns.drain(DRAIN_SECONDS)  # callers' turns still being answered
         state: AppServices = app.extensions.pop(EXTENSION)
         await state.hub.close()
-        await state.services.close_http()
-        await state.services.db.dispose()
-        await state.services.events.redis.aclose()
-        state.services.jobs.redis.close()
+        await close_services(state.services)
 
     plugin_names: list[str] = []  # the plug-ins with endpoints, filled in below
 
