@@ -69,7 +69,7 @@ async def turn(
 ) -> str:
     """One caller turn: what they said (or pressed, or nothing) and what they hear back,
     kept as the answer to this turn (a repeat of the request gets the same)."""
-    key = f"turn:{n}"
+    key = calls.answer_key("turn", n)
 
     async def speak(session: AsyncSession, lines: list[str]) -> str:
         return await calls.remember_in(

@@ -43,11 +43,7 @@ async def view(db: Database, call_id: int, request_key: str | None = None) -> Ca
         found = await view_in(session, call_id)
         if found is None or request_key is None:
             return found
-        remembered = await session.scalar(
-            select(CallAnswer.twiml).where(
-                CallAnswer.call_id == call_id, CallAnswer.request_key == request_key[:255]
-            )
-        )
+        remembered = await _remembered_in(session, call_id, request_key)
         return dataclasses.replace(found, remembered=remembered)
 
 
@@ -120,13 +116,23 @@ async def remember_in(session: AsyncSession, call_id: int, key: str, twiml: str)
     )
     if created is not None:
         return twiml
-    stored = await session.scalar(
+    stored = await _remembered_in(session, call_id, key)
+    assert stored is not None
+    return stored
+
+
+async def _remembered_in(session: AsyncSession, call_id: int, key: str) -> str | None:
+    return await session.scalar(
         select(CallAnswer.twiml).where(
             CallAnswer.call_id == call_id, CallAnswer.request_key == key[:255]
         )
     )
-    assert stored is not None
-    return stored
+
+
+def answer_key(kind: str, *numbers: int) -> str:
+    """The key the answer to a caller-side request is remembered under: its kind and its
+    numbers (the turn and try, or the transfer round), as in `turn:3` or `wait:3:1`."""
+    return ":".join([kind, *(str(number) for number in numbers)])
 
 
 def sequence_of(raw: str | None) -> int:

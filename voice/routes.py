@@ -53,9 +53,8 @@ def _request_key(name: str, *numbers: str) -> str | None:
     """The key a caller-side request's answer is remembered under: its kind and its
     numbers (call, turn, try, round), None when one is missing (refused once verified)."""
     given = [_given_number(number) for number in numbers]
-    if any(value is None for value in given):
-        return None
-    return ":".join([name, *(str(value) for value in given)])
+    known = [value for value in given if value is not None]
+    return calls.answer_key(name, *known) if len(known) == len(given) else None
 
 
 async def _verified_call(
@@ -219,7 +218,9 @@ async def wait() -> ResponseReturnValue:
     found, _ = await _verified_call(state, _request_key("wait", "n", "t"))
     n, tries = _number("n"), _number("t")
     return await _once(
-        found, f"wait:{n}:{tries}", lambda: caller.wait(state.services, state.hub, found, n, tries)
+        found,
+        calls.answer_key("wait", n, tries),
+        lambda: caller.wait(state.services, state.hub, found, n, tries),
     )
 
 
@@ -247,7 +248,9 @@ async def _per_round(name: str, answer: RoundAnswer) -> Response:
     state = app_services()
     found, form = await _verified_call(state, _request_key(name, "r"))
     round_ = _number("r")
-    return await _once(found, f"{name}:{round_}", lambda: answer(state, found, round_, form))
+    return await _once(
+        found, calls.answer_key(name, round_), lambda: answer(state, found, round_, form)
+    )
 
 
 @voice_routes.post(urls.DIAL_DONE)
