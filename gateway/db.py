@@ -244,16 +244,15 @@ class Database:
     ) -> None:
         self.url = url
         database = _sqlite_file(url) if url.startswith("sqlite") else None
-        background_checkpoints = background_checkpoints and database is not None
+        self.checkpointer = (
+            Checkpointer(database) if background_checkpoints and database is not None else None
+        )
         self.engine = make_engine(
             url,
             echo=echo,
             pooled=pooled,
             pool=pool,
-            background_checkpoints=background_checkpoints,
-        )
-        self.checkpointer = (
-            Checkpointer(database) if background_checkpoints and database is not None else None
+            background_checkpoints=self.checkpointer is not None,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(
