@@ -4,6 +4,8 @@ differ per organization (numbers, widget origins, timers) live in the database i
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -152,6 +154,10 @@ def ensure_secret_key(settings: Settings) -> Settings:
         return settings
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     stored = settings.var_dir / SECRET_KEY_FILE
-    stored.write_text(secrets.token_urlsafe(48))
-    stored.chmod(0o600)
+    # Created readable by its owner only from the start, and only if no key is there yet:
+    # an existing key is kept, since sessions and signed links depend on it.
+    with contextlib.suppress(FileExistsError):
+        created = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(created, "w") as file:
+            file.write(secrets.token_urlsafe(48))
     return settings.model_copy(update={"secret_key": SecretStr(stored.read_text().strip())})

@@ -267,7 +267,11 @@ class _Running:
         pids: dict[str, int | None] = {"up": os.getpid()}
         pids["redis"] = self.redis.pid if self.redis is not None else None
         pids.update({child.name: child.process.pid for child in self.children})
-        self.pids_path.write_text(json.dumps(pids))
+        # Written beside and renamed over, so that a reader (a second `up`, a script)
+        # never sees the file half-written: an empty read would look like no `up` at all.
+        partial = self.pids_path.with_name(self.pids_path.name + ".partial")
+        partial.write_text(json.dumps(pids))
+        os.replace(partial, self.pids_path)
 
     def stop(self) -> None:
         stop_children(list(reversed(self.children)))  # the gateway first: intake stops
