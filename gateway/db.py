@@ -43,13 +43,14 @@ from sqlalchemy.pool import NullPool
 
 from gateway.models import Base
 from gateway.sqlite_checkpoints import Checkpointer
-from gateway.sqlite_driver import one_hop_dbapi
+from gateway.sqlite_driver import BEGIN_IMMEDIATE, one_hop_dbapi, run_at_once
 
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[object] | None]
 _AFTER_COMMIT = "switchboard.after_commit"
 _READ_ONLY = "switchboard_read_only"
+_QUICK = "switchboard_quick"
 
 
 class ReadSession(Session):
@@ -84,8 +85,13 @@ def _configure_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> N
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        reading = connection.get_execution_options().get(_READ_ONLY)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if not options.get(_READ_ONLY):
+            connection.exec_driver_sql(BEGIN_IMMEDIATE)
+            return
+        if options.get(_QUICK):
+            run_at_once(connection.connection.dbapi_connection)
+        connection.exec_driver_sql("BEGIN")
 
 
 PING_AFTER_IDLE = 5.0  # seconds
@@ -277,12 +283,15 @@ class Database:
         await run_after_commit(actions)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
+    async def read(self, *, quick: bool = False) -> AsyncIterator[AsyncSession]:
         """A session that only reads, in one transaction (one snapshot), committing nothing.
         On SQLite it takes neither the writers' turn nor the write lock: WAL lets it read
-        beside a writer, so it never waits for one. Anything it would write is refused."""
+        beside a writer, so it never waits for one. Anything it would write is refused.
+        A `quick` read (a few rows by key, on a request's path) runs its statements in the
+        event loop's thread on SQLite (`gateway.sqlite_driver`): no round trips, but a long
+        one would hold up the whole process meanwhile."""
         async with self._readers() as session:  # closing it ends the transaction
-            await session.connection(execution_options={_READ_ONLY: True})
+            await session.connection(execution_options={_READ_ONLY: True, _QUICK: quick})
             yield session
 
     async def create_all(self) -> None:

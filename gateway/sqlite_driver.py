@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 
 Outcome = tuple[Any, int, int | None, list[Any]]
+BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> Outcome:
@@ -91,22 +92,71 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         await self._run(operation, seq_of_parameters, many=True)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        adapted = cast(OneHopConnection, self._adapt_connection)
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        in_its_thread = cast(Callable[..., Awaitable[Outcome]], connection._execute)
-        async with self._adapt_connection._execute_mutex:
-            self._outcome = await in_its_thread(_run, connection._conn, operation, parameters, many)
+        async with adapted._execute_mutex:
+            if adapted.at_once:
+                self._outcome = _run(connection._conn, operation, parameters, many)
+            else:
+                in_its_thread = cast(Callable[..., Awaitable[Outcome]], connection._execute)
+                self._outcome = await in_its_thread(
+                    _run, connection._conn, operation, parameters, many
+                )
+                if operation == BEGIN_IMMEDIATE:
+                    adapted.at_once = True
         self._rows = collections.deque(self._outcome[3])
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Statements go to the connection's thread, except in a transaction that runs them
+    `at_once`, in the caller's thread, without the round trip there and back: a write
+    transaction once `BEGIN IMMEDIATE` has the write lock (nothing up to its commit or
+    rollback can then wait for a lock: in WAL mode a commit waits for no reader), and a
+    short read begun with `run_at_once` (a WAL reader waits for no one either). Only a
+    statement that may wait for a lock, or a read long enough to hold up the event loop,
+    needs the thread."""
+
+    __slots__ = ("at_once",)
     _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.at_once = False
+
+    def commit(self) -> None:
+        self._end(lambda raw: raw.commit(), super().commit)
+
+    def rollback(self) -> None:
+        self._end(lambda raw: raw.rollback(), super().rollback)
+
+    def _end(
+        self, at_once: Callable[[sqlite3.Connection], None], otherwise: Callable[[], None]
+    ) -> None:
+        if not self.at_once:
+            otherwise()
+            return
+        self.at_once = False
+        try:
+            at_once(self._connection._conn)
+        except Exception as error:
+            self._handle_exception(error)
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        # a write transaction's statements run in the event loop's thread, not the one
+        # that opened the connection; they never run at the same time as one in it
+        kw["check_same_thread"] = False
         adapted = super().connect(*arg, **kw)
         return OneHopConnection(self, adapted._connection)
+
+
+def run_at_once(dbapi_connection: Any) -> None:
+    """Run the statements of the transaction about to begin on `dbapi_connection` at once,
+    up to its commit or rollback (for a connection of this module; others are left as
+    they are)."""
+    if isinstance(dbapi_connection, OneHopConnection):
+        dbapi_connection.at_once = True
 
 
 def one_hop_dbapi() -> OneHopDBAPI | None:

@@ -154,7 +154,7 @@ async def wait(services: Services, hub: EventHub, found: CallView, n: int, tries
     call = found.call
     if call.phase != "ai":
         return after_ai(services, found)
-    async with services.db.read() as session:
+    async with services.db.read(quick=True) as session:
         since = await session.scalar(
             select(Message.id).where(
                 Message.organization_id == call.organization_id,

@@ -105,7 +105,7 @@ class LLMResponder:
         asked = [turn.text for turn in request.history if turn.author == "customer"]
         if not asked:
             return []
-        async with self.db.read() as session:
+        async with self.db.read(quick=True) as session:
             items = await fetch_items(session, request.organization_id)
         index = cached_index(request.organization_id, items)
         found: dict[int, Hit] = {}

@@ -63,7 +63,7 @@ class OfflineResponder:
 
     async def best_hit(self, organization_id: int, question: str) -> Hit | None:
         """The most confident of the best-ranked entries (the first of them on a tie)."""
-        async with self.db.read() as session:
+        async with self.db.read(quick=True) as session:
             items = await fetch_items(session, organization_id)
         hits = cached_index(organization_id, items).search(question, limit=CANDIDATES)
         return max(hits, key=lambda hit: hit.confidence, default=None)

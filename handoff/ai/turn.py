@@ -50,7 +50,7 @@ async def compute_reply(
     services: Services, conversation_id: int, version: int
 ) -> ResponderReply | None:
     """Ask the responder; None when the conversation is no longer the AI's to answer."""
-    async with services.db.read() as session:
+    async with services.db.read(quick=True) as session:
         context = await load_context(session, conversation_id)
         conversation = context.conversation
         if conversation.ownership_version != version or conversation.state != "ai":

@@ -1,7 +1,7 @@
 """SQLite with one thread hop per statement (`gateway.sqlite_driver`): what SQLAlchemy reads
 from a cursor (rows, RETURNING, row counts, many-row inserts, errors) comes back as with
-aiosqlite's own cursors, and a statement costs one round trip to the connection's thread
-instead of four."""
+aiosqlite's own cursors; a statement costs one round trip to the connection's thread
+instead of four, and none once a write transaction holds the write lock."""
 
 from __future__ import annotations
 
@@ -59,11 +59,7 @@ async def test_statements_answer_as_with_aiosqlites_own_cursors(sqlite_db: Datab
         assert await session.scalar(select(func.count()).select_from(ITEMS)) == 3
 
 
-async def test_a_statement_is_one_round_trip_to_the_connections_thread(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async with sqlite_db.read() as session:  # the pool holds a connection from here on
-        await session.scalar(select(func.count()).select_from(ITEMS))
+def count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     queue = aiosqlite.Connection._execute
 
@@ -72,10 +68,38 @@ async def test_a_statement_is_one_round_trip_to_the_connections_thread(
         return await queue(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return calls
+
+
+async def test_a_read_is_one_round_trip_per_statement(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_db.read() as session:  # the pool holds a connection from here on
+        await session.scalar(select(func.count()).select_from(ITEMS))
+    calls = count_round_trips(monkeypatch)
+    async with sqlite_db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(ITEMS)) == 0
+        assert list(await session.scalars(select(ITEMS.c.name))) == []
+    assert calls.count("_run") == 3  # BEGIN, the count, the names
+    assert len(calls) <= 5  # and the rollbacks that end it and reset the connection
+
+
+async def test_a_write_transaction_waits_for_its_thread_only_to_take_the_lock(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_db.read() as session:
+        await session.scalar(select(func.count()).select_from(ITEMS))
+    calls = count_round_trips(monkeypatch)
     async with sqlite_db.transaction() as session:
         for name in ("x", "y", "z"):
             await session.execute(insert(ITEMS).values(name=name))
         assert await session.scalar(select(func.count()).select_from(ITEMS)) == 3
-    statements = [call for call in calls if call == "_run"]
-    assert len(statements) == 5  # BEGIN IMMEDIATE, three inserts, the count
-    assert len(calls) <= len(statements) + 2  # and the commit, and the pool's reset
+    assert calls.count("_run") == 1  # BEGIN IMMEDIATE; the rest ran without a round trip
+    assert len(calls) <= 2  # and the pool's reset of the returned connection
+    with pytest.raises(IntegrityError):  # a failure rolls back just the same
+        async with sqlite_db.transaction() as session:
+            await session.execute(insert(ITEMS).values(name="w"))
+            await session.execute(insert(ITEMS).values(name="x"))
+    async with sqlite_db.read() as session:
+        names = list(await session.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id)))
+        assert names == ["x", "y", "z"]
