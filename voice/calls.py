@@ -6,11 +6,10 @@ moves a call backwards)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database, insert_ignoring_conflict
@@ -38,19 +37,25 @@ class CallView:
 
 
 async def view(db: Database, call_id: int, request_key: str | None = None) -> CallView | None:
-    """The call, and the answer remembered for `request_key` when one is named (one read)."""
-    async with db.read() as session:
-        found = await view_in(session, call_id)
-        if found is None or request_key is None:
-            return found
-        remembered = await _remembered_in(session, call_id, request_key)
-        return dataclasses.replace(found, remembered=remembered)
+    """The call, and the answer remembered for `request_key` when one is named (one
+    statement)."""
+    async with db.read(quick=True) as session:
+        return await view_in(session, call_id, request_key)
 
 
-async def view_in(session: AsyncSession, call_id: int) -> CallView | None:
+async def view_in(
+    session: AsyncSession, call_id: int, request_key: str | None = None
+) -> CallView | None:
+    remembered = (
+        select(CallAnswer.twiml)
+        .where(CallAnswer.call_id == VoiceCall.id, CallAnswer.request_key == request_key[:255])
+        .scalar_subquery()
+        if request_key is not None
+        else null()
+    )
     row = (
         await session.execute(
-            select(VoiceCall, TwilioAccount, Organization)
+            select(VoiceCall, TwilioAccount, Organization, remembered)
             .join(TwilioAccount, TwilioAccount.id == VoiceCall.account_id)
             .join(Organization, Organization.id == VoiceCall.organization_id)
             .where(VoiceCall.id == call_id)
@@ -58,9 +63,11 @@ async def view_in(session: AsyncSession, call_id: int) -> CallView | None:
     ).first()
     if row is None:
         return None
-    call, account, organization = row
+    call, account, organization, answer = row
     settings = VoiceSettings.from_json((organization.settings or {}).get("voice"))
-    return CallView(call, account.account_sid, account.auth_token, organization.name, settings)
+    return CallView(
+        call, account.account_sid, account.auth_token, organization.name, settings, answer
+    )
 
 
 async def start(
