@@ -11,6 +11,7 @@ as any other, for the next request to claim."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,13 @@ class OnTheLine:
         self._speak = speak
         self.waiting = True
         self.taken = False
-        self.answer: str | None = None  # set once the spoken reply is committed
+        # the request's answer, once the spoken reply is committed: the request need not
+        # wait for what the task does after (telling the live pages)
+        self.spoken: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    @property
+    def answer(self) -> str | None:
+        return self.spoken.result() if self.spoken.done() else None
 
     def take(self) -> bool:
         """Claim the waiting request for a reply about to be stored; False once it left."""
@@ -45,6 +52,6 @@ class OnTheLine:
         answer = await self._speak(session, lines)
 
         def committed() -> None:
-            self.answer = answer
+            self.spoken.set_result(answer)
 
         after_commit(session, committed)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,14 +39,17 @@ class Answering:
 
     async def wait(self, seconds: float) -> str | None:
         """Wait up to `seconds` for the answer to be stored (at once if there is no task);
-        returns the request's whole answer when the reply was spoken on the line."""
+        returns the request's whole answer when the reply was spoken on the line, as soon
+        as that is committed."""
         if self.task is None:
             return None
-        await asyncio.wait({self.task}, timeout=seconds)
         if self.line is None:
+            await asyncio.wait({self.task}, timeout=seconds)
             return None
-        if self.line.hang_up() and not self.task.done():  # the reply is committing
-            await asyncio.wait({self.task}, timeout=COMMIT_GRACE)
+        either: set[asyncio.Future[Any]] = {self.task, self.line.spoken}
+        await asyncio.wait(either, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        if self.line.hang_up() and not self.task.done():  # a reply took the line
+            await asyncio.wait(either, timeout=COMMIT_GRACE, return_when=asyncio.FIRST_COMPLETED)
         return self.line.answer
 
 

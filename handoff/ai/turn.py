@@ -8,6 +8,7 @@ waiting on the line speaks the reply in the transaction that stores it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import update
@@ -58,7 +59,7 @@ async def compute_reply(
             return None
         history = await recent_turns(session, conversation_id)
     typing = Event("typing", conversation.organization_id, conversation_id, {"author": "ai"})
-    await services.events.publish(typing)
+    told = asyncio.ensure_future(services.events.publish(typing))  # while the AI thinks
     request = ResponderRequest(
         organization_id=conversation.organization_id,
         conversation_id=conversation_id,
@@ -66,7 +67,10 @@ async def compute_reply(
         business_name=context.organization.name,
     )
     responder = responder_for(services, context.settings)
-    return await responder.respond(request)
+    try:
+        return await responder.respond(request)
+    finally:
+        await told
 
 
 async def store_reply(
