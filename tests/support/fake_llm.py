@@ -69,6 +69,9 @@ class FakeLLM:
     azure: bool = False  # expect the key in `api-key` and an `api-version` query parameter
     port: int = field(default_factory=free_port)
     requests: list[Recorded] = field(default_factory=list)
+    # for each answered request, the seconds from its arrival to its answer: the model's
+    # own time, scripted delay and all (a benchmark subtracts it)
+    answer_times: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._script: deque[Answer] = deque()
@@ -119,6 +122,14 @@ class FakeLLM:
     # --- the server --------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
+        try:
+            return await self._answer(request)
+        finally:
+            with self._lock:
+                self.answer_times.append(time.perf_counter() - arrived)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
             body = json.loads(raw)
