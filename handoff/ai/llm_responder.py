@@ -109,7 +109,7 @@ class LLMResponder:
             items = await fetch_items(session, request.organization_id)
         index = cached_index(request.organization_id, items)
         found: dict[int, Hit] = {}
-        for query in (asked[-1], " ".join(asked[-2:])):
+        for query in dict.fromkeys((asked[-1], " ".join(asked[-2:]))):  # one, when one asked
             for hit in index.search(query, limit=KNOWLEDGE_ENTRIES):
                 if hit.entry_id not in found or found[hit.entry_id].confidence < hit.confidence:
                     found[hit.entry_id] = hit
