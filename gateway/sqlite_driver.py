@@ -110,11 +110,11 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """Statements go to the connection's thread, except in a transaction that runs them
     `at_once`, in the caller's thread, without the round trip there and back: a write
-    transaction once `BEGIN IMMEDIATE` has the write lock (nothing up to its commit or
-    rollback can then wait for a lock: in WAL mode a commit waits for no reader), and a
-    short read begun with `run_at_once` (a WAL reader waits for no one either). Only a
-    statement that may wait for a lock, or a read long enough to hold up the event loop,
-    needs the thread."""
+    transaction once `BEGIN IMMEDIATE` has the write lock (nothing up to its end can then
+    wait for a lock), and a short read begun with `run_at_once` (a WAL reader waits for no
+    one). A commit or rollback always runs at once: in WAL mode neither waits for a lock
+    (a commit waits for no reader). Only a statement that may wait for a lock, or a read
+    long enough to hold up the event loop, needs the thread."""
 
     __slots__ = ("at_once",)
     _cursor_cls = OneHopCursor
@@ -124,20 +124,18 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self.at_once = False
 
     def commit(self) -> None:
-        self._end(lambda raw: raw.commit(), super().commit)
+        self._end(sqlite3.Connection.commit)
 
     def rollback(self) -> None:
-        self._end(lambda raw: raw.rollback(), super().rollback)
+        self._end(sqlite3.Connection.rollback)
 
-    def _end(
-        self, at_once: Callable[[sqlite3.Connection], None], otherwise: Callable[[], None]
-    ) -> None:
-        if not self.at_once:
-            otherwise()
-            return
+    def _end(self, end: Callable[[sqlite3.Connection], None]) -> None:
         self.at_once = False
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        if connection._connection is None:  # closed: nothing to end
+            return
         try:
-            at_once(self._connection._conn)
+            end(connection._connection)
         except Exception as error:
             self._handle_exception(error)
 

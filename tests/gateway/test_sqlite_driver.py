@@ -1,7 +1,8 @@
 """SQLite with one thread hop per statement (`gateway.sqlite_driver`): what SQLAlchemy reads
 from a cursor (rows, RETURNING, row counts, many-row inserts, errors) comes back as with
 aiosqlite's own cursors; a statement costs one round trip to the connection's thread
-instead of four, and none once a write transaction holds the write lock."""
+instead of four, none once a write transaction holds the write lock or in a quick read,
+and none to commit or roll back."""
 
 from __future__ import annotations
 
@@ -80,8 +81,7 @@ async def test_a_read_is_one_round_trip_per_statement(
     async with sqlite_db.read() as session:
         assert await session.scalar(select(func.count()).select_from(ITEMS)) == 0
         assert list(await session.scalars(select(ITEMS.c.name))) == []
-    assert calls.count("_run") == 3  # BEGIN, the count, the names
-    assert len(calls) <= 5  # and the rollbacks that end it and reset the connection
+    assert calls == ["_run"] * 3  # BEGIN, the count, the names: ending it takes no trip
 
 
 async def test_a_write_transaction_waits_for_its_thread_only_to_take_the_lock(
@@ -94,8 +94,7 @@ async def test_a_write_transaction_waits_for_its_thread_only_to_take_the_lock(
         for name in ("x", "y", "z"):
             await session.execute(insert(ITEMS).values(name=name))
         assert await session.scalar(select(func.count()).select_from(ITEMS)) == 3
-    assert calls.count("_run") == 1  # BEGIN IMMEDIATE; the rest ran without a round trip
-    assert len(calls) <= 2  # and the pool's reset of the returned connection
+    assert calls == ["_run"]  # BEGIN IMMEDIATE; the rest, the commit too, took no trip
     with pytest.raises(IntegrityError):  # a failure rolls back just the same
         async with sqlite_db.transaction() as session:
             await session.execute(insert(ITEMS).values(name="w"))
@@ -103,3 +102,22 @@ async def test_a_write_transaction_waits_for_its_thread_only_to_take_the_lock(
     async with sqlite_db.read() as session:
         names = list(await session.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id)))
         assert names == ["x", "y", "z"]
+
+
+async def test_a_quick_read_takes_no_trip_and_sees_the_committed_rows(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_db.transaction() as session:
+        await session.execute(insert(ITEMS), [{"name": "a"}, {"name": "b"}])
+    calls = count_round_trips(monkeypatch)
+    async with sqlite_db.read(quick=True) as session:
+        assert list(await session.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id))) == [
+            "a",
+            "b",
+        ]
+        with pytest.raises(RuntimeError, match="only reads"):
+            await session.execute(insert(ITEMS).values(name="c"))
+    assert calls == []
+    async with sqlite_db.read() as session:  # the connection is back to taking trips
+        assert await session.scalar(select(func.count()).select_from(ITEMS)) == 2
+    assert calls == ["_run", "_run"]
