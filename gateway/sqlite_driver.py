@@ -1,13 +1,15 @@
-"""SQLite through aiosqlite with one thread hop per statement. aiosqlite runs each SQLite
-connection in a thread of its own and every call on it is a round trip to that thread;
-SQLAlchemy's adapter makes four per statement (open a cursor, execute, fetch the rows,
-close the cursor), and each wakes the event loop from another thread. Here a statement is
-one function run in that thread, which does the four and hands back the rows with the
-cursor's description, row count and last row id. A phone turn runs about forty statements,
-so this is most of the time SQLite costs it.
+"""SQLite through aiosqlite with at most one thread hop per statement, and none for a
+statement that cannot wait. aiosqlite runs each SQLite connection in a thread of its own
+and every call on it is a round trip to that thread; SQLAlchemy's adapter makes four per
+statement (open a cursor, execute, fetch the rows, close the cursor), and each wakes the
+event loop from another thread. Here a statement is one function run in that thread, which
+does the four and hands back the rows with the cursor's description, row count and last
+row id; and a statement that cannot wait for a lock runs that function at once in the
+caller's thread (`OneHopConnection` says which). A phone turn runs about forty statements,
+and all but two of them run at once.
 
-It reaches into two private parts of aiosqlite (`Connection._execute`, which queues a
-function for the connection's thread, and `Connection._conn`, the sqlite3 connection, as
+It reaches into private parts of aiosqlite (`Connection._execute`, which queues a function
+for the connection's thread, and `Connection._conn`, the sqlite3 connection, as
 SQLAlchemy's own adapter reaches `_thread`); `one_hop_dbapi()` returns None when they are
 missing, and SQLAlchemy's adapter is used as it is."""
 
@@ -132,10 +134,12 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def _end(self, end: Callable[[sqlite3.Connection], None]) -> None:
         self.at_once = False
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        if connection._connection is None:  # closed: nothing to end
+        try:
+            raw = connection._conn
+        except ValueError:  # closed: nothing to end
             return
         try:
-            end(connection._connection)
+            end(raw)
         except Exception as error:
             self._handle_exception(error)
 
