@@ -6,7 +6,7 @@ event loop from another thread. Here a statement is one function run in that thr
 does the four and hands back the rows with the cursor's description, row count and last
 row id; and a statement that cannot wait for a lock runs that function at once in the
 caller's thread (`OneHopConnection` says which). A phone turn runs about forty statements,
-and all but two of them run at once.
+and all of them run at once unless another program holds the write lock.
 
 It reaches into private parts of aiosqlite (`Connection._execute`, which queues a function
 for the connection's thread, and `Connection._conn`, the sqlite3 connection, as
@@ -97,16 +97,37 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         adapted = cast(OneHopConnection, self._adapt_connection)
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with adapted._execute_mutex:
-            if adapted.at_once:
+            if operation == BEGIN_IMMEDIATE:
+                self._outcome = await _take_write_lock(connection)
+                adapted.at_once = True
+            elif adapted.at_once:
                 self._outcome = _run(connection._conn, operation, parameters, many)
             else:
-                in_its_thread = cast(Callable[..., Awaitable[Outcome]], connection._execute)
-                self._outcome = await in_its_thread(
+                self._outcome = await _in_its_thread(connection)(
                     _run, connection._conn, operation, parameters, many
                 )
-                if operation == BEGIN_IMMEDIATE:
-                    adapted.at_once = True
         self._rows = collections.deque(self._outcome[3])
+
+
+def _in_its_thread(connection: aiosqlite.Connection) -> Callable[..., Awaitable[Outcome]]:
+    return cast(Callable[..., Awaitable[Outcome]], connection._execute)
+
+
+async def _take_write_lock(connection: aiosqlite.Connection) -> Outcome:
+    """`BEGIN IMMEDIATE` at once when the write lock is free, the usual case (Switchboard's
+    writers take turns before they begin); when another program holds it, in the
+    connection's thread, where SQLite's busy handler waits without holding up the loop."""
+    raw = connection._conn
+    patience = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        return _run(raw, BEGIN_IMMEDIATE, None, False)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={patience}")
+    return await _in_its_thread(connection)(_run, raw, BEGIN_IMMEDIATE, None, False)
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
@@ -115,8 +136,9 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     transaction once `BEGIN IMMEDIATE` has the write lock (nothing up to its end can then
     wait for a lock), and a short read begun with `run_at_once` (a WAL reader waits for no
     one). A commit or rollback always runs at once: in WAL mode neither waits for a lock
-    (a commit waits for no reader). Only a statement that may wait for a lock, or a read
-    long enough to hold up the event loop, needs the thread."""
+    (a commit waits for no reader). `BEGIN IMMEDIATE` runs at once when the lock is free
+    and waits for it in the thread otherwise. Only a wait for a lock, or a read long enough
+    to hold up the event loop, needs the thread."""
 
     __slots__ = ("at_once",)
     _cursor_cls = OneHopCursor
