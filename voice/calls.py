@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import null, select, update
+from sqlalchemy import Select, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from gateway.db import Database, insert_ignoring_conflict
 from gateway.events import Event
@@ -47,9 +48,7 @@ async def view_in(
     session: AsyncSession, call_id: int, request_key: str | None = None
 ) -> CallView | None:
     remembered = (
-        select(CallAnswer.twiml)
-        .where(CallAnswer.call_id == VoiceCall.id, CallAnswer.request_key == request_key[:255])
-        .scalar_subquery()
+        _remembered(VoiceCall.id, request_key).scalar_subquery()
         if request_key is not None
         else null()
     )
@@ -123,16 +122,16 @@ async def remember_in(session: AsyncSession, call_id: int, key: str, twiml: str)
     )
     if created is not None:
         return twiml
-    stored = await _remembered_in(session, call_id, key)
+    stored = await session.scalar(_remembered(call_id, key))
     assert stored is not None
     return stored
 
 
-async def _remembered_in(session: AsyncSession, call_id: int, key: str) -> str | None:
-    return await session.scalar(
-        select(CallAnswer.twiml).where(
-            CallAnswer.call_id == call_id, CallAnswer.request_key == key[:255]
-        )
+def _remembered(call_id: int | InstrumentedAttribute[int], key: str) -> Select[str]:
+    """The answer remembered for `key` on a call (given by id, or by the call's column in
+    a statement that reads the call)."""
+    return select(CallAnswer.twiml).where(
+        CallAnswer.call_id == call_id, CallAnswer.request_key == key[:255]
     )
 
 
