@@ -45,6 +45,11 @@ async def online_agents(redis: Redis, organization_id: int) -> list[int]:
     return sorted(int(member) for member in members if isinstance(member, bytes | str))
 
 
+async def count_online(redis: Redis, organization_id: int) -> int:
+    """How many agents are online (the handoff policy needs no more)."""
+    return int(await redis.zcount(_key(organization_id), time.time() - TIMEOUT_SECONDS, "+inf"))
+
+
 async def leave(
     redis: Redis, events: EventPublisher, organization_id: int, agent_id: int, name: str
 ) -> None:
