@@ -35,7 +35,7 @@ from gateway.openapi import (
 )
 from gateway.org_settings import OrganizationSettings
 from gateway.web import app_services, database
-from handoff.ai.knowledge import parse_upload, store_entries
+from handoff.ai.knowledge import knowledge_changed, parse_upload, store_entries
 from handoff.ai.llm_client import llm_config
 from handoff.ai.offline_responder import OfflineResponder
 from handoff.ai.responder import ResponderRequest, Turn
@@ -164,7 +164,10 @@ async def delete_entry(entry_id: int) -> ResponseReturnValue:
                 KnowledgeEntry.organization_id == current_agent().organization_id,
             )
         )
-    if removed.rowcount != 1:  # type: ignore[attr-defined]
+        deleted = removed.rowcount == 1  # type: ignore[attr-defined]
+        if deleted:
+            await knowledge_changed(session, current_agent().organization_id)
+    if not deleted:
         raise NotFound("there is no such entry in your knowledge base")
     return jsonify({"deleted": entry_id})
 

@@ -6,6 +6,7 @@ message ids, contact identities, one conversation per contact, channel and threa
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +65,11 @@ class Organization(Base):
     widget_key: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # a new random value with every change to the organization's knowledge entries: a
+    # process keeps the retrieval index it built for as long as the value holds
+    knowledge_version: Mapped[str] = mapped_column(
+        String(32), default=lambda: uuid.uuid4().hex, server_default="initial"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

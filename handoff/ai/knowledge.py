@@ -1,24 +1,27 @@
 """An organization's knowledge base: what the offline responder answers from. Admins load it
 from Markdown files (one entry per `##` section) and CSV files (FAQ pairs or a product
 catalog); every file is parsed before the database is touched, so a bad file leaves the
-stored knowledge base as it was."""
+stored knowledge base as it was. Every change to the entries changes the organization's
+knowledge version in the same transaction; the responders' retrieval index is keyed by it
+(`knowledge_index`), so an AI turn reads the entries only when they changed."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database
 from gateway.errors import BadInput, NotFound
 from gateway.models import KnowledgeEntry, Organization
-from handoff.ai.retrieval import Item
+from handoff.ai.retrieval import INDEXES, Item, KnowledgeIndex
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 CSV_SUFFIXES = frozenset({".csv"})
@@ -191,7 +194,18 @@ async def store_entries(
             for source, entries in parsed
             for title, body in entries
         )
+        await knowledge_changed(session, organization_id)
     return sum(len(entries) for _, entries in parsed)
+
+
+async def knowledge_changed(session: AsyncSession, organization_id: int) -> None:
+    """Give the organization's knowledge base a new version, in the transaction that
+    changes its entries: every process's index of the old one is then out of use."""
+    await session.execute(
+        update(Organization)
+        .where(Organization.id == organization_id)
+        .values(knowledge_version=uuid.uuid4().hex)
+    )
 
 
 async def fetch_entries(session: AsyncSession, organization_id: int) -> list[KnowledgeEntry]:
@@ -211,8 +225,25 @@ _ITEMS = (
 )
 
 
+_VERSION = select(Organization.knowledge_version).where(
+    Organization.id == bindparam("organization_id")
+)
+
+
 async def fetch_items(session: AsyncSession, organization_id: int) -> list[Item]:
-    """The entries as the retrieval index takes them, without loading them as objects
-    (every AI turn reads them)."""
+    """The entries as the retrieval index takes them, without loading them as objects."""
     rows = await session.execute(_ITEMS, {"organization_id": organization_id})
     return [(entry_id, title, body) for entry_id, title, body in rows]
+
+
+async def knowledge_index(session: AsyncSession, organization_id: int) -> KnowledgeIndex:
+    """The retrieval index of the organization's knowledge base: the one this process
+    built while its version holds, else built from the entries read in the same snapshot
+    as the version (so an index is never kept under a version it does not match)."""
+    params = {"organization_id": organization_id}
+    version = await session.scalar(_VERSION, params)
+    if version is None:  # no such organization: nothing to answer from
+        return KnowledgeIndex(())
+    return INDEXES.find(organization_id, version) or INDEXES.build(
+        organization_id, version, await fetch_items(session, organization_id)
+    )

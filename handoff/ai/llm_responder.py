@@ -14,11 +14,11 @@ from collections.abc import Sequence
 import aiohttp
 
 from gateway.db import Database
-from handoff.ai.knowledge import fetch_items
+from handoff.ai.knowledge import knowledge_index
 from handoff.ai.llm_client import Completion, LLMConfig, LLMError, Message, complete
 from handoff.ai.offline_responder import plain_text, trim_answer
 from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
-from handoff.ai.retrieval import Hit, cached_index
+from handoff.ai.retrieval import Hit
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,7 @@ class LLMResponder:
         if not asked:
             return []
         async with self.db.read(quick=True) as session:
-            items = await fetch_items(session, request.organization_id)
-        index = cached_index(request.organization_id, items)
+            index = await knowledge_index(session, request.organization_id)
         found: dict[int, Hit] = {}
         for query in dict.fromkeys((asked[-1], " ".join(asked[-2:]))):  # one, when one asked
             for hit in index.search(query, limit=KNOWLEDGE_ENTRIES):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from gateway.db import Database
-from handoff.ai.knowledge import fetch_items
+from handoff.ai.knowledge import knowledge_index
 from handoff.ai.responder import ResponderReply, ResponderRequest
-from handoff.ai.retrieval import Hit, cached_index
+from handoff.ai.retrieval import Hit
 
 MAX_ANSWER = 600
 CANDIDATES = 3
@@ -64,8 +64,8 @@ class OfflineResponder:
     async def best_hit(self, organization_id: int, question: str) -> Hit | None:
         """The most confident of the best-ranked entries (the first of them on a tie)."""
         async with self.db.read(quick=True) as session:
-            items = await fetch_items(session, organization_id)
-        hits = cached_index(organization_id, items).search(question, limit=CANDIDATES)
+            index = await knowledge_index(session, organization_id)
+        hits = index.search(question, limit=CANDIDATES)
         return max(hits, key=lambda hit: hit.confidence, default=None)
 
 

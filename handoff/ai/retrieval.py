@@ -1,7 +1,8 @@
 """Finding the knowledge entries that answer a customer's question: a BM25 index over each
 entry's title and text, with stemmed, stopword-free tokens, and a confidence for each hit
 that the responder compares with the organization's threshold. Built indexes are cached per
-organization and knowledge-base fingerprint, so a worker builds each one once.
+organization and knowledge-base version (`Organization.knowledge_version`), so a process
+builds each one once and an AI turn reads one value to know its index still holds.
 
 BM25 ranks; it does not say whether the best entry answers the question at all, because its
 scores are unbounded and depend on the corpus. The confidence does: it is the IDF-weighted
@@ -12,7 +13,6 @@ swallow" scores 0 and a paraphrase of an FAQ that shares its key terms scores hi
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import threading
@@ -135,19 +135,8 @@ def _idf(size: int, count: int) -> float:
     return math.log(1.0 + (size - count + 0.5) / (count + 0.5))
 
 
-def fingerprint(items: Sequence[Item]) -> str:
-    """A digest of the entries' ids and texts: it changes whenever the knowledge base does."""
-    digest = hashlib.blake2b(digest_size=16)
-    for entry_id, title, body in items:
-        for part in (str(entry_id), title, body):
-            encoded = part.encode()
-            digest.update(len(encoded).to_bytes(8, "big"))
-            digest.update(encoded)
-    return digest.hexdigest()
-
-
 class IndexCache:
-    """A small LRU of built indexes, keyed by organization and knowledge-base fingerprint."""
+    """A small LRU of built indexes, keyed by organization and knowledge-base version."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size = size
@@ -155,18 +144,21 @@ class IndexCache:
         self._lock = threading.Lock()
         self.builds = 0
 
-    def get(self, organization_id: int, items: Sequence[Item]) -> KnowledgeIndex:
-        key = (organization_id, fingerprint(items))
+    def find(self, organization_id: int, version: str) -> KnowledgeIndex | None:
+        key = (organization_id, version)
         with self._lock:
             index = self._indexes.get(key)
             if index is not None:
                 self._indexes.move_to_end(key)
-                return index
+            return index
+
+    def build(self, organization_id: int, version: str, items: Sequence[Item]) -> KnowledgeIndex:
+        """The index of `items`, the entries of this version, kept for the next turns."""
         index = KnowledgeIndex(items)
         with self._lock:
             self.builds += 1
-            self._indexes[key] = index
-            self._indexes.move_to_end(key)
+            self._indexes[(organization_id, version)] = index
+            self._indexes.move_to_end((organization_id, version))
             while len(self._indexes) > self.size:
                 self._indexes.popitem(last=False)
         return index
@@ -176,9 +168,4 @@ class IndexCache:
             self._indexes.clear()
 
 
-_CACHE = IndexCache()
-
-
-def cached_index(organization_id: int, items: Sequence[Item]) -> KnowledgeIndex:
-    """The index for these entries of the organization, built at most once while cached."""
-    return _CACHE.get(organization_id, items)
+INDEXES = IndexCache()  # the process's

@@ -102,6 +102,11 @@ async def test_an_admin_uploads_pages_tests_and_deletes_knowledge(
     assert await count(db, other_org) == 1
     assert (await client.delete(f"{API}/{mine}", headers=csrf)).status_code == 200
     assert await count(db, org) == 0
+    # the AI no longer answers from the deleted entry
+    after = await (
+        await client.post(f"{API}/test", headers=csrf, json={"question": "Do you ship to Canada?"})
+    ).get_json()
+    assert after["knows"] is False and after["closest"] is None
 
 
 async def _endpoint(db: Database, org: Organization) -> WebhookEndpoint:

@@ -8,12 +8,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from gateway.db import Database
 from gateway.errors import BadInput, NotFound
 from gateway.models import KnowledgeEntry, Organization
-from handoff.ai.knowledge import demo_knowledge_paths, fetch_entries, load_knowledge, parse_file
+from handoff.ai.knowledge import (
+    demo_knowledge_paths,
+    fetch_entries,
+    knowledge_index,
+    load_knowledge,
+    parse_file,
+)
+from handoff.ai.retrieval import INDEXES
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -197,3 +204,42 @@ async def test_the_demo_knowledge_base_loads(sqlite_db: Database) -> None:
     stored = await load_knowledge(sqlite_db, 1, demo_knowledge_paths())
     assert stored == sum(len(parse_file(path)) for path in demo_knowledge_paths())
     assert await count_entries(sqlite_db, 1) == stored
+
+
+# --- the retrieval index ---------------------------------------------------------------------
+
+
+async def test_an_index_is_built_once_per_version_of_the_knowledge_base(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    await load_knowledge(sqlite_db, 1, [write(tmp_path, "faq.md", "## Hours\n\n9 to 5.\n")])
+    await load_knowledge(sqlite_db, 2, [write(tmp_path, "other.md", "## Hours\n\nNoon.\n")])
+    builds = INDEXES.builds
+    async with sqlite_db.read() as session:
+        index = await knowledge_index(session, 1)
+        assert await knowledge_index(session, 1) is index  # no change: the same index
+        theirs = await knowledge_index(session, 2)
+    assert INDEXES.builds == builds + 2
+    assert index.search("hours")[0].body == "9 to 5."
+    assert theirs.search("hours")[0].body == "Noon."
+
+    await load_knowledge(sqlite_db, 1, [write(tmp_path, "faq.md", "## Hours\n\n8 to 8.\n")])
+    async with sqlite_db.read() as session:
+        changed = await knowledge_index(session, 1)
+        assert await knowledge_index(session, 2) is theirs
+    assert changed.search("hours")[0].body == "8 to 8."
+
+
+async def test_an_organization_given_a_deleted_ones_id_never_gets_its_index(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    await load_knowledge(sqlite_db, 1, [write(tmp_path, "faq.md", "## Hours\n\n9 to 5.\n")])
+    async with sqlite_db.read() as session:
+        assert len(await knowledge_index(session, 1)) == 1
+    async with sqlite_db.transaction() as session:
+        await session.execute(delete(KnowledgeEntry).where(KnowledgeEntry.organization_id == 1))
+        await session.execute(delete(Organization).where(Organization.id == 1))
+        session.add(Organization(id=1, slug="newco", name="NewCo", widget_key="k3"))
+    async with sqlite_db.read() as session:
+        assert len(await knowledge_index(session, 1)) == 0
+        assert len(await knowledge_index(session, 99)) == 0  # no such organization

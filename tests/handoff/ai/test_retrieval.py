@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from handoff.ai.knowledge import demo_knowledge_paths, parse_file
-from handoff.ai.retrieval import IndexCache, KnowledgeIndex, fingerprint, tokenize
+from handoff.ai.retrieval import IndexCache, KnowledgeIndex, tokenize
 
 Item = tuple[int, str, str]
 
@@ -127,28 +127,20 @@ def test_a_single_entry_knowledge_base_still_ranks_and_scores() -> None:
     assert hit.score > 0
 
 
-def test_fingerprint_changes_with_any_entry_change() -> None:
-    items = [(1, "Hours", "9 to 5"), (2, "Returns", "30 days")]
-    assert fingerprint(items) == fingerprint(list(items))
-    assert fingerprint(items) != fingerprint([(1, "Hours", "9 to 6"), (2, "Returns", "30 days")])
-    assert fingerprint(items) != fingerprint([(3, "Hours", "9 to 5"), (2, "Returns", "30 days")])
-    assert fingerprint([(1, "ab", "c")]) != fingerprint([(1, "a", "bc")])
-
-
-def test_the_cache_reuses_indexes_and_evicts_the_least_recently_used() -> None:
+def test_the_cache_keeps_an_index_per_version_and_evicts_the_least_recently_used() -> None:
     cache = IndexCache(size=2)
-    hours = [(1, "Hours", "9 to 5")]
-    changed = [(1, "Hours", "9 to 6")]
-    index = cache.get(1, hours)
-    assert cache.get(1, list(hours)) is index
-    assert cache.builds == 1
-    assert cache.get(1, changed) is not index  # the knowledge base changed: a new index
-    assert cache.get(1, hours) is index  # now the most recently used
-    cache.get(2, [(2, "Returns", "30 days")])  # evicts `changed`, the least recently used
+    assert cache.find(1, "v1") is None
+    index = cache.build(1, "v1", [(1, "Hours", "9 to 5")])
+    assert cache.find(1, "v1") is index
+    assert cache.find(1, "v2") is None  # another version of the same knowledge base
+    assert cache.find(2, "v1") is None  # another organization's
+    changed = cache.build(1, "v2", [(1, "Hours", "9 to 6")])
+    assert cache.find(1, "v1") is index  # now the most recently used
+    cache.build(2, "v1", [(2, "Returns", "30 days")])  # evicts v2, the least recently used
+    assert cache.find(1, "v2") is None
+    assert cache.find(1, "v1") is index
+    assert changed.search("hours")[0].body == "9 to 6"
     assert cache.builds == 3
-    assert cache.get(1, hours) is index
-    cache.get(1, changed)
-    assert cache.builds == 4
 
 
 def topic(title: str) -> str:
