@@ -53,10 +53,16 @@ async def _back_to_ai(
             .values(phase="ai", agent_id=None, offer=None)
             .execution_options(synchronize_session=False)
         )
-        spoken = await queue_outbound(
-            session, services.jobs, conversation, author="system", text=notice, notice="back_to_ai"
+        # said in this very answer: stored as delivered, with no delivery job
+        await queue_outbound(
+            session,
+            services.jobs,
+            conversation,
+            author="system",
+            text=notice,
+            notice="back_to_ai",
+            delivered=True,
         )
-        spoken.delivery_status = "delivered"  # said in this answer; the delivery job skips it
         event = Event(
             "state",
             conversation.organization_id,

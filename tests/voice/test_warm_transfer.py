@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from quart import Quart
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from gateway.models import Agent, Organization, utcnow
+from gateway.models import Agent, Message, Organization, utcnow
 from gateway.runtime import Services
 from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
@@ -24,7 +24,14 @@ from tests.support.fake_twilio import (
     post_signed,
 )
 from tests.voice.conftest import DANA_PHONE, SAM_PHONE
-from tests.voice.helpers import attempts, opt_out_by_text, outcomes, the_call, transcript
+from tests.voice.helpers import (
+    attempts,
+    delivery_jobs_for,
+    opt_out_by_text,
+    outcomes,
+    the_call,
+    transcript,
+)
 from voice.models import TransferAttempt
 
 
@@ -42,6 +49,7 @@ async def test_press_1_connects_the_agent_and_hanging_up_returns_to_the_ai(
     account: Account,
     agents: tuple[Agent, Agent],
     worker: None,
+    redis_url: str,
 ) -> None:
     dana, _ = agents
     heard = await _on_hold(caller)
@@ -79,6 +87,15 @@ async def test_press_1_connects_the_agent_and_hanging_up_returns_to_the_ai(
     assert "anything else" in " ".join(back) and caller.gather is not None
     call, conversation = await the_call(voice_services)
     assert (conversation.state, call.phase) == ("ai", "ai")
+    # the line the caller heard is in the transcript as delivered, with no delivery job
+    async with voice_services.db.transaction() as session:
+        notice = (
+            await session.execute(
+                select(Message).where(Message.meta["notice"].as_string() == "back_to_ai")
+            )
+        ).scalar_one()
+    assert notice.delivery_status == "delivered" and notice.text in " ".join(back)
+    assert delivery_jobs_for(redis_url, notice.id) == []
     answer = await caller.say("How long does shipping take?")
     assert answer and caller.gather is not None
 
