@@ -244,6 +244,7 @@ async def knowledge_index(session: AsyncSession, organization_id: int) -> Knowle
     version = await session.scalar(_VERSION, params)
     if version is None:  # no such organization: nothing to answer from
         return KnowledgeIndex(())
-    return INDEXES.find(organization_id, version) or INDEXES.build(
-        organization_id, version, await fetch_items(session, organization_id)
-    )
+    index = INDEXES.find(organization_id, version)
+    if index is None:  # (an empty index is falsy: its length is 0)
+        index = INDEXES.build(organization_id, version, await fetch_items(session, organization_id))
+    return index

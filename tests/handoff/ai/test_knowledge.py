@@ -243,3 +243,11 @@ async def test_an_organization_given_a_deleted_ones_id_never_gets_its_index(
     async with sqlite_db.read() as session:
         assert len(await knowledge_index(session, 1)) == 0
         assert len(await knowledge_index(session, 99)) == 0  # no such organization
+
+
+async def test_an_empty_knowledge_base_is_indexed_once_too(sqlite_db: Database) -> None:
+    builds = INDEXES.builds
+    async with sqlite_db.read() as session:
+        empty = await knowledge_index(session, 2)
+        assert await knowledge_index(session, 2) is empty
+    assert len(empty) == 0 and INDEXES.builds == builds + 1
