@@ -213,6 +213,7 @@ async def test_delivery_states_retry_dismiss_and_notices(
     await expect(state_of("look it up now")).to_have_text(
         re.compile("^(Sent|Delivered)$"), timeout=LIVE_TIMEOUT_MS
     )
+    await expect(bounced).to_have_attribute("open", "")  # the refreshes left it open
     await expect(failed.get_by_test_id("delivery-retry")).to_have_count(0)
     await expect(page.get_by_test_id("attention-banner")).to_have_count(0)
 

@@ -95,6 +95,14 @@ async def test_needs_attention_all_and_a_search_across_views(
         "The customer asked for a person explicit_person_request"
     )
     await page.screenshot(path=str(screenshots_dir / "conversation-in-words.png"))
+    # a live refresh (the agent's own note comes back as an event) leaves it open
+    await page.get_by_test_id("timeline").focus()
+    await page.keyboard.press("n")
+    await page.get_by_test_id("composer-input").fill("Checking the policy's reasons.")
+    await page.get_by_test_id("composer-input").press("Control+Enter")
+    await expect(page.get_by_test_id("timeline").get_by_test_id("note")).to_have_count(1)
+    await expect(rules).to_have_attribute("open", "")
+    await expect(rules.get_by_test_id("fired-rules")).to_be_visible()
 
     # The demo case: "48213" searched while in Waiting finds the conversation in Mine.
     await page.get_by_test_id("search").fill("48213")
