@@ -113,8 +113,8 @@ async def _asking_who_is_online(
     asked = asyncio.ensure_future(
         count_online(services.events.redis, context.conversation.organization_id)
     )
-    await asyncio.sleep(0)
     try:
+        await asyncio.sleep(0)
         yield asked
     finally:
         if not asked.done():
