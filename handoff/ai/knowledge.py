@@ -238,8 +238,10 @@ async def fetch_items(session: AsyncSession, organization_id: int) -> list[Item]
 
 async def knowledge_index(session: AsyncSession, organization_id: int) -> KnowledgeIndex:
     """The retrieval index of the organization's knowledge base: the one this process
-    built while its version holds, else built from the entries read in the same snapshot
-    as the version (so an index is never kept under a version it does not match)."""
+    built while its version holds, else built from the entries read just after the
+    version. On SQLite both reads see one snapshot. On PostgreSQL a change committed
+    between the two gives an index of the newer entries under the older version, which
+    no later turn asks for: the change's commit made the newer version the one they read."""
     params = {"organization_id": organization_id}
     version = await session.scalar(_VERSION, params)
     if version is None:  # no such organization: nothing to answer from
