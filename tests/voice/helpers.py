@@ -1,5 +1,5 @@
-"""Reading a call's rows in the voice tests, opting the caller out of texts, waiting for
-a job worker to start, and finding the delivery jobs queued for a message."""
+"""Reading a call's rows in the voice tests, opting the caller out of texts, and waiting
+for a job worker to start."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import asyncio
 import time
 
 from redis import Redis
-from rq import Queue, Worker
-from rq.job import Job
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
-from rq.serializers import JSONSerializer
+from rq import Worker
 from sqlalchemy import select
 
 from gateway import consent
 from gateway.consent import ConsentChange
 from gateway.models import Conversation, Message
-from gateway.queues import OUTBOUND
 from gateway.runtime import Services
 from voice.models import TransferAttempt, VoiceCall
 
@@ -74,19 +70,3 @@ async def worker_ready(redis_url: str, timeout: float = 120.0) -> None:
             await asyncio.sleep(0.1)
     finally:
         connection.close()
-
-
-def delivery_jobs_for(redis_url: str, message_id: int) -> list[str]:
-    """The delivery jobs ever queued for `message_id`: waiting, running, done or failed."""
-    redis = Redis.from_url(redis_url)
-    try:
-        queue = Queue(OUTBOUND, connection=redis, serializer=JSONSerializer)
-        ids = queue.job_ids + [
-            job_id
-            for registry in (FinishedJobRegistry, StartedJobRegistry, FailedJobRegistry)
-            for job_id in registry(queue=queue).get_job_ids()
-        ]
-        jobs = Job.fetch_many(ids, connection=redis, serializer=JSONSerializer)
-        return [job.id for job in jobs if job is not None and tuple(job.args[:1]) == (message_id,)]
-    finally:
-        redis.close()
