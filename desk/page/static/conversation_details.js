@@ -95,13 +95,11 @@
     var fired = rules.filter(function (hit) { return hit && hit.fired; });
     if (!decision && !fired.length) return why;
     // The reason above is the plain-language account; each rule in words (the API's labels)
-    // with its id and figures, for whoever tunes the policy, behind a disclosure. A live
-    // refresh of the same conversation leaves it open if the agent opened it.
-    var shown = this.details.querySelector("[data-testid=rule-details]");
-    var more = el("details", { class: "rule-details", "data-testid": "rule-details", "data-conversation": String(c.id) }, [
+    // with its id and figures, for whoever tunes the policy, behind a disclosure (kept open
+    // through live refreshes of the same conversation).
+    var more = SB.keepOpen(el("details", { class: "rule-details", "data-testid": "rule-details", "data-conversation": String(c.id) }, [
       el("summary", { text: "How the policy decided" }),
-    ]);
-    if (shown && shown.open && shown.getAttribute("data-conversation") === String(c.id)) more.open = true;
+    ]), this.details, '[data-testid=rule-details][data-conversation="' + c.id + '"]');
     if (decision) {
       more.appendChild(el("p", { class: "hint", text: "Decided " + SB.words.full(decision.at) + " at the " + (decision.level_label || decision.level) + " level" + (decision.fired_rule ? ": " + (decision.fired_rule_label || decision.fired_rule) : "") + "." }));
     }

@@ -88,6 +88,14 @@
     return parent;
   };
 
+  /* `fresh`, a disclosure about to replace the one `selector` finds in `root`, opened if
+     that one was: a live refresh leaves open what the agent opened. */
+  SB.keepOpen = function (fresh, root, selector) {
+    var shown = root && root.querySelector(selector);
+    if (shown && shown.open) fresh.open = true;
+    return fresh;
+  };
+
   SB.$ = function (selector, root) {
     return (root || document).querySelector(selector);
   };

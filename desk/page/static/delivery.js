@@ -54,14 +54,10 @@
       }, "Dismiss"));
     }
     if (delivery.detail) {
-      // left open by a live refresh if the agent opened it
-      var shown = view.timelineNode && view.timelineNode.querySelector('[data-testid=delivery-detail][data-message="' + message.id + '"]');
-      var detail = el("details", { class: "delivery-detail", "data-testid": "delivery-detail", "data-message": String(message.id) }, [
+      parts.push(SB.keepOpen(el("details", { class: "delivery-detail", "data-testid": "delivery-detail", "data-message": String(message.id) }, [
         el("summary", { text: (SB.CHANNELS[message.channel] || {}).detail_label || "What the provider said" }),
         el("p", { text: delivery.detail }),
-      ]);
-      if (shown && shown.open) detail.open = true;
-      parts.push(detail);
+      ]), view.timelineNode, '[data-testid=delivery-detail][data-message="' + message.id + '"]'));
     }
     if (!parts.length) return null;
     return el("div", { class: "delivery-actions" + (failing ? " failing" : ""), "data-testid": "delivery-actions" }, parts);
