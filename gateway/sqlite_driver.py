@@ -98,7 +98,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with adapted._execute_mutex:
             if operation == BEGIN_IMMEDIATE:
-                self._outcome = await _take_write_lock(connection)
+                self._outcome = await _take_write_lock(adapted, connection)
                 adapted.at_once = True
             elif adapted.at_once:
                 self._outcome = _run(connection._conn, operation, parameters, many)
@@ -113,12 +113,14 @@ def _in_its_thread(connection: aiosqlite.Connection) -> Callable[..., Awaitable[
     return cast(Callable[..., Awaitable[Outcome]], connection._execute)
 
 
-async def _take_write_lock(connection: aiosqlite.Connection) -> Outcome:
+async def _take_write_lock(adapted: OneHopConnection, connection: aiosqlite.Connection) -> Outcome:
     """`BEGIN IMMEDIATE` at once when the write lock is free, the usual case (Switchboard's
     writers take turns before they begin); when another program holds it, in the
     connection's thread, where SQLite's busy handler waits without holding up the loop."""
     raw = connection._conn
-    patience = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    if adapted.patience is None:  # the busy timeout set at connect, read once
+        adapted.patience = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    patience = adapted.patience
     raw.execute("PRAGMA busy_timeout=0")
     try:
         return _run(raw, BEGIN_IMMEDIATE, None, False)
@@ -140,12 +142,13 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     and waits for it in the thread otherwise. Only a wait for a lock, or a read long enough
     to hold up the event loop, needs the thread."""
 
-    __slots__ = ("at_once",)
+    __slots__ = ("at_once", "patience")
     _cursor_cls = OneHopCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.at_once = False
+        self.patience: int | None = None  # SQLite's busy timeout in ms, once read
 
     def commit(self) -> None:
         self._end(sqlite3.Connection.commit)
