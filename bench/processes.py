@@ -93,10 +93,10 @@ def child(name: str, command: Sequence[str], env: dict[str, str], log_path: Path
 def hypercorn(
     app_path: str, env: dict[str, str], log_path: Path, workers: int = 1, timeout: float = 30
 ) -> Iterator[int]:
-    """`hypercorn <app_path>` with `workers` workers on a free loopback port; yields the
-    port."""
+    """`app_path` served by Hypercorn with `workers` workers on a free loopback port, as
+    `switchboard serve --workers N` serves the gateway (`bench.serve`); yields the port."""
     port = free_port()
-    command = [sys.executable, "-m", "hypercorn", "--workers", str(workers)]
+    command = [sys.executable, "-m", "bench.serve", "--workers", str(workers)]
     command += ["--bind", f"127.0.0.1:{port}", app_path]
     with child(app_path, command, env, log_path) as group:
         if not wait_for_port(port, timeout=timeout):

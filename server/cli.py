@@ -74,12 +74,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1:
         from hypercorn.run import run
 
+        from server.serving import run_workers
+
         # The workers import server.asgi, which reads the settings from the environment.
         os.environ["SWITCHBOARD_HOST"] = settings.host
         os.environ["SWITCHBOARD_PORT"] = str(settings.port)
         config.application_path = "server.asgi:app"
         config.workers = args.workers
-        return run(config)
+        # a socket handed down is shared as it is; otherwise each worker binds its own
+        return run(config) if inherited.isdigit() else run_workers(config)
 
     from hypercorn.asyncio import serve
 

@@ -1,0 +1,190 @@
+"""Several gateway processes on one port (`server.serving`, behind `switchboard serve
+--workers N`), as real processes: connections opened together are spread over the workers
+instead of all landing on one, the signal to stop stops every worker cleanly, and a worker
+that dies stops the others (the parent then exits with an error). Then the whole gateway:
+`switchboard serve --workers 2` on the test's database and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from gateway.db import Database
+from tests.support.ports import free_port, wait_for_port
+from tests.support.worker import worker_env
+
+ROOT = Path(__file__).resolve().parents[2]
+CONNECTIONS = 16
+
+
+def serve_command(port: int) -> list[str]:
+    program = (
+        "from hypercorn.config import Config\n"
+        "from server.serving import run_workers\n"
+        "config = Config()\n"
+        f"config.bind = ['127.0.0.1:{port}']\n"
+        "config.application_path = 'tests.support.pid_app:app'\n"
+        "config.workers = 2\n"
+        "raise SystemExit(run_workers(config))\n"
+    )
+    return [sys.executable, "-c", program]
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    parent = subprocess.Popen(serve_command(port), cwd=ROOT, start_new_session=True)
+    try:
+        assert wait_for_port(port, timeout=30), "the workers did not listen"
+        yield parent, port
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
+
+
+async def pids_of_connections(port: int) -> list[int]:
+    """The serving process of each of CONNECTIONS keep-alive connections opened at once."""
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def ask() -> int:
+            async with session.get(f"http://127.0.0.1:{port}/") as response:
+                return int(await response.text())
+
+        return list(await asyncio.gather(*(ask() for _ in range(CONNECTIONS))))
+
+
+def workers_of(port: int) -> set[int]:
+    """Both workers' process ids (a worker listens from its start, before it answers)."""
+    deadline = time.monotonic() + 30
+    seen: set[int] = set()
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen |= set(asyncio.run(pids_of_connections(port)))
+    return seen
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_gone(pids: set[int], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "a worker outlived the parent"
+        time.sleep(0.05)
+
+
+def test_connections_opened_together_are_spread_over_the_workers(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    parent, port = served
+    workers = workers_of(port)
+    assert len(workers) == 2 and parent.pid not in workers
+
+    for _ in range(3):  # each time: 16 new connections at once, as a client's pool opens
+        by_worker = asyncio.run(pids_of_connections(port))
+        counts = [by_worker.count(pid) for pid in workers]
+        assert min(counts) >= 1, f"the connections landed {counts} on the two workers"
+
+
+def test_the_signal_to_stop_stops_every_worker(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    parent, port = served
+    workers = workers_of(port)
+
+    parent.send_signal(signal.SIGTERM)
+
+    assert parent.wait(timeout=30) == 0
+    wait_gone(workers)
+
+
+def test_a_worker_that_dies_stops_the_other(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    parent, port = served
+    workers = workers_of(port)
+    dead, other = sorted(workers)
+
+    os.kill(dead, signal.SIGKILL)
+
+    assert parent.wait(timeout=30) != 0
+    wait_gone({other})
+
+
+async def healthy(url: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"{url}/healthz") as answer:
+            return answer.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+def worker_processes(parent: int) -> list[int]:
+    """The children of `parent` serving requests (not multiprocessing's resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in command and b"resource_tracker" not in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_switchboard_serve_runs_that_many_gateway_workers_on_its_port(
+    db: Database, redis_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = worker_env(
+        db.url,
+        redis_url,
+        SWITCHBOARD_HOST="127.0.0.1",
+        SWITCHBOARD_PORT=str(port),
+        SWITCHBOARD_PUBLIC_URL=url,
+        SWITCHBOARD_VAR_DIR=str(tmp_path),
+    )
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as output:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--workers", "2"],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not (await healthy(url) and len(worker_processes(parent.pid)) == 2):
+            assert parent.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no healthy gateway:\n{log.read_text()}"
+            await asyncio.sleep(0.1)
+        workers = set(worker_processes(parent.pid))
+
+        parent.send_signal(signal.SIGTERM)
+
+        assert await asyncio.to_thread(parent.wait, 30) == 0, log.read_text()
+        await asyncio.to_thread(wait_gone, workers)
+    finally:
+        if parent.poll() is None:
+            os.killpg(parent.pid, signal.SIGKILL)
+            parent.wait()
