@@ -1,5 +1,6 @@
 """Twilio webhooks: signed incoming messages per second through a running gateway
-(`hypercorn server.asgi:app` with 1, then 2 workers, a real Redis, a migrated database),
+(`server.asgi:app` served by Hypercorn with 1, then 2 workers as `switchboard serve
+--workers N` serves it, each worker on a socket of its own; a real Redis, a migrated database),
 against a bare endpoint that returns empty TwiML (`bench.twilio_webhooks:bare_app`) served
 by the same hypercorn command in the same run. Each gateway request is a new message with
 a valid `X-Twilio-Signature` computed by the `twilio` library's `RequestValidator` over
