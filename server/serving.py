@@ -8,18 +8,22 @@ connections and 2 workers, one worker stored 4,148 messages and the other 52. He
 worker binds its own socket with `SO_REUSEPORT`, and the kernel spreads new connections
 over the sockets.
 
-The parent only watches: when any worker stops (a crash, or the signal to stop), the others
-are told to stop too and its exit code is returned, as Hypercorn's run does."""
+The parent only watches: when any worker stops (a crash, or the signal to stop: SIGINT,
+SIGTERM or SIGHUP), the others are told to stop too and its exit code is returned, as
+Hypercorn's run does. A parent killed outright takes its workers with it (on Linux)."""
 
 from __future__ import annotations
 
 import signal
 from multiprocessing import get_context
 from multiprocessing.connection import wait
+from multiprocessing.synchronize import Event
 from types import FrameType
 
 from hypercorn.asyncio.run import asyncio_worker
 from hypercorn.config import Config
+
+from server.redis_server import die_with_parent
 
 STOP_SECONDS = 30.0  # a worker's graceful stop (its own timeout is shorter)
 
@@ -32,17 +36,14 @@ def run_workers(config: Config) -> int:
     stop = context.Event()
     # The workers inherit "ignore SIGINT": the parent alone decides when they stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    workers = [
-        context.Process(target=asyncio_worker, kwargs={"config": config, "shutdown_event": stop})
-        for _ in range(config.workers)
-    ]
+    workers = [context.Process(target=_serve, args=(config, stop)) for _ in range(config.workers)]
     for worker in workers:  # no sockets given: each worker binds its own (SO_REUSEPORT)
         worker.start()
 
     def stop_all(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    for name in ("SIGINT", "SIGTERM"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signal.signal(getattr(signal, name), stop_all)
     wait([worker.sentinel for worker in workers])
     stop.set()
@@ -53,3 +54,9 @@ def run_workers(config: Config) -> int:
             worker.join()
     codes = [worker.exitcode or 0 for worker in workers]
     return next((code for code in codes if code != 0), 0)
+
+
+def _serve(config: Config, stop: Event) -> None:
+    """One worker: it binds its own socket, as no sockets are given."""
+    die_with_parent()
+    asyncio_worker(config, shutdown_event=stop)

@@ -1,12 +1,14 @@
 """Several gateway processes on one port (`server.serving`, behind `switchboard serve
 --workers N`), as real processes: connections opened together are spread over the workers
 instead of all landing on one, the signal to stop stops every worker cleanly, and a worker
-that dies stops the others (the parent then exits with an error). Then the whole gateway:
+that dies stops the others (the parent then exits with an error), and none outlives a parent
+killed outright. Then the whole gateway:
 `switchboard serve --workers 2` on the test's database and Redis."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,7 +49,7 @@ def served() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         assert wait_for_port(port, timeout=30), "the workers did not listen"
         yield parent, port
     finally:
-        if parent.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # the workers too, whatever happened
             os.killpg(parent.pid, signal.SIGKILL)
         parent.wait()
 
@@ -110,6 +112,18 @@ def test_the_signal_to_stop_stops_every_worker(
     parent.send_signal(signal.SIGTERM)
 
     assert parent.wait(timeout=30) == 0
+    wait_gone(workers)
+
+
+def test_workers_do_not_outlive_a_parent_killed_outright(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    parent, port = served
+    workers = workers_of(port)
+
+    parent.kill()
+
+    parent.wait(timeout=30)
     wait_gone(workers)
 
 
@@ -185,6 +199,6 @@ async def test_switchboard_serve_runs_that_many_gateway_workers_on_its_port(
         assert await asyncio.to_thread(parent.wait, 30) == 0, log.read_text()
         await asyncio.to_thread(wait_gone, workers)
     finally:
-        if parent.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(parent.pid, signal.SIGKILL)
-            parent.wait()
+        parent.wait()
