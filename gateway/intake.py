@@ -82,8 +82,12 @@ class Intake:
         """`receive` in the caller's transaction (a channel storing several messages in
         one commit); the routing job and the live event still wait for that commit."""
         _validate(inbound)
-        contact_id = await rows.contact_for(session, inbound)
-        conversation_id, state = await rows.conversation_for(session, inbound, contact_id)
+        known = await rows.known_threads(session, [inbound])
+        contact_id = known.contacts.get(rows.sender_key(inbound))
+        if contact_id is None:
+            contact_id = await rows.contact_for(session, inbound)
+        thread = known.conversations.get(rows.thread_key(inbound, contact_id))
+        conversation_id, state = thread or await rows.conversation_for(session, inbound, contact_id)
         now = utcnow()
         message_id = await rows.insert_message(
             session, rows.message_row(inbound, conversation_id, now)
@@ -112,14 +116,14 @@ class Intake:
             )
             return [received]
         inbounds = [inbound for inbound, _ in batch]
-        contacts = await rows.known_contacts(session, inbounds)
+        known = await rows.known_threads(session, inbounds)
+        contacts, conversations = known.contacts, known.conversations
         for inbound in inbounds:
             if rows.sender_key(inbound) not in contacts:
                 contacts[rows.sender_key(inbound)] = await rows.contact_for(session, inbound)
         threads = [
             rows.thread_key(inbound, contacts[rows.sender_key(inbound)]) for inbound in inbounds
         ]
-        conversations = await rows.known_conversations(session, threads)
         for inbound, thread in zip(inbounds, threads, strict=True):
             if thread not in conversations:
                 conversations[thread] = await rows.conversation_for(session, inbound, thread[1])

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import conflict_insert, dialect_of, insert_ignoring_conflict
@@ -52,16 +52,38 @@ _IDENTITY = select(IDENTITIES.c.contact_id).where(
     IDENTITIES.c.kind == bindparam("kind"),
     IDENTITIES.c.address == bindparam("address"),
 )
-# One IN per column rather than one of (organization, kind, address) tuples: SQLite then
-# searches the unique index on all three columns, where for a tuple IN it searched on the
-# organization alone and read every identity of it. Pairings the batch never asked for are
-# dropped by `known_contacts`.
-_IDENTITIES = select(
-    IDENTITIES.c.organization_id, IDENTITIES.c.kind, IDENTITIES.c.address, IDENTITIES.c.contact_id
-).where(
-    IDENTITIES.c.organization_id.in_(bindparam("organizations", expanding=True)),
-    IDENTITIES.c.kind.in_(bindparam("kinds", expanding=True)),
-    IDENTITIES.c.address.in_(bindparam("addresses", expanding=True)),
+# The senders' contacts and the conversations open on their threads, in one statement: one
+# IN per column rather than one of (organization, kind, address) tuples, so SQLite searches
+# the identities' unique index on all three columns (for a tuple IN it searched on the
+# organization alone and read every identity of it), and then the conversations' unique
+# index. Pairings the batch never asked for are dropped by `known_threads`.
+_KNOWN_THREADS = (
+    select(
+        IDENTITIES.c.organization_id,
+        IDENTITIES.c.kind,
+        IDENTITIES.c.address,
+        IDENTITIES.c.contact_id,
+        CONVERSATIONS.c.channel,
+        CONVERSATIONS.c.thread_key,
+        CONVERSATIONS.c.id,
+        CONVERSATIONS.c.state,
+    )
+    .select_from(
+        IDENTITIES.outerjoin(
+            CONVERSATIONS,
+            and_(
+                CONVERSATIONS.c.organization_id == IDENTITIES.c.organization_id,
+                CONVERSATIONS.c.contact_id == IDENTITIES.c.contact_id,
+                CONVERSATIONS.c.channel.in_(bindparam("channels", expanding=True)),
+                CONVERSATIONS.c.thread_key.in_(bindparam("threads", expanding=True)),
+            ),
+        )
+    )
+    .where(
+        IDENTITIES.c.organization_id.in_(bindparam("organizations", expanding=True)),
+        IDENTITIES.c.kind.in_(bindparam("kinds", expanding=True)),
+        IDENTITIES.c.address.in_(bindparam("addresses", expanding=True)),
+    )
 )
 _NEW_CONTACT = insert(CONTACTS).returning(CONTACTS.c.id)
 _CONVERSATION = select(CONVERSATIONS.c.id, CONVERSATIONS.c.state).where(
@@ -69,15 +91,6 @@ _CONVERSATION = select(CONVERSATIONS.c.id, CONVERSATIONS.c.state).where(
     CONVERSATIONS.c.contact_id == bindparam("contact_id"),
     CONVERSATIONS.c.channel == bindparam("channel"),
     CONVERSATIONS.c.thread_key == bindparam("thread_key"),
-)
-_THREAD = (
-    CONVERSATIONS.c.organization_id,
-    CONVERSATIONS.c.contact_id,
-    CONVERSATIONS.c.channel,
-    CONVERSATIONS.c.thread_key,
-)
-_CONVERSATIONS = select(*_THREAD, CONVERSATIONS.c.id, CONVERSATIONS.c.state).where(
-    tuple_(*_THREAD).in_(bindparam("keys", expanding=True))
 )
 _CUSTOMER_SPOKE = (
     update(CONVERSATIONS)
@@ -107,21 +120,38 @@ async def stored(session: AsyncSession, inbound: InboundMessage) -> Stored | Non
     return None if row is None else Stored(row[0], row[1], row[2])
 
 
-async def known_contacts(
-    session: AsyncSession, inbounds: Iterable[InboundMessage]
-) -> dict[SenderKey, int]:
-    """The contacts of the senders already known, in one statement."""
-    keys = {sender_key(inbound) for inbound in inbounds}
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The senders' contacts already known, and the conversations already open on their
+    threads."""
+
+    contacts: dict[SenderKey, int]
+    conversations: dict[ThreadKey, tuple[int, str]]  # id and state
+
+
+async def known_threads(session: AsyncSession, inbounds: Iterable[InboundMessage]) -> Known:
+    """What is known of these messages' senders and threads, in one statement."""
+    inbounds = list(inbounds)
+    senders = {sender_key(inbound) for inbound in inbounds}
     rows = await session.execute(
-        _IDENTITIES,
+        _KNOWN_THREADS,
         {
-            "organizations": sorted({key[0] for key in keys}),
-            "kinds": sorted({key[1] for key in keys}),
-            "addresses": sorted({key[2] for key in keys}),
+            "organizations": sorted({key[0] for key in senders}),
+            "kinds": sorted({key[1] for key in senders}),
+            "addresses": sorted({key[2] for key in senders}),
+            "channels": sorted({inbound.channel for inbound in inbounds}),
+            "threads": sorted({inbound.thread_key for inbound in inbounds}),
         },
     )
-    found = {(row[0], row[1], row[2]): int(row[3]) for row in rows}
-    return {key: contact for key, contact in found.items() if key in keys}
+    known = Known({}, {})
+    for organization, kind, address, contact, channel, thread, conversation, state in rows:
+        if (organization, kind, address) not in senders:
+            continue
+        known.contacts[(organization, kind, address)] = int(contact)
+        if conversation is not None:
+            key = (organization, int(contact), channel, thread)
+            known.conversations[key] = (int(conversation), state)
+    return known
 
 
 async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
@@ -150,15 +180,6 @@ async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
         await session.execute(delete(Contact).where(Contact.id == contact_id))
         return int((await session.execute(_IDENTITY, key)).scalar_one())
     return int(contact_id)
-
-
-async def known_conversations(
-    session: AsyncSession, keys: Iterable[ThreadKey]
-) -> dict[ThreadKey, tuple[int, str]]:
-    """The id and state of the conversations already open on these threads, in one
-    statement."""
-    rows = await session.execute(_CONVERSATIONS, {"keys": sorted(set(keys))})
-    return {(row[0], row[1], row[2], row[3]): (int(row[4]), row[5]) for row in rows}
 
 
 async def conversation_for(

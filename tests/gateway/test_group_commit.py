@@ -12,6 +12,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.intake import Received
+from gateway.messages import InboundMessage
 from gateway.models import Message, Organization
 from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue, keyed_job_id
 from gateway.runtime import Services
@@ -51,6 +52,47 @@ async def test_messages_arriving_together_share_a_transaction_and_keep_their_ord
         assert theirs == sorted(theirs)
     queued = {job.id for job in services.jobs.queue(INTAKE).get_jobs()}
     assert queued == {keyed_job_id(ROUTE_MESSAGE, result.message_id) for result in results}
+
+
+async def test_each_message_of_a_batch_finds_its_own_senders_thread(
+    services: Services, org: Organization
+) -> None:
+    intake = intake_for(services)
+    sent = 0
+
+    def text(channel: str, sender: str, thread: str) -> InboundMessage:
+        nonlocal sent
+        sent += 1
+        return InboundMessage(
+            org.id, channel, "phone", sender, "hello", f"M{sent}", thread_key=thread
+        )
+
+    # the senders' conversations share channels and threads with each other's
+    first = [
+        text("sms", "+15550001", "+15559001"),
+        text("voice", "+15550001", "+15559002"),
+        text("sms", "+15550002", "+15559002"),
+    ]
+    opened = [await intake.receive(message) for message in first]
+    batch = [
+        text("sms", "+15550001", "+15559001"),  # each to its open conversation
+        text("voice", "+15550001", "+15559002"),
+        text("sms", "+15550002", "+15559002"),
+        text("voice", "+15550002", "+15559001"),  # a known sender's new thread
+        text("sms", "+15550003", "+15559001"),  # a new sender
+    ]
+    begun = count_transactions(services)
+
+    stored = await asyncio.gather(*(intake.receive(message) for message in batch))
+
+    assert begun[0] < len(batch)  # some of them stored together
+    assert [item.conversation_id for item in stored[:3]] == [
+        item.conversation_id for item in opened
+    ]
+    new = {item.conversation_id for item in stored[3:]}
+    assert len(new) == 2 and not new & {item.conversation_id for item in opened}
+    assert stored[3].contact_id == stored[2].contact_id
+    assert stored[4].contact_id not in {item.contact_id for item in stored[:4]}
 
 
 async def test_a_message_that_fails_in_a_shared_transaction_fails_alone(

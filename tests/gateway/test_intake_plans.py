@@ -1,6 +1,7 @@
-"""Intake's batch lookup of known senders finds them through the whole unique index
-(organization, kind, address) on SQLite, not by reading every identity of the
-organization: a tuple IN searched on the organization alone."""
+"""Intake's lookup of known senders and their threads finds them through the whole unique
+indexes on SQLite: the identities' (organization, kind, address), not by reading every
+identity of the organization (a tuple IN searched on the organization alone), then the
+conversations' (organization, contact, channel, thread)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from gateway import intake_rows as rows
 from gateway.db import Database
 
 
-async def test_the_known_senders_lookup_searches_the_whole_unique_index(tmp_path: Path) -> None:
+async def test_the_known_threads_lookup_searches_the_whole_unique_indexes(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'plans.db'}")
     try:
         await db.create_all()
@@ -24,8 +25,14 @@ async def test_the_known_senders_lookup_searches_the_whole_unique_index(tmp_path
 
         async with db.transaction() as session:
             await session.execute(
-                rows._IDENTITIES,
-                {"organizations": [1], "kinds": ["phone"], "addresses": ["+15550100", "+15550101"]},
+                rows._KNOWN_THREADS,
+                {
+                    "organizations": [1],
+                    "kinds": ["phone"],
+                    "addresses": ["+15550100", "+15550101"],
+                    "channels": ["sms"],
+                    "threads": ["+15550199"],
+                },
             )
             lookup = next(sql for sql in statements if "FROM contact_identities" in sql)
             plan = (
@@ -33,5 +40,6 @@ async def test_the_known_senders_lookup_searches_the_whole_unique_index(tmp_path
             ).all()
         details = " ".join(str(row[3]) for row in plan)
         assert "organization_id=? AND kind=? AND address=?" in details
+        assert "organization_id=? AND contact_id=? AND channel=? AND thread_key=?" in details
     finally:
         await db.dispose()
