@@ -22,7 +22,7 @@ import pytest
 
 from gateway.db import Database
 from tests.support.ports import free_port, wait_for_port
-from tests.support.worker import worker_env
+from tests.support.worker import gateway_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 16
@@ -167,14 +167,7 @@ async def test_switchboard_serve_runs_that_many_gateway_workers_on_its_port(
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = worker_env(
-        db.url,
-        redis_url,
-        SWITCHBOARD_HOST="127.0.0.1",
-        SWITCHBOARD_PORT=str(port),
-        SWITCHBOARD_PUBLIC_URL=url,
-        SWITCHBOARD_VAR_DIR=str(tmp_path),
-    )
+    env = gateway_env(db.url, redis_url, port, tmp_path)
     log = tmp_path / "gateway.log"
     with log.open("wb") as output:
         parent = subprocess.Popen(

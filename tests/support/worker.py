@@ -28,6 +28,18 @@ def worker_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str
     return env
 
 
+def gateway_env(database_url: str, redis_url: str, port: int, var_dir: Path) -> dict[str, str]:
+    """`worker_env` for a gateway process (`switchboard serve`) on 127.0.0.1:`port`."""
+    return worker_env(
+        database_url,
+        redis_url,
+        SWITCHBOARD_HOST="127.0.0.1",
+        SWITCHBOARD_PORT=str(port),
+        SWITCHBOARD_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        SWITCHBOARD_VAR_DIR=str(var_dir),
+    )
+
+
 def run_burst(database_url: str, redis_url: str, timeout: float = 60) -> str:
     """Run a worker until the queues are empty; returns its log."""
     done = subprocess.run(

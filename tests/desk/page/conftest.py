@@ -22,7 +22,7 @@ from gateway.models import Agent, Organization
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from tests.support.factories import make_agent, make_org
 from tests.support.ports import free_port
-from tests.support.worker import running_worker, worker_env
+from tests.support.worker import gateway_env, running_worker
 
 REVIEW_WINDOW_SECONDS = 4
 START_TIMEOUT = 30.0
@@ -65,14 +65,7 @@ async def running_gateway(
     admin = await make_agent(db, org, role="admin", name="Dana Admin")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = worker_env(
-        db.url,
-        redis_url,
-        SWITCHBOARD_HOST="127.0.0.1",
-        SWITCHBOARD_PORT=str(port),
-        SWITCHBOARD_PUBLIC_URL=url,
-        SWITCHBOARD_VAR_DIR=str(tmp_path),
-    )
+    env = gateway_env(db.url, redis_url, port, tmp_path)
     log = tmp_path / "gateway.log"
     with log.open("wb") as output:
         gateway = subprocess.Popen(
