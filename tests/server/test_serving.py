@@ -1,9 +1,10 @@
 """Several gateway processes on one port (`server.serving`, behind `switchboard serve
 --workers N`), as real processes: connections opened together are spread over the workers
-instead of all landing on one, the signal to stop stops every worker cleanly, and a worker
-that dies stops the others (the parent then exits with an error), and none outlives a parent
-killed outright. Then the whole gateway:
-`switchboard serve --workers 2` on the test's database and Redis."""
+instead of all landing on one, the signal to stop stops every worker cleanly, SIGHUP
+starts them again (and keeps the old ones when the new code does not load), a worker that
+dies stops the others (the parent then exits with an error), and none outlives a parent
+killed outright. Then the whole gateway: `switchboard serve --workers 2` on the test's
+database and Redis."""
 
 from __future__ import annotations
 
@@ -28,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 16
 
 
-def serve_command(port: int) -> list[str]:
+def serve_command(port: int, application: str = "tests.support.pid_app:app") -> list[str]:
     program = (
         "from hypercorn.config import Config\n"
         "from server.serving import run_workers\n"
         "config = Config()\n"
         f"config.bind = ['127.0.0.1:{port}']\n"
-        "config.application_path = 'tests.support.pid_app:app'\n"
+        f"config.application_path = {application!r}\n"
         "config.workers = 2\n"
         "raise SystemExit(run_workers(config))\n"
     )
@@ -113,6 +114,63 @@ def test_the_signal_to_stop_stops_every_worker(
 
     assert parent.wait(timeout=30) == 0
     wait_gone(workers)
+
+
+def test_sighup_starts_the_workers_again_and_they_serve(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    parent, port = served
+    before = workers_of(port)
+
+    parent.send_signal(signal.SIGHUP)
+
+    wait_gone(before)
+    after = workers_of(port)
+    assert len(after) == 2 and not after & before
+    assert parent.poll() is None
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 0
+    wait_gone(after)
+
+
+def test_sighup_keeps_the_workers_serving_when_the_new_code_does_not_load(
+    tmp_path: Path,
+) -> None:
+    app = tmp_path / "reloadable.py"
+    working = (ROOT / "tests" / "support" / "pid_app.py").read_text()
+    app.write_text(working)
+    port, log = free_port(), tmp_path / "serving.log"
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    with log.open("wb") as output:
+        parent = subprocess.Popen(
+            serve_command(port, "reloadable:app"),
+            cwd=ROOT,
+            env=env,
+            stderr=output,
+            start_new_session=True,
+        )
+    try:
+        assert wait_for_port(port, timeout=30)
+        before = workers_of(port)
+
+        app.write_text("raise RuntimeError('this code does not load')\n")
+        parent.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while "did not come up" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+        assert parent.poll() is None
+        assert set(asyncio.run(pids_of_connections(port))) == before
+
+        app.write_text(working)
+        parent.send_signal(signal.SIGHUP)
+        wait_gone(before)
+        assert not workers_of(port) & before
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
 
 
 def test_workers_do_not_outlive_a_parent_killed_outright(
