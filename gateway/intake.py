@@ -82,12 +82,8 @@ class Intake:
         """`receive` in the caller's transaction (a channel storing several messages in
         one commit); the routing job and the live event still wait for that commit."""
         _validate(inbound)
-        known = await rows.known_threads(session, [inbound])
-        contact_id = known.contacts.get(rows.sender_key(inbound))
-        if contact_id is None:
-            contact_id = await rows.contact_for(session, inbound)
-        thread = known.conversations.get(rows.thread_key(inbound, contact_id))
-        conversation_id, state = thread or await rows.conversation_for(session, inbound, contact_id)
+        [thread] = await rows.threads_for(session, [inbound])
+        contact_id, conversation_id, state = thread.contact_id, thread.conversation_id, thread.state
         now = utcnow()
         message_id = await rows.insert_message(
             session, rows.message_row(inbound, conversation_id, now)
@@ -116,35 +112,26 @@ class Intake:
             )
             return [received]
         inbounds = [inbound for inbound, _ in batch]
-        known = await rows.known_threads(session, inbounds)
-        contacts, conversations = known.contacts, known.conversations
-        for inbound in inbounds:
-            if rows.sender_key(inbound) not in contacts:
-                contacts[rows.sender_key(inbound)] = await rows.contact_for(session, inbound)
-        threads = [
-            rows.thread_key(inbound, contacts[rows.sender_key(inbound)]) for inbound in inbounds
-        ]
-        for inbound, thread in zip(inbounds, threads, strict=True):
-            if thread not in conversations:
-                conversations[thread] = await rows.conversation_for(session, inbound, thread[1])
+        threads = await rows.threads_for(session, inbounds)
         now = utcnow()
         new = await rows.insert_messages(
             session,
             [
-                rows.message_row(inbound, conversations[thread][0], now)
+                rows.message_row(inbound, thread.conversation_id, now)
                 for inbound, thread in zip(inbounds, threads, strict=True)
             ],
         )
         answers: list[Received] = []
         announced: list[tuple[InboundMessage, Received, str, bool]] = []
         for (inbound, options), thread in zip(batch, threads, strict=True):
-            conversation_id, state = conversations[thread]
             message_id = new.pop(rows.message_key(inbound), None)
             if message_id is None:  # a repeat (perhaps of a message earlier in this batch)
                 received = await _stored(session, inbound)
             else:
-                received = Received(message_id, conversation_id, thread[1], duplicate=False)
-                announced.append((inbound, received, state, options.route))
+                received = Received(
+                    message_id, thread.conversation_id, thread.contact_id, duplicate=False
+                )
+                announced.append((inbound, received, thread.state, options.route))
             if options.within is not None:
                 await options.within(session, received)
             answers.append(received)

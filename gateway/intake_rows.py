@@ -56,7 +56,7 @@ _IDENTITY = select(IDENTITIES.c.contact_id).where(
 # IN per column rather than one of (organization, kind, address) tuples, so SQLite searches
 # the identities' unique index on all three columns (for a tuple IN it searched on the
 # organization alone and read every identity of it), and then the conversations' unique
-# index. Pairings the batch never asked for are dropped by `known_threads`.
+# index. Pairings the batch never asked for are dropped by `_known`.
 _KNOWN_THREADS = (
     select(
         IDENTITIES.c.organization_id,
@@ -121,17 +121,35 @@ async def stored(session: AsyncSession, inbound: InboundMessage) -> Stored | Non
 
 
 @dataclass(frozen=True, slots=True)
-class Known:
-    """The senders' contacts already known, and the conversations already open on their
-    threads."""
+class Thread:
+    """Where a message goes: its sender's contact, and the conversation on its thread."""
 
-    contacts: dict[SenderKey, int]
-    conversations: dict[ThreadKey, tuple[int, str]]  # id and state
+    contact_id: int
+    conversation_id: int
+    state: str  # the conversation's ownership state
 
 
-async def known_threads(session: AsyncSession, inbounds: Iterable[InboundMessage]) -> Known:
-    """What is known of these messages' senders and threads, in one statement."""
-    inbounds = list(inbounds)
+async def threads_for(session: AsyncSession, inbounds: Sequence[InboundMessage]) -> list[Thread]:
+    """Each message's contact and conversation, in order: the ones already known found by
+    one statement for all, a sender or a thread never seen before created on its own."""
+    contacts, conversations = await _known(session, inbounds)
+    threads = []
+    for inbound in inbounds:
+        sender = sender_key(inbound)
+        if sender not in contacts:
+            contacts[sender] = await _new_contact(session, inbound)
+        thread = thread_key(inbound, contacts[sender])
+        if thread not in conversations:
+            conversations[thread] = await _new_conversation(session, inbound, thread[1])
+        threads.append(Thread(contacts[sender], *conversations[thread]))
+    return threads
+
+
+async def _known(
+    session: AsyncSession, inbounds: Sequence[InboundMessage]
+) -> tuple[dict[SenderKey, int], dict[ThreadKey, tuple[int, str]]]:
+    """The senders' contacts already known, and the id and state of the conversations
+    already open on their threads, in one statement."""
     senders = {sender_key(inbound) for inbound in inbounds}
     rows = await session.execute(
         _KNOWN_THREADS,
@@ -143,23 +161,24 @@ async def known_threads(session: AsyncSession, inbounds: Iterable[InboundMessage
             "threads": sorted({inbound.thread_key for inbound in inbounds}),
         },
     )
-    known = Known({}, {})
+    contacts: dict[SenderKey, int] = {}
+    conversations: dict[ThreadKey, tuple[int, str]] = {}
     for organization, kind, address, contact, channel, thread, conversation, state in rows:
         if (organization, kind, address) not in senders:
             continue
-        known.contacts[(organization, kind, address)] = int(contact)
+        contacts[(organization, kind, address)] = int(contact)
         if conversation is not None:
-            key = (organization, int(contact), channel, thread)
-            known.conversations[key] = (int(conversation), state)
-    return known
+            conversations[(organization, int(contact), channel, thread)] = (
+                int(conversation),
+                state,
+            )
+    return contacts, conversations
 
 
-async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
-    """The sender's contact, created with its identity for a sender never seen before."""
+async def _new_contact(session: AsyncSession, inbound: InboundMessage) -> int:
+    """A contact with its identity for a sender not known yet; if another transaction
+    created one meanwhile, that one."""
     key = dict(zip(("organization_id", "kind", "address"), sender_key(inbound), strict=True))
-    found = (await session.execute(_IDENTITY, key)).scalar_one_or_none()
-    if found is not None:
-        return int(found)
     contact_id = (
         await session.execute(
             _NEW_CONTACT,
@@ -182,10 +201,11 @@ async def contact_for(session: AsyncSession, inbound: InboundMessage) -> int:
     return int(contact_id)
 
 
-async def conversation_for(
+async def _new_conversation(
     session: AsyncSession, inbound: InboundMessage, contact_id: int
 ) -> tuple[int, str]:
-    """The id and state of the conversation on the message's thread, created if new."""
+    """The id and state of a conversation opened on the message's thread; if another
+    transaction opened one meanwhile, that one's."""
     key = dict(
         zip(
             ("organization_id", "contact_id", "channel", "thread_key"),
@@ -193,11 +213,8 @@ async def conversation_for(
             strict=True,
         )
     )
-    found = (await session.execute(_CONVERSATION, key)).first()
-    if found is not None:
-        return found[0], found[1]
     now = utcnow()
-    await insert_ignoring_conflict(
+    created = await insert_ignoring_conflict(
         session,
         Conversation,
         {
@@ -211,6 +228,8 @@ async def conversation_for(
         },
         tuple(key),
     )
+    if created is not None:
+        return created, State.AI.value
     row = (await session.execute(_CONVERSATION, key)).one()
     return row[0], row[1]
 
