@@ -17,12 +17,14 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from gateway.db import Database
 from tests.support.ports import free_port, wait_for_port
+from tests.support.up import wait_gone
 from tests.support.worker import gateway_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,17 +44,25 @@ def serve_command(port: int, application: str = "tests.support.pid_app:app") -> 
     return [sys.executable, "-c", program]
 
 
+@contextlib.contextmanager
+def process_group(command: list[str], **options: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` started in a process group of its own, all of it killed at the end,
+    whatever happened to the parent."""
+    parent = subprocess.Popen(command, start_new_session=True, **options)
+    try:
+        yield parent
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
-    parent = subprocess.Popen(serve_command(port), cwd=ROOT, start_new_session=True)
-    try:
+    with process_group(serve_command(port), cwd=ROOT) as parent:
         assert wait_for_port(port, timeout=30), "the workers did not listen"
         yield parent, port
-    finally:
-        with contextlib.suppress(ProcessLookupError):  # the workers too, whatever happened
-            os.killpg(parent.pid, signal.SIGKILL)
-        parent.wait()
 
 
 async def pids_of_connections(port: int) -> list[int]:
@@ -76,19 +86,9 @@ def workers_of(port: int) -> set[int]:
     return seen
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def wait_gone(pids: set[int], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while any(alive(pid) for pid in pids):
-        assert time.monotonic() < deadline, "a worker outlived the parent"
-        time.sleep(0.05)
+def gone(pids: set[int]) -> bool:
+    """True once none of these processes runs any more (within 30 s)."""
+    return not wait_gone({str(pid): pid for pid in pids}, timeout=30)
 
 
 def test_connections_opened_together_are_spread_over_the_workers(
@@ -113,7 +113,7 @@ def test_the_signal_to_stop_stops_every_worker(
     parent.send_signal(signal.SIGTERM)
 
     assert parent.wait(timeout=30) == 0
-    wait_gone(workers)
+    assert gone(workers)
 
 
 def test_sighup_starts_the_workers_again_and_they_serve(
@@ -124,13 +124,13 @@ def test_sighup_starts_the_workers_again_and_they_serve(
 
     parent.send_signal(signal.SIGHUP)
 
-    wait_gone(before)
+    assert gone(before)
     after = workers_of(port)
     assert len(after) == 2 and not after & before
     assert parent.poll() is None
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=30) == 0
-    wait_gone(after)
+    assert gone(after)
 
 
 def test_sighup_keeps_the_workers_serving_when_the_new_code_does_not_load(
@@ -141,15 +141,12 @@ def test_sighup_keeps_the_workers_serving_when_the_new_code_does_not_load(
     app.write_text(working)
     port, log = free_port(), tmp_path / "serving.log"
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
-    with log.open("wb") as output:
-        parent = subprocess.Popen(
-            serve_command(port, "reloadable:app"),
-            cwd=ROOT,
-            env=env,
-            stderr=output,
-            start_new_session=True,
-        )
-    try:
+    with (
+        log.open("wb") as output,
+        process_group(
+            serve_command(port, "reloadable:app"), cwd=ROOT, env=env, stderr=output
+        ) as parent,
+    ):
         assert wait_for_port(port, timeout=30)
         before = workers_of(port)
 
@@ -165,12 +162,8 @@ def test_sighup_keeps_the_workers_serving_when_the_new_code_does_not_load(
 
         app.write_text(working)
         parent.send_signal(signal.SIGHUP)
-        wait_gone(before)
+        assert gone(before)
         assert not workers_of(port) & before
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(parent.pid, signal.SIGKILL)
-        parent.wait()
 
 
 def test_workers_do_not_outlive_a_parent_killed_outright(
@@ -182,7 +175,7 @@ def test_workers_do_not_outlive_a_parent_killed_outright(
     parent.kill()
 
     parent.wait(timeout=30)
-    wait_gone(workers)
+    assert gone(workers)
 
 
 def test_a_worker_that_dies_stops_the_other(
@@ -195,7 +188,7 @@ def test_a_worker_that_dies_stops_the_other(
     os.kill(dead, signal.SIGKILL)
 
     assert parent.wait(timeout=30) != 0
-    wait_gone({other})
+    assert gone({other})
 
 
 async def healthy(url: str) -> bool:
@@ -227,17 +220,18 @@ async def test_switchboard_serve_runs_that_many_gateway_workers_on_its_port(
     url = f"http://127.0.0.1:{port}"
     env = gateway_env(db.url, redis_url, port, tmp_path)
     log = tmp_path / "gateway.log"
-    with log.open("wb") as output:
-        parent = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--workers", "2"],
+    command = [sys.executable, "-m", "server.cli", "serve", "--workers", "2"]
+    with (
+        log.open("wb") as output,
+        process_group(
+            command,
             env=env,
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
+        ) as parent,
+    ):
         deadline = time.monotonic() + 60
         while not (await healthy(url) and len(worker_processes(parent.pid)) == 2):
             assert parent.poll() is None, log.read_text()
@@ -248,8 +242,4 @@ async def test_switchboard_serve_runs_that_many_gateway_workers_on_its_port(
         parent.send_signal(signal.SIGTERM)
 
         assert await asyncio.to_thread(parent.wait, 30) == 0, log.read_text()
-        await asyncio.to_thread(wait_gone, workers)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(parent.pid, signal.SIGKILL)
-        parent.wait()
+        assert await asyncio.to_thread(gone, workers)
