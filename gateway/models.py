@@ -56,6 +56,12 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
+def new_knowledge_version() -> str:
+    """Random, not a counter: an organization given a deleted one's id (SQLite reuses the
+    highest) must never meet the deleted one's retrieval index."""
+    return uuid.uuid4().hex
+
+
 class Organization(Base):
     __tablename__ = "organizations"
 
@@ -65,10 +71,10 @@ class Organization(Base):
     widget_key: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # a new random value with every change to the organization's knowledge entries: a
-    # process keeps the retrieval index it built for as long as the value holds
+    # a new value (`new_knowledge_version`) with every change to the organization's
+    # knowledge entries: a process keeps the retrieval index it built while the value holds
     knowledge_version: Mapped[str] = mapped_column(
-        String(32), default=lambda: uuid.uuid4().hex, server_default="initial"
+        String(32), default=lambda: new_knowledge_version(), server_default="initial"
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

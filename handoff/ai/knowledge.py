@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import Database
 from gateway.errors import BadInput, NotFound
-from gateway.models import KnowledgeEntry, Organization
+from gateway.models import KnowledgeEntry, Organization, new_knowledge_version
 from handoff.ai.retrieval import INDEXES, Item, KnowledgeIndex
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
@@ -204,7 +203,7 @@ async def knowledge_changed(session: AsyncSession, organization_id: int) -> None
     await session.execute(
         update(Organization)
         .where(Organization.id == organization_id)
-        .values(knowledge_version=uuid.uuid4().hex)
+        .values(knowledge_version=new_knowledge_version())
     )
 
 
