@@ -50,27 +50,28 @@ class _Generation:
 
     workers: list[SpawnProcess]
     stop: Event
+    ready: Semaphore  # released by each worker once it listens
 
     @classmethod
-    def start(cls, context: SpawnContext, config: Config) -> tuple[_Generation, Semaphore]:
-        stop, listening = context.Event(), context.Semaphore(0)
+    def start(cls, context: SpawnContext, config: Config) -> _Generation:
+        stop, ready = context.Event(), context.Semaphore(0)
         # The workers inherit "ignore SIGINT": the parent alone decides when they stop.
         handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
         workers = [
-            context.Process(target=_serve, args=(config, stop, listening))
+            context.Process(target=_serve, args=(config, stop, ready))
             for _ in range(config.workers)
         ]
         for worker in workers:
             worker.start()
         signal.signal(signal.SIGINT, handler)
-        return cls(workers, stop), listening
+        return cls(workers, stop, ready)
 
-    def listening(self, listening: Semaphore) -> bool:
+    def listening(self) -> bool:
         """True once every worker has loaded the app's code and listens; False if one
         ended first or took too long."""
         deadline = time.monotonic() + START_SECONDS
         for _ in self.workers:
-            while not listening.acquire(timeout=0.2):
+            while not self.ready.acquire(timeout=0.2):
                 if time.monotonic() > deadline or not all(w.is_alive() for w in self.workers):
                     return False
         return True
@@ -105,7 +106,7 @@ def run_workers(config: Config) -> int:
     signal.signal(signal.SIGINT, asking("stop"))
     signal.signal(signal.SIGTERM, asking("stop"))
     signal.signal(signal.SIGHUP, asking("start again"))
-    serving, _ = _Generation.start(context, config)
+    serving = _Generation.start(context, config)
     try:
         while True:
             ready = wait([*(worker.sentinel for worker in serving.workers), woken])
@@ -113,8 +114,8 @@ def run_workers(config: Config) -> int:
                 return serving.stopped()
             woken.recv(1024)
             asked.clear()
-            fresh, listening = _Generation.start(context, config)
-            if not fresh.listening(listening):
+            fresh = _Generation.start(context, config)
+            if not fresh.listening():
                 log.error("the workers started again did not come up; the others keep serving")
                 fresh.stopped()
                 continue
@@ -126,7 +127,7 @@ def run_workers(config: Config) -> int:
         woken.close()
 
 
-def _serve(config: Config, stop: Event, listening: Semaphore) -> None:
+def _serve(config: Config, stop: Event, ready: Semaphore) -> None:
     """One worker: it loads the app's code, binds and listens on its own socket, then
     starts the app."""
     die_with_parent()
@@ -134,5 +135,5 @@ def _serve(config: Config, stop: Event, listening: Semaphore) -> None:
     sockets = config.create_sockets()
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.listen(config.backlog)
-    listening.release()
+    ready.release()
     asyncio_worker(config, sockets=sockets, shutdown_event=stop)
