@@ -237,3 +237,9 @@ def after_ai(services: Services, found: CallView) -> str:
     if call.phase == "offer":
         return offer(services, found, call.transfer_round, call.offer or "", [])
     return twiml.goodbye(_voice(found), [])
+
+
+def come_back(found: CallView, url: str) -> str:
+    """A moment's pause, then the same request again (`url`), for a copy of a request
+    whose answer another copy is still working out."""
+    return twiml.wait_again(_voice(found), [], url, pause=1)

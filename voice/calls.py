@@ -127,7 +127,7 @@ async def remember_in(session: AsyncSession, call_id: int, key: str, twiml: str)
     return stored
 
 
-def _remembered(call_id: int | InstrumentedAttribute[int], key: str) -> Select[str]:
+def _remembered(call_id: int | InstrumentedAttribute[int], key: str) -> Select[str | None]:
     """The answer remembered for `key` on a call (given by id, or by the call's column in
     a statement that reads the call)."""
     return select(CallAnswer.twiml).where(

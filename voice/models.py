@@ -3,7 +3,8 @@ Twilio's CallSid, so a repeated incoming webhook finds the same row), with where
 stands (with the AI, on hold, with an agent, ended) and the status Twilio last reported
 (applied only when its SequenceNumber is newer). `voice_transfer_attempts` holds one row per
 dialled target of a warm transfer with its typed outcome. `voice_answers` remembers the
-TwiML each caller-side request got, so a request Twilio repeats gets the same answer."""
+TwiML each caller-side request got, so a request Twilio repeats gets the same answer; a
+row without TwiML is a request being answered right now (see `voice.once`)."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class CallAnswer(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("voice_calls.id"))
     request_key: Mapped[str] = mapped_column(String(255))
-    twiml: Mapped[str] = mapped_column(Text)
+    twiml: Mapped[str | None] = mapped_column(Text)  # None while the request is answered
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -2,7 +2,8 @@
 (`voice.verify`) before it reads anything into the database, then hands over to the
 caller's flow (`voice.caller`, `voice.comeback`), the transfer (`voice.transfer`) or the
 agent's leg (`voice.agent_leg`), and answers TwiML. A caller-side request Twilio repeats
-(same URL: same call, turn and try) gets the answer it got the first time."""
+(same URL: same call, turn and try) gets the answer it got the first time, and one
+arriving while the first is answered waits for that answer (`voice.once`)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from gateway.models import Message, utcnow
 from gateway.turns import receive_and_answer
 from gateway.web import AppServices, app_services
 from messaging.twilio.lines import find_for_webhook
-from voice import agent_leg, caller, calls, comeback, hold_line, recording, transfer, urls
+from voice import agent_leg, caller, calls, comeback, hold_line, once, recording, transfer, urls
 from voice.calls import CallView
-from voice.verify import refuse_unknown, signature_header, verify
+from voice.verify import called_url, refuse_unknown, signature_header, verify
 
 voice_routes = Blueprint("voice", __name__)
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -80,11 +81,17 @@ async def _verified_call(
 
 
 async def _once(found: CallView, key: str, answer: Callable[[], Awaitable[str]]) -> Response:
-    """The answer remembered for this request (read with the call), or a new one, kept."""
+    """The answer remembered for this request (read with the call), or a new one, kept;
+    a copy of the request arriving while it is answered waits for that answer."""
     if found.remembered is not None:
         return _xml(found.remembered)
-    db = app_services().services.db
-    return _xml(await calls.remember(db, found.call.id, key, await answer()))
+    services = app_services().services
+    url = called_url(services.settings)
+
+    def come_back() -> str:
+        return caller.come_back(found, url)
+
+    return _xml(await once.answer_once(services.db, found.call.id, key, answer, come_back))
 
 
 @voice_routes.post(urls.INCOMING)

@@ -26,11 +26,10 @@ def signature_header() -> str:
     return signature
 
 
-def signed_with(
-    settings: Settings, auth_token: str, form: MultiDict[str, str], signature: str
-) -> bool:
+def called_url(settings: Settings) -> str:
+    """The URL Twilio called for this request, as it signed it (the query as sent)."""
     raw_path = request.scope.get("raw_path") or request.path.encode()
-    url = webhook_url(
+    return webhook_url(
         settings,
         scheme=request.scheme,
         host=request.host,
@@ -38,7 +37,12 @@ def signed_with(
         query_string=request.query_string,
         headers=request.headers,
     )
-    return signature_valid(auth_token, url, form, signature)
+
+
+def signed_with(
+    settings: Settings, auth_token: str, form: MultiDict[str, str], signature: str
+) -> bool:
+    return signature_valid(auth_token, called_url(settings), form, signature)
 
 
 def verify(
