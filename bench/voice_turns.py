@@ -12,7 +12,10 @@ own time is the model's, from the request's arrival to its answer as the model m
 (the delay, and its own parsing and timer); with the offline responder it is the
 responder's time for the same question, measured in this process on the same database.
 What remains is Switchboard's: intake, routing and the AI's turn in the gateway (with the
-policy's checks), the version-checked claim and the remembered answer.
+policy's checks), the version-checked claim and the remembered answer. A machine also
+answers slower after idling (cold caches, a virtual processor given back): the model's
+turns alternate with rounds of the bare endpoint each after the model's delay of idle,
+and the model's overhead is printed against that.
 
     .venv/bin/python -m bench.voice_turns [--calls 60] [--model-delay 0.3]
 """
@@ -20,6 +23,7 @@ policy's checks), the version-checked claim and the remembered answer.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import secrets
 import time
 from pathlib import Path
@@ -37,6 +41,7 @@ from bench.support import (
     add_database_options,
     bench_servers,
     combine,
+    latency_ratio,
     new_parser,
     print_report,
     round_sizes,
@@ -120,11 +125,15 @@ def _redirect(document: str) -> str:
     return document[start : document.index("</Redirect>", start)].replace("&amp;", "&")
 
 
-async def first_twiml(phone: Phone, port: int, count: int, mode: str) -> Run:
+async def first_twiml(phone: Phone, port: int, count: int, mode: str, idle: float = 0.0) -> Run:
+    """`count` incoming calls one after the other, each after `idle` seconds of quiet (not
+    counted): the latency of the first TwiML."""
     latencies: list[float] = []
     async with aiohttp.ClientSession() as session:
         started_all = time.perf_counter()
         for _ in range(count):
+            if idle:
+                await asyncio.sleep(idle)
             phone.calls += 1
             form = phone.form("CA" + secrets.token_hex(16), CallStatus="ringing")
             started = time.perf_counter()
@@ -228,18 +237,29 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
                 SWITCHBOARD_LLM_MODEL="bench-model",
                 SWITCHBOARD_LLM_TIMEOUT_SECONDS="5",
             )
+            idle_rounds: list[Run] = []
+            model_rounds: list[Run] = []
+            model = f"model, {args.model_delay:.2f} s"
+            idle_mode = f"bare endpoint after {args.model_delay:.2f} s idle"
             with (
+                hypercorn("bench.voice_turns:bare_app", env, workdir / "bare2.log", 1) as bare,
                 hypercorn("server.asgi:app", env, workdir / "gw2.log", 1, PORT_TIMEOUT) as port,
                 worker(env, workdir / "worker2.log"),
             ):
                 await wait_healthy(port, workdir / "gw2.log")
                 await turns(phone, port, 3, "warm-up")
-                model = f"model, {args.model_delay:.2f} s"
-                model_turn = await turns(phone, port, args.calls, model)
+                await first_twiml(phone, bare, 3, "warm-up")
+                for size in round_sizes(args.calls, args.rounds):
+                    idle_rounds.append(
+                        await first_twiml(phone, bare, size, idle_mode, idle=args.model_delay)
+                    )
+                    model_rounds.append(await turns(phone, port, size, model))
                 # the model's own time for each turn, as the model measured it (the delay,
                 # and the loopback server's own work and timer)
                 model_times = llm.answer_times[-args.calls :]
+                model_turn = combine(model_rounds)
                 model_overhead = overhead(model_turn, model_times, model)
+            bare_idle = combine(idle_rounds)
     bare_first, first = combine(bare_rounds), combine(first_rounds)
     bare_turn = combine(bare_turns)
     print_report(
@@ -255,13 +275,17 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
     ai_model = sorted(model_times)[len(model_times) // 2] * 1000
     print_report(
         f"{args.calls} calls, one question each, worker running, {database.label}",
-        [bare_turn, offline_turn, offline_overhead, model_turn, model_overhead],
-        *(
-            f"{added.mode}: p50 {added.p50_ms:.1f} ms, p99 {added.p99_ms:.1f} ms "
-            f"(target p99 <= 20 ms) = {added.p50_ms / bare_turn.p50_ms:.1f} {TIMES} the "
-            f"bare endpoint (p50)"
-            for added in (offline_overhead, model_overhead)
-        ),
+        [bare_turn, offline_turn, offline_overhead, bare_idle, model_turn, model_overhead],
+        f"{offline_overhead.mode}: p50 {offline_overhead.p50_ms:.1f} ms, p99 "
+        f"{offline_overhead.p99_ms:.1f} ms (target p99 <= 20 ms) = "
+        + latency_ratio(offline_overhead, bare_turn, "the bare endpoint", 1),
+        f"{model_overhead.mode}: p50 {model_overhead.p50_ms:.1f} ms, p99 "
+        f"{model_overhead.p99_ms:.1f} ms (target p99 <= 20 ms) = "
+        + latency_ratio(model_overhead, bare_idle, "the bare endpoint after the same idle", 1),
+        f"the bare endpoint after {args.model_delay * 1000:.0f} ms idle: p50 "
+        f"{bare_idle.p50_ms:.1f} ms, p99 {bare_idle.p99_ms:.1f} ms; one after another: p50 "
+        f"{bare_turn.p50_ms:.1f} ms, p99 {bare_turn.p99_ms:.1f} ms (what an answer costs on "
+        "this machine after waiting as long as the model, before any of Switchboard's work)",
         f"the offline responder's own time: p50 {ai_offline:.1f} ms; the model's: p50 "
         f"{ai_model:.1f} ms (a delay of {args.model_delay * 1000:.0f} ms)",
         count_label="calls",
