@@ -4,7 +4,7 @@ agent leg's status and answering-machine callbacks. Pressing 1 claims the conver
 through the ownership state machine (`gateway.claims`: the notice, timer and webhook of
 any claim follow), so a claim on the queue page and a press of 1 race safely: exactly one
 of them owns the conversation, and the other agent hears that the call was already
-taken."""
+taken. Two copies of one press (Twilio retrying a slow request) both join the agent."""
 
 from __future__ import annotations
 
@@ -99,10 +99,20 @@ async def answer(services: Services, seen: AttemptView, digits: str) -> str:
         outcome = await _claim(services, seen)
     except OwnershipChanged:
         outcome = "claimed_elsewhere"
-    if outcome == "accepted":
+    if outcome == "accepted" or await _accepted(services, attempt.id):
+        # the other case: a copy of this press, sent by Twilio at the same time, took the
+        # call first; Twilio keeps the answer to its last copy, so this one joins too
         return twiml.join_caller(urls.room(attempt.call_id, attempt.round))
     await decide(services, attempt.id, outcome)
     return twiml.goodbye(voice, [_refusal(outcome)])
+
+
+async def _accepted(services: Services, attempt_id: int) -> bool:
+    async with services.db.read(quick=True) as session:
+        outcome = await session.scalar(
+            select(TransferAttempt.outcome).where(TransferAttempt.id == attempt_id)
+        )
+    return outcome == "accepted"
 
 
 async def _claim(services: Services, seen: AttemptView) -> str:

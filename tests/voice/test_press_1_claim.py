@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -24,7 +25,7 @@ from tests.gateway.webhooks.webhook_support import Receiver, add_endpoint
 from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
 from tests.support.fake_twilio import Account, FakeTwilio, worker_running, worker_settings
-from tests.voice.helpers import the_call, transcript
+from tests.voice.helpers import outcomes, the_call, transcript
 
 
 @pytest.fixture
@@ -157,3 +158,24 @@ async def test_a_claim_on_the_queue_page_racing_press_1_gives_one_owner_and_one_
     [hook] = await _claimed_hooks(voice_services, receiver, 1)
     assert hook["data"]["agent"]["id"] == owner.id
     assert await _follow_ups(voice_services, conversation.id) == (1, 1)
+
+
+async def test_a_press_of_1_twilio_sends_twice_at_once_joins_the_agent_in_both_answers(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+) -> None:
+    """Twilio keeps the answer to its retry, so the copy that finds the call taken by the
+    other copy of the same press must join the agent too, not tell them it was taken."""
+    dana, _ = agents
+    phone = await _ringing_dana(caller, fake_twilio, account)
+
+    first, second = await asyncio.gather(phone.press("1"), phone.press("1"))
+    assert first.find("Dial/Conference") is not None, ET.tostring(first)
+    assert ET.tostring(first) == ET.tostring(second)
+    call, conversation = await the_call(voice_services)
+    assert call.phase == "agent" and call.agent_id == dana.id
+    assert (conversation.state, conversation.assigned_agent_id) == ("assigned", dana.id)
+    assert await outcomes(voice_services) == [("Dana", "accepted")]
