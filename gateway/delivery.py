@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from rq import get_current_job
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import metrics
@@ -216,6 +216,30 @@ async def _set_status(services: Services, message_id: int, status: str, **fields
         )
 
 
+async def _set_sent(
+    services: Services, message_id: int, status: str, provider_id: str | None, **fields: Any
+) -> bool:
+    """The send's own result, unless a provider's status callback moved the message on
+    while the send's answer was on its way (the callback read the parts later, so it is
+    further along): False then. The provider's id is kept either way."""
+    still_sending = or_(
+        Message.delivery_status == "sending",
+        and_(Message.delivery_status == "failed", Message.error_code == INTERRUPTED),
+    )
+    known = {} if provider_id is None else {"provider_message_id": provider_id}
+    async with services.db.transaction() as session:
+        done = await session.execute(
+            update(Message)
+            .where(Message.id == message_id, still_sending)
+            .values(delivery_status=status, updated_at=utcnow(), **known, **fields)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        if known:
+            await session.execute(update(Message).where(Message.id == message_id).values(**known))
+        return False
+
+
 async def _finish(
     services: Services,
     outbound: OutboundMessage,
@@ -226,14 +250,17 @@ async def _finish(
     detail: str | None = None,
 ) -> None:
     fields: dict[str, Any] = {"next_attempt_at": None, "error_detail": detail}
-    if provider_id is not None:
-        fields["provider_message_id"] = provider_id
     fields["error_code"], fields["error_message"] = error or (None, None)
-    await _set_status(services, outbound.message_id, status, **fields)
+    if error is None:
+        recorded = await _set_sent(services, outbound.message_id, status, provider_id, **fields)
+    else:
+        await _set_status(services, outbound.message_id, status, **fields)
+        recorded = True
     metrics.count_delivery(outbound.channel, status)
     if error is not None:
         await mark_needs_attention(services, outbound.conversation_id, not_delivered(error[1]))
-    await _publish(services, outbound, status, error)
+    if recorded:  # else a status callback came first, and told the live pages
+        await _publish(services, outbound, status, error)
 
 
 async def _publish(

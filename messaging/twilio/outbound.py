@@ -121,7 +121,8 @@ async def _plan(services: Services, channel: str, message: OutboundMessage) -> P
 async def _record(services: Services, part: Part, created: rest.Created) -> None:
     status = states.from_twilio(created.status) or "queued"
     async with services.db.transaction() as session:
-        row = await session.get(TwilioMessagePart, part.row_id)
+        # locked: a status callback for the part may be writing it right now
+        row = await session.get(TwilioMessagePart, part.row_id, with_for_update=True)
         assert row is not None
         row.sid = row.sid or created.sid
         if states.advances(row.status, status):

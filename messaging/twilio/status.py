@@ -2,7 +2,8 @@
 undelivered, failed, read) with an error code when it failed. The part moves forward
 only, the message takes the combined state of its parts, the live pages hear about it,
 and a failure marks the conversation for attention with a sentence an agent can act on.
-Error 21610 also records that the customer opted out."""
+Error 21610 also records that the customer opted out. Callbacks of one message are applied
+one at a time, however many arrive together."""
 
 from __future__ import annotations
 
@@ -35,12 +36,18 @@ async def apply_callback(services: Services, part_id: int, params: Mapping[str, 
     code = (params.get("ErrorCode") or "").strip()[:16] or None
     try:
         async with services.db.transaction() as session:
+            message_id = await session.scalar(
+                select(TwilioMessagePart.message_id).where(TwilioMessagePart.id == part_id)
+            )
+            assert message_id is not None
+            # One callback of a message at a time (PostgreSQL; SQLite takes one writer at
+            # a time anyway): the next reads what this one wrote, its parts' states too.
+            message = await session.get(Message, message_id, with_for_update=True)
+            assert message is not None
             part = await session.get(TwilioMessagePart, part_id)
             assert part is not None
             if sid and part.sid and part.sid != sid:
                 raise BadInput("the MessageSid does not belong to this message", code="bad_sid")
-            message = await session.get(Message, part.message_id)
-            assert message is not None
             conversation = await session.get(Conversation, message.conversation_id)
             assert conversation is not None
             if sid and part.sid is None:

@@ -4,16 +4,20 @@ fail it visibly with Twilio's error code, and tell the live pages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import pytest
 from quart import Quart
 from sqlalchemy import select
 
 from gateway.delivery import deliver_message
 from gateway.events import org_channel
+from gateway.messages import SendResult
 from gateway.models import Conversation, Message
 from gateway.outbound import queue_outbound
 from gateway.runtime import Services
+from messaging.twilio import outbound as twilio_outbound
 from messaging.twilio.models import TwilioMessagePart
 from tests.support.fake_twilio import (
     Account,
@@ -180,3 +184,90 @@ async def test_forged_foreign_and_unknown_callbacks_change_nothing(
         "other message": 400,
     }
     assert await state_of(twilio_services, reply_id) == ("queued", None)
+
+
+async def test_callbacks_arriving_together_still_move_a_message_forward_only(
+    twilio_app: Quart,
+    twilio_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    org,
+    business_number,
+) -> None:
+    """ "delivered" and "read" posted at the same moment: whichever is applied second
+    sees what the first wrote, so the message ends "read", never back at "delivered"."""
+    replies = [
+        await sent_reply(
+            twilio_services, fake_twilio, org.id, account, f"Hola {n}", channel="whatsapp"
+        )
+        for n in range(8)
+    ]
+    for _, [sent] in replies:
+        answers = await asyncio.gather(
+            callback(twilio_app, account, sent, "read"),
+            callback(twilio_app, account, sent, "delivered"),
+        )
+        assert [answer.status_code for answer in answers] == [200, 200]
+    assert [await state_of(twilio_services, reply_id) for reply_id, _ in replies] == [
+        ("read", None)
+    ] * len(replies)
+
+
+async def test_the_parts_of_a_long_message_delivered_together_deliver_it(
+    twilio_app: Quart,
+    twilio_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    org,
+    business_number,
+) -> None:
+    """Each part's callback combines the parts' states: two applied at once must each see
+    the other's, or the message stays short of "delivered" with every part delivered."""
+    text = "This sentence is forty characters long. " * 60
+    replies = [
+        await sent_reply(twilio_services, fake_twilio, org.id, account, f"{n} {text}")
+        for n in range(6)
+    ]
+    for _, parts in replies:
+        assert len(parts) == 2
+        answers = await asyncio.gather(
+            *(callback(twilio_app, account, part, "delivered") for part in parts)
+        )
+        assert [answer.status_code for answer in answers] == [200, 200]
+    assert [await state_of(twilio_services, reply_id) for reply_id, _ in replies] == [
+        ("delivered", None)
+    ] * len(replies)
+
+
+async def test_a_callback_that_beats_the_sends_own_answer_is_kept(
+    twilio_app: Quart,
+    twilio_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    org,
+    business_number,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twilio's "delivered" lands after the send read the parts' states but before it
+    recorded the message's: the send's older "queued" must not overwrite it."""
+    received = await receive(twilio_services, org.id, account, "Hello")
+    async with twilio_services.db.transaction() as session:
+        conversation = await session.get(Conversation, received.conversation_id)
+        assert conversation is not None
+        reply = await queue_outbound(
+            session, twilio_services.jobs, conversation, author="ai", text="Hi!"
+        )
+    read_parts = twilio_outbound._result
+
+    async def delivered_meanwhile(services: Services, message_id: int) -> SendResult:
+        result = await read_parts(services, message_id)
+        [sent] = fake_twilio.messages()[-1:]
+        assert (await callback(twilio_app, account, sent, "delivered")).status_code == 200
+        return result
+
+    monkeypatch.setattr(twilio_outbound, "_result", delivered_meanwhile)
+    assert await deliver_message(twilio_services, reply.id) == "queued"
+    assert await state_of(twilio_services, reply.id) == ("delivered", None)
+    async with twilio_services.db.read() as session:
+        stored = await session.get(Message, reply.id)
+    assert stored is not None and stored.provider_message_id == fake_twilio.messages()[-1].sid
