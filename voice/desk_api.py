@@ -214,7 +214,9 @@ async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
     "Be dialled into a call waiting on hold (no whisper: you chose it)",
     tags=TAGS,
     description="Your phone rings (the number in your profile); answering takes the "
-    "conversation and joins the caller. A target ringing at that moment is stopped.",
+    "conversation and joins the caller. A target ringing at that moment is stopped. "
+    "Asking again while your phone rings dials nothing more; while another agent's "
+    '"Call me" rings, the answer is 409.',
     response=obj(["dialling"], dialling=STRING),
     errors=(400, 403, 404, 409),
 )
@@ -229,6 +231,13 @@ async def call_me(conversation_id: int) -> ResponseReturnValue:
             raise BadInput(
                 "add your phone number first, on the Calls settings page (/calls/settings)"
             )
+        # one "Call me" at a time per call (a double click, two agents at once): the call's
+        # row is locked, and what is ringing read after the lock
+        phase = await session.scalar(
+            select(VoiceCall.phase).where(VoiceCall.id == found.call.id).with_for_update()
+        )
+        if phase != "hold":
+            raise Conflict("the caller is not waiting on hold", code="not_waiting")
         ringing = list(
             (
                 await session.scalars(
@@ -239,6 +248,14 @@ async def call_me(conversation_id: int) -> ResponseReturnValue:
                 )
             ).all()
         )
+        for other in ringing:
+            if other.detail == CALL_ME and other.agent_id == agent.id:
+                return jsonify({"dialling": other.target_number})  # already ringing
+            if other.detail == CALL_ME:
+                raise Conflict(
+                    f"{other.target_label} is already being called into this call",
+                    code="already_calling",
+                )
         attempt = TransferAttempt(
             organization_id=agent.organization_id,
             call_id=found.call.id,

@@ -6,6 +6,7 @@ while the agent's phone rings, and a claim on the queue page racing a press of 1
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -367,6 +368,43 @@ async def test_call_me_dials_the_agent_straight_into_a_waiting_call(
         "agent",
     )
     assert await outcomes(voice_services) == [("Dana", "claimed_elsewhere"), ("Sam", "accepted")]
+
+
+async def test_call_me_clicked_twice_dials_once_and_another_agent_waits_their_turn(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    worker: None,
+) -> None:
+    dana, sam = agents
+    await _on_hold(caller)
+    [ladder] = fake_twilio.wait_for_calls(1)
+    await AgentPhone(caller.client, account, ladder).report("ringing")
+    _, conversation = await the_call(voice_services)
+    call_me = f"/api/conversations/{conversation.id}/call/call-me"
+    client, csrf = await logged_in(voice_app, sam)
+    await client.put("/api/me/phone", json={"number": "+15550009999"}, headers=csrf)
+
+    # a double click: two requests at once, one phone call
+    first, second = await asyncio.gather(
+        client.post(call_me, headers=csrf), client.post(call_me, headers=csrf)
+    )
+    assert first.status_code == second.status_code == 200
+    assert await first.get_json() == await second.get_json() == {"dialling": "+15550009999"}
+    [_, sam_leg] = fake_twilio.wait_for_calls(2)
+    assert sam_leg.get("To") == "+15550009999"
+
+    # while Sam's phone rings, Dana's "Call me" is refused in words
+    other, other_csrf = await logged_in(voice_app, dana)
+    await other.put("/api/me/phone", json={"number": "+15550008888"}, headers=other_csrf)
+    refused = await other.post(call_me, headers=other_csrf)
+    assert refused.status_code == 409
+    assert (await refused.get_json())["message"] == "Sam is already being called into this call"
+    assert len(fake_twilio.placed_calls()) == 2
+    assert await outcomes(voice_services) == [("Dana", "claimed_elsewhere"), ("Sam", None)]
 
 
 async def test_the_caller_leaving_the_conference_stops_the_ringing_agent(
