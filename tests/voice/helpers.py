@@ -1,5 +1,5 @@
-"""Reading a call's rows in the voice tests, opting the caller out of texts, and waiting
-for a job worker to start."""
+"""Reading a call's rows in the voice tests, opting the caller out of texts, waiting for a
+job worker to start, and Dana joining the caller as the agent who presses 1."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from gateway import consent
 from gateway.consent import ConsentChange
 from gateway.models import Conversation, Message
 from gateway.runtime import Services
+from tests.support.call_simulator import AgentPhone, Caller
+from tests.support.fake_twilio import Account, FakeTwilio
+from tests.voice.conftest import DANA_PHONE
 from voice.models import TransferAttempt, VoiceCall
 
 
@@ -70,3 +73,19 @@ async def worker_ready(redis_url: str, timeout: float = 120.0) -> None:
             await asyncio.sleep(0.1)
     finally:
         connection.close()
+
+
+async def dana_joins(
+    caller: Caller, fake_twilio: FakeTwilio, account: Account, calls_so_far: int
+) -> AgentPhone:
+    """Dana, the agent rung for the caller's transfer (the `calls_so_far + 1`th call placed),
+    answers and presses 1: she is in the caller's conference."""
+    placed = fake_twilio.wait_for_calls(calls_so_far + 1)[-1]
+    assert placed.get("To") == DANA_PHONE
+    phone = AgentPhone(caller.client, account, placed)
+    await phone.report("ringing")
+    assert "Press 1" in " ".join(await phone.pick_up())
+    joined = await phone.press("1")
+    conference = joined.find("Dial/Conference")
+    assert conference is not None and (conference.text or "").strip() == caller.room
+    return phone

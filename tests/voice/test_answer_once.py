@@ -17,10 +17,9 @@ from sqlalchemy import select, update
 
 from gateway.models import Agent, utcnow
 from gateway.runtime import Services
-from tests.support.call_simulator import AgentPhone, Caller
+from tests.support.call_simulator import Caller
 from tests.support.fake_twilio import Account, FakeTwilio, post_signed
-from tests.voice.conftest import DANA_PHONE
-from tests.voice.helpers import outcomes, the_call
+from tests.voice.helpers import dana_joins, outcomes, the_call
 from voice import once
 from voice.models import CallAnswer
 
@@ -136,12 +135,7 @@ async def test_the_dial_action_twice_at_once_calls_a_dropped_agent_back_once(
     dana, _ = agents
     await caller.dial_in()
     await caller.say("I want to talk to a person")
-    [placed] = fake_twilio.wait_for_calls(1)
-    assert placed.get("To") == DANA_PHONE
-    phone = AgentPhone(caller.client, account, placed)
-    await phone.report("ringing")
-    await phone.pick_up()
-    await phone.press("1")
+    await dana_joins(caller, fake_twilio, account, 0)
 
     # Dana's line drops at once, and Twilio's Dial action arrives twice together
     assert caller.dial_action is not None

@@ -14,21 +14,7 @@ from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
 from tests.support.fake_twilio import Account, FakeTwilio
 from tests.voice.conftest import DANA_PHONE
-from tests.voice.helpers import attempts, outcomes, the_call, transcript
-
-
-async def _dana_joins(
-    caller: Caller, fake_twilio: FakeTwilio, account: Account, calls_so_far: int
-) -> AgentPhone:
-    placed = fake_twilio.wait_for_calls(calls_so_far + 1)[-1]
-    assert placed.get("To") == DANA_PHONE
-    phone = AgentPhone(caller.client, account, placed)
-    await phone.report("ringing")
-    assert "Press 1" in " ".join(await phone.pick_up())
-    joined = await phone.press("1")
-    conference = joined.find("Dial/Conference")
-    assert conference is not None and (conference.text or "").strip() == caller.room
-    return phone
+from tests.voice.helpers import attempts, dana_joins, outcomes, the_call, transcript
 
 
 async def test_a_dropped_agent_is_called_back_once_then_the_caller_is_back_with_the_ai(
@@ -43,7 +29,7 @@ async def test_a_dropped_agent_is_called_back_once_then_the_caller_is_back_with_
     await caller.dial_in()
     await caller.say("I want to talk to a person")
     first_room = caller.room
-    await _dana_joins(caller, fake_twilio, account, 0)
+    await dana_joins(caller, fake_twilio, account, 0)
 
     # Dana's line drops at once: the caller holds again, in a new room, and Dana is rung.
     heard = " ".join(await caller.conference_over())
@@ -57,7 +43,7 @@ async def test_a_dropped_agent_is_called_back_once_then_the_caller_is_back_with_
     assert call_back.agent_id == dana.id and call_back.target_number == DANA_PHONE
 
     # She answers and presses 1: the same conversation, still hers; then it drops again.
-    await _dana_joins(caller, fake_twilio, account, 1)
+    await dana_joins(caller, fake_twilio, account, 1)
     call, conversation = await the_call(voice_services)
     assert call.phase == "agent" and conversation.assigned_agent_id == dana.id
     back = " ".join(await caller.conference_over())
@@ -82,7 +68,7 @@ async def test_a_call_back_nobody_answers_returns_the_caller_to_the_ai(
 ) -> None:
     await caller.dial_in()
     await caller.say("I want to talk to a person")
-    await _dana_joins(caller, fake_twilio, account, 0)
+    await dana_joins(caller, fake_twilio, account, 0)
     await caller.conference_over()
     [_, again] = fake_twilio.wait_for_calls(2)
     phone = AgentPhone(caller.client, account, again)
@@ -115,7 +101,7 @@ async def test_sending_the_caller_back_from_the_desk_at_once_is_no_dropped_line(
     dana, _ = agents
     await caller.dial_in()
     await caller.say("I want to talk to a person")
-    await _dana_joins(caller, fake_twilio, account, 0)
+    await dana_joins(caller, fake_twilio, account, 0)
     _, conversation = await the_call(voice_services)
     client, csrf = await logged_in(voice_app, dana)
     moved = await client.post(f"/api/conversations/{conversation.id}/call/back-to-ai", headers=csrf)

@@ -27,6 +27,7 @@ from tests.support.fake_twilio import (
     FakeTwilio,
     post_signed,
 )
+from tests.support.fake_twilio_calls import Placed
 from tests.voice.conftest import DANA_PHONE, SAM_PHONE
 from tests.voice.helpers import attempts, opt_out_by_text, outcomes, the_call, transcript
 from voice.models import TransferAttempt
@@ -52,6 +53,17 @@ async def _on_hold(caller: Caller) -> list[str]:
     heard = await caller.say("I want to talk to a person")
     assert caller.room is not None, heard
     return heard
+
+
+async def _on_hold_with_dana_ringing(
+    caller: Caller, services: Services, fake_twilio: FakeTwilio, account: Account
+) -> tuple[Placed, str]:
+    """The caller holds while Dana's phone rings: her leg, and the call's "Call me" URL."""
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    await AgentPhone(caller.client, account, dana).report("ringing")
+    _, conversation = await the_call(services)
+    return dana, f"/api/conversations/{conversation.id}/call/call-me"
 
 
 async def test_press_1_connects_the_agent_and_hanging_up_returns_to_the_ai(
@@ -344,12 +356,8 @@ async def test_call_me_dials_the_agent_straight_into_a_waiting_call(
     worker: None,
 ) -> None:
     _, sam = agents
-    await _on_hold(caller)
-    [dana] = fake_twilio.wait_for_calls(1)
-    await AgentPhone(caller.client, account, dana).report("ringing")
-    _, conversation = await the_call(voice_services)
+    dana, call_me = await _on_hold_with_dana_ringing(caller, voice_services, fake_twilio, account)
     client, csrf = await logged_in(voice_app, sam)
-    call_me = f"/api/conversations/{conversation.id}/call/call-me"
     assert (await client.post(call_me, headers=csrf)).status_code == 400  # no phone yet
     await client.put("/api/me/phone", json={"number": "+15550009999"}, headers=csrf)
     dialled = await client.post(call_me, headers=csrf)
@@ -380,11 +388,7 @@ async def test_call_me_clicked_twice_dials_once_and_another_agent_waits_their_tu
     worker: None,
 ) -> None:
     dana, sam = agents
-    await _on_hold(caller)
-    [ladder] = fake_twilio.wait_for_calls(1)
-    await AgentPhone(caller.client, account, ladder).report("ringing")
-    _, conversation = await the_call(voice_services)
-    call_me = f"/api/conversations/{conversation.id}/call/call-me"
+    _, call_me = await _on_hold_with_dana_ringing(caller, voice_services, fake_twilio, account)
     client, csrf = await logged_in(voice_app, sam)
     await client.put("/api/me/phone", json={"number": "+15550009999"}, headers=csrf)
 

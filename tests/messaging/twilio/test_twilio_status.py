@@ -61,6 +61,20 @@ async def state_of(services: Services, message_id: int) -> tuple[str, str | None
     return found.delivery_status, found.error_code
 
 
+async def posted_together(app: Quart, account: Account, calls: list[tuple[Sent, str]]) -> None:
+    """Each (part, status) callback posted at the same moment; each must be taken."""
+    answers = await asyncio.gather(
+        *(callback(app, account, sent, status) for sent, status in calls)
+    )
+    assert [answer.status_code for answer in answers] == [200] * len(calls)
+
+
+async def states_of(
+    services: Services, replies: list[tuple[int, list[Sent]]]
+) -> set[tuple[str, str | None]]:
+    return {await state_of(services, reply_id) for reply_id, _ in replies}
+
+
 async def test_callbacks_move_a_message_forward_only_and_reach_the_live_pages(
     twilio_app: Quart,
     twilio_services: Services,
@@ -194,7 +208,7 @@ async def test_callbacks_arriving_together_still_move_a_message_forward_only(
     org,
     business_number,
 ) -> None:
-    """ "delivered" and "read" posted at the same moment: whichever is applied second
+    """Posted at the same moment, "delivered" and "read": whichever is applied second
     sees what the first wrote, so the message ends "read", never back at "delivered"."""
     replies = [
         await sent_reply(
@@ -203,14 +217,8 @@ async def test_callbacks_arriving_together_still_move_a_message_forward_only(
         for n in range(8)
     ]
     for _, [sent] in replies:
-        answers = await asyncio.gather(
-            callback(twilio_app, account, sent, "read"),
-            callback(twilio_app, account, sent, "delivered"),
-        )
-        assert [answer.status_code for answer in answers] == [200, 200]
-    assert [await state_of(twilio_services, reply_id) for reply_id, _ in replies] == [
-        ("read", None)
-    ] * len(replies)
+        await posted_together(twilio_app, account, [(sent, "read"), (sent, "delivered")])
+    assert await states_of(twilio_services, replies) == {("read", None)}
 
 
 async def test_the_parts_of_a_long_message_delivered_together_deliver_it(
@@ -230,13 +238,8 @@ async def test_the_parts_of_a_long_message_delivered_together_deliver_it(
     ]
     for _, parts in replies:
         assert len(parts) == 2
-        answers = await asyncio.gather(
-            *(callback(twilio_app, account, part, "delivered") for part in parts)
-        )
-        assert [answer.status_code for answer in answers] == [200, 200]
-    assert [await state_of(twilio_services, reply_id) for reply_id, _ in replies] == [
-        ("delivered", None)
-    ] * len(replies)
+        await posted_together(twilio_app, account, [(part, "delivered") for part in parts])
+    assert await states_of(twilio_services, replies) == {("delivered", None)}
 
 
 async def test_a_callback_that_beats_the_sends_own_answer_is_kept(
