@@ -10,7 +10,8 @@ from that agent's own address, is authenticated as a staff reply is (`staff.auth
 is a person's message (not an auto-reply), has text, fits the channel, and the customer
 can be reached. Otherwise nothing reaches the customer, and intake stores the mail as an
 unanswered, flagged message of its sender with the reason in plain words. The same reply
-arriving twice (SMTP and IMAP, or a retry) is relayed once."""
+arriving twice (SMTP and IMAP, or a retry) is relayed once, and a copy of a reply relayed
+already is not checked again (nor flagged when a check would now fail)."""
 
 from __future__ import annotations
 
@@ -74,28 +75,28 @@ async def relay(
             or agent.organization_id != mailbox.organization_id
         ):
             return Relayed(None, None, NOT_SENT + "it names no conversation of this organization.")
+        key = {"organization_id": mailbox.organization_id, "provider_id": mail.provider_id()}
+        # A copy of a reply relayed already (the same mail by SMTP, then over IMAP) is that
+        # reply: the checks, which may differ now (no trusted relay in between, the
+        # conversation claimed since), are not asked again.
+        earlier = await _relayed(session, key)
+        if earlier is not None:
+            return await _again(session, conversation, earlier, step)
         refusal = await _refusal(
             session, services, mailbox, mail, conversation, agent, peer, dkim_signed
         )
         if refusal is not None:
             return Relayed(None, None, NOT_SENT + refusal)
-        key = {"organization_id": mailbox.organization_id, "provider_id": mail.provider_id()}
         row_id = await insert_ignoring_conflict(
             session,
             RelayedReply,
             {**key, "conversation_id": conversation.id, "created_at": utcnow()},
             ("organization_id", "provider_id"),
         )
-        if row_id is None:  # relayed already: only the caller's step is left to do
-            earlier = await session.scalar(
-                select(RelayedReply.message_id).where(
-                    RelayedReply.organization_id == key["organization_id"],
-                    RelayedReply.provider_id == key["provider_id"],
-                )
-            )
-            if step is not None:
-                await step(session)
-            return Relayed(conversation.id, earlier)
+        if row_id is None:  # relayed meanwhile: only the caller's step is left to do
+            earlier = await _relayed(session, key)
+            assert earlier is not None
+            return await _again(session, conversation, earlier, step)
         if conversation.state == State.ASSIGNED.value:
             await deadlines.cancel(session, conversation.id, UNASSIGN)
         await staff.take_over(session, services, agent, conversation)
@@ -114,6 +115,26 @@ async def relay(
         if step is not None:
             await step(session)
         return Relayed(conversation.id, message.id)
+
+
+async def _relayed(session: AsyncSession, key: dict[str, object]) -> RelayedReply | None:
+    """The record of this very reply, when it was relayed before."""
+    found: RelayedReply | None = await session.scalar(
+        select(RelayedReply).where(
+            RelayedReply.organization_id == key["organization_id"],
+            RelayedReply.provider_id == key["provider_id"],
+        )
+    )
+    return found
+
+
+async def _again(
+    session: AsyncSession, conversation: Conversation, earlier: RelayedReply, step: Step | None
+) -> Relayed:
+    """A reply relayed before: nothing is sent or changed, only the caller's step runs."""
+    if step is not None:
+        await step(session)
+    return Relayed(conversation.id, earlier.message_id)
 
 
 async def _refusal(

@@ -371,3 +371,34 @@ async def test_a_reply_to_a_conversation_another_agent_claimed_meanwhile_is_not_
         "A reply to a notification email was not sent to the customer: the conversation "
         "belongs to Eli."
     )
+
+
+async def test_the_copy_read_over_imap_of_a_reply_relayed_over_smtp_is_not_flagged(
+    services: Services,
+    org: Organization,
+    smtp_port: Inbound,
+    sink: SmtpSink,
+    fake_twilio: FakeTwilio,
+) -> None:
+    """The reply came in over SMTP from the trusted relay and was sent; the same mail then
+    read from the mailbox over IMAP (no relay to vouch for it) is that reply again, not an
+    unconfirmed reply to flag for the team."""
+    async with services.db.transaction() as session:
+        await session.execute(update(Mailbox).values(trusted_relays=["127.0.0.1"]))
+    agent = await make_agent(services.db, org)
+    conversation_id = await customer_conversation(services, org, "webchat", fake_twilio)
+    notification = await notification_to(services, sink, conversation_id, agent)
+    raw = reply_to(notification, agent.email, authenticated=False)
+    await mail_in(smtp_port, raw, agent.email, str(notification.message["Reply-To"]))
+
+    mailbox = await support_mailbox_info(services, org)
+    again = await MailIntake(services).ingest(mailbox, raw)  # as IMAP intake hands it over
+
+    assert again.outcome == "relayed"
+    async with services.db.transaction() as session:
+        stored = (await session.scalars(select(Message).where(Message.text == NEW_TEXT))).all()
+        flagged = (
+            await session.scalars(select(Conversation).where(Conversation.needs_attention))
+        ).all()
+    assert [(m.conversation_id, m.author) for m in stored] == [(conversation_id, "agent")]
+    assert flagged == []
