@@ -11,7 +11,9 @@ is a person's message (not an auto-reply), has text, fits the channel, and the c
 can be reached. Otherwise nothing reaches the customer, and intake stores the mail as an
 unanswered, flagged message of its sender with the reason in plain words. The same reply
 arriving twice (SMTP and IMAP, or a retry) is relayed once, and a copy of a reply relayed
-already is not checked again (nor flagged when a check would now fail)."""
+already is not checked again (nor flagged when a check would now fail). The conversation
+is locked from the checks until the reply is stored, so a claim made meanwhile comes after
+the reply, never between the checks and the reply."""
 
 from __future__ import annotations
 
@@ -66,7 +68,9 @@ async def relay(
 ) -> Relayed:
     """Relay the reply to the customer, or say why not (nothing written then)."""
     async with services.db.transaction() as session:
-        conversation = await session.get(Conversation, token.conversation_id)
+        # Locked until the reply is stored: a claim or a move made meanwhile waits for it,
+        # rather than being checked against here and then overwritten (PostgreSQL).
+        conversation = await session.get(Conversation, token.conversation_id, with_for_update=True)
         agent = await session.get(Agent, token.agent_id)
         if (
             conversation is None

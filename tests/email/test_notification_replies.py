@@ -21,15 +21,18 @@ import pytest
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import select, update
 
+from email_channel import relay
 from email_channel.dkim_verify import DkimVerifier
 from email_channel.ingest import MailIntake
 from email_channel.models import Mailbox
 from email_channel.processor import MailProcessor
 from email_channel.smtp_server import inbound_smtp
+from gateway import ownership
 from gateway.db import Database
 from gateway.delivery import deliver_message
 from gateway.events import EventHub, conversation_channel
-from gateway.models import Agent, Conversation, Message, Organization, utcnow
+from gateway.models import Agent, Conversation, Deadline, Message, Organization, utcnow
+from gateway.ownership import State
 from gateway.runtime import Services
 from handoff import actions
 from handoff.context import load_context
@@ -402,3 +405,59 @@ async def test_the_copy_read_over_imap_of_a_reply_relayed_over_smtp_is_not_flagg
         ).all()
     assert [(m.conversation_id, m.author) for m in stored] == [(conversation_id, "agent")]
     assert flagged == []
+
+
+async def test_a_claim_made_while_a_reply_is_being_relayed_is_not_undone_by_it(
+    services: Services,
+    org: Organization,
+    smtp_port: Inbound,
+    sink: SmtpSink,
+    fake_twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dana's reply to her "claimed but unanswered" reminder passes its checks; before it is
+    stored, her claim runs out and Eli claims the conversation. Either the reply goes out
+    before Eli's claim, or it is not sent: it must not go out after it and end Eli's
+    claimed-but-unanswered timer."""
+    agent = await make_agent(services.db, org)
+    other = await make_agent(services.db, org, name="Eli")
+    conversation_id = await customer_conversation(services, org, "webchat", fake_twilio)
+    await actions.claim(services, agent, conversation_id)
+    notification = await notification_to(services, sink, conversation_id, agent)
+    checked = relay._refusal
+    moved: list[asyncio.Task[None]] = []
+
+    async def unassigned_and_claimed() -> None:
+        async with services.db.transaction() as session:
+            context = await load_context(session, conversation_id)
+            await ownership.transition(
+                session, context.conversation, State.QUEUED, actor=ownership.SYSTEM
+            )
+        await actions.claim(services, other, conversation_id)
+
+    async def claimed_meanwhile(*args: object) -> str | None:
+        refusal = await checked(*args)  # type: ignore[arg-type]
+        moved.append(asyncio.create_task(unassigned_and_claimed()))
+        await asyncio.wait(moved, timeout=2)  # done, unless the relay holds the conversation
+        return refusal
+
+    monkeypatch.setattr(relay, "_refusal", claimed_meanwhile)
+    raw = reply_to(notification, agent.email)
+    await mail_in(smtp_port, raw, agent.email, str(notification.message["Reply-To"]))
+    await asyncio.gather(*moved)
+
+    claimed = await conversation(services.db, conversation_id)
+    assert claimed.state == "assigned" and claimed.assigned_agent_id == other.id
+    async with services.db.transaction() as session:
+        (claim_at, eli_timer_cancelled) = (
+            await session.execute(
+                select(Deadline.created_at, Deadline.cancelled_at).where(
+                    Deadline.conversation_id == conversation_id,
+                    Deadline.kind == relay.UNASSIGN,
+                    Deadline.ownership_version == claimed.ownership_version,
+                )
+            )
+        ).one()
+    assert eli_timer_cancelled is None  # Eli's claimed-but-unanswered timer still runs
+    sent = [m for m in await rows(services.db, conversation_id) if m.text == NEW_TEXT]
+    assert all(m.created_at < claim_at for m in sent if m.author == "agent")
