@@ -50,24 +50,31 @@ async def without_waiting_job(services: Services, job: str, rows: list[int]) -> 
 
 async def lost_webhooks(services: Services, now: datetime) -> list[int]:
     """Deliveries to send again: waiting with no job, or interrupted mid-attempt (moved
-    back to `retrying` here, so only one pass picks each up)."""
+    back to `retrying` here, so only one pass picks each up). Only a row still in the
+    attempt that went stale is moved: another pass may have sent it again meanwhile, and
+    that attempt, `sending` since, is left alone."""
+    stale = now - WEBHOOK_SENDING_STALE
     async with services.db.read() as session:
-        interrupted = list(
-            await session.scalars(_WEBHOOKS_SENDING, {"before": now - WEBHOOK_SENDING_STALE})
-        )
+        interrupted = list(await session.scalars(_WEBHOOKS_SENDING, {"before": stale}))
         waiting = list(await session.scalars(_WEBHOOKS_WAITING, {"before": now - LOST_AFTER}))
     if interrupted:
         async with services.db.transaction() as session:
-            await session.execute(
+            moved = await session.scalars(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(interrupted), WebhookDelivery.status == "sending")
+                .where(
+                    WebhookDelivery.id.in_(interrupted),
+                    WebhookDelivery.status == "sending",
+                    WebhookDelivery.updated_at <= stale,
+                )
                 .values(
                     status="retrying",
                     last_error="The attempt was interrupted; it is sent again.",
                     updated_at=now,
                 )
+                .returning(WebhookDelivery.id)
                 .execution_options(synchronize_session=False)
             )
+            interrupted = sorted(moved)
     return interrupted + await without_waiting_job(services, DELIVER_WEBHOOK, waiting)
 
 

@@ -10,13 +10,17 @@ import json
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from gateway import webhooks
 from gateway.errors import BadInput, TransientDeliveryError
+from gateway.lost_jobs import lost_webhooks
 from gateway.models import Organization, utcnow
 from gateway.queues import OUTBOUND
 from gateway.reconciler import reconcile
@@ -297,3 +301,61 @@ async def test_a_disabled_endpoint_is_not_called(
     assert await send_delivery(services, delivery.id, final_attempt=False) == "skipped"
     assert receiver.requests == []
     assert (await deliveries(services.db))[0].status == "failed"
+
+
+async def test_two_reconciler_passes_at_once_leave_a_resent_attempt_alone(
+    services: Services, org: Organization, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second worker's pass found a delivery a dead worker left `sending`; before it moved
+    the row, the first pass had sent it again and that attempt was on its way. The second
+    pass must leave the attempt in flight alone rather than start another beside it."""
+    endpoint = await add_endpoint(services.db, org, receiver.url)
+    receiver.secret, receiver.hold = endpoint.secret, asyncio.Event()
+    await emit(services, org)
+    [delivery] = await deliveries(services.db)
+    async with services.db.transaction() as session:  # as the dead worker left it
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery.id)
+            .values(status="sending", attempts=1, updated_at=utcnow() - timedelta(seconds=46))
+        )
+    services.jobs.queue(OUTBOUND).empty()
+    transaction = services.db.transaction
+    in_flight: list[asyncio.Task[str]] = []
+
+    def first_pass_meanwhile() -> Any:
+        """The second pass has read the rows; the first pass resends and its job starts."""
+        monkeypatch.setattr(services.db, "transaction", transaction)
+
+        async def meanwhile() -> None:
+            resent = await lost_webhooks(services, utcnow())
+            assert resent == [delivery.id]
+            in_flight.append(
+                asyncio.create_task(send_delivery(services, delivery.id, final_attempt=False))
+            )
+            while not receiver.requests:
+                await asyncio.sleep(0.01)
+
+        @asynccontextmanager
+        async def after_it() -> AsyncIterator[Any]:
+            await meanwhile()
+            async with transaction() as session:
+                yield session
+
+        return after_it()
+
+    monkeypatch.setattr(services.db, "transaction", first_pass_meanwhile)
+
+    second = await lost_webhooks(services, utcnow())
+    in_flight += [
+        asyncio.create_task(send_delivery(services, pk, final_attempt=False)) for pk in second
+    ]
+    await asyncio.sleep(0.5)  # time for another attempt to reach the receiver
+    receiver.hold.set()
+    outcomes = await asyncio.gather(*in_flight)
+
+    assert len(receiver.requests) == 1
+    assert outcomes == ["delivered"]
+    assert second == []
+    [after] = await deliveries(services.db)
+    assert (after.status, after.attempts) == ("delivered", 2)

@@ -4,6 +4,7 @@ endpoint, emit an event and read the deliveries."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ verify_switchboard = readme_verifier()
 
 @dataclass
 class Receiver:
-    """An HTTP endpoint on loopback answering scripted statuses (then 200)."""
+    """An HTTP endpoint on loopback answering scripted statuses (then 200). While `hold`
+    is set and not yet released, it keeps every request waiting for its answer."""
 
     secret: str = ""
     statuses: list[int] = field(default_factory=list)
@@ -46,6 +48,7 @@ class Receiver:
     followed_redirect: bool = False
     down_calls: int = 0
     port: int = field(default_factory=free_port)
+    hold: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
@@ -56,6 +59,8 @@ class Receiver:
         headers = dict(request.headers)
         valid = verify_switchboard(self.secret, headers.get(webhooks.SIGNATURE_HEADER, ""), body)
         self.requests.append((headers, body, valid))
+        if self.hold is not None:
+            await self.hold.wait()
         status = self.statuses.pop(0) if self.statuses else 200
         if 300 <= status < 400:
             return web.Response(status=status, headers={"Location": "/elsewhere"})
