@@ -1,7 +1,8 @@
 """Deadlines that survive restarts. A deadline is a database row and a scheduled RQ job at
 once; the reconciler fires overdue rows whose job was lost (a Redis restart, say). Firing
 starts with `claim()`, an atomic update that succeeds for exactly one caller and never for
-a cancelled deadline or one whose conversation changed hands since it was set."""
+a cancelled deadline or one whose conversation changed hands since it was set; it holds
+the conversation's row until the deadline's action commits."""
 
 from __future__ import annotations
 
@@ -71,7 +72,11 @@ async def claim(
     deadline = await session.get(Deadline, deadline_id)
     if deadline is None:
         return None
-    conversation = await session.get(Conversation, deadline.conversation_id)
+    # The conversation is locked before the deadline, in the order every change of hands
+    # takes them (`gateway.ownership.transition`): on PostgreSQL, the opposite order made
+    # a deadline firing and an agent's move at the same moment deadlock. Locked, it also
+    # cannot change hands before this transaction ends.
+    conversation = await session.get(Conversation, deadline.conversation_id, with_for_update=True)
     if conversation is None or conversation.ownership_version != deadline.ownership_version:
         await session.execute(
             update(Deadline)

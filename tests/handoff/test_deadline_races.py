@@ -1,0 +1,61 @@
+"""A deadline firing at the moment an agent acts on the same conversation: one of the two
+wins, and the other is told the conversation changed hands (never a server error, which
+two transactions locking the conversation and its deadlines in opposite orders caused on
+PostgreSQL). The agent's action is made to start while the deadline is being applied."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.errors import Conflict
+from gateway.models import Conversation, Deadline, Organization, utcnow
+from gateway.runtime import Services
+from handoff import actions, deadline_actions
+from handoff.deadline_actions import fire
+from tests.support.factories import make_agent
+from tests.support.queued import queued_conversation
+
+
+async def test_a_claim_made_as_the_expiry_fires_is_refused_and_the_expiry_stands(
+    services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = await make_agent(services.db, org)
+    conversation_id = await queued_conversation(services, org)
+    async with services.db.transaction() as session:
+        expiry = await session.scalar(
+            select(Deadline).where(
+                Deadline.conversation_id == conversation_id, Deadline.kind == "expire"
+            )
+        )
+        assert expiry is not None
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.id == expiry.id)
+            .values(due_at=utcnow() - timedelta(seconds=1))
+        )
+    expire = deadline_actions.ACTIONS["expire"]
+    claims: list[asyncio.Task[Conversation]] = []
+
+    async def expire_while_an_agent_claims(
+        session: AsyncSession, services: Services, conversation: Conversation
+    ) -> None:
+        claims.append(asyncio.create_task(actions.claim(services, agent, conversation_id)))
+        await asyncio.sleep(0.5)  # the claim gets as far as it can meanwhile
+        await expire(session, services, conversation)
+
+    monkeypatch.setitem(deadline_actions.ACTIONS, "expire", expire_while_an_agent_claims)
+
+    fired = await asyncio.gather(fire(services, expiry.id), return_exceptions=True)
+    [claimed] = await asyncio.gather(*claims, return_exceptions=True)
+
+    assert fired == ["fired"]
+    assert isinstance(claimed, Conflict), repr(claimed)
+    async with services.db.transaction() as session:
+        after = await session.get(Conversation, conversation_id)
+        assert after is not None
+        assert (after.state, after.assigned_agent_id) == ("ai", None)
