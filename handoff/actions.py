@@ -135,6 +135,9 @@ async def reply(
     async with services.db.transaction() as session:
         context = await _open(session, agent, conversation_id)
         conversation = context.conversation
+        # Read again under a lock: a change of hands committed meanwhile (the unassign
+        # timer, say) is seen, and none can land between this check and the reply.
+        await session.refresh(conversation, with_for_update=True)
         if conversation.state not in HUMAN_STATES:
             raise Conflict("this conversation changed hands; reload it", code="ownership_changed")
         if conversation.state == State.ASSIGNED and conversation.assigned_agent_id != agent.id:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import Conflict
-from gateway.models import Conversation, Deadline, Organization, utcnow
+from gateway.models import Conversation, Deadline, Message, Organization, utcnow
 from gateway.runtime import Services
 from handoff import actions, deadline_actions
 from handoff.deadline_actions import fire
@@ -59,3 +59,61 @@ async def test_a_claim_made_as_the_expiry_fires_is_refused_and_the_expiry_stands
         after = await session.get(Conversation, conversation_id)
         assert after is not None
         assert (after.state, after.assigned_agent_id) == ("ai", None)
+
+
+async def test_a_reply_made_as_the_unassign_timer_fires_is_refused_not_sent_from_the_queue(
+    services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timer takes the conversation back to the queue as the agent replies: either the
+    reply claims it again and goes out, or it is refused (reload and claim it again); it is
+    never sent to the customer from a conversation left waiting in the queue for someone
+    else, with the ladder running."""
+    agent = await make_agent(services.db, org)
+    conversation_id = await queued_conversation(services, org)
+    await actions.claim(services, agent, conversation_id)
+    async with services.db.transaction() as session:
+        timer = await session.scalar(
+            select(Deadline).where(
+                Deadline.conversation_id == conversation_id,
+                Deadline.kind == "unassign",
+                Deadline.cancelled_at.is_(None),
+            )
+        )
+        assert timer is not None
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.id == timer.id)
+            .values(due_at=utcnow() - timedelta(seconds=1))
+        )
+    unassign = deadline_actions.ACTIONS["unassign"]
+    replies: list[asyncio.Task[Message]] = []
+
+    async def unassign_while_the_agent_replies(
+        session: AsyncSession, services: Services, conversation: Conversation
+    ) -> None:
+        replies.append(
+            asyncio.create_task(actions.reply(services, agent, conversation_id, "Still here!"))
+        )
+        await asyncio.sleep(0.5)  # the reply gets as far as it can meanwhile
+        await unassign(session, services, conversation)
+
+    monkeypatch.setitem(deadline_actions.ACTIONS, "unassign", unassign_while_the_agent_replies)
+
+    fired = await asyncio.gather(fire(services, timer.id), return_exceptions=True)
+    [replied] = await asyncio.gather(*replies, return_exceptions=True)
+
+    assert fired == ["fired"]
+    async with services.db.transaction() as session:
+        after = await session.get(Conversation, conversation_id)
+        assert after is not None
+        sent = await session.scalars(
+            select(Message.text).where(
+                Message.conversation_id == conversation_id, Message.author == "agent"
+            )
+        )
+        outcome = (after.state, after.assigned_agent_id, list(sent))
+    if isinstance(replied, Message):
+        assert outcome == ("assigned", agent.id, ["Still here!"])
+    else:
+        assert isinstance(replied, Conflict), repr(replied)
+        assert outcome == ("queued", None, [])
