@@ -5,8 +5,9 @@ organization; while the conversation is under manual control, each restarts the 
 window, so the AI stays paused while a person is working on it.
 
 Reassigning to an agent makes the conversation `assigned` to them (from waiting, assigned
-or manual). Reassigning an assigned conversation to a team only puts it back in the queue,
-for that team; in any other state the team is recorded and ownership stays as it is."""
+or manual); reassigning it to the agent who already has it changes nothing. Reassigning an
+assigned conversation to a team only puts it back in the queue, for that team; in any
+other state the team is recorded and ownership stays as it is."""
 
 from __future__ import annotations
 
@@ -94,7 +95,13 @@ async def reassign(
         if team is not None:
             conversation.team_id = team.id
         actor = ownership.agent(agent.id)
-        if target is not None:
+        if (
+            target is not None
+            and state == State.ASSIGNED
+            and conversation.assigned_agent_id == target.id
+        ):
+            pass  # theirs already (a request sent twice, say): nobody is told again
+        elif target is not None:
             if state not in (State.QUEUED, State.ASSIGNED, State.MANUAL):
                 raise Conflict(
                     "only a waiting or human-owned conversation can be given to an agent; "

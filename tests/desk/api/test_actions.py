@@ -56,6 +56,35 @@ async def test_reassign_a_waiting_conversation_to_an_agent(app: Quart, services,
     assert notices == ["Lee joined the conversation."]
 
 
+async def test_copies_of_a_reassignment_tell_the_customer_once(app: Quart, services, org) -> None:
+    """Two copies sent at once, and one more sent later (a client trying again after it
+    got no answer): Lee gets the conversation once and the customer hears it once."""
+    admin = await make_agent(services.db, org, role="admin")
+    lee = await make_agent(services.db, org, name="Lee")
+    seeded = await seed_conversation(services.db, org)
+    client, csrf = await client_for(app, services.db, admin)
+    path = f"/api/conversations/{seeded.conversation_id}/reassign"
+
+    responses = await asyncio.gather(
+        *(client.post(path, json={"agent_id": lee.id}, headers=csrf) for _ in range(2))
+    )
+    responses.append(await client.post(path, json={"agent_id": lee.id}, headers=csrf))
+
+    assert sorted(response.status_code for response in responses)[0] == 200
+    async with services.db.transaction() as session:
+        notices = list(
+            await session.scalars(
+                select(Message.text).where(
+                    Message.conversation_id == seeded.conversation_id, Message.author == "system"
+                )
+            )
+        )
+    assert notices == ["Lee joined the conversation."]
+    conversation = await _conversation(services, seeded.conversation_id)
+    assert (conversation.state, conversation.assigned_agent_id) == ("assigned", lee.id)
+    assert conversation.ownership_version == 2  # one move, from the queue to Lee
+
+
 async def test_only_an_admin_reassigns_another_agents_conversation(
     app: Quart, services, org
 ) -> None:
