@@ -140,10 +140,17 @@ def retry_policy(services: Services) -> Retry:
     return Retry(max=len(intervals), interval=intervals)
 
 
-# built once: every message and every change of hands emits an event
-_ACTIVE_ENDPOINTS = select(WebhookEndpoint).where(
-    WebhookEndpoint.organization_id == bindparam("organization_id"),
-    WebhookEndpoint.active.is_(True),
+# built once: every message and every change of hands emits an event. On PostgreSQL the
+# rows found are held (FOR KEY SHARE, which only a deletion waits for) until the event's
+# transaction ends: an endpoint deleted meanwhile is either not found, or deleted after
+# the deliveries are stored (and they with it), never gone under the deliveries' insert.
+_ACTIVE_ENDPOINTS = (
+    select(WebhookEndpoint)
+    .where(
+        WebhookEndpoint.organization_id == bindparam("organization_id"),
+        WebhookEndpoint.active.is_(True),
+    )
+    .with_for_update(key_share=True)
 )
 
 

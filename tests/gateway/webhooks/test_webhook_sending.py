@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from gateway import webhooks
 from gateway.errors import BadInput, TransientDeliveryError
@@ -27,6 +27,7 @@ from gateway.reconciler import reconcile
 from gateway.runtime import Services
 from gateway.webhook_jobs import send_delivery
 from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
+from handoff import actions
 from tests.gateway.webhooks.webhook_support import (
     Receiver,
     add_endpoint,
@@ -34,7 +35,9 @@ from tests.gateway.webhooks.webhook_support import (
     emit,
     verify_switchboard,
 )
+from tests.support.factories import make_agent
 from tests.support.ports import free_port
+from tests.support.queued import queued_conversation
 
 # --- signing -------------------------------------------------------------------------------
 
@@ -113,6 +116,37 @@ async def test_an_event_goes_to_each_active_subscribed_endpoint_of_the_org_only(
     [job] = services.jobs.queue(OUTBOUND).get_jobs()
     assert (job.func_name, job.args) == (webhooks.DELIVER_WEBHOOK, [delivery.id])
     assert job.retries_left == len(services.settings.webhook_retry_intervals)
+
+
+async def test_an_agent_resolving_as_an_admin_deletes_the_endpoint_resolves(
+    services: Services, org: Organization
+) -> None:
+    """The `resolved` event is emitted while the endpoint's deletion is not yet committed:
+    the agent's action goes through, with no delivery for the endpoint that is gone."""
+    agent = await make_agent(services.db, org)
+    conversation_id = await queued_conversation(services, org)
+    endpoint = await add_endpoint(services.db, org, "https://hooks.example.test/")
+    deleting = asyncio.Event()
+
+    async def delete_endpoint() -> None:  # as DELETE /api/admin/webhooks/<id> does
+        async with services.db.transaction() as session:
+            await session.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+            )
+            await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
+            deleting.set()
+            await asyncio.sleep(0.5)  # the agent resolves meanwhile
+
+    deletion = asyncio.create_task(delete_endpoint())
+    await deleting.wait()
+    resolved = await asyncio.gather(
+        actions.resolve(services, agent, conversation_id), return_exceptions=True
+    )
+    await deletion
+
+    assert not isinstance(resolved[0], BaseException), repr(resolved[0])
+    assert resolved[0].state == "resolved"
+    assert await deliveries(services.db) == []
 
 
 async def test_a_delivery_is_signed_and_delivered(
