@@ -72,7 +72,18 @@ async def apply(session: AsyncSession, change: ConsentChange) -> bool:
         },
         ("organization_id", "kind", "address"),
     )
-    record = await consent_for(session, change.organization_id, change.kind, change.address)
+    # Locked (on PostgreSQL) until the transaction ends: a STOP and a START applied at the
+    # same moment take turns, the second reading what the first wrote, so the newer wins.
+    record = await session.scalar(
+        select(ContactConsent)
+        .where(
+            ContactConsent.organization_id == change.organization_id,
+            ContactConsent.kind == change.kind,
+            ContactConsent.address == change.address,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     assert record is not None
     newer = (
         change.message_id is None

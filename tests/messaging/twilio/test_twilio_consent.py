@@ -5,12 +5,16 @@ help text, and Twilio's error 21610 also records the opt-out."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from typing import Any
 
 import pytest
 from quart import Quart
 from sqlalchemy import func, select
 
+from gateway import consent
 from gateway.consent import consent_for
 from gateway.delivery import deliver_message
 from gateway.errors import PermanentDeliveryError
@@ -253,6 +257,53 @@ async def test_start_opts_back_in_and_a_late_retry_of_stop_does_not_undo_it(
     reply = await actions.reply(twilio_services, agent, conversation_id, "Welcome back!")
     assert await deliver_message(twilio_services, reply.id) == "queued"
     assert len(fake_twilio.messages()) == 1
+
+
+async def test_stop_and_start_applied_together_leave_the_newer_one(
+    twilio_services: Services, account: Account, org, business_number, monkeypatch
+) -> None:
+    """The customer opted out and back in before; now a STOP and then a START are applied
+    at the same moment, each having read the address's consent before either writes. The
+    START, the newer message, decides, in the record and in the flag every send checks."""
+    from messaging.twilio.inbound import after_receive, parse_webhook
+    from tests.support.factories import intake_for
+    from tests.support.fake_twilio import incoming_params
+
+    await stop(twilio_services, org, account)
+    await receive(twilio_services, org.id, account, "START")
+    inbounds = [
+        parse_webhook(
+            "sms", org.id, incoming_params(account, from_=CUSTOMER, to=BUSINESS, body=word)
+        )
+        for word in ("STOP", "START")
+    ]
+    received = [await intake_for(twilio_services).receive(inbound) for inbound in inbounds]
+    arrived: list[object] = []
+    together = asyncio.Event()
+    read = consent.opted_out_at
+
+    async def read_together(*args: Any) -> Any:  # both read, then both write
+        arrived.append(args)
+        if len(arrived) == 2:
+            together.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(together.wait(), 1)
+        return await read(*args)
+
+    monkeypatch.setattr(consent, "opted_out_at", read_together)
+    await asyncio.gather(
+        *(
+            after_receive(twilio_services, inbound, done)
+            for inbound, done in zip(inbounds, received, strict=True)
+        )
+    )
+    monkeypatch.undo()
+
+    async with twilio_services.db.transaction() as session:
+        record = await consent_for(session, org.id, "phone", CUSTOMER)
+    assert record is not None
+    assert (record.opted_out, record.message_id) == (False, received[1].message_id)
+    assert await reason(twilio_services, received[1].conversation_id) is None
 
 
 async def test_help_is_answered_with_the_organizations_help_text(
