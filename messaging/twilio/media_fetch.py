@@ -3,7 +3,9 @@ downloaded with the account's credentials (Twilio may require them for media) fr
 only (its API host, or the configured base URL's), kept in the state folder, and its entry
 on the message then points at the stored copy. An item over the size limit, or one Twilio
 no longer has, is not kept, and the message says so in a note an agent can read. Network
-trouble raises, and the job is retried; items already kept are not fetched again."""
+trouble raises, and the job is retried; items already kept are not fetched again. Two runs
+at once (a retry and the reconciler's) each write only what is still pending when they
+finish, so neither undoes nor doubles what the other kept."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sqlalchemy import select, update
 
 from gateway.errors import TransientDeliveryError
 from gateway.events import Event
-from gateway.media import MediaStore, key_of
+from gateway.media import MediaStore, StoredMedia, key_of
 from gateway.models import Message
 from gateway.runtime import Services
 from messaging.twilio.addresses import SMS, WHATSAPP
@@ -107,6 +109,7 @@ async def fetch_message_media(services: Services, message_id: int) -> str:
     )
     timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_SECONDS)
     failure: TransientDeliveryError | None = None
+    kept: dict[int, StoredMedia] = {}
     # aiohttp drops the Authorization header when Twilio redirects to its media host.
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as http:
         for index, item in enumerate(attachments):
@@ -126,23 +129,15 @@ async def fetch_message_media(services: Services, message_id: int) -> str:
                 continue
             content_type = str(item.get("content_type") or fetched.content_type or "")
             extension = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
-            stored = await store.save(
-                services.db,
+            kept[index] = await store.write(
                 message.organization_id,
                 fetched.data,
                 content_type,
                 name=f"attachment-{index + 1}{extension}",
-                origin="inbound",
             )
-            attachments[index] = stored.attachment()
+            attachments[index] = kept[index].attachment()
             progress[index] = {"status": "stored", "note": None}
-    meta["media"] = progress
-    async with services.db.transaction() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(attachments=attachments, meta=meta)
-        )
+    attachments, progress = await _record(services, store, message, attachments, progress, kept)
     await services.events.publish(
         Event(
             "media",
@@ -154,3 +149,50 @@ async def fetch_message_media(services: Services, message_id: int) -> str:
     if failure is not None:
         raise failure
     return ",".join(item["status"] for item in progress)
+
+
+async def _record(
+    services: Services,
+    store: MediaStore,
+    message: Message,
+    attachments: list[dict[str, Any]],
+    progress: list[dict[str, Any]],
+    kept: dict[int, StoredMedia],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write this run's outcome onto the message, as it is now: another run of the job may
+    have settled some items since this one read it. Only items still pending take this
+    run's outcome (a copy this run kept of an item already stored is removed), so a slower
+    run never puts a stored item back to pending nor keeps a second copy."""
+    async with services.db.transaction() as session:
+        row = (
+            await session.execute(
+                select(Message.attachments, Message.meta)
+                .where(Message.id == message.id)
+                .with_for_update()
+            )
+        ).one()
+        now_attachments = [dict(item) for item in row.attachments]
+        meta = dict(row.meta or {})
+        now_progress = [dict(item) for item in meta.get("media") or []]
+        now_progress += [{"status": "pending", "note": None}] * (
+            len(now_attachments) - len(now_progress)
+        )
+        duplicates = []
+        for index, outcome in enumerate(progress):
+            settled = outcome.get("status") != "pending"
+            if settled and now_progress[index].get("status") == "pending":
+                now_attachments[index] = attachments[index]
+                now_progress[index] = outcome
+                if index in kept:
+                    store.record(session, message.organization_id, kept[index], origin="inbound")
+            elif index in kept:
+                duplicates.append(kept[index])
+        meta["media"] = now_progress
+        await session.execute(
+            update(Message)
+            .where(Message.id == message.id)
+            .values(attachments=now_attachments, meta=meta)
+        )
+    for duplicate in duplicates:
+        store.path_for(message.organization_id, duplicate.key).unlink(missing_ok=True)
+    return now_attachments, now_progress

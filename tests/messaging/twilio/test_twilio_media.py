@@ -6,16 +6,20 @@ agents. Agents send images too: Twilio fetches them through a signed link that e
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from quart import Quart
 from sqlalchemy import select
 
 from gateway.delivery import deliver_message
-from gateway.media import LINK_SALT
-from gateway.models import Message
+from gateway.errors import TransientDeliveryError
+from gateway.media import LINK_SALT, internal_url
+from gateway.models import MediaFile, Message
 from gateway.queues import INTAKE
 from gateway.runtime import Services
+from messaging.twilio import media_fetch
 from messaging.twilio.inbound import FETCH_MEDIA
 from messaging.twilio.media_fetch import fetch_message_media
 from tests.support.api import logged_in
@@ -250,3 +254,48 @@ async def test_uploads_and_image_replies_are_checked(
     assert await reply(received.conversation_id, [foreign_key]) == (400, "unknown_media")
     assert await reply(chat.conversation_id, [key]) == (400, "media_not_supported")
     assert await reply(received.conversation_id, [key]) == (201, "")
+
+
+@pytest.mark.parametrize("second_attempt", ["fails", "succeeds"])
+async def test_a_fetch_run_twice_at_once_keeps_the_copy_the_other_stored(
+    twilio_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    org,
+    business_number,
+    monkeypatch,
+    second_attempt: str,
+) -> None:
+    """Two runs of one message's fetch job (a retry and the reconciler's, say) both read the
+    photo as pending; one stores it while the other is still downloading. The slower run
+    neither puts the photo back to pending (its attempt failed) nor keeps a second copy."""
+    photo = fake_twilio.add_media(account.sid, PNG, "image/png")
+    received = await receive(
+        twilio_services, org.id, account, "", MediaUrl0=photo, MediaContentType0="image/png"
+    )
+    real = media_fetch.download
+    calls = 0
+
+    async def download(*args: Any) -> media_fetch.Fetched:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # this run has read the message: the other runs whole meanwhile
+            assert await fetch_message_media(twilio_services, received.message_id) == "stored"
+            if second_attempt == "fails":
+                raise TransientDeliveryError("Twilio answered 503 for Attachment 1")
+        return await real(*args)
+
+    monkeypatch.setattr(media_fetch, "download", download)
+    try:
+        await fetch_message_media(twilio_services, received.message_id)
+    except TransientDeliveryError:
+        assert second_attempt == "fails"
+
+    message = await stored(twilio_services, received.message_id)
+    assert [item["status"] for item in message.meta["media"]] == ["stored"]
+    [kept] = message.attachments
+    async with twilio_services.db.transaction() as session:
+        keys = list(await session.scalars(select(MediaFile.key)))
+    assert [kept["url"]] == [internal_url(key) for key in keys]
+    folder = twilio_services.settings.var_dir / "media"
+    assert len([path for path in folder.rglob("*") if path.is_file()]) == 1
