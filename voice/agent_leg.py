@@ -21,7 +21,7 @@ from gateway.runtime import Services
 from voice import twiml, urls, words
 from voice.calls import CallView, sequence_of, view_in
 from voice.models import TransferAttempt, VoiceCall
-from voice.transfer import CALL_ME, decide, hang_up_agent
+from voice.transfer import CALL_ME, decide, dial_next, hang_up_agent
 
 MACHINE = ("machine_", "fax")
 FAILED_STATUSES = {"busy": "busy", "no-answer": "no_answer", "failed": "failed"}
@@ -190,7 +190,8 @@ async def leg_status(services: Services, seen: AttemptView, form: dict[str, str]
 
 
 async def machine_detected(services: Services, seen: AttemptView, answered_by: str) -> None:
-    """An answering machine or fax picked up: hang up on it and try the next target."""
+    """An answering machine or fax picked up: hang up on it and try the next target. The
+    outcome is decided first, so a press of 1 stored meanwhile keeps the agent's line."""
     async with services.db.transaction() as session:
         await session.execute(
             update(TransferAttempt)
@@ -198,6 +199,8 @@ async def machine_detected(services: Services, seen: AttemptView, answered_by: s
             .values(answered_by=answered_by[:32])
             .execution_options(synchronize_session=False)
         )
-    if answered_by.startswith(MACHINE) and seen.attempt.outcome is None:
+    if not answered_by.startswith(MACHINE) or seen.attempt.outcome is not None:
+        return
+    if await decide(services, seen.attempt.id, "voicemail", detail=answered_by, go_on=False):
         await hang_up_agent(services, seen.found, seen.attempt)
-        await decide(services, seen.attempt.id, "voicemail", detail=answered_by)
+        await dial_next(services, seen.attempt.call_id, seen.attempt.round)

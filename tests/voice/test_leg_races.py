@@ -1,0 +1,58 @@
+"""Callbacks of the two legs that arrive at the same moment as an agent's press of 1. Where
+the timing cannot be forced with requests posted together, the second event is placed
+between the first one's read and its write."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from gateway.models import Agent
+from gateway.runtime import Services
+from tests.support.call_simulator import AgentPhone, Caller
+from tests.support.fake_twilio import Account, FakeTwilio
+from tests.voice.helpers import outcomes, the_call
+from voice import agent_leg
+
+
+async def _ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> AgentPhone:
+    await caller.dial_in()
+    await caller.say("I want to talk to a person")
+    [dana] = fake_twilio.wait_for_calls(1)
+    phone = AgentPhone(caller.client, account, dana)
+    await phone.report("ringing")
+    assert "Press 1" in " ".join(await phone.pick_up())
+    return phone
+
+
+async def test_a_machine_callback_read_before_a_press_of_1_does_not_hang_up_the_agent(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """AMD guesses "machine" for a person who answers quickly and presses 1; the callback
+    read the attempt before the press took the call. The press is the real guard: Dana
+    stays on the line with the caller."""
+    dana, _ = agents
+    phone = await _ringing_dana(caller, fake_twilio, account)
+    original = agent_leg.machine_detected
+    pressed: list[ET.Element] = []
+
+    async def press_first(services: Services, seen: agent_leg.AttemptView, by: str) -> None:
+        pressed.append(await phone.press("1"))  # after the callback's read, before its act
+        await original(services, seen, by)
+
+    monkeypatch.setattr(agent_leg, "machine_detected", press_first)
+    assert await phone.machine("machine_start") == 200
+
+    [joined] = pressed
+    assert joined.find("Dial/Conference") is not None, ET.tostring(joined)
+    assert fake_twilio.updates_of(phone.placed.sid) == []  # nobody hung up on Dana
+    assert await outcomes(voice_services) == [("Dana", "accepted")]
+    call, _ = await the_call(voice_services)
+    assert (call.phase, call.agent_id) == ("agent", dana.id)
+    assert len(fake_twilio.placed_calls()) == 1  # nobody else was rung
