@@ -118,7 +118,8 @@ async def _accepted(services: Services, attempt_id: int) -> bool:
 async def _claim(services: Services, seen: AttemptView) -> str:
     attempt = seen.attempt
     async with services.db.transaction() as session:
-        call = await session.get(VoiceCall, attempt.call_id)
+        # locked: a hang-up of the caller stored meanwhile would be overwritten with "agent"
+        call = await session.get(VoiceCall, attempt.call_id, with_for_update=True)
         assert call is not None
         if call.phase != "hold" or call.transfer_round != attempt.round:
             return "caller_left" if call.phase == "ended" else "claimed_elsewhere"

@@ -1,12 +1,19 @@
-"""Callbacks of the two legs that arrive at the same moment as an agent's press of 1. Where
-the timing cannot be forced with requests posted together, the second event is placed
-between the first one's read and its write."""
+"""Callbacks of the two legs that arrive at the same moment as an agent's press of 1: the
+answering-machine callback, and the caller hanging up. Where the timing cannot be forced
+with requests posted together, the second event is placed between the first one's read
+and its write."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import Agent
 from gateway.runtime import Services
@@ -14,6 +21,7 @@ from tests.support.call_simulator import AgentPhone, Caller
 from tests.support.fake_twilio import Account, FakeTwilio
 from tests.voice.helpers import outcomes, the_call
 from voice import agent_leg
+from voice.models import VoiceCall
 
 
 async def _ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> AgentPhone:
@@ -56,3 +64,49 @@ async def test_a_machine_callback_read_before_a_press_of_1_does_not_hang_up_the_
     call, _ = await the_call(voice_services)
     assert (call.phase, call.agent_id) == ("agent", dana.id)
     assert len(fake_twilio.placed_calls()) == 1  # nobody else was rung
+
+
+async def _call_phase(services: Services) -> str | None:
+    """The call's phase as committed (a read: it never waits for a writer)."""
+    async with services.db.read() as session:
+        return await session.scalar(select(VoiceCall.phase))
+
+
+async def test_the_caller_hanging_up_as_a_press_of_1_is_stored_leaves_the_call_ended(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caller's "completed" arrives while the press of 1 is being stored (after it
+    read the call on hold). The call must end up ended, not "with Dana" for good."""
+    phone = await _ringing_dana(caller, fake_twilio, account)
+    execute: Callable[..., Awaitable[Any]] = AsyncSession.execute
+    hung_up: list[asyncio.Task[int]] = []
+
+    async def hang_up_meanwhile(self: AsyncSession, statement: Any, *args: Any, **kw: Any) -> Any:
+        result = await execute(self, statement, *args, **kw)
+        table = getattr(statement, "table", None)
+        if (
+            not hung_up
+            and getattr(statement, "is_update", False)
+            and (getattr(table, "name", "") == "voice_transfer_attempts")
+        ):
+            # the press is storing "accepted": the caller's hang-up lands now, before it
+            # commits (SQLite lets one writer at a time, so there it waits its turn)
+            hung_up.append(asyncio.create_task(caller.hang_up()))
+            started = time.monotonic()
+            while time.monotonic() - started < 2 and await _call_phase(voice_services) != "ended":
+                await asyncio.sleep(0.02)
+        return result
+
+    monkeypatch.setattr(AsyncSession, "execute", hang_up_meanwhile)
+    await phone.press("1")
+    [hang_up] = hung_up
+    assert await hang_up == 200
+    monkeypatch.undo()
+
+    call, _ = await the_call(voice_services)
+    assert (call.phase, call.status) == ("ended", "completed")
