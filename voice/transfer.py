@@ -135,6 +135,10 @@ async def dial_next(services: Services, call_id: int, round_: int) -> None:
     """Dial the next target of the round, or end the round as exhausted."""
     while True:
         async with services.db.transaction() as session:
+            # the call's row is locked, as "Call me" locks it: what rings is read after it
+            await session.execute(
+                select(VoiceCall.id).where(VoiceCall.id == call_id).with_for_update()
+            )
             found = await view_in(session, call_id)
             if found is None or found.call.phase != "hold" or found.call.transfer_round != round_:
                 return
@@ -284,7 +288,12 @@ async def decide(
 
 
 async def hang_up_agent(services: Services, found: CallView, attempt: TransferAttempt) -> None:
-    """End an agent leg: cancel it while it rings, complete it once answered."""
+    """End an agent leg: cancel it while it rings, complete it once answered. The attempt
+    is read again: its call may have been placed since `attempt` was read (and `place`,
+    finding the outcome not yet decided, left it ringing)."""
+    async with services.db.read(quick=True) as session:
+        fresh = await session.get(TransferAttempt, attempt.id)
+    attempt = fresh if fresh is not None else attempt
     if not attempt.agent_call_sid:
         return
     status = "canceled" if attempt.status in RINGING else "completed"

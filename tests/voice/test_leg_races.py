@@ -12,16 +12,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from quart import Quart
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import Agent
 from gateway.runtime import Services
+from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
 from tests.support.fake_twilio import Account, FakeTwilio
-from tests.voice.helpers import outcomes, the_call
-from voice import agent_leg
-from voice.models import VoiceCall
+from tests.voice.helpers import attempts, outcomes, the_call
+from voice import agent_leg, transfer
+from voice.models import TransferAttempt, VoiceCall
 
 
 async def _ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> AgentPhone:
@@ -110,3 +112,53 @@ async def test_the_caller_hanging_up_as_a_press_of_1_is_stored_leaves_the_call_e
 
     call, _ = await the_call(voice_services)
     assert (call.phase, call.status) == ("ended", "completed")
+
+
+async def test_call_me_as_the_next_target_is_picked_leaves_one_phone_ringing(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Dana does not answer, and as the gateway picks the next target Sam clicks "Call me".
+    One phone rings for the call, not Sam's two (his own and the one in the list)."""
+    _, sam = agents
+    dana = await _ringing_dana(caller, fake_twilio, account)
+    _, conversation = await the_call(voice_services)
+    client, csrf = await logged_in(voice_app, sam)
+    await client.put("/api/me/phone", json={"number": "+15550009999"}, headers=csrf)
+    call_me = f"/api/conversations/{conversation.id}/call/call-me"
+    original = transfer._pick
+    clicked: list[asyncio.Task[Any]] = []
+
+    async def click_meanwhile(session: AsyncSession, found: Any, round_: int) -> Any:
+        if not clicked:  # the next target is being picked: Sam's click lands now
+            clicked.append(asyncio.create_task(client.post(call_me, headers=csrf)))
+            started = time.monotonic()
+            while time.monotonic() - started < 2 and not await _asked_to_be_called(voice_services):
+                await asyncio.sleep(0.02)
+        return await original(session, found, round_)
+
+    monkeypatch.setattr(transfer, "_pick", click_meanwhile)
+    assert await dana.report("no-answer") == 200
+    [click] = clicked
+    assert (await click).status_code == 200
+
+    ringing = [attempt for attempt in await attempts(voice_services) if attempt.outcome is None]
+    assert [(attempt.target_label, attempt.detail) for attempt in ringing] == [
+        ("Sam", transfer.CALL_ME)
+    ]
+    hung_up = {update.sid for update in fake_twilio.call_updates}
+    after_dana = fake_twilio.placed_calls()[1:]
+    assert [leg.get("To") for leg in after_dana if leg.sid not in hung_up] == ["+15550009999"]
+
+
+async def _asked_to_be_called(services: Services) -> bool:
+    async with services.db.read() as session:
+        found = await session.scalar(
+            select(TransferAttempt.id).where(TransferAttempt.detail == transfer.CALL_ME)
+        )
+    return found is not None
