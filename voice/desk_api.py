@@ -8,14 +8,15 @@ the conversation returns to the AI through the state machine)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from quart import Blueprint, jsonify
 from quart.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gateway.auth import Role, current_agent, login_required, require_role
-from gateway.errors import BadInput, Conflict, NotFound
+from gateway.errors import BadInput, Conflict, DeliveryError, NotFound
 from gateway.models import Agent, Conversation, utcnow
 from gateway.openapi import INTEGER, STRING, array, documented, nullable, obj
 from gateway.web import app_services, database
@@ -196,16 +197,41 @@ async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
     found, _ = await _live_call(conversation_id)
     if found.call.phase != "agent":
         raise Conflict("the caller is not with a person now", code="not_with_agent")
+    if not await _agent_leaves(found.call, utcnow()):
+        return jsonify({"moved": True})  # a second click: already on the way back to the AI
     settings = app_services().services.settings
-    await rest.update_call(
-        settings.twilio_api_base_url,
-        credentials(found),
-        found.call.call_sid,
-        url=urls.url(
-            settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round, x="desk"
-        ),
-    )
+    try:
+        await rest.update_call(
+            settings.twilio_api_base_url,
+            credentials(found),
+            found.call.call_sid,
+            url=urls.url(
+                settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round, x="desk"
+            ),
+        )
+    except DeliveryError:
+        await _agent_leaves(found.call, None)  # not moved: a click can try again
+        raise
     return jsonify({"moved": True})
+
+
+async def _agent_leaves(call: VoiceCall, at: datetime | None) -> bool:
+    """Mark when the agent who took the call leaves it (once), or unmark it (None)."""
+    async with database().transaction() as session:
+        marked = await session.execute(
+            update(TransferAttempt)
+            .where(
+                TransferAttempt.call_id == call.id,
+                TransferAttempt.round == call.transfer_round,
+                TransferAttempt.outcome == "accepted",
+                TransferAttempt.ended_at.is_(None)
+                if at is not None
+                else TransferAttempt.ended_at.is_not(None),
+            )
+            .values(ended_at=at)
+            .execution_options(synchronize_session=False)
+        )
+    return bool(marked.rowcount == 1)  # type: ignore[attr-defined]
 
 
 @voice_desk.post("/api/conversations/<int:conversation_id>/call/call-me")

@@ -162,3 +162,28 @@ async def _asked_to_be_called(services: Services) -> bool:
             select(TransferAttempt.id).where(TransferAttempt.detail == transfer.CALL_ME)
         )
     return found is not None
+
+
+async def test_back_to_the_ai_clicked_twice_moves_the_caller_once(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+) -> None:
+    """A double click on "Back to the AI": one redirect of the caller. A second one would
+    take the caller, already talking to the AI again, back to "anything else?"."""
+    dana, _ = agents
+    phone = await _ringing_dana(caller, fake_twilio, account)
+    assert (await phone.press("1")).find("Dial/Conference") is not None
+    _, conversation = await the_call(voice_services)
+    client, csrf = await logged_in(voice_app, dana)
+    back = f"/api/conversations/{conversation.id}/call/back-to-ai"
+
+    first, second = await asyncio.gather(
+        client.post(back, headers=csrf), client.post(back, headers=csrf)
+    )
+    assert first.status_code == second.status_code == 200
+    [move] = fake_twilio.updates_of(caller.sid)
+    assert "x=desk" in (move.get("Url") or "")
