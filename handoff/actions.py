@@ -52,14 +52,21 @@ async def claim(services: Services, agent: Agent, conversation_id: int) -> Conve
 
 
 async def after_claim(
-    session: AsyncSession, services: Services, conversation: Conversation, agent: Agent
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    agent: Agent,
+    *,
+    answered: bool = False,
 ) -> None:
     """Everything a claim does besides the move itself: the customer hears who joined, the
-    claimed-but-unanswered timer starts, the `claimed` webhook goes out and the live pages
-    learn. The one place for it, whether the claim came from the queue page or from a
-    press of 1 on the phone (`gateway.claims`, applied by its deadline)."""
+    claimed-but-unanswered timer starts (not when the agent has `answered` already), the
+    `claimed` webhook goes out and the live pages learn. The one place for it, whether the
+    claim came from the queue page or from a press of 1 on the phone (`gateway.claims`,
+    applied by its deadline)."""
     await post_notice(session, services, conversation, "agent_joined", agent=agent.name)
-    await ladder.schedule_unassign(session, services, conversation)
+    if not answered:
+        await ladder.schedule_unassign(session, services, conversation)
     await _emit(session, services, "claimed", conversation, agent)
     announce_state(session, services, conversation)
 

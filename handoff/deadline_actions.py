@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import claims, deadlines, ownership
-from gateway.models import Agent, Conversation
+from gateway.models import Agent, Conversation, Transition
 from gateway.ownership import State
 from gateway.runtime import Services
 from handoff import ladder, notify_email
@@ -64,11 +65,21 @@ async def _unassign(session: AsyncSession, services: Services, conversation: Con
 
 async def _claimed(session: AsyncSession, services: Services, conversation: Conversation) -> None:
     """A claim made off the queue page (a press of 1 on a call) does what every claim does;
-    the deadline fires only while the claim stands, so its agent is the owner."""
+    the deadline fires only while the claim stands, so its agent is the owner. An agent who
+    replied before it fired has answered: no claimed-but-unanswered timer starts."""
     assert conversation.assigned_agent_id is not None
     agent = await session.get(Agent, conversation.assigned_agent_id)
     assert agent is not None
-    await after_claim(session, services, conversation, agent)
+    claimed_at = await session.scalar(
+        select(Transition.created_at).where(
+            Transition.conversation_id == conversation.id,
+            Transition.ownership_version == conversation.ownership_version,
+        )
+    )
+    replied = conversation.last_human_at
+    # the claim itself sets last_human_at to its own time: only a later one is a reply
+    answered = claimed_at is not None and replied is not None and replied > claimed_at
+    await after_claim(session, services, conversation, agent, answered=answered)
 
 
 ACTIONS: dict[str, Action] = {

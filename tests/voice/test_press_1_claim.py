@@ -21,6 +21,7 @@ from sqlalchemy import select
 from gateway.models import Agent, Deadline, Organization
 from gateway.runtime import Services
 from gateway.webhook_tables import WebhookDelivery
+from handoff.deadline_actions import fire
 from tests.gateway.webhooks.webhook_support import Receiver, add_endpoint
 from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
@@ -179,3 +180,38 @@ async def test_a_press_of_1_twilio_sends_twice_at_once_joins_the_agent_in_both_a
     assert call.phase == "agent" and call.agent_id == dana.id
     assert (conversation.state, conversation.assigned_agent_id) == ("assigned", dana.id)
     assert await outcomes(voice_services) == [("Dana", "accepted")]
+
+
+async def test_a_reply_written_before_the_claims_follow_up_runs_starts_no_unassign_timer(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    agents: tuple[Agent, Agent],
+) -> None:
+    """Dana takes the call by phone and answers in the desk before the claim's follow-up
+    has run (its job is late). She answered: no claimed-but-unanswered timer may start
+    afterwards and take the conversation from her."""
+    dana, _ = agents
+    phone = await _ringing_dana(caller, fake_twilio, account)
+    assert (await phone.press("1")).find("Dial/Conference") is not None
+    _, conversation = await the_call(voice_services)
+    client, csrf = await logged_in(voice_app, dana)
+    replied = await client.post(
+        f"/api/conversations/{conversation.id}/reply",
+        json={"text": "Dana here, I'll text you the tracking link."},
+        headers=csrf,
+    )
+    assert replied.status_code == 201
+
+    async with voice_services.db.transaction() as session:
+        [follow_up] = (
+            await session.scalars(
+                select(Deadline.id).where(
+                    Deadline.conversation_id == conversation.id, Deadline.kind == "claimed"
+                )
+            )
+        ).all()
+    assert await fire(voice_services, follow_up) == "fired"
+    assert await _follow_ups(voice_services, conversation.id) == (1, 0)
