@@ -6,11 +6,13 @@ path as MMS media (`messaging.twilio.media_fetch`), and keeps it in the organiza
 media store. It enters the conversation as a system line carrying the audio as an
 attachment, which the desk plays from `/api/media/<key>` (served only to the same
 organization's agents). The line's provider id is the RecordingSid, so the audio is kept
-once however often the callback or the job repeats; network trouble raises, and RQ retries
-the job with back-off; a recording Twilio will not give (gone, too large) leaves a line
-saying so instead."""
+once however often the callback or the job repeats (two runs at once keep one file);
+network trouble raises, and RQ retries the job with back-off; a recording Twilio will not
+give (gone, too large) leaves a line saying so instead."""
 
 from __future__ import annotations
+
+import asyncio
 
 import aiohttp
 from rq import Retry
@@ -123,7 +125,10 @@ async def _keep(
         )
         if created is not None and stored is not None:
             MediaStore.record(session, call.organization_id, stored, origin="inbound")
-    if created is None:
+    if created is None:  # another run kept it meanwhile: this run's copy goes
+        if stored is not None:
+            path = MediaStore(services.settings.var_dir).path_for(call.organization_id, stored.key)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
         return "already kept"
     await services.events.publish(
         Event(

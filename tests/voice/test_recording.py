@@ -8,12 +8,14 @@ again by the channel's sweep."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from quart import Quart
 from sqlalchemy import select, update
 
+from gateway.media import MediaStore, key_of
 from gateway.models import Agent, Message, Organization, utcnow
 from gateway.queues import INTAKE
 from gateway.runtime import Services
@@ -32,6 +34,7 @@ from tests.support.fake_twilio import (
 from tests.voice.conftest import set_voice
 from tests.voice.helpers import the_call, transcript
 from voice.models import VoiceCall
+from voice.recording import fetch
 from voice.recording_sweep import GRACE, refetch_lost_recordings
 
 AUDIO = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 40  # an MP3's first bytes
@@ -200,3 +203,28 @@ async def test_a_lost_fetch_job_is_enqueued_again_by_the_sweep(
     assert line.attachments and fake_twilio.recording_fetches == [(sid, True)]
     later = now + 2 * GRACE
     assert await refetch_lost_recordings(voice_services, later) == 0  # kept: nothing to do
+
+
+async def test_two_fetch_jobs_at_once_keep_one_copy_of_the_audio(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    org: Organization,
+    redis_url: str,
+) -> None:
+    """Twilio repeats the callback while the first fetch job runs: two jobs download the
+    audio at once. One line in the conversation, and one file in the media folder."""
+    call_id, url = await _on_hold_recorded(caller, voice_services, org, fake_twilio, redis_url)
+    sid, recording_url = fake_twilio.add_recording(account.sid, AUDIO)
+    form = {"RecordingSid": sid, "RecordingUrl": recording_url, "RecordingStatus": "completed"}
+    assert await _callback(caller, url, form) == 200
+    assert await _callback(caller, url, form) == 200
+
+    done = await asyncio.gather(fetch(voice_services, call_id), fetch(voice_services, call_id))
+    assert sorted(done) == ["already kept", "kept"]
+    _, conversation = await the_call(voice_services)
+    [line] = await _recording_lines(voice_services, conversation.id)
+    folder = MediaStore(voice_services.settings.var_dir).root / str(org.id)
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    assert [path.name for path in files] == [key_of(line.attachments[0]["url"])]
