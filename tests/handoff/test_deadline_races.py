@@ -21,23 +21,31 @@ from tests.support.factories import make_agent
 from tests.support.queued import queued_conversation
 
 
+async def _due_now(services: Services, conversation_id: int, kind: str) -> Deadline:
+    """The conversation's pending deadline of `kind`, made due a second ago."""
+    async with services.db.transaction() as session:
+        deadline = await session.scalar(
+            select(Deadline).where(
+                Deadline.conversation_id == conversation_id,
+                Deadline.kind == kind,
+                Deadline.cancelled_at.is_(None),
+            )
+        )
+        assert deadline is not None
+        await session.execute(
+            update(Deadline)
+            .where(Deadline.id == deadline.id)
+            .values(due_at=utcnow() - timedelta(seconds=1))
+        )
+    return deadline
+
+
 async def test_a_claim_made_as_the_expiry_fires_is_refused_and_the_expiry_stands(
     services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent = await make_agent(services.db, org)
     conversation_id = await queued_conversation(services, org)
-    async with services.db.transaction() as session:
-        expiry = await session.scalar(
-            select(Deadline).where(
-                Deadline.conversation_id == conversation_id, Deadline.kind == "expire"
-            )
-        )
-        assert expiry is not None
-        await session.execute(
-            update(Deadline)
-            .where(Deadline.id == expiry.id)
-            .values(due_at=utcnow() - timedelta(seconds=1))
-        )
+    expiry = await _due_now(services, conversation_id, "expire")
     expire = deadline_actions.ACTIONS["expire"]
     claims: list[asyncio.Task[Conversation]] = []
 
@@ -71,20 +79,7 @@ async def test_a_reply_made_as_the_unassign_timer_fires_is_refused_not_sent_from
     agent = await make_agent(services.db, org)
     conversation_id = await queued_conversation(services, org)
     await actions.claim(services, agent, conversation_id)
-    async with services.db.transaction() as session:
-        timer = await session.scalar(
-            select(Deadline).where(
-                Deadline.conversation_id == conversation_id,
-                Deadline.kind == "unassign",
-                Deadline.cancelled_at.is_(None),
-            )
-        )
-        assert timer is not None
-        await session.execute(
-            update(Deadline)
-            .where(Deadline.id == timer.id)
-            .values(due_at=utcnow() - timedelta(seconds=1))
-        )
+    timer = await _due_now(services, conversation_id, "unassign")
     unassign = deadline_actions.ACTIONS["unassign"]
     replies: list[asyncio.Task[Message]] = []
 

@@ -1,5 +1,5 @@
 """Reading a call's rows in the voice tests, opting the caller out of texts, waiting for a
-job worker to start, and Dana joining the caller as the agent who presses 1."""
+job worker to start, and Dana, the agent rung first, answering and joining the caller."""
 
 from __future__ import annotations
 
@@ -88,4 +88,17 @@ async def dana_joins(
     joined = await phone.press("1")
     conference = joined.find("Dial/Conference")
     assert conference is not None and (conference.text or "").strip() == caller.room
+    return phone
+
+
+async def ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> AgentPhone:
+    """The caller asks for a person and holds; Dana's phone rings and she answers: she
+    hears the whisper and is asked to press 1."""
+    await caller.dial_in()
+    await caller.say("I want to talk to a person")
+    assert caller.room is not None
+    [dana] = fake_twilio.wait_for_calls(1)
+    phone = AgentPhone(caller.client, account, dana)
+    await phone.report("ringing")
+    assert "Press 1" in " ".join(await phone.pick_up())
     return phone

@@ -19,21 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.models import Agent
 from gateway.runtime import Services
 from tests.support.api import logged_in
-from tests.support.call_simulator import AgentPhone, Caller
+from tests.support.call_simulator import Caller
 from tests.support.fake_twilio import Account, FakeTwilio
-from tests.voice.helpers import attempts, outcomes, the_call
+from tests.voice.helpers import attempts, outcomes, ringing_dana, the_call
 from voice import agent_leg, transfer
 from voice.models import TransferAttempt, VoiceCall
-
-
-async def _ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> AgentPhone:
-    await caller.dial_in()
-    await caller.say("I want to talk to a person")
-    [dana] = fake_twilio.wait_for_calls(1)
-    phone = AgentPhone(caller.client, account, dana)
-    await phone.report("ringing")
-    assert "Press 1" in " ".join(await phone.pick_up())
-    return phone
 
 
 async def test_a_machine_callback_read_before_a_press_of_1_does_not_hang_up_the_agent(
@@ -48,7 +38,7 @@ async def test_a_machine_callback_read_before_a_press_of_1_does_not_hang_up_the_
     read the attempt before the press took the call. The press is the real guard: Dana
     stays on the line with the caller."""
     dana, _ = agents
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
     original = agent_leg.machine_detected
     pressed: list[ET.Element] = []
 
@@ -84,7 +74,7 @@ async def test_the_caller_hanging_up_as_a_press_of_1_is_stored_leaves_the_call_e
 ) -> None:
     """The caller's "completed" arrives while the press of 1 is being stored (after it
     read the call on hold). The call must end up ended, not "with Dana" for good."""
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
     execute: Callable[..., Awaitable[Any]] = AsyncSession.execute
     hung_up: list[asyncio.Task[int]] = []
 
@@ -126,7 +116,7 @@ async def test_call_me_as_the_next_target_is_picked_leaves_one_phone_ringing(
     """Dana does not answer, and as the gateway picks the next target Sam clicks "Call me".
     One phone rings for the call, not Sam's two (his own and the one in the list)."""
     _, sam = agents
-    dana = await _ringing_dana(caller, fake_twilio, account)
+    dana = await ringing_dana(caller, fake_twilio, account)
     _, conversation = await the_call(voice_services)
     client, csrf = await logged_in(voice_app, sam)
     await client.put("/api/me/phone", json={"number": "+15550009999"}, headers=csrf)
@@ -175,7 +165,7 @@ async def test_back_to_the_ai_clicked_twice_moves_the_caller_once(
     """A double click on "Back to the AI": one redirect of the caller. A second one would
     take the caller, already talking to the AI again, back to "anything else?"."""
     dana, _ = agents
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
     assert (await phone.press("1")).find("Dial/Conference") is not None
     _, conversation = await the_call(voice_services)
     client, csrf = await logged_in(voice_app, dana)

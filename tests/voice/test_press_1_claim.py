@@ -24,9 +24,9 @@ from gateway.webhook_tables import WebhookDelivery
 from handoff.deadline_actions import fire
 from tests.gateway.webhooks.webhook_support import Receiver, add_endpoint
 from tests.support.api import logged_in
-from tests.support.call_simulator import AgentPhone, Caller
+from tests.support.call_simulator import Caller
 from tests.support.fake_twilio import Account, FakeTwilio, worker_running, worker_settings
-from tests.voice.helpers import outcomes, the_call, transcript
+from tests.voice.helpers import outcomes, ringing_dana, the_call, transcript
 
 
 @pytest.fixture
@@ -88,17 +88,6 @@ async def _follow_ups(services: Services, conversation_id: int) -> tuple[int, in
     return len(notices), len(timers)
 
 
-async def _ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> AgentPhone:
-    await caller.dial_in()
-    await caller.say("I want to talk to a person")
-    assert caller.room is not None
-    [dana] = fake_twilio.wait_for_calls(1)
-    phone = AgentPhone(caller.client, account, dana)
-    await phone.report("ringing")
-    assert "Press 1" in " ".join(await phone.pick_up())
-    return phone
-
-
 async def test_press_1_sends_the_claimed_webhook_stores_the_notice_and_starts_the_timer(
     caller: Caller,
     voice_services: Services,
@@ -112,7 +101,7 @@ async def test_press_1_sends_the_claimed_webhook_stores_the_notice_and_starts_th
     dana, _ = agents
     endpoint = await add_endpoint(voice_services.db, org, receiver.url, events=["claimed"])
     receiver.secret = endpoint.secret
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
     joined = await phone.press("1")
     assert joined.find("Dial/Conference") is not None
 
@@ -142,7 +131,7 @@ async def test_a_claim_on_the_queue_page_racing_press_1_gives_one_owner_and_one_
     dana, sam = agents
     endpoint = await add_endpoint(voice_services.db, org, receiver.url, events=["claimed"])
     receiver.secret = endpoint.secret
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
     _, conversation = await the_call(voice_services)
     client, csrf = await logged_in(voice_app, sam)
 
@@ -171,7 +160,7 @@ async def test_a_press_of_1_twilio_sends_twice_at_once_joins_the_agent_in_both_a
     """Twilio keeps the answer to its retry, so the copy that finds the call taken by the
     other copy of the same press must join the agent too, not tell them it was taken."""
     dana, _ = agents
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
 
     first, second = await asyncio.gather(phone.press("1"), phone.press("1"))
     assert first.find("Dial/Conference") is not None, ET.tostring(first)
@@ -194,7 +183,7 @@ async def test_a_reply_written_before_the_claims_follow_up_runs_starts_no_unassi
     has run (its job is late). She answered: no claimed-but-unanswered timer may start
     afterwards and take the conversation from her."""
     dana, _ = agents
-    phone = await _ringing_dana(caller, fake_twilio, account)
+    phone = await ringing_dana(caller, fake_twilio, account)
     assert (await phone.press("1")).find("Dial/Conference") is not None
     _, conversation = await the_call(voice_services)
     client, csrf = await logged_in(voice_app, dana)
