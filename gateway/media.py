@@ -135,6 +135,11 @@ class MediaStore:
             )
         )
 
+    async def discard(self, organization_id: int, stored: StoredMedia) -> None:
+        """Remove a file `write` kept that no row will name (another run recorded its own
+        copy of the same item first)."""
+        await asyncio.to_thread(self.path_for(organization_id, stored.key).unlink, missing_ok=True)
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

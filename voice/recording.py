@@ -12,8 +12,6 @@ give (gone, too large) leaves a line saying so instead."""
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from rq import Retry
 from sqlalchemy import select
@@ -127,8 +125,7 @@ async def _keep(
             MediaStore.record(session, call.organization_id, stored, origin="inbound")
     if created is None:  # another run kept it meanwhile: this run's copy goes
         if stored is not None:
-            path = MediaStore(services.settings.var_dir).path_for(call.organization_id, stored.key)
-            await asyncio.to_thread(path.unlink, missing_ok=True)
+            await MediaStore(services.settings.var_dir).discard(call.organization_id, stored)
         return "already kept"
     await services.events.publish(
         Event(

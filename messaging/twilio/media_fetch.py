@@ -194,5 +194,5 @@ async def _record(
             .values(attachments=now_attachments, meta=meta)
         )
     for duplicate in duplicates:
-        store.path_for(message.organization_id, duplicate.key).unlink(missing_ok=True)
+        await store.discard(message.organization_id, duplicate)
     return now_attachments, now_progress
