@@ -249,21 +249,23 @@ async def _agent_leaves(call: VoiceCall, at: datetime | None) -> bool:
 async def call_me(conversation_id: int) -> ResponseReturnValue:
     found, agent = await _live_call(conversation_id)
     services = app_services().services
-    if found.call.phase != "hold":
-        raise Conflict("the caller is not waiting on hold", code="not_waiting")
     async with database().transaction() as session:
+        # one "Call me" at a time per call (a double click, two agents at once): the call's
+        # row is locked, and where it stands and what is ringing are read after the lock
+        phase, round_ = (
+            await session.execute(
+                select(VoiceCall.phase, VoiceCall.transfer_round)
+                .where(VoiceCall.id == found.call.id)
+                .with_for_update()
+            )
+        ).one()
+        if phase != "hold":
+            raise Conflict("the caller is not waiting on hold", code="not_waiting")
         phone = await session.get(AgentPhone, agent.id)
         if phone is None:
             raise BadInput(
                 "add your phone number first, on the Calls settings page (/calls/settings)"
             )
-        # one "Call me" at a time per call (a double click, two agents at once): the call's
-        # row is locked, and what is ringing read after the lock
-        phase = await session.scalar(
-            select(VoiceCall.phase).where(VoiceCall.id == found.call.id).with_for_update()
-        )
-        if phase != "hold":
-            raise Conflict("the caller is not waiting on hold", code="not_waiting")
         ringing = list(
             (
                 await session.scalars(
@@ -285,7 +287,7 @@ async def call_me(conversation_id: int) -> ResponseReturnValue:
         attempt = TransferAttempt(
             organization_id=agent.organization_id,
             call_id=found.call.id,
-            round=found.call.transfer_round,
+            round=round_,
             position=-2,
             agent_id=agent.id,
             target_number=phone.number,
