@@ -14,11 +14,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, update
 
 from gateway.models import Conversation, Message
 from gateway.queues import ANSWER_MESSAGE, DELIVER, DELIVER_WEBHOOK, keyed_job_id
 from gateway.runtime import Services
+from gateway.webhook_jobs import WAITING
 from gateway.webhook_tables import WebhookDelivery
 
 LOST_AFTER = timedelta(seconds=30)
@@ -50,32 +51,51 @@ async def without_waiting_job(services: Services, job: str, rows: list[int]) -> 
 
 async def lost_webhooks(services: Services, now: datetime) -> list[int]:
     """Deliveries to send again: waiting with no job, or interrupted mid-attempt (moved
-    back to `retrying` here, so only one pass picks each up). Only a row still in the
-    attempt that went stale is moved: another pass may have sent it again meanwhile, and
-    that attempt, `sending` since, is left alone."""
-    stale = now - WEBHOOK_SENDING_STALE
+    back to `retrying` here). Each is claimed, so that of two passes at once only one
+    queues it: the claim takes a row only while it is as the pass found it, still waiting
+    (or still in the attempt that went stale) and unchanged since. Another pass may have
+    queued it meanwhile, or sent it again, and that job or attempt is left alone."""
+    stale, before = now - WEBHOOK_SENDING_STALE, now - LOST_AFTER
     async with services.db.read() as session:
         interrupted = list(await session.scalars(_WEBHOOKS_SENDING, {"before": stale}))
-        waiting = list(await session.scalars(_WEBHOOKS_WAITING, {"before": now - LOST_AFTER}))
-    if interrupted:
-        async with services.db.transaction() as session:
-            moved = await session.scalars(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id.in_(interrupted),
-                    WebhookDelivery.status == "sending",
-                    WebhookDelivery.updated_at <= stale,
-                )
-                .values(
-                    status="retrying",
-                    last_error="The attempt was interrupted; it is sent again.",
-                    updated_at=now,
-                )
-                .returning(WebhookDelivery.id)
-                .execution_options(synchronize_session=False)
-            )
-            interrupted = sorted(moved)
-    return interrupted + await without_waiting_job(services, DELIVER_WEBHOOK, waiting)
+        waiting = list(await session.scalars(_WEBHOOKS_WAITING, {"before": before}))
+    moved = await _claim_webhooks(
+        services,
+        interrupted,
+        WebhookDelivery.status == "sending",
+        stale,
+        updated_at=now,
+        status="retrying",
+        last_error="The attempt was interrupted; it is sent again.",
+    )
+    unqueued = await without_waiting_job(services, DELIVER_WEBHOOK, waiting)
+    claimed = await _claim_webhooks(
+        services, unqueued, WebhookDelivery.status.in_(WAITING), before, updated_at=now
+    )
+    return moved + claimed
+
+
+async def _claim_webhooks(
+    services: Services,
+    rows: list[int],
+    still: ColumnElement[bool],
+    before: datetime,
+    **values: object,
+) -> list[int]:
+    """The rows this pass takes: those where `still` holds and that have not changed since
+    `before`, written with `values` (a new `updated_at` among them, so no other pass that
+    found them takes them too)."""
+    if not rows:
+        return []
+    async with services.db.transaction() as session:
+        claimed = await session.scalars(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(rows), still, WebhookDelivery.updated_at <= before)
+            .values(**values)
+            .returning(WebhookDelivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(claimed)
 
 
 async def lost_messages(services: Services, now: datetime) -> list[tuple[int, int]]:
@@ -148,7 +168,7 @@ _WEBHOOKS_SENDING = (
 _WEBHOOKS_WAITING = (
     select(WebhookDelivery.id)
     .where(
-        WebhookDelivery.status.in_(("pending", "retrying")),
+        WebhookDelivery.status.in_(WAITING),
         WebhookDelivery.updated_at <= bindparam("before"),
     )
     .order_by(WebhookDelivery.id)

@@ -40,11 +40,11 @@ def gateway_env(database_url: str, redis_url: str, port: int, var_dir: Path) -> 
     )
 
 
-def run_burst(database_url: str, redis_url: str, timeout: float = 60) -> str:
-    """Run a worker until the queues are empty; returns its log."""
+def run_burst(database_url: str, redis_url: str, timeout: float = 60, **env: str) -> str:
+    """Run a worker until the queues are empty; returns its log. `env` adds settings."""
     done = subprocess.run(
         [sys.executable, "-c", START, "burst", "60"],
-        env=worker_env(database_url, redis_url),
+        env=worker_env(database_url, redis_url, **env),
         capture_output=True,
         text=True,
         timeout=timeout,

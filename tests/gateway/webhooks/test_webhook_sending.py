@@ -22,8 +22,8 @@ from gateway import webhooks
 from gateway.errors import BadInput, TransientDeliveryError
 from gateway.lost_jobs import lost_webhooks
 from gateway.models import Organization, utcnow
-from gateway.queues import OUTBOUND
-from gateway.reconciler import reconcile
+from gateway.queues import DELIVER_WEBHOOK, OUTBOUND, keyed_job_id
+from gateway.reconciler import LOCK_KEY, reconcile
 from gateway.runtime import Services
 from gateway.webhook_jobs import send_delivery
 from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
@@ -38,6 +38,7 @@ from tests.gateway.webhooks.webhook_support import (
 from tests.support.factories import make_agent
 from tests.support.ports import free_port
 from tests.support.queued import queued_conversation
+from tests.support.worker import run_burst
 
 # --- signing -------------------------------------------------------------------------------
 
@@ -393,3 +394,51 @@ async def test_two_reconciler_passes_at_once_leave_a_resent_attempt_alone(
     assert second == []
     [after] = await deliveries(services.db)
     assert (after.status, after.attempts) == ("delivered", 2)
+
+
+async def test_two_reconciler_passes_at_once_queue_a_lost_delivery_once(
+    services: Services,
+    org: Organization,
+    receiver: Receiver,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers' passes overlap (one outlasted the reconciler's lock) and both find a
+    delivery whose job was lost. Only one queues it again: with two jobs, the attempt after
+    a failed one ran at once, as a worker took the second job, instead of after its
+    back-off."""
+    endpoint = await add_endpoint(services.db, org, receiver.url)
+    receiver.secret, receiver.statuses = endpoint.secret, [503]
+    await emit(services, org)
+    [delivery] = await deliveries(services.db)
+    services.jobs.queue(OUTBOUND).empty()  # the job was lost
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery.id)
+            .values(updated_at=utcnow() - timedelta(seconds=31))
+        )
+    loop, waiting = asyncio.get_running_loop(), services.jobs.waiting
+    job_id = keyed_job_id(DELIVER_WEBHOOK, delivery.id)
+
+    def first_pass_meanwhile(ids: list[str]) -> set[str]:
+        """The second pass found the job missing; the first runs all through meanwhile."""
+        found = waiting(ids)
+        if job_id in ids:
+            monkeypatch.setattr(services.jobs, "waiting", waiting)
+            services.jobs.redis.delete(LOCK_KEY)  # the second pass outlasted its lock
+            first.append(asyncio.run_coroutine_threadsafe(reconcile(services), loop).result(30))
+        return found
+
+    first: list[dict[str, int]] = []
+    monkeypatch.setattr(services.jobs, "waiting", first_pass_meanwhile)
+    second = await reconcile(services)
+
+    assert first[0]["webhooks"] + second["webhooks"] == 1
+    assert services.jobs.queue(OUTBOUND).get_job_ids() == [job_id]
+    await asyncio.to_thread(
+        run_burst, services.db.url, redis_url, SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE="true"
+    )
+    assert len(receiver.requests) == 1  # the next attempt waits for its back-off
+    [after] = await deliveries(services.db)
+    assert (after.status, after.attempts) == ("retrying", 1)
