@@ -45,6 +45,18 @@ async def _open(session: AsyncSession, agent: Agent, conversation_id: int) -> Co
     return await load_context(session, conversation_id, organization_id=agent.organization_id)
 
 
+async def _open_to_change(
+    session: AsyncSession, agent: Agent, conversation_id: int
+) -> ConversationContext:
+    """The conversation, locked and read again, for an action that decides by its state: a
+    change of hands committed meanwhile (the review window ending, say) is seen, and none
+    can land before this transaction ends. Otherwise a note written as the AI took the
+    conversation back would leave a pause and a `resume-ai` deadline on it."""
+    context = await _open(session, agent, conversation_id)
+    await session.refresh(context.conversation, with_for_update=True)
+    return context
+
+
 async def _keep_paused(
     session: AsyncSession, services: Services, context: ConversationContext
 ) -> None:
@@ -83,7 +95,7 @@ async def reassign(
     if agent_id is None and team_id is None:
         raise BadInput("name an agent_id, a team_id, or both")
     async with services.db.transaction() as session:
-        context = await _open(session, agent, conversation_id)
+        context = await _open_to_change(session, agent, conversation_id)
         conversation = context.conversation
         state = State(conversation.state)
         if not has_role(agent, Role.ADMIN) and not (
@@ -153,7 +165,7 @@ async def set_label(
     require_role(Role.AGENT, agent)
     label = clean_label(label)
     async with services.db.transaction() as session:
-        context = await _open(session, agent, conversation_id)
+        context = await _open_to_change(session, agent, conversation_id)
         conversation = context.conversation
         conversation.label = label
         await _keep_paused(session, services, context)
@@ -173,7 +185,7 @@ async def add_note(
     if len(text) > MAX_NOTE_CHARS:
         raise BadInput(f"a note may hold at most {MAX_NOTE_CHARS} characters")
     async with services.db.transaction() as session:
-        context = await _open(session, agent, conversation_id)
+        context = await _open_to_change(session, agent, conversation_id)
         note = ConversationNote(
             organization_id=agent.organization_id,
             conversation_id=conversation_id,

@@ -6,18 +6,23 @@ PostgreSQL). The agent's action is made to start while the deadline is being app
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk import conversation_actions
 from gateway.errors import Conflict
+from gateway.events import org_channel
 from gateway.models import Conversation, Deadline, Message, Organization, utcnow
 from gateway.runtime import Services
 from handoff import actions, deadline_actions
+from handoff.context import ConversationContext
 from handoff.deadline_actions import fire
-from tests.support.factories import make_agent
+from tests.support.factories import chat_message, intake_for, make_agent
 from tests.support.queued import queued_conversation
 
 
@@ -112,3 +117,75 @@ async def test_a_reply_made_as_the_unassign_timer_fires_is_refused_not_sent_from
     else:
         assert isinstance(replied, Conflict), repr(replied)
         assert outcome == ("queued", None, [])
+
+
+@pytest.mark.parametrize("change", ["note", "label"])
+async def test_a_note_or_label_as_the_review_window_ends_leaves_the_ai_unpaused(
+    services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """The review window runs out (its `resume-ai` deadline hands the conversation back to
+    the AI) as an agent writes a note or sets a label. The conversation is with the AI, and
+    nothing says otherwise: no pause until a time to come, no `resume-ai` deadline pending,
+    and the label's live update shows it with the AI, not under manual control. On
+    PostgreSQL the agent's change read the conversation before the hand-back committed; on
+    SQLite, where writers take turns, it waits for its turn meanwhile."""
+    agent = await make_agent(services.db, org)
+    received = await intake_for(services).receive(chat_message(org, "Where is my parcel?"))
+    conversation_id = received.conversation_id
+    await actions.take_manual_control(services, agent, conversation_id)
+    window_end = await _due_now(services, conversation_id, "resume-ai")
+    resume, read = deadline_actions.ACTIONS["resume-ai"], asyncio.Event()
+    load_context, transaction = conversation_actions.load_context, services.db.transaction
+
+    async def reading(session: AsyncSession, *args: Any, **kwargs: Any) -> ConversationContext:
+        context = await load_context(session, *args, **kwargs)
+        read.set()
+        return context
+
+    def asking_for_a_turn() -> Any:
+        read.set()
+        return transaction()
+
+    if services.db.dialect == "postgresql":
+        monkeypatch.setattr(conversation_actions, "load_context", reading)
+    else:
+        monkeypatch.setattr(services.db, "transaction", asking_for_a_turn)
+    changes: list[asyncio.Task[object]] = []
+
+    async def resume_as_the_agent_acts(
+        session: AsyncSession, services: Services, conversation: Conversation
+    ) -> None:
+        act = (
+            conversation_actions.add_note(services, agent, conversation_id, "Refund approved")
+            if change == "note"
+            else conversation_actions.set_label(services, agent, conversation_id, "refund")
+        )
+        changes.append(asyncio.create_task(act))
+        await read.wait()
+        await resume(session, services, conversation)
+
+    monkeypatch.setitem(deadline_actions.ACTIONS, "resume-ai", resume_as_the_agent_acts)
+    async with services.events.redis.pubsub() as pubsub:
+        await pubsub.subscribe(org_channel(org.id))
+        await pubsub.get_message(timeout=1)
+        assert await fire(services, window_end.id) == "fired"
+        await asyncio.gather(*changes)
+        published = []
+        while event := await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5):
+            published.append(json.loads(event["data"]))
+
+    async with services.db.transaction() as session:
+        after = await session.get(Conversation, conversation_id)
+        assert after is not None
+        pending = await session.scalars(
+            select(Deadline.kind).where(
+                Deadline.conversation_id == conversation_id,
+                Deadline.fired_at.is_(None),
+                Deadline.cancelled_at.is_(None),
+            )
+        )
+        assert (after.state, after.ai_paused_until, list(pending)) == ("ai", None, [])
+    updates = [event["data"] for event in published if event["type"] == "updated"]
+    assert [(u["state"], u["ai_paused_until"]) for u in updates] == (
+        [("ai", None)] if change == "label" else []
+    )
