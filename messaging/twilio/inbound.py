@@ -3,7 +3,8 @@ follows at the edge. The conversation's thread is the business number the custom
 to, so replies leave from that same number. Consent keywords (STOP, START, HELP and their
 synonyms) are stored like any message but flagged `no_reply`, so the AI never answers
 them: STOP and START change consent at once (Twilio itself confirms them to the customer
-on long codes), HELP is answered with the organization's help text. Media items are listed
+on long codes; a repeat applies them again), HELP is answered with the organization's help
+text, stored in the transaction that stores the HELP itself. Media items are listed
 on the message at once and fetched by a job; a `NumMedia` that does not match the media
 URLs present never costs the customer their text."""
 
@@ -14,11 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from rq import Retry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import consent
 from gateway.consent import ConsentChange
 from gateway.errors import BadInput
-from gateway.intake import Received
+from gateway.intake import Intake, Received, WithinIntake
 from gateway.messages import Attachment, InboundMessage
 from gateway.models import Conversation, Organization
 from gateway.org_settings import OrganizationSettings
@@ -99,14 +101,24 @@ def parse_webhook(channel: str, organization_id: int, payload: Mapping[str, Any]
     )
 
 
+async def receive(services: Services, intake: Intake, inbound: InboundMessage) -> Received:
+    """Store one verified message and do what follows it. A HELP's answer is stored in the
+    message's own transaction, so both commit or neither does: a request that dies in
+    between leaves no HELP unanswered (Twilio's retry stores both), and a repeat of a HELP
+    already stored answers nothing. The answer's delivery job, queued after the commit, is
+    queued again by the reconciler if it was lost."""
+    within = _help_answer(services) if inbound.meta.get("consent") == "help" else None
+    received = await intake.receive(inbound, within=within)
+    await after_receive(services, inbound, received)
+    return received
+
+
 async def after_receive(services: Services, inbound: InboundMessage, received: Received) -> None:
-    """Consent, HELP and media work for a message intake accepted (repeats included:
-    consent changes are idempotent, HELP answers and media jobs happen once)."""
+    """Consent and media work for a message intake accepted (repeats included: consent
+    changes are idempotent, media jobs happen once)."""
     action = inbound.meta.get("consent")
     if action in ("opt_out", "opt_in"):
         await _change_consent(services, inbound, received, opted_out=action == "opt_out")
-    elif action == "help" and not received.duplicate:
-        await _answer_help(services, received)
     if inbound.attachments and not received.duplicate:
         await services.jobs.enqueue_async(
             INTAKE,
@@ -136,22 +148,31 @@ async def _change_consent(
         await publish(services, change, received.conversation_id)
 
 
-async def _answer_help(services: Services, received: Received) -> None:
-    async with services.db.transaction() as session:
-        conversation = await session.get(Conversation, received.conversation_id)
-        assert conversation is not None
-        organization = await session.get(Organization, conversation.organization_id)
-        assert organization is not None
-        if await consent.opted_out_at(
-            session, conversation.organization_id, conversation.address_kind, conversation.address
-        ):
-            return  # nothing may be sent; Twilio answers HELP itself on long codes
-        await queue_outbound(
-            session,
-            services.jobs,
-            conversation,
-            author="system",
-            text=OrganizationSettings.from_json(organization.settings).help_text,
-            notice="help",
-            reply_to=received.message_id,
-        )
+def _help_answer(services: Services) -> WithinIntake:
+    """HELP's answer, for intake to store with a new HELP (a repeat has its answer)."""
+
+    async def answer(session: AsyncSession, received: Received) -> None:
+        if not received.duplicate:
+            await _answer_help(session, services, received)
+
+    return answer
+
+
+async def _answer_help(session: AsyncSession, services: Services, received: Received) -> None:
+    conversation = await session.get(Conversation, received.conversation_id)
+    assert conversation is not None
+    organization = await session.get(Organization, conversation.organization_id)
+    assert organization is not None
+    if await consent.opted_out_at(
+        session, conversation.organization_id, conversation.address_kind, conversation.address
+    ):
+        return  # nothing may be sent; Twilio answers HELP itself on long codes
+    await queue_outbound(
+        session,
+        services.jobs,
+        conversation,
+        author="system",
+        text=OrganizationSettings.from_json(organization.settings).help_text,
+        notice="help",
+        reply_to=received.message_id,
+    )

@@ -19,7 +19,7 @@ from gateway.errors import BadInput, Forbidden
 from gateway.inputs import form_fields, query_id
 from gateway.web import app_services
 from messaging.twilio.addresses import parse_address
-from messaging.twilio.inbound import after_receive
+from messaging.twilio.inbound import receive
 from messaging.twilio.lines import find_for_webhook, refuse_unregistered
 from messaging.twilio.models import TwilioAccount, TwilioMessagePart
 from messaging.twilio.outbound import STATUS_PATH
@@ -94,8 +94,7 @@ async def incoming() -> ResponseReturnValue:
         raise BadInput("From and To must both be WhatsApp addresses, or both phone numbers")
     channel = services.channels.get(sender.channel)
     for inbound in channel.parse(line.organization_id, form.to_dict()):
-        received = await state.intake.receive(inbound)
-        await after_receive(services, inbound, received)
+        await receive(services, state.intake, inbound)
     return _twiml()
 
 

@@ -401,15 +401,14 @@ async def receive(
 ) -> Any:
     """Take an incoming message through the channel's parser and intake, as the webhook
     does after verifying it; returns intake's `Received`."""
-    from messaging.twilio.inbound import after_receive, parse_webhook
+    from messaging.twilio.inbound import parse_webhook
+    from messaging.twilio.inbound import receive as receive_verified
     from tests.support.factories import intake_for
 
     prefix = "whatsapp:" if channel == "whatsapp" else ""
     params = incoming_params(account, from_=prefix + from_, to=prefix + to, body=body, **extra)
     inbound = parse_webhook(channel, organization_id, params)
-    received = await intake_for(services).receive(inbound)
-    await after_receive(services, inbound, received)
-    return received
+    return await receive_verified(services, intake_for(services), inbound)
 
 
 async def messages_in(services: Any, conversation_id: int) -> list[Any]:

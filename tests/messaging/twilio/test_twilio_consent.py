@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from quart import Quart
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from gateway import consent
 from gateway.consent import consent_for
@@ -20,25 +21,32 @@ from gateway.delivery import deliver_message
 from gateway.errors import PermanentDeliveryError
 from gateway.events import org_channel
 from gateway.messages import OutboundMessage
-from gateway.models import Conversation, Message, Organization, Transition
+from gateway.models import Conversation, Message, Organization, Transition, utcnow
+from gateway.org_settings import OrganizationSettings
 from gateway.outbound import queue_outbound
 from gateway.reachability import unreachable_reason
+from gateway.reconciler import reconcile
 from gateway.runtime import Services
 from handoff import actions
 from handoff.ai.turn import ai_turn
 from handoff.routing import route_message
+from messaging.twilio import inbound
 from tests.support.api import logged_in
 from tests.support.factories import make_agent, make_org
 from tests.support.fake_twilio import (
     BUSINESS,
     CUSTOMER,
+    PUBLIC_URL,
     Account,
     FakeTwilio,
+    incoming_params,
     messages_in,
     post_signed,
     receive,
     status_params,
 )
+
+INBOUND_URL = PUBLIC_URL + "/twilio/sms"
 
 
 async def conversation_of(services: Services, conversation_id: int) -> Conversation:
@@ -371,3 +379,45 @@ async def test_twilio_error_21610_in_a_status_callback_records_the_opt_out(
     assert answer.status_code == 200
     why = await reason(twilio_services, received.conversation_id)
     assert why is not None and "21610" in why
+
+
+async def test_help_whose_request_died_before_its_answer_is_answered_once_on_twilios_retry(
+    twilio_app: Quart,
+    twilio_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    business_number: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request that brought a HELP died before its answer was queued (storing the answer
+    fails once, as when the process stops there). Twilio sends the webhook again: the
+    customer gets the help text once, however often Twilio repeats it, and a reconciler
+    pass long after (every job lost meanwhile) sends nothing more."""
+    queue_answer, failures = inbound.queue_outbound, []
+
+    async def dying_once(*args: Any, **kwargs: Any) -> Message:
+        if not failures:
+            failures.append("the request died here")
+            raise ConnectionError("the database connection was lost")
+        return await queue_answer(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "queue_outbound", dying_once)
+    client = twilio_app.test_client()
+    params = incoming_params(account, from_=CUSTOMER, to=BUSINESS, body="HELP")
+
+    died = await post_signed(client, INBOUND_URL, params, account.token)
+    retried = [await post_signed(client, INBOUND_URL, params, account.token) for _ in range(2)]
+    stale = utcnow() - timedelta(minutes=5)
+    async with twilio_services.db.transaction() as session:
+        await session.execute(update(Message).values(created_at=stale, updated_at=stale))
+    twilio_services.jobs.redis.flushdb()
+    await reconcile(twilio_services)
+    async with twilio_services.db.transaction() as session:
+        [help_request] = await session.scalars(select(Message).where(Message.author == "customer"))
+    assert await route_message(twilio_services, help_request.id) == "no-reply"
+    assert await deliver_pending(twilio_services, help_request.conversation_id) == ["queued"]
+
+    assert died.status_code == 500 and failures
+    assert [answer.status_code for answer in retried] == [200, 200]
+    help_text = OrganizationSettings().help_text
+    assert [sent.get("Body") for sent in fake_twilio.messages()] == [help_text]
