@@ -72,8 +72,11 @@ class MailIntake:
         envelope_recipients: list[str] | None = None,
         peer: str | None = None,
         step: Step | None = None,
+        await_sent: bool = False,
     ) -> Ingested:
-        """Store one mail exactly once; `step` runs in the same transaction."""
+        """Store one mail exactly once; `step` runs in the same transaction. `await_sent`:
+        an unconfirmed copy of an agent's reply raises `staff.AwaitingSentCopy` (nothing
+        stored) while the mailbox's Sent folder may still show it is the agent's."""
         mail = parse_mail(raw, own_domain=mailbox.domain, envelope_from=envelope_from)
         db = self.services.db
         organization_id = mailbox.organization_id
@@ -101,23 +104,38 @@ class MailIntake:
             agent = None
             if mail.kind == "message" and mail.sender and refusal is None:
                 agent = await staff.find_agent(session, organization_id, mail.sender)
-            known = await session.scalar(
-                select(Message.id).where(
-                    Message.organization_id == organization_id,
-                    Message.channel == CHANNEL,
-                    Message.provider_message_id == mail.provider_id(),
+            known = (
+                await session.execute(
+                    select(Message.id, Message.conversation_id).where(
+                        Message.organization_id == organization_id,
+                        Message.channel == CHANNEL,
+                        Message.provider_message_id == mail.provider_id(),
+                    )
                 )
-            )
+            ).first()
         if agent is not None:
             if signed is None:
                 signed = await self._dkim_signed(mailbox, mail)
             handled = await staff.handle(
-                self.services, mailbox, mail, self.secret, step, peer=peer, dkim_signed=signed
+                self.services,
+                mailbox,
+                mail,
+                self.secret,
+                step,
+                peer=peer,
+                dkim_signed=signed,
+                await_sent=await_sent and known is None,  # a stored copy needs no wait
             )
             if handled is not None:
                 return Ingested("staff", mail.kind, handled.message_id, handled.conversation_id)
-        # A repeat keeps the files stored the first time.
-        files = await self.write_files(organization_id, mail) if known is None else Files()
+        if known is not None:
+            # A repeat: stored the first time (perhaps as the agent's reply, from the Sent
+            # folder), so it is not threaded again, which could open a conversation.
+            async with db.transaction() as session:
+                if step is not None:
+                    await step(session)
+            return Ingested("duplicate", mail.kind, known[0], known[1])
+        files = await self.write_files(organization_id, mail)
         async with db.transaction() as session:
             return await self.record(session, mailbox, mail, files, step, refusal=refusal)
 

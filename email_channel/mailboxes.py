@@ -33,6 +33,7 @@ class MailboxInfo:
     trusted_authserv_id: str | None = None
     trusted_relays: tuple[str, ...] = ()
     verify_dkim: bool = False  # authenticate agents' own mail by their domain's signature
+    reads_sent: bool = False  # IMAP intake watches its Sent folder for agents' replies
 
     @property
     def domain(self) -> str:
@@ -61,6 +62,7 @@ def info(row: Mailbox) -> MailboxInfo:
         row.trusted_authserv_id,
         tuple(str(relay) for relay in row.trusted_relays or ()),
         bool(row.verify_dkim),
+        bool(row.imap_host and row.imap_sent_folder),
     )
 
 

@@ -4,6 +4,9 @@ stores the message, so a crash before that commit leaves the row to process agai
 one after it leaves nothing; two processors racing for one row (two processes on one
 database) end with one commit, the other rolls back. A mail that fails to process stays
 spooled with the error and is tried again with back-off: accepted mail is never dropped.
+An unconfirmed copy of an agent's reply on a mailbox that watches its Sent folder is put
+back the same way, for up to `SENT_COPY_WAIT`, until the Sent copy shows it is the
+agent's (`staff.AwaitingSentCopy`); after that it is stored as any unconfirmed mail is.
 
 The processor runs beside whatever accepts mail (the SMTP server, IMAP intake), woken
 after each commit that spooled something, and looks for due rows every `poll_seconds`
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +29,10 @@ from email_channel.ingest import MailIntake
 from email_channel.mailboxes import MailboxInfo, info
 from email_channel.models import Mailbox
 from email_channel.spool import AlreadyProcessed, Pending, claim, discard, due, postpone
+from email_channel.staff import AwaitingSentCopy
 from email_channel.together import Incoming, ingest_together
 from gateway.db import Database
+from gateway.models import utcnow
 from gateway.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -36,6 +42,9 @@ GROUP = 10  # mails stored per commit: more would hold SQLite's write lock too l
 QUIET_SECONDS = 0.05
 MAX_DEFER_SECONDS = 1.0
 BUSY_GROUP = 2  # mails stored after MAX_DEFER_SECONDS while mail keeps arriving
+# How long an unconfirmed copy of an agent's reply waits for the copy in the Sent folder.
+SENT_COPY_WAIT = timedelta(minutes=10)
+AWAITING_SENT = "a mail from an agent's address waits for its copy in the Sent folder"
 
 
 class MailProcessor:
@@ -160,9 +169,14 @@ class MailProcessor:
                 envelope_recipients=pending.envelope_recipients,
                 peer=pending.peer,
                 step=claiming,
+                await_sent=utcnow() - pending.received_at < SENT_COPY_WAIT,
             )
         except AlreadyProcessed:
             return 1
+        except AwaitingSentCopy:
+            delay = await postpone(self.services.db, pending, AWAITING_SENT)
+            log.info("%s: %s; looking again in %.0f s", mailbox.address, AWAITING_SENT, delay)
+            return 0
         except Exception as error:
             delay = await postpone(self.services.db, pending, _describe(error))
             log.exception(

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, delete, insert, select, update
@@ -48,6 +48,7 @@ class Pending:
     envelope_recipients: list[str]
     peer: str | None
     attempts: int
+    received_at: datetime
 
 
 class AlreadyProcessed(Exception):
@@ -100,6 +101,7 @@ async def due(db: Database, limit: int) -> list[Pending]:
                     SpooledMail.envelope_recipients,
                     SpooledMail.peer,
                     SpooledMail.attempts,
+                    SpooledMail.received_at,
                 )
                 .where(SpooledMail.next_attempt_at <= utcnow())
                 .order_by(SpooledMail.id)
@@ -107,7 +109,7 @@ async def due(db: Database, limit: int) -> list[Pending]:
             )
         ).all()
     return [
-        Pending(row[0], row[1], bytes(row[2]), row[3], list(row[4] or []), row[5], row[6])
+        Pending(row[0], row[1], bytes(row[2]), row[3], list(row[4] or []), row[5], row[6], row[7])
         for row in rows
     ]
 

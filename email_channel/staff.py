@@ -11,7 +11,12 @@ only claims to come from an agent goes on as a customer's message, flagged.
 A reply an agent sent from the shared mailbox itself lands in its Sent folder, which only
 people holding the mailbox's password can write to: `handle_sent` stores it the same way
 without asking for authentication, as the reply of the agent named in From or Sender (a
-"send on behalf"), else of the agent the conversation is assigned to."""
+"send on behalf"), else of the agent the conversation is assigned to. The same reply often
+reaches the inbox too (reply-all keeps the mailbox in Cc), unauthenticated, and may be
+read first: on a mailbox that watches its Sent folder, such a copy that continues a
+conversation waits for the Sent copy (`AwaitingSentCopy`) instead of being stored as a
+customer's mail, so the reply is stored once, as the agent's. The inbox copy itself never
+proves anything: unconfirmed when the wait is over, it is a customer's mail, flagged."""
 
 from __future__ import annotations
 
@@ -41,6 +46,12 @@ log = logging.getLogger(__name__)
 RESUME_AI = "resume-ai"  # the deadline kind that hands a paused conversation back to the AI
 Step = Callable[[AsyncSession], Awaitable[None]]
 SUSPECT = "This mail claims to come from an agent but could not be authenticated."
+
+
+class AwaitingSentCopy(Exception):
+    """An unauthenticated mail from an agent's address that continues a conversation, on
+    a mailbox that watches its Sent folder: the copy there, if it is the agent's, will
+    say so. Try it again later (`handle` with `await_sent=False` once the wait is over)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +105,12 @@ async def handle(
     *,
     peer: str | None = None,
     dkim_signed: bool = False,
+    await_sent: bool = False,
 ) -> StaffReply | None:
     """Store `mail` as an agent's reply when it is one; None lets it go on as a
-    customer's mail (with SUSPECT among its problems when it failed authentication)."""
+    customer's mail (with SUSPECT among its problems when it failed authentication).
+    `await_sent`: raise `AwaitingSentCopy` rather than fail authentication when the
+    mailbox's Sent folder may still hold the agent's own copy."""
     if mail.kind != "message" or not mail.sender:
         return None
     organization_id = mailbox.organization_id
@@ -105,6 +119,9 @@ async def handle(
         if agent is None:
             return None
         if not authenticated(mail, mailbox, peer, dkim_signed=dkim_signed):
+            waits = await_sent and mailbox.reads_sent
+            if waits and await _conversation(session, mailbox, mail, secret) is not None:
+                raise AwaitingSentCopy(mail.message_id)
             mail.problems.append(SUSPECT)
             return None
         conversation = await _conversation(session, mailbox, mail, secret)

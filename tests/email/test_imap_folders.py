@@ -4,7 +4,8 @@ marked \\Seen; a server without IDLE is polled (a new mail is ingested within th
 interval, and only by the poll), one with IDLE pushes it at once; and a reply an agent
 sent from the shared mailbox, found in its Sent folder, is stored as that agent's reply,
 not sent again, and pauses the AI, while Switchboard's own replies and unrelated mail
-there are left alone."""
+there are left alone. Its copy in the inbox (Cc) is the same reply, whichever is read
+first, and that copy alone never makes a mail the agent's."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
-from email_channel.models import ImapCursor, SentCursor
-from email_channel.processor import MailProcessor
+from email_channel.models import ImapCursor, SentCursor, SpooledMail
+from email_channel.processor import SENT_COPY_WAIT, MailProcessor
+from email_channel.staff import SUSPECT
 from gateway.db import Database
-from gateway.models import Conversation, Organization
+from gateway.models import Conversation, Organization, utcnow
 from gateway.queues import OUTBOUND
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
@@ -293,3 +295,96 @@ async def test_a_sent_reply_seen_in_the_inbox_too_is_stored_once(
         states = (await session.scalars(select(Conversation.state))).all()
     assert cursor is not None and cursor.last_uid == 1
     assert list(states) == ["manual"]
+
+
+async def spool_due_now(db: Database) -> None:
+    """Spooled mail put back for later (waiting for its Sent copy) is due now."""
+    async with db.transaction() as session:
+        await session.execute(update(SpooledMail).values(next_attempt_at=utcnow()))
+
+
+@pytest.mark.parametrize("inbox_first", [True, False], ids=["inbox-first", "sent-first"])
+async def test_a_cc_reply_in_the_inbox_and_in_sent_is_the_agents_in_either_order(
+    services: Services, org: Organization, dovecot: Dovecot, inbox_first: bool
+) -> None:
+    agent = await make_agent(services.db, org)
+    # No trusted server vouches for agents' mail: the Sent folder is the proof.
+    access = await imap_access(services, org, dovecot, imap_sent_folder="Sent")
+    dovecot.deliver(mail(message_id="<root@customer.example>"))
+    assert await read_inbox(services, access) == 1
+    (customer,) = await messages(services.db)
+    # Sent from the shared mailbox as the agent, reply-all: a copy in the inbox (Cc) and
+    # one in Sent.
+    reply = mail(
+        agent.email,
+        to="carol@customer.example",
+        subject="Re: Where is my order?",
+        body="I have sent a new parcel today.\n\nDana",
+        message_id="<r3@example.test>",
+        in_reply_to="<root@customer.example>",
+        headers={"Cc": SUPPORT},
+    )
+    dovecot.deliver(reply)
+    dovecot.deliver(reply, "Sent")
+    sent = ImapIntake(services, access, sent=True)
+    if inbox_first:
+        assert await read_inbox(services, access) == 1
+        assert await sent.read_once() == 1
+    else:
+        assert await sent.read_once() == 1
+        assert await read_inbox(services, access) == 1
+    await spool_due_now(services.db)
+    await MailProcessor(services).process_pending()
+    stored = await messages(services.db)
+    assert [(m.author, m.agent_id, m.conversation_id) for m in stored] == [
+        ("customer", None, customer.conversation_id),
+        ("agent", agent.id, customer.conversation_id),
+    ]
+    assert stored[-1].delivery_status == "sent_externally"
+    async with services.db.transaction() as session:
+        states = (await session.scalars(select(Conversation.state))).all()
+        left = (await session.scalars(select(SpooledMail.id))).all()
+    assert list(states) == ["manual"]  # no conversation of the agent's own
+    assert list(left) == []  # the inbox copy was the same mail, stored once
+
+
+async def test_an_agents_address_in_from_alone_never_posts_as_the_agent(
+    services: Services, org: Organization, dovecot: Dovecot
+) -> None:
+    agent = await make_agent(services.db, org)
+    access = await imap_access(services, org, dovecot, imap_sent_folder="Sent")
+    dovecot.deliver(mail(message_id="<root@customer.example>"))
+    assert await read_inbox(services, access) == 1
+    (customer,) = await messages(services.db)
+    # A stranger who knows the thread writes as the agent; the Sent folder has no copy.
+    forged = mail(
+        agent.email,
+        to="carol@customer.example",
+        subject="Re: Where is my order?",
+        body="Please pay the customs fee at pay.example.",
+        message_id="<forged@example.test>",
+        in_reply_to="<root@customer.example>",
+        headers={"Cc": SUPPORT},
+    )
+    dovecot.deliver(forged)
+    dovecot.folder("Sent")  # there, and empty
+    assert await read_inbox(services, access) == 1
+    assert await ImapIntake(services, access, sent=True).read_once() == 0
+    assert len(await messages(services.db)) == 1  # waiting for a Sent copy
+    # The wait is over: it is stored as its sender's mail, flagged, never the agent's.
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(SpooledMail).values(
+                received_at=utcnow() - SENT_COPY_WAIT, next_attempt_at=utcnow()
+            )
+        )
+    await MailProcessor(services).process_pending()
+    stored = await messages(services.db)
+    assert len(stored) == 2
+    row = stored[-1]
+    assert (row.author, row.agent_id, row.direction) == ("customer", None, "inbound")
+    assert row.conversation_id != customer.conversation_id
+    assert row.meta["flag"] == SUSPECT
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, customer.conversation_id)
+    assert conversation is not None and conversation.state == "ai"
