@@ -33,7 +33,6 @@ from email_channel.mailboxes import ImapAccess
 from email_channel.models import ImapCursor, SentCursor
 from email_channel.sent_folder import SentFolderIntake
 from email_channel.spool import Arrival, spool
-from gateway.models import utcnow
 from gateway.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -188,8 +187,7 @@ class ImapIntake:
                 self.access.mailbox.address,
                 self.folder,
             )
-            last_uid = 0
-            await cursors.reset(self.services.db, model, mailbox_id, uidvalidity)
+            last_uid = await cursors.reset(self.services.db, model, mailbox_id, uidvalidity)
         response = await self._check(client.uid_search("UID", f"{last_uid + 1}:*"), "SEARCH")
         uids = sorted(
             int(token)
@@ -249,13 +247,7 @@ class ImapIntake:
         last = fetched[-1][0]
         async with self.services.db.transaction() as session:
             await spool(session, [Arrival(mailbox_id, raw) for _, raw in fetched], ids=False)
-            cursor = await session.get(ImapCursor, mailbox_id)
-            if cursor is None:
-                session.add(
-                    ImapCursor(mailbox_id=mailbox_id, uidvalidity=uidvalidity, last_uid=last)
-                )
-            elif cursor.uidvalidity != uidvalidity or cursor.last_uid < last:
-                cursor.uidvalidity, cursor.last_uid, cursor.updated_at = uidvalidity, last, utcnow()
+            await cursors.advance(ImapCursor, mailbox_id, uidvalidity, last)(session)
 
     async def _fetch(self, client: IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
         """(UID, raw mail) of the wanted UIDs the server still has, in UID order."""

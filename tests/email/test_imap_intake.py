@@ -2,7 +2,8 @@
 idle, three mails delivered while it is down, restarted: the three are ingested once, in
 UID order; a recreated folder (new UIDVALIDITY) is read again without duplicates; mail
 already marked \\Seen is ingested; a cursor at the last UID re-ingests nothing; the
-cursor moves only with the spooled batch it covers; what /healthz says follows the reader."""
+cursor moves only with the spooled batch it covers, and never back when two readers
+overlap (what they both spooled is stored once); what /healthz says follows the reader."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.util import await_only
 
 from email_channel import health, imap_intake
+from email_channel import imap_cursors as cursors
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
 from email_channel.models import ImapCursor, SpooledMail
@@ -232,3 +235,91 @@ async def report_when(
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"the health report never matched: {found}")
+
+
+async def cursor_of(db: Database, mailbox_id: int) -> tuple[int, int]:
+    async with db.transaction() as session:
+        cursor = await session.get(ImapCursor, mailbox_id)
+    assert cursor is not None
+    return cursor.uidvalidity, cursor.last_uid
+
+
+async def test_two_readers_of_a_recreated_folder_read_it_once(
+    services: Services, access: ImapAccess, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two readers of one mailbox (the lock ran out during a long first read) both find
+    a new UIDVALIDITY; the one held before starting the folder again must not take the
+    cursor back from the one that read it to its end meanwhile."""
+    for n in (1, 2):
+        dovecot.deliver(numbered(n))
+    assert await ImapIntake(services, access).read_once() == 2
+    old, _ = await cursor_of(services.db, access.mailbox.id)
+    dovecot.stop()
+    dovecot.renumber(old + 1000)
+    dovecot.deliver(numbered(3))
+    dovecot.start()
+    held, go = asyncio.Event(), asyncio.Event()
+    reset = cursors.reset
+
+    async def held_reset(*args: Any) -> Any:
+        if not held.is_set():  # the first reader only
+            held.set()
+            await go.wait()
+        return await reset(*args)
+
+    monkeypatch.setattr(cursors, "reset", held_reset)
+    slow = asyncio.create_task(ImapIntake(services, access).read_once())
+    try:
+        await held.wait()  # it found the new UIDVALIDITY and waits to start the folder again
+        assert await ImapIntake(services, access).read_once() == 3
+    finally:
+        go.set()
+    spooled_again = await slow
+    # Whatever was spooled twice is stored once.
+    await MailProcessor(services).process_pending()
+    assert sorted(m.text for m in await messages(services.db)) == [
+        f"Mail number {n}" for n in (1, 2, 3)
+    ]
+    assert await cursor_of(services.db, access.mailbox.id) == (old + 1000, 3)
+    assert spooled_again == 0  # it went on from the other reader's cursor
+
+
+async def test_a_reader_held_before_its_cursor_write_never_moves_it_back(
+    services: Services, access: ImapAccess, dovecot: Dovecot
+) -> None:
+    """One reader's batch transaction is held just before it writes the cursor while a
+    second reader spools further and commits: the first one's commit leaves the cursor
+    where the second put it."""
+    if services.db.dialect != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time: none can straddle another")
+    dovecot.deliver(numbered(1))
+    assert await ImapIntake(services, access).read_once() == 1
+    for n in (2, 3):
+        dovecot.deliver(numbered(n))
+    held, go = asyncio.Event(), asyncio.Event()
+
+    def hold_first_cursor_write(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().startswith("UPDATE email_imap_cursors") and not held.is_set():
+            held.set()
+            await_only(go.wait())  # in SQLAlchemy's greenlet: the event loop runs on
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", hold_first_cursor_write)
+    try:
+        slow = asyncio.create_task(ImapIntake(services, access).read_once())
+        await held.wait()  # mails 2 and 3 spooled, its cursor write to 3 not yet made
+        for n in (4, 5):
+            dovecot.deliver(numbered(n))
+        assert await ImapIntake(services, access).read_once() == 4  # 2 to 5, committed
+        go.set()
+        assert await slow == 2
+    finally:
+        go.set()
+        event.remove(engine, "before_cursor_execute", hold_first_cursor_write)
+    # Whatever was spooled twice is stored once.
+    await MailProcessor(services).process_pending()
+    assert sorted(m.text for m in await messages(services.db)) == [
+        f"Mail number {n}" for n in (1, 2, 3, 4, 5)
+    ]
+    assert (await cursor_of(services.db, access.mailbox.id))[1] == 5
+    assert await ImapIntake(services, access).read_once() == 0  # nothing read again
