@@ -2,19 +2,21 @@
 (`pending`, `retrying`) while its one job, named after the row (`gateway.queues.
 keyed_job_id`), waits in Redis. When the row has not moved for LOST_AFTER and Redis holds no
 waiting job for it, the job was lost: Redis restarted, or a worker died holding it. Those
-rows are sent again within a minute, not after the longest retry back-off. A row left
-`sending` by a worker that died mid-attempt is resolved too: a webhook delivery is sent
-again (receivers de-duplicate on its delivery id), while a message, which may or may not
-have reached the customer, is marked failed for an agent to look at rather than sent twice.
-An AI turn an inbound message still awaits (`Message.ai_turn_version`) is run again the same
-way; storing a turn is claimed once per message, so a turn run twice answers once."""
+rows are sent again within a minute, not after the longest retry back-off; each is claimed
+first, so two reconciler passes at once queue it once. A row left `sending` by a worker
+that died mid-attempt is resolved too: a webhook delivery is sent again (receivers
+de-duplicate on its delivery id), while a message, which may or may not have reached the
+customer, is marked failed for an agent to look at rather than sent twice. An AI turn an
+inbound message still awaits (`Message.ai_turn_version`) is run again the same way, and
+claimed the same way; storing a turn is claimed once per message, so a turn run twice
+answers once."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 
 from gateway.models import Conversation, Message
 from gateway.queues import ANSWER_MESSAGE, DELIVER, DELIVER_WEBHOOK, keyed_job_id
@@ -51,60 +53,73 @@ async def without_waiting_job(services: Services, job: str, rows: list[int]) -> 
 
 async def lost_webhooks(services: Services, now: datetime) -> list[int]:
     """Deliveries to send again: waiting with no job, or interrupted mid-attempt (moved
-    back to `retrying` here). Each is claimed, so that of two passes at once only one
-    queues it: the claim takes a row only while it is as the pass found it, still waiting
-    (or still in the attempt that went stale) and unchanged since. Another pass may have
-    queued it meanwhile, or sent it again, and that job or attempt is left alone."""
+    back to `retrying` here). Each is claimed (`_claim`): another pass may have queued it
+    meanwhile, or sent it again, and that job or attempt is left alone."""
     stale, before = now - WEBHOOK_SENDING_STALE, now - LOST_AFTER
     async with services.db.read() as session:
         interrupted = list(await session.scalars(_WEBHOOKS_SENDING, {"before": stale}))
         waiting = list(await session.scalars(_WEBHOOKS_WAITING, {"before": before}))
-    moved = await _claim_webhooks(
+    moved = await _claim(
         services,
+        WebhookDelivery,
         interrupted,
-        WebhookDelivery.status == "sending",
-        stale,
+        and_(WebhookDelivery.status == "sending", WebhookDelivery.updated_at <= stale),
         updated_at=now,
         status="retrying",
         last_error="The attempt was interrupted; it is sent again.",
     )
     unqueued = await without_waiting_job(services, DELIVER_WEBHOOK, waiting)
-    claimed = await _claim_webhooks(
-        services, unqueued, WebhookDelivery.status.in_(WAITING), before, updated_at=now
+    claimed = await _claim(
+        services,
+        WebhookDelivery,
+        unqueued,
+        and_(WebhookDelivery.status.in_(WAITING), WebhookDelivery.updated_at <= before),
+        updated_at=now,
     )
     return moved + claimed
 
 
-async def _claim_webhooks(
+async def _claim(
     services: Services,
+    table: type[WebhookDelivery] | type[Message],
     rows: list[int],
     still: ColumnElement[bool],
-    before: datetime,
     **values: object,
 ) -> list[int]:
-    """The rows this pass takes: those where `still` holds and that have not changed since
-    `before`, written with `values` (a new `updated_at` among them, so no other pass that
-    found them takes them too)."""
+    """The rows this pass takes, so that of two passes at once only one queues a row's job
+    again: those where `still` holds (the row is as the pass found it: in the same state,
+    its timestamp not moved since), written with `values` (that timestamp set to now among
+    them, so no other pass that found the row takes it too)."""
     if not rows:
         return []
     async with services.db.transaction() as session:
         claimed = await session.scalars(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(rows), still, WebhookDelivery.updated_at <= before)
+            update(table)
+            .where(table.id.in_(rows), still)
             .values(**values)
-            .returning(WebhookDelivery.id)
+            .returning(table.id)
             .execution_options(synchronize_session=False)
         )
         return sorted(claimed)
 
 
 async def lost_messages(services: Services, now: datetime) -> list[tuple[int, int]]:
-    """Outbound messages, as (message, conversation), waiting with no job."""
+    """Outbound messages, as (message, conversation), waiting with no job. Each is claimed
+    (`_claim`): with two jobs, a send that failed would be tried again at once by the
+    second instead of after its back-off."""
+    before = now - LOST_AFTER
     async with services.db.read() as session:
-        rows = (await session.execute(_MESSAGES_PENDING, {"before": now - LOST_AFTER})).all()
+        rows = (await session.execute(_MESSAGES_PENDING, {"before": before})).all()
     conversations = {int(message): int(conversation) for message, conversation in rows}
     lost = await without_waiting_job(services, DELIVER, list(conversations))
-    return [(message, conversations[message]) for message in lost]
+    claimed = await _claim(
+        services,
+        Message,
+        lost,
+        and_(Message.delivery_status == "pending", Message.updated_at <= before),
+        updated_at=now,
+    )
+    return [(message, conversations[message]) for message in claimed]
 
 
 async def interrupted_messages(services: Services, now: datetime) -> list[tuple[int, int]]:
@@ -138,9 +153,11 @@ async def interrupted_messages(services: Services, now: datetime) -> list[tuple[
 async def lost_turns(services: Services, now: datetime) -> list[tuple[int, int, int]]:
     """AI turns still owed with no job, as (message, conversation, version). A turn whose
     conversation left the AI, or moved to another ownership version, is obsolete: the
-    message stops waiting for it here."""
+    message stops waiting for it here. Each turn queued again is claimed (`_claim`), its
+    `routed_at` moved to now: with two jobs, two workers would each ask the model."""
+    before = now - TURN_LOST_AFTER
     async with services.db.read() as session:
-        rows = (await session.execute(_TURNS_OWED, {"before": now - TURN_LOST_AFTER})).all()
+        rows = (await session.execute(_TURNS_OWED, {"before": before})).all()
     owed = {
         int(message): (int(conversation), int(version))
         for message, conversation, version, state, current in rows
@@ -156,7 +173,14 @@ async def lost_turns(services: Services, now: datetime) -> list[tuple[int, int, 
                 .execution_options(synchronize_session=False)
             )
     lost = await without_waiting_job(services, ANSWER_MESSAGE, list(owed))
-    return [(message, *owed[message]) for message in lost]
+    claimed = await _claim(
+        services,
+        Message,
+        lost,
+        and_(Message.ai_turn_version.is_not(None), Message.routed_at <= before),
+        routed_at=now,
+    )
+    return [(message, *owed[message]) for message in claimed]
 
 
 # Read on every pass (every 2 s), so built once; the writes above happen only when needed.

@@ -214,7 +214,8 @@ class Message(Base):
     routed_at: Mapped[datetime | None]
     # An inbound message routed to the AI keeps the ownership version of the AI's turn it
     # awaits until that turn is stored (or found obsolete): the database, not Redis, knows
-    # which turns are owed, so a turn whose job was lost is run again (`gateway.lost_jobs`).
+    # which turns are owed, so a turn whose job was lost is run again (`gateway.lost_jobs`,
+    # which then moves `routed_at` to when it queued the turn again).
     ai_turn_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

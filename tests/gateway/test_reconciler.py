@@ -2,22 +2,35 @@
 deadlines, inbound messages never routed, AI turns still owed whose job is gone, sends
 whose job is gone (within a minute), sends a dead worker left half-done, and the sweeps of
 the channels (Twilio's re-fetch of media still pending is tested with the channel); a
-second worker's pass within the lock does nothing."""
+second worker's pass within the lock does nothing, and two passes at once (one outlasting
+the lock) queue or resolve each row once."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
-from gateway.models import Conversation, Deadline, Message, utcnow
-from gateway.queues import AI, DEADLINES, INTAKE, OUTBOUND
+from email_channel.ingest import MailIntake
+from gateway.db import Database
+from gateway.models import Conversation, Deadline, Message, Organization, utcnow
+from gateway.queues import AI, ANSWER_MESSAGE, DEADLINES, DELIVER, INTAKE, OUTBOUND, keyed_job_id
 from gateway.reconciler import LOCK_KEY, reconcile
 from gateway.runtime import Services
 from handoff import actions
+from handoff.ai import turn
 from handoff.ai.turn import ai_turn
 from handoff.routing import route_message
-from tests.support.factories import chat_message, intake_for, make_agent
+from tests.email.helpers import email_services, mail, support_mailbox
+from tests.support.factories import chat_message, intake_for, job_services, make_agent
+from tests.support.fake_llm import FakeLLM
+from tests.support.passes import overlapping_passes
+from tests.support.smtp_sink import SmtpSink
+from tests.support.worker import run_burst
 
 NOTHING = {
     "deadlines": 0,
@@ -213,4 +226,99 @@ async def test_a_job_a_killed_worker_took_off_the_queue_is_queued_again(
     assert counts["messages"] == 1
     assert sorted(job.args[0] for job in queue.get_jobs()) == sorted(
         [taken.message_id, still.message_id]
+    )
+
+
+async def test_two_passes_at_once_queue_a_lost_send_once_so_a_retry_keeps_its_back_off(
+    db: Database,
+    redis_url: str,
+    org: Organization,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers' passes overlap (one outlasted the reconciler's lock) and both find a
+    reply whose job was lost. Only one queues it again: with two jobs, the mail server's
+    "try again later" was followed at once by the second job, not after the back-off (the
+    send itself is claimed, so the customer never got it twice)."""
+    with SmtpSink(refuse_first=1) as sink:
+        async with email_services(db, redis_url, tmp_path, smtp_url=sink.url) as services:
+            mailbox = await support_mailbox(db, org)
+            received = await MailIntake(services).ingest(mailbox, mail())
+            assert received.conversation_id is not None
+            agent = await make_agent(db, org)
+            await actions.take_manual_control(services, agent, received.conversation_id)
+            reply = await actions.reply(services, agent, received.conversation_id, "On it")
+            services.jobs.redis.flushdb()  # the reply's job was lost (and nothing else waits)
+            async with db.transaction() as session:
+                await session.execute(update(Message).values(routed_at=utcnow()))
+                await session.execute(
+                    update(Message)
+                    .where(Message.id == reply.id)
+                    .values(updated_at=utcnow() - timedelta(seconds=31))
+                )
+            job_id = keyed_job_id(DELIVER, reply.id)
+            first, second = await overlapping_passes(services, job_id, monkeypatch)
+
+            assert first["deliveries"] + second["deliveries"] == 1
+            assert services.jobs.queue(OUTBOUND).get_job_ids() == [job_id]
+            await asyncio.to_thread(run_burst, db.url, redis_url, SWITCHBOARD_SMTP_URL=sink.url)
+            assert sink.refused == 1 and sink.messages == []  # the retry waits its back-off
+    async with db.transaction() as session:
+        waiting = await session.get(Message, reply.id)
+    assert waiting is not None
+    assert (waiting.delivery_status, waiting.delivery_attempts) == ("pending", 1)
+
+
+async def test_two_passes_at_once_queue_a_lost_ai_turn_once_so_the_model_is_asked_once(
+    db: Database, redis_url: str, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two passes at once both found an AI turn whose job was lost and queued its job
+    twice. Two workers took the copies together: the turn answered once, but the hosted
+    model was asked (and paid) twice."""
+    with FakeLLM(api_key="sk-test") as model:
+        model.answer_text("It ships tomorrow.").answer_text("It ships tomorrow.")
+        async with job_services(
+            db, redis_url, llm_base_url=model.base_url, llm_model="m", llm_api_key="sk-test"
+        ) as services:
+            received = await intake_for(services).receive(chat_message(org, "Where is it?"))
+            assert await route_message(services, received.message_id) == "ai"
+            services.jobs.redis.flushdb()  # the turn's job was lost
+            async with db.transaction() as session:
+                await session.execute(
+                    update(Message).values(routed_at=utcnow() - timedelta(minutes=5))
+                )
+            job_id = keyed_job_id(ANSWER_MESSAGE, received.message_id)
+            first, second = await overlapping_passes(services, job_id, monkeypatch)
+
+            assert first["turns"] + second["turns"] == 1
+            assert services.jobs.queue(AI).get_job_ids() == [job_id]
+            await each_job_by_a_worker_of_its_own(services, monkeypatch)
+        assert len(model.received()) == 1
+    async with db.transaction() as session:
+        answers = await session.scalars(
+            select(Message.text).where(
+                Message.conversation_id == received.conversation_id, Message.author == "ai"
+            )
+        )
+        assert list(answers) == ["It ships tomorrow."]
+
+
+async def each_job_by_a_worker_of_its_own(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run the AI queue's jobs at once, as that many workers would: each computes its
+    reply before any stores one."""
+    jobs = services.jobs.queue(AI).get_jobs()
+    computed, store = asyncio.Barrier(len(jobs)), turn.store_reply
+
+    async def store_when_all_computed(*args: Any, **kwargs: Any) -> int | None:
+        await computed.wait()
+        return await store(*args, **kwargs)
+
+    monkeypatch.setattr(turn, "store_reply", store_when_all_computed)
+    await asyncio.gather(
+        *(
+            ai_turn(services, conversation, version, message)
+            for message, conversation, version in (job.args for job in jobs)
+        )
     )

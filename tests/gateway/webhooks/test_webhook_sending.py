@@ -23,7 +23,7 @@ from gateway.errors import BadInput, TransientDeliveryError
 from gateway.lost_jobs import lost_webhooks
 from gateway.models import Organization, utcnow
 from gateway.queues import DELIVER_WEBHOOK, OUTBOUND, keyed_job_id
-from gateway.reconciler import LOCK_KEY, reconcile
+from gateway.reconciler import reconcile
 from gateway.runtime import Services
 from gateway.webhook_jobs import send_delivery
 from gateway.webhook_tables import WebhookDelivery, WebhookEndpoint
@@ -36,6 +36,7 @@ from tests.gateway.webhooks.webhook_support import (
     verify_switchboard,
 )
 from tests.support.factories import make_agent
+from tests.support.passes import overlapping_passes
 from tests.support.ports import free_port
 from tests.support.queued import queued_conversation
 from tests.support.worker import run_burst
@@ -418,23 +419,10 @@ async def test_two_reconciler_passes_at_once_queue_a_lost_delivery_once(
             .where(WebhookDelivery.id == delivery.id)
             .values(updated_at=utcnow() - timedelta(seconds=31))
         )
-    loop, waiting = asyncio.get_running_loop(), services.jobs.waiting
     job_id = keyed_job_id(DELIVER_WEBHOOK, delivery.id)
+    first, second = await overlapping_passes(services, job_id, monkeypatch)
 
-    def first_pass_meanwhile(ids: list[str]) -> set[str]:
-        """The second pass found the job missing; the first runs all through meanwhile."""
-        found = waiting(ids)
-        if job_id in ids:
-            monkeypatch.setattr(services.jobs, "waiting", waiting)
-            services.jobs.redis.delete(LOCK_KEY)  # the second pass outlasted its lock
-            first.append(asyncio.run_coroutine_threadsafe(reconcile(services), loop).result(30))
-        return found
-
-    first: list[dict[str, int]] = []
-    monkeypatch.setattr(services.jobs, "waiting", first_pass_meanwhile)
-    second = await reconcile(services)
-
-    assert first[0]["webhooks"] + second["webhooks"] == 1
+    assert first["webhooks"] + second["webhooks"] == 1
     assert services.jobs.queue(OUTBOUND).get_job_ids() == [job_id]
     await asyncio.to_thread(
         run_burst, services.db.url, redis_url, SWITCHBOARD_WEBHOOKS_ALLOW_PRIVATE="true"
