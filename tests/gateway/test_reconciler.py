@@ -8,12 +8,15 @@ the lock) queue or resolve each row once."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from email_channel.ingest import MailIntake
 from gateway.db import Database
@@ -322,3 +325,41 @@ async def each_job_by_a_worker_of_its_own(
             for message, conversation, version in (job.args for job in jobs)
         )
     )
+
+
+async def test_two_passes_at_once_fail_a_message_a_dead_worker_left_sending_once(
+    services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second pass found the message left `sending`; the first marked it failed
+    meanwhile. The second marks nothing: the message is marked and counted once."""
+    agent = await make_agent(services.db, org)
+    received = await intake_for(services).receive(chat_message(org, "hello"))
+    await actions.take_manual_control(services, agent, received.conversation_id)
+    reply = await actions.reply(services, agent, received.conversation_id, "on it")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == reply.id)
+            .values(delivery_status="sending", updated_at=utcnow() - timedelta(minutes=4))
+        )
+    services.jobs.redis.flushdb()
+    transaction = services.db.transaction
+    first: list[dict[str, int]] = []
+
+    @asynccontextmanager
+    async def first_pass_meanwhile() -> AsyncIterator[AsyncSession]:
+        """The second pass's first write, after its look: the first pass runs all through."""
+        monkeypatch.setattr(services.db, "transaction", transaction)
+        services.jobs.redis.delete(LOCK_KEY)  # the second pass outlasted its lock
+        first.append(await reconcile(services))
+        async with transaction() as session:
+            yield session
+
+    monkeypatch.setattr(services.db, "transaction", first_pass_meanwhile)
+    second = await reconcile(services)
+
+    assert (first[0]["interrupted"], second["interrupted"]) == (1, 0)
+    async with services.db.transaction() as session:
+        message = await session.get(Message, reply.id)
+    assert message is not None
+    assert (message.delivery_status, message.error_code) == ("failed", "interrupted")
