@@ -128,6 +128,7 @@ async def handle(
         if conversation is None:
             mail.problems.append("An agent's mail matched no conversation.")
             return None
+        await _lock(session, conversation)
         return await _record(session, services, agent, conversation, mail, step)
 
 
@@ -150,6 +151,7 @@ async def handle_sent(
         conversation = await _conversation(session, mailbox, mail, secret)
         if conversation is None:
             return None
+        await _lock(session, conversation)
         agent = await find_agent(session, organization_id, mail.sender)
         if agent is None and on_behalf_of:
             agent = await find_agent(session, organization_id, on_behalf_of)
@@ -173,6 +175,15 @@ async def _conversation(
     organization_id = mailbox.organization_id
     thread = await find_thread(session, organization_id, mail, secret, sender=None)
     return thread.conversation or await _named_customer(session, organization_id, mail, mailbox)
+
+
+async def _lock(session: AsyncSession, conversation: Conversation) -> None:
+    """Lock the conversation and read it again before the reply decides anything by its
+    state (who takes over, from which state), as the relay does: a change of hands
+    committed meanwhile (the review window ending, say) is seen, and none can land before
+    this transaction ends. Otherwise, on PostgreSQL, a reply read in manual as the AI took
+    the conversation back left it with the AI, paused, with a `resume-ai` deadline."""
+    await session.refresh(conversation, with_for_update=True)
 
 
 async def _record(

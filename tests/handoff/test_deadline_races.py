@@ -15,6 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import conversation_actions
+from email_channel import staff
+from email_channel.ingest import MailIntake
+from email_channel.sent_folder import SentFolderIntake
 from gateway.errors import Conflict
 from gateway.events import org_channel
 from gateway.models import Conversation, Deadline, Message, Organization, utcnow
@@ -22,6 +25,7 @@ from gateway.runtime import Services
 from handoff import actions, deadline_actions
 from handoff.context import ConversationContext
 from handoff.deadline_actions import fire
+from tests.email.helpers import mail, support_mailbox
 from tests.support.factories import chat_message, intake_for, make_agent
 from tests.support.queued import queued_conversation
 
@@ -189,3 +193,97 @@ async def test_a_note_or_label_as_the_review_window_ends_leaves_the_ai_unpaused(
     assert [(u["state"], u["ai_paused_until"]) for u in updates] == (
         [("ai", None)] if change == "label" else []
     )
+
+
+@pytest.mark.parametrize("folder", ["inbox", "sent"])
+async def test_a_reply_from_the_agents_mail_client_as_the_review_window_ends_takes_over(
+    services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    """The review window runs out (its `resume-ai` deadline hands the conversation back to
+    the AI) as a reply the agent sent from their own mail client arrives, authenticated in
+    the inbox or found in the mailbox's Sent folder. The reply is a person taking over, so
+    it wins as it does when it comes a moment later: the conversation is under manual
+    control with a fresh window and that window's one `resume-ai` deadline. On PostgreSQL
+    the reply read the conversation in manual before the hand-back committed, and left it
+    with the AI, paused until a time to come, with a `resume-ai` deadline that could never
+    fire; on SQLite, where writers take turns, it waits for its turn meanwhile."""
+    agent = await make_agent(services.db, org)
+    mailbox = await support_mailbox(services.db, org, trusted_authserv_id="mx.shop.example")
+    received = await MailIntake(services).ingest(
+        mailbox, mail(message_id="<root@customer.example>")
+    )
+    conversation_id = received.conversation_id
+    assert conversation_id is not None
+    await actions.take_manual_control(services, agent, conversation_id)
+    window_end = await _due_now(services, conversation_id, "resume-ai")
+    reply = mail(
+        agent.email,
+        to="carol@customer.example",
+        subject="Re: Where is my order?",
+        in_reply_to="<root@customer.example>",
+        body="A new parcel went out today.",
+        headers={
+            "Authentication-Results": "mx.shop.example; dkim=pass header.d="
+            + agent.email.partition("@")[2]
+        },
+    )
+    resume, read = deadline_actions.ACTIONS["resume-ai"], asyncio.Event()
+    find, transaction = staff._conversation, services.db.transaction
+
+    async def reading(*args: Any) -> Conversation | None:
+        conversation = await find(*args)
+        read.set()
+        return conversation
+
+    def asking_for_a_turn() -> Any:
+        read.set()
+        return transaction()
+
+    if services.db.dialect == "postgresql":
+        monkeypatch.setattr(staff, "_conversation", reading)
+    else:
+        monkeypatch.setattr(services.db, "transaction", asking_for_a_turn)
+    replies: list[asyncio.Task[int | None]] = []
+
+    async def arrives() -> int | None:
+        if folder == "inbox":
+            return (await MailIntake(services).ingest(mailbox, reply)).message_id
+        stored = await SentFolderIntake(services, mailbox).ingest(reply, _no_step)
+        return None if stored is None else stored.message_id
+
+    async def resume_as_the_reply_arrives(
+        session: AsyncSession, services: Services, conversation: Conversation
+    ) -> None:
+        replies.append(asyncio.create_task(arrives()))
+        await read.wait()
+        await resume(session, services, conversation)
+
+    monkeypatch.setitem(deadline_actions.ACTIONS, "resume-ai", resume_as_the_reply_arrives)
+    assert await fire(services, window_end.id) == "fired"
+    [message_id] = await asyncio.gather(*replies)
+
+    assert message_id is not None
+    async with services.db.transaction() as session:
+        after = await session.get(Conversation, conversation_id)
+        assert after is not None and after.ai_paused_until is not None
+        pending = (
+            await session.execute(
+                select(Deadline.kind, Deadline.ownership_version, Deadline.due_at).where(
+                    Deadline.conversation_id == conversation_id,
+                    Deadline.fired_at.is_(None),
+                    Deadline.cancelled_at.is_(None),
+                )
+            )
+        ).all()
+        stored = await session.get(Message, message_id)
+        assert stored is not None
+    assert (after.state, after.assigned_agent_id) == ("manual", agent.id)
+    assert after.ai_paused_until > utcnow()
+    assert [tuple(row) for row in pending] == [
+        ("resume-ai", after.ownership_version, after.ai_paused_until)
+    ]
+    assert (stored.author, stored.agent_id) == ("agent", agent.id)
+
+
+async def _no_step(session: AsyncSession) -> None:
+    """Where the Sent folder's cursor would move."""
