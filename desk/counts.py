@@ -1,70 +1,56 @@
-"""The queue's badge counts, in one statement. The views people work (Waiting, Mine,
-Assigned, Manual, needs attention) are counted exactly, from index ranges of
-`(organization, state, needs_attention, assignee)`; the two that grow without bound (AI
-active, Resolved) stop at `COUNT_CAP`, so the cost stays flat however many conversations
-an organization keeps, and the answer says which counts stopped ("10,000+")."""
+"""The queue's badge counts, exact, in one statement: a sum over the rows that triggers keep
+in `conversation_counts` (see `gateway.conversation_counts`), filtered by channel, team
+and label as the lists are. The rows grow with the combinations of state, channel, team,
+label and agent an organization has, not with its conversations, so a badge costs the same
+at a million conversations as at a thousand."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.listing import OPEN_STATES, VIEWS, Filters, filter_conditions
-from gateway.models import Agent, Conversation
+from desk.listing import OPEN_STATES, VIEWS, Filters
+from gateway.models import Agent, ConversationCount
 from gateway.ownership import State
 
-COUNT_CAP = 10_000
+_WORKED = (State.QUEUED.value, State.ASSIGNED.value, State.MANUAL.value)
+_VIEW_OF_STATE = {State.QUEUED.value: "waiting"}
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    counts: dict[str, int]
-    capped: list[str]  # views whose count stopped at COUNT_CAP ("10,000+")
-
-
-async def counts(session: AsyncSession, agent: Agent, filters: Filters) -> Counts:
+async def counts(session: AsyncSession, agent: Agent, filters: Filters) -> dict[str, int]:
     """The badge of every view (filtered as the lists are, but without a search)."""
-    where = filter_conditions(agent.organization_id, filters)
-    is_mine = Conversation.assigned_agent_id == agent.id
-    working = (
+    rows = (
         select(
-            Conversation.state,
-            func.count(),
-            func.sum(_flag(is_mine)),
+            ConversationCount.state,
+            ConversationCount.needs_attention,
+            ConversationCount.agent_id,
+            func.sum(ConversationCount.delta),
         )
-        .where(
-            *where,
-            Conversation.state.in_([State.QUEUED.value, State.ASSIGNED.value, State.MANUAL.value]),
+        .where(*_conditions(agent.organization_id, filters))
+        .group_by(
+            ConversationCount.state, ConversationCount.needs_attention, ConversationCount.agent_id
         )
-        .group_by(Conversation.state)
     )
-    found = {view: 0 for view in VIEWS}
-    for state, total, own in await session.execute(working):
-        found[{"queued": "waiting"}.get(state, state)] = int(total or 0)
-        found["mine"] += int(own or 0)
-
-    def capped(*conditions: ColumnElement[bool]) -> Any:
-        rows = select(Conversation.id).where(*where, *conditions).limit(COUNT_CAP)
-        return select(func.count()).select_from(rows.subquery()).scalar_subquery()
-
-    ai, resolved, attention = (
-        await session.execute(
-            select(
-                capped(Conversation.state == State.AI.value),
-                capped(Conversation.state == State.RESOLVED.value),
-                capped(Conversation.state.in_(OPEN_STATES), Conversation.needs_attention.is_(True)),
-            )
-        )
-    ).one()
-    found["ai"], found["resolved"] = int(ai), int(resolved)
-    found["needs_attention"] = int(attention)
-    found["all"] = sum(found[view] for view in ("waiting", "assigned", "manual", "ai", "resolved"))
-    over = [view for view in ("ai", "resolved", "needs_attention") if found[view] >= COUNT_CAP]
-    return Counts(found, over + (["all"] if over else []))
+    found = dict.fromkeys(VIEWS, 0)
+    for state, needs_attention, agent_id, total in await session.execute(rows):
+        count = int(total or 0)
+        found["all"] += count
+        view = _VIEW_OF_STATE.get(state, state)
+        if view in found:
+            found[view] += count
+        if state in _WORKED and agent_id == agent.id:
+            found["mine"] += count
+        if state in OPEN_STATES and needs_attention:
+            found["needs_attention"] += count
+    return found
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
+def _conditions(organization_id: int, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions = [ConversationCount.organization_id == organization_id]
+    if filters.channel:
+        conditions.append(ConversationCount.channel == filters.channel)
+    if filters.team_id is not None:
+        conditions.append(ConversationCount.team_id == filters.team_id)
+    if filters.label:
+        conditions.append(ConversationCount.label == filters.label)
+    return conditions

@@ -101,8 +101,6 @@ COUNTS = schema(
             all=INTEGER,
             needs_attention=INTEGER,
         ),
-        capped=array({"type": "string", "description": "views whose count reached cap"}),
-        cap=INTEGER,
         server_time=TIMESTAMP,
     ),
 )

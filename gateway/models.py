@@ -393,6 +393,29 @@ class ConversationRead(Base):
     read_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConversationCount(Base):
+    """A number of conversations with one combination of the columns the queue's badges
+    count by. Never written by the application: triggers on `conversations` (migration
+    0020) add a row of +1 for each conversation inserted and of -1 for each deleted, and
+    both for an update that changes one of these columns, in the same transaction as the
+    change. `gateway.conversation_counts.fold` sums them into one row per combination.
+    A migration that rebuilds `conversations` must create the triggers again."""
+
+    __tablename__ = "conversation_counts"
+    __table_args__ = (Index("ix_conversation_counts_organization", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ID)
+    state: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[int | None] = mapped_column(ID)
+    label: Mapped[str | None] = mapped_column(String(120))
+    agent_id: Mapped[int | None] = mapped_column(ID)  # the conversation's assigned agent
+    needs_attention: Mapped[bool] = mapped_column(Boolean)
+    delta: Mapped[int] = mapped_column(Integer)
+    folded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # Indexes for the queue's lists, counts and the dashboard (migration 0004). The search
 # indexes on PostgreSQL (pg_trgm) live only in the migration: they need the extension.
 Index(

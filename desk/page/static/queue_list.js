@@ -21,7 +21,6 @@
 
   var list = { view: "waiting", channel: "", team: "", label: "", q: "", cursors: [null], page: 0, next: null, items: [] };
   var counts = {};
-  var capped = [];  /* views whose count stopped at the server's cap: "10k+" */
   var cursor = -1; // keyboard position in the list
   var reloadTimer = null;
   var loadingList = null;
@@ -127,9 +126,8 @@
     }
     SB.keepSame(SB.$("#conv-list"), rows, function (node) { return node.getAttribute("data-conversation-id"); });
     var total = list.q ? undefined : counts[list.view];
-    var more = capped.indexOf(list.view) >= 0;
-    SB.$("#list-total").textContent = total === undefined ? "" : (more ? "More than " : "") + SB.words.count(total, "conversation");
-    var pages = total === undefined || more ? null : Math.max(1, Math.ceil(total / SB.data.PAGE_SIZE));
+    SB.$("#list-total").textContent = total === undefined ? "" : SB.words.count(total, "conversation");
+    var pages = total === undefined ? null : Math.max(1, Math.ceil(total / SB.data.PAGE_SIZE));
     SB.$("#page-info").textContent = "Page " + (list.page + 1) + (pages ? " of " + pages : "");
     SB.$("#page-prev").disabled = list.page <= 0;
     SB.$("#page-next").disabled = !list.next;
@@ -151,10 +149,9 @@
     Object.keys(VIEWS).forEach(function (name) {
       var badge = document.querySelector('[data-count="' + name + '"]');
       var value = counts[name] || 0;
-      var more = capped.indexOf(name) >= 0;
-      badge.textContent = (value > 9999 ? Math.round(value / 1000) + "k" : String(value)) + (more ? "+" : "");
+      badge.textContent = value > 9999 ? Math.round(value / 1000) + "k" : String(value);
       badge.classList.toggle("hot", (name === "waiting" || name === "needs_attention") && value > 0);
-      badge.setAttribute("aria-label", (more ? "more than " : "") + SB.words.count(value, "conversation"));
+      badge.setAttribute("aria-label", SB.words.count(value, "conversation"));
     });
     var waiting = counts.waiting || 0;
     document.title = (waiting ? "(" + waiting + ") " : "") + "Queue · Switchboard";
@@ -190,8 +187,7 @@
       list.items = page.items || [];
       list.next = page.next_cursor || null;
       if (!list.items.length && list.page > 0) { firstPage(); token.again = true; }
-      counts = answers[1].counts || answers[1];
-      capped = answers[1].capped || [];
+      counts = answers[1].counts;
       if (cursor >= list.items.length) cursor = list.items.length - 1;
       renderList();
       renderCounts();

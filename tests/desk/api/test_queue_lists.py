@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from quart import Quart
 
-from desk import counts as badge_counts
 from gateway.models import Conversation, Team, utcnow
 from tests.desk.api.helpers import client_for, seed_conversation
 from tests.support.factories import make_agent
@@ -226,22 +225,3 @@ async def test_reading_a_conversation_clears_its_unread_mark(app: Quart, service
         f"/api/conversations/{seeded.conversation_id}/read", json={"message_id": 0}, headers=csrf
     )
     assert (await again.get_json())["last_read_message_id"] == seeded.message_id  # never back
-
-
-async def test_the_unbounded_views_counts_stop_at_the_cap(
-    app: Quart, services, org, monkeypatch
-) -> None:
-    db = services.db
-    agent = await make_agent(db, org)
-    monkeypatch.setattr(badge_counts, "COUNT_CAP", 2)
-    for _ in range(3):
-        await seed_conversation(db, org, state="resolved")
-    for _ in range(3):
-        await seed_conversation(db, org)
-    client, _ = await client_for(app, db, agent)
-
-    body = await (await client.get("/api/queue/counts")).get_json()
-
-    assert body["counts"]["waiting"] == 3  # worked views are exact
-    assert body["counts"]["resolved"] == 2
-    assert body["capped"] == ["resolved", "all"]
