@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from desk.search import few_matches, search_condition
+from desk.search import Matches, few_matches, search_condition
 from desk.serializers import queue_item
 from gateway.errors import BadInput
 from gateway.inputs import decode_json, parse_id
@@ -119,7 +119,11 @@ def view_of(conversation: Conversation, agent: Agent) -> str:
 
 
 def filter_conditions(
-    organization_id: int, filters: Filters, dialect: str = "sqlite", *, few: bool = False
+    organization_id: int,
+    filters: Filters,
+    dialect: str = "sqlite",
+    *,
+    matches: Matches | None = None,
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Conversation.organization_id == organization_id]
     if filters.channel:
@@ -129,7 +133,9 @@ def filter_conditions(
     if filters.label:
         conditions.append(Conversation.label == filters.label)
     if filters.query:
-        conditions.append(search_condition(organization_id, filters.query, dialect, few=few))
+        conditions.append(
+            search_condition(organization_id, filters.query, dialect, matches=matches)
+        )
     return conditions
 
 
@@ -166,12 +172,13 @@ def page_query(
     cursor: str | None,
     limit: int,
     *,
-    few: bool = False,
+    matches: Matches | None = None,
 ) -> Select[Conversation, str | None, str, str]:
     """The statement for one page of `view` (limit + 1 rows, to tell whether more follow);
-    `few`: a search with few matches, read from them (see desk.search)."""
+    `matches`: a search's few matches, looked up already, to read the page from (see
+    desk.search)."""
     order = _ORDERS.get(view, _DEFAULT_ORDER)
-    conditions = filter_conditions(agent.organization_id, filters, dialect, few=few)
+    conditions = filter_conditions(agent.organization_id, filters, dialect, matches=matches)
     condition = view_condition(view, agent)
     if condition is not None:
         conditions.append(condition)
@@ -213,12 +220,12 @@ async def list_page(
     order = _ORDERS.get(view, _DEFAULT_ORDER)
     dialect = _dialect(session)
     # SQLite has its own way to be read from the matches (the unary + in page_query)
-    few = (
-        filters.query is not None
-        and dialect == "postgresql"
-        and await few_matches(session, agent.organization_id, filters.query, dialect)
+    matches = (
+        await few_matches(session, agent.organization_id, filters.query, dialect)
+        if filters.query is not None and dialect == "postgresql"
+        else None
     )
-    query = page_query(agent, view, filters, dialect, cursor, limit, few=few)
+    query = page_query(agent, view, filters, dialect, cursor, limit, matches=matches)
     rows = (await session.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]

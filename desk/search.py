@@ -7,12 +7,12 @@ LIKE, which ignores case for ASCII letters by itself (lower() on every row would
 cost).
 
 A list is read in one of two ways. A term with few matches (a name, a number: the usual
-search) is read from its matches, `Conversation.id IN (the union of the lookups)`, and only
-those are sorted. A term that matches a large share of the conversations is cheaper read
-the other way, walking the view's order and testing each conversation until the page is
-full. PostgreSQL's planner cannot tell the two apart from its statistics (it walked a
-million conversations for a name that matched two), so `few_matches` asks first, with a
-count that stops at `FEW_MATCHES`."""
+search) is read from its matches, and only those are sorted. A term that matches a large
+share of the conversations is cheaper read the other way, walking the view's order and
+testing each conversation until the page is full. PostgreSQL's planner cannot tell the two
+apart from its statistics (it walked a million conversations for a name that matched two),
+so `few_matches` runs the lookups first, stopping after `FEW_MATCHES` rows; when they
+found no more, the page is read by the ids they returned, without looking up again."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from sqlalchemy import (
     CompoundSelect,
     Select,
     func,
+    literal,
     or_,
     select,
-    union,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,9 @@ from gateway.models import Contact, ContactIdentity, Conversation, Message
 MIN_TERM_CHARS = 2
 MAX_TERM_CHARS = 200
 FEW_MATCHES = 1_000  # up to this many matching rows, a list is read from the matches
+NARROW_ROWS = 2_000  # rows found by a term's identifier word, to be tested for the term
+MIN_IDENTIFIER_DIGITS = 4
+_DIGIT = re.compile(r"\d")
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{4,}")
 _PHONE_PUNCTUATION = re.compile(r"[\s().-]")
 
@@ -58,10 +61,24 @@ def clean_term(raw: str) -> str:
     return term
 
 
-def _contains(column: QueryableAttribute[Any], pattern: str, dialect: str) -> ColumnElement[bool]:
+def _contains(
+    column: ColumnElement[Any] | QueryableAttribute[Any], pattern: str, dialect: str
+) -> ColumnElement[bool]:
     if dialect == "sqlite":
         return column.like(pattern, escape="\\")
     return column.ilike(pattern, escape="\\")
+
+
+def identifier_word(term: str) -> str | None:
+    """In a term of several words, the one that looks like an identifier: four digits or
+    more, the most digits first (an order number, part of a phone number, the number in
+    "Hopper 48213"). Such a word is rare, while the common words' trigrams are most of
+    what a trigram index reads for the whole term."""
+    words = term.split()
+    if len(words) < 2:
+        return None
+    word = max(words, key=lambda w: (len(_DIGIT.findall(w)), len(w)))
+    return word if len(_DIGIT.findall(word)) >= MIN_IDENTIFIER_DIGITS else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,42 +86,90 @@ class _Lookups:
     """The three lookups of one search: contacts by name, contacts by address, and
     conversations by message text."""
 
-    by_name: Select[int]
-    by_address: Select[int]
-    by_text: Select[int]
+    by_name: Select[Any] | CompoundSelect[Any]
+    by_address: Select[Any] | CompoundSelect[Any]
+    by_text: Select[Any] | CompoundSelect[Any]
 
 
-def _lookups(organization_id: int, raw: str, dialect: str) -> _Lookups:
+def _lookups(organization_id: int, raw: str, dialect: str, *, narrow: bool = False) -> _Lookups:
+    """`narrow`: look names and texts up by the term's identifier word first (see
+    `_narrowed`)."""
     term = clean_term(raw)
     pattern = like_pattern(term)
     addresses = [pattern]
     if _PHONE_LIKE.fullmatch(term):
         addresses.append(like_pattern(_PHONE_PUNCTUATION.sub("", term)))
+    word = identifier_word(term) if narrow else None
+    in_names = Contact.organization_id == organization_id
+    in_texts = Message.organization_id == organization_id
     return _Lookups(
-        by_name=select(Contact.id).where(
-            Contact.organization_id == organization_id, _contains(Contact.name, pattern, dialect)
+        by_name=(
+            _narrowed(Contact.id, Contact.name, in_names, term, word, dialect)
+            if word
+            else select(Contact.id).where(in_names, _contains(Contact.name, pattern, dialect))
         ),
         by_address=select(ContactIdentity.contact_id).where(
             ContactIdentity.organization_id == organization_id,
             or_(*(_contains(ContactIdentity.address, p, dialect) for p in addresses)),
         ),
-        by_text=select(Message.conversation_id).where(
-            Message.organization_id == organization_id, _contains(Message.text, pattern, dialect)
+        by_text=(
+            _narrowed(Message.conversation_id, Message.text, in_texts, term, word, dialect)
+            if word
+            else select(Message.conversation_id).where(
+                in_texts, _contains(Message.text, pattern, dialect)
+            )
         ),
     )
 
 
+def _narrowed(
+    key: QueryableAttribute[int],
+    column: QueryableAttribute[Any],
+    in_organization: ColumnElement[bool],
+    term: str,
+    word: str,
+    dialect: str,
+) -> CompoundSelect[Any]:
+    """The rows whose `column` contains `term`, found by its identifier `word` first: the
+    rows containing the word (at most NARROW_ROWS + 1 of them), then those of them that
+    contain the whole term. "Hopper 48213" at a million customers: the index's entries for
+    "48213" instead of those for "hopper" too, 0.4 ms instead of 8. If the word is in more
+    rows than that, the whole term is looked up as usual instead, so nothing is missed.
+    One statement: the planner runs whichever branch the count of candidates allows."""
+    candidates = (
+        select(key.label("id"), column.label("found"))
+        .where(in_organization, _contains(column, like_pattern(word), dialect))
+        .limit(NARROW_ROWS + 1)
+        .cte(f"{column.key}_candidates")
+    )
+    few = select(func.count()).select_from(candidates).scalar_subquery() <= NARROW_ROWS
+    whole = like_pattern(term)
+    return union_all(
+        select(candidates.c.id).where(few, _contains(candidates.c.found, whole, dialect)),
+        select(key).where(~few, in_organization, _contains(column, whole, dialect)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """What a search's lookups found: customers (by name or address) and conversations (by
+    a message's text)."""
+
+    contacts: tuple[int, ...]
+    conversations: tuple[int, ...]
+
+
 def search_condition(
-    organization_id: int, raw: str, dialect: str, *, few: bool = False
+    organization_id: int, raw: str, dialect: str, *, matches: Matches | None = None
 ) -> ColumnElement[bool]:
-    """The conversations a search finds; `few`: written to be read from the matches."""
-    found = _lookups(organization_id, raw, dialect)
-    if few:
-        by_contact = select(Conversation.id).where(
-            Conversation.organization_id == organization_id,
-            Conversation.contact_id.in_(union(found.by_name, found.by_address)),
+    """The conversations a search finds; with its `matches` looked up already, read from
+    them."""
+    if matches is not None:
+        return or_(
+            Conversation.contact_id.in_(matches.contacts),
+            Conversation.id.in_(matches.conversations),
         )
-        return Conversation.id.in_(union(by_contact, found.by_text))
+    found = _lookups(organization_id, raw, dialect)
     return or_(
         Conversation.contact_id.in_(found.by_name),
         Conversation.contact_id.in_(found.by_address),
@@ -112,12 +177,26 @@ def search_condition(
     )
 
 
-async def few_matches(session: AsyncSession, organization_id: int, raw: str, dialect: str) -> bool:
-    """Whether the search's lookups find at most FEW_MATCHES rows (contacts and messages;
-    a count that stops there, so a broad term costs what FEW_MATCHES rows cost)."""
-    found = _lookups(organization_id, raw, dialect)
-    rows: CompoundSelect[int] = union_all(found.by_name, found.by_address, found.by_text).limit(
-        FEW_MATCHES + 1
-    )
-    count = await session.scalar(select(func.count()).select_from(rows.subquery()))
-    return (count or 0) <= FEW_MATCHES
+async def few_matches(
+    session: AsyncSession, organization_id: int, raw: str, dialect: str
+) -> Matches | None:
+    """The search's matches if its lookups find at most FEW_MATCHES rows (customers and
+    messages; the lookups stop there, so a broad term costs what FEW_MATCHES rows cost),
+    else None."""
+    found = _lookups(organization_id, raw, dialect, narrow=True)
+
+    def tagged(lookup: Select[Any] | CompoundSelect[Any], is_contact: bool) -> Select[Any]:
+        rows = lookup.subquery()
+        return select(rows.c[0], literal(is_contact))
+
+    rows = union_all(
+        tagged(found.by_name, True),
+        tagged(found.by_address, True),
+        tagged(found.by_text, False),
+    ).limit(FEW_MATCHES + 1)
+    matched = (await session.execute(rows)).all()
+    if len(matched) > FEW_MATCHES:
+        return None
+    contacts = {int(row_id) for row_id, is_contact in matched if is_contact}
+    conversations = {int(row_id) for row_id, is_contact in matched if not is_contact}
+    return Matches(tuple(sorted(contacts)), tuple(sorted(conversations)))

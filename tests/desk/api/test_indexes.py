@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from bench.queue_seed import seed_conversations
 from desk.listing import Filters, page_query
-from desk.search import FEW_MATCHES, few_matches
+from desk.search import FEW_MATCHES, Matches, few_matches
 from gateway.db import Database
 from gateway.models import Agent, Contact
 from tests.support.factories import make_agent, make_org
@@ -77,12 +77,14 @@ PLANNED = [
 ]
 
 
-async def query_plan(db: Database, view: str, filters: Filters, *, few: bool = False) -> str:
+async def query_plan(
+    db: Database, view: str, filters: Filters, *, matches: Matches | None = None
+) -> str:
     async with db.transaction() as session:
         agent = await session.scalar(select(Agent))
         assert agent is not None
         dialect = session.bind.dialect
-        statement = page_query(agent, view, filters, db.dialect, None, 50, few=few)
+        statement = page_query(agent, view, filters, db.dialect, None, 50, matches=matches)
         sql = str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         explain = "EXPLAIN" if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN"
         rows = await session.execute(text(f"{explain} {sql}"))
@@ -136,18 +138,20 @@ async def test_a_search_with_few_matches_is_read_from_them(db: Database) -> None
     async with db.transaction() as session:
         name = await session.scalar(select(Contact.name).order_by(Contact.id.desc()).limit(1))
         assert name is not None
-        assert await few_matches(session, org.id, name, db.dialect)
-        assert not await few_matches(session, org.id, "order", db.dialect)  # > FEW_MATCHES
-        for term in (name, "order"):
-            found = []
-            for few in (True, False):
-                statement = page_query(
-                    agent, "all", Filters(query=term), db.dialect, None, 50, few=few
-                )
-                found.append([row[0].id for row in (await session.execute(statement)).all()])
-            assert found[0] == found[1] and found[0], term
+        matches = await few_matches(session, org.id, name, db.dialect)
+        assert matches is not None and len(matches.contacts) == 1
+        assert await few_matches(session, org.id, "order", db.dialect) is None  # > FEW_MATCHES
+        found = []
+        for matches_or_none in (matches, None):
+            statement = page_query(
+                agent, "all", Filters(query=name), db.dialect, None, 50, matches=matches_or_none
+            )
+            found.append([row[0].id for row in (await session.execute(statement)).all()])
+        assert found[0] == found[1] and found[0]
     assert PLANNED_CONVERSATIONS * 3 * 3 // 5 > FEW_MATCHES * 2  # "order": 3 texts of 5
     if db.dialect == "postgresql":
-        plan = await query_plan(db, "all", Filters(query=name), few=True)
-        # the matches are looked up, then their conversations by id: no walk of the order
-        assert "conversations_pkey" in plan and "ix_conversations_recent" not in plan, plan
+        plan = await query_plan(db, "all", Filters(query=name), matches=matches)
+        # the matches were looked up; their conversations are read by the customer's id,
+        # with no walk of the order
+        assert "ix_conversations_contact" in plan, plan
+        assert "ix_conversations_recent" not in plan and "Seq Scan on conversations" not in plan
