@@ -33,7 +33,6 @@ from bench.support import (
     run,
 )
 from gateway.auth import COOKIE, open_session
-from gateway.conversation_counts import fold
 from gateway.db import Database
 from gateway.models import Agent, Team
 from gateway.organizations import create_organization
@@ -168,7 +167,6 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
                     waiting += await seed_conversations(
                         db, organization_id, size - seeded, [a.id for a in agents]
                     )
-                    await fold(db, after=1)  # as a running reconciler would, within seconds
                     seeded = size
                     took = time.perf_counter() - started
                     print(
