@@ -29,7 +29,6 @@ from gateway.models import (
 )
 from gateway.reconciler import reconcile
 from tests.desk.api.helpers import client_for, seed_conversation
-from tests.support.databases import sqlite_url
 from tests.support.factories import make_agent, make_org
 
 STATES = ("queued", "ai", "assigned", "manual", "resolved")
@@ -226,31 +225,15 @@ async def test_a_change_committed_while_a_fold_runs_is_not_lost(app: Quart, serv
     await assert_badges_match(client, db, desk, me)
 
 
-async def test_a_database_from_before_the_counts_counts_its_conversations(tmp_path) -> None:
-    url = sqlite_url(tmp_path)
+async def test_a_database_from_before_the_counts_counts_its_conversations(
+    database_url: str,
+) -> None:
+    url = database_url
     await asyncio.to_thread(upgrade, url, "0019")
     db = Database(url)
     try:
         org = await make_org(db)
-        async with db.transaction() as session:
-            contact = Contact(organization_id=org.id, name="Ada")
-            session.add(contact)
-            await session.flush()
-            await session.execute(
-                insert(Conversation),
-                [
-                    {
-                        "organization_id": org.id,
-                        "contact_id": contact.id,
-                        "channel": "sms",
-                        "thread_key": str(n),
-                        "address_kind": "phone",
-                        "address": "+15550001111",
-                        "state": state,
-                    }
-                    for n, state in enumerate(("queued", "queued", "ai", "resolved"))
-                ],
-            )
+        await insert_conversations(db, org, ["queued", "queued", "ai", "resolved"])
         await asyncio.to_thread(upgrade, url)
         assert await sums_by_state(db, org) == {"queued": 2, "ai": 1, "resolved": 1}
         await asyncio.to_thread(command.downgrade, alembic_config(url), "0019")
@@ -258,6 +241,29 @@ async def test_a_database_from_before_the_counts_counts_its_conversations(tmp_pa
         assert await sums_by_state(db, org) == {"queued": 2, "ai": 1, "resolved": 1}
     finally:
         await db.dispose()
+
+
+async def insert_conversations(db: Database, org: Organization, states: list[str]) -> None:
+    """Bare conversations of one customer, one per state given, in one statement."""
+    async with db.transaction() as session:
+        contact = Contact(organization_id=org.id, name="Many Threads")
+        session.add(contact)
+        await session.flush()
+        await session.execute(
+            insert(Conversation),
+            [
+                {
+                    "organization_id": org.id,
+                    "contact_id": contact.id,
+                    "channel": "email",
+                    "thread_key": str(n),
+                    "address_kind": "email",
+                    "address": "many@example.test",
+                    "state": state,
+                }
+                for n, state in enumerate(states)
+            ],
+        )
 
 
 async def sums_by_state(db: Database, org: Organization) -> dict[str, int]:
@@ -292,25 +298,7 @@ async def distinct_combinations(db: Database) -> int:
 
 async def test_the_reconciler_folds_once_many_changes_gathered(services, org) -> None:
     db = services.db
-    async with db.transaction() as session:
-        contact = Contact(organization_id=org.id, name="Many Threads")
-        session.add(contact)
-        await session.flush()
-        await session.execute(
-            insert(Conversation),
-            [
-                {
-                    "organization_id": org.id,
-                    "contact_id": contact.id,
-                    "channel": "email",
-                    "thread_key": str(n),
-                    "address_kind": "email",
-                    "address": "many@example.test",
-                    "state": "resolved" if n % 2 else "ai",
-                }
-                for n in range(FOLD_AFTER)
-            ],
-        )
+    await insert_conversations(db, org, ["resolved" if n % 2 else "ai" for n in range(FOLD_AFTER)])
     assert await count_rows(db) == FOLD_AFTER
 
     await reconcile(services)
