@@ -16,7 +16,7 @@ from quart.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
 from gateway.auth import Role, current_agent, login_required, require_role
-from gateway.errors import BadInput, Conflict, DeliveryError, NotFound
+from gateway.errors import BadInput, Conflict, DeliveryError, NotFound, PermanentDeliveryError
 from gateway.models import Agent, Conversation, utcnow
 from gateway.openapi import INTEGER, STRING, array, documented, nullable, obj
 from gateway.web import app_services, database
@@ -29,6 +29,9 @@ from voice.transfer import CALL_ME, credentials, decide, hang_up_agent, place
 
 voice_desk = Blueprint("voice_desk", __name__)
 TAGS = ["voice"]
+# Twilio's answers to ending a call no longer in progress: 404 with 20404 "resource not
+# found" (as pipecat-ai/pipecat issue 2145 saw), or 21220 "invalid call state".
+CALL_OVER = frozenset({"20404", "21220"})
 OUTCOME_WORDS = {
     None: "ringing",
     "accepted": "took the call",
@@ -174,12 +177,18 @@ async def _live_call(conversation_id: int) -> tuple[Any, Agent]:
 )
 async def end_call(conversation_id: int) -> ResponseReturnValue:
     found, _ = await _live_call(conversation_id)
-    await rest.update_call(
-        app_services().services.settings.twilio_api_base_url,
-        credentials(found),
-        found.call.call_sid,
-        status="completed",
-    )
+    try:
+        await rest.update_call(
+            app_services().services.settings.twilio_api_base_url,
+            credentials(found),
+            found.call.call_sid,
+            status="completed",
+        )
+    except PermanentDeliveryError as error:
+        # Twilio refuses to end a call that is over (a second click, or the caller hung up
+        # before Twilio told us): over is what the agent asked for.
+        if error.provider_code not in CALL_OVER:
+            raise
     return jsonify({"ended": True})
 
 

@@ -4,7 +4,7 @@
 process and the test's event loop can both reach it) that answers the requests the real
 `twilio` library makes: `POST /2010-04-01/Accounts/{sid}/Messages.json` with a Message
 resource shaped like Twilio's (201); `Calls.json` (an outgoing call, 201), `Calls/{sid}.json`
-(moving or ending a call; 21220 once the test ended it) and a conference participant's
+(moving or ending a call; refused once the call is over) and a conference participant's
 update, keeping every form for the test to read, or an error payload shaped like Twilio's
 (`{"code", "message", "more_info", "status"}`), checking HTTP basic auth, the required
 parameters and the 1,600-character limit; and media files behind the account's

@@ -1,7 +1,8 @@
 """The calls part of the loopback Twilio API (`FakeTwilio` mixes it in): `POST
 Calls.json` places an outgoing call (201, a `CA…` SID), `Calls/{sid}.json` moves or ends one
-(error 21220 once the test ended it, as Twilio answers for a call no longer in progress),
-and a conference participant's update; every form is kept for the test to read. A call
+(once the call is over, ended by the test or by such an update, Twilio refuses: error 21220
+to move it, 404 with error 20404 to end it again), and a conference participant's update;
+every form the fake accepts is kept for the test to read. A call
 recording's media (`Recordings/{RE…}.mp3`) is served only with the account's credentials,
 and each fetch of it is counted."""
 
@@ -57,7 +58,8 @@ class CallsAPI:
             return [update for update in self.call_updates if update.sid == call_sid]
 
     def end_call(self, call_sid: str) -> None:
-        """The call is over at Twilio's end: moving it now fails with error 21220."""
+        """The call is over at Twilio's end: moving it now fails with error 21220, ending it
+        with 20404."""
         with self._lock:
             self._ended_calls.add(call_sid)
 
@@ -127,14 +129,20 @@ class CallsAPI:
         if not self._authorized(request, account_sid):
             return self._error(401, 20003, "Authenticate")
         params = await self._form(request)
+        status = params.get("Status", ["in-progress"])[0]
         with self._lock:
             ended = call_sid in self._ended_calls
+            if not ended:
+                self.call_updates.append(Placed(call_sid, account_sid, params))
+                if status in ("completed", "canceled"):
+                    self._ended_calls.add(call_sid)
+        if ended and "Status" in params:
+            # What Twilio answers to ending a call that is over (seen in pipecat-ai/pipecat
+            # issue 2145, which pipecat then took as "already ended").
+            path = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{call_sid}.json"
+            return self._error(404, 20404, f"The requested resource {path} was not found")
         if ended:
             return self._error(400, 21220, "Call is not in-progress. Cannot redirect.")
-        update = Placed(call_sid, account_sid, params)
-        with self._lock:
-            self.call_updates.append(update)
-        status = params.get("Status", ["in-progress"])[0]
         return web.json_response(self._call_resource(call_sid, account_sid, params, status))
 
     async def _update_participant(self, request: web.Request) -> web.Response:
