@@ -9,6 +9,7 @@ from __future__ import annotations
 from quart import Blueprint, jsonify, request
 from quart.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import conversation_actions as desk_actions
 from desk import schemas
@@ -17,10 +18,11 @@ from desk.schemas import CONVERSATION_RESULT, CONVERSATION_VIEW
 from desk.serializers import conversations_json, message_json, note_json
 from desk.view import HISTORY_PAGE, conversation_view, history
 from desk.viewing import viewer_names
+from gateway import idempotency
 from gateway.auth import current_agent, login_required
 from gateway.errors import BadInput
 from gateway.inputs import json_object, optional_id, query_id, query_int, text_field
-from gateway.models import Agent, Conversation
+from gateway.models import Agent, Conversation, Message
 from gateway.openapi import INTEGER, STRING, Param, array, documented, nullable, obj
 from gateway.ownership import State
 from gateway.web import app_services, database
@@ -150,9 +152,18 @@ async def manual(conversation_id: int) -> ResponseReturnValue:
             "left out: the conversation's own Cc",
         },
     ),
+    headers=(
+        Param(
+            idempotency.HEADER,
+            "optional, a new random value (such as a UUID) for each reply: a repeat with "
+            "the same key within 24 hours sends nothing and gets the first answer again "
+            "(with Idempotent-Replayed: true); while the first is still being processed, "
+            "409; with a different body, 422",
+        ),
+    ),
     response=obj(["message"], message={"type": "object"}),
     status=201,
-    errors=(400, 403, 409),
+    errors=(400, 403, 409, 422),
 )
 async def reply(conversation_id: int) -> ResponseReturnValue:
     body = await json_object()
@@ -166,10 +177,28 @@ async def reply(conversation_id: int) -> ResponseReturnValue:
         not isinstance(cc, list) or not all(isinstance(address, str) for address in cc)
     ):
         raise BadInput("'cc' must be a list of email addresses")
-    message = await actions.reply(
-        app_services().services, current_agent(), conversation_id, text, media, cc
-    )
-    return jsonify({"message": message_json(message, current_agent().name)}), 201
+    agent, services = current_agent(), app_services().services
+    key = idempotency.key_from(request.headers.get(idempotency.HEADER))
+    if key is None:
+        message = await actions.reply(services, agent, conversation_id, text, media, cc)
+        return jsonify({"message": message_json(message, agent.name)}), 201
+    digest = idempotency.fingerprint(request.method, request.path, body)
+    claimed = await idempotency.claim(services.db, agent, key, digest)
+    if isinstance(claimed, idempotency.Kept):
+        return idempotency.replay(claimed)
+
+    async def keep(session: AsyncSession, message: Message) -> None:
+        shown = {"message": message_json(message, agent.name)}
+        await idempotency.keep(session, claimed, 201, shown)
+
+    try:
+        message = await actions.reply(
+            services, agent, conversation_id, text, media, cc, before_commit=keep
+        )
+    except BaseException:
+        await idempotency.let_go(services.db, claimed)
+        raise
+    return jsonify({"message": message_json(message, agent.name)}), 201
 
 
 @conversations_api.post("/api/conversations/<int:conversation_id>/handback")

@@ -5,7 +5,8 @@ their edge; the HTTP layer turns them into JSON answers with a clear message.
     ├── ConfigurationError          a setting is missing or invalid (fails at start-up)
     ├── BadInput                    the caller sent something we refuse (HTTP 400)
     │   ├── UnknownChannel
-    │   └── MediaTooLarge           an upload over the media limit (HTTP 413)
+    │   ├── MediaTooLarge           an upload over the media limit (HTTP 413)
+    │   └── KeyReused               an Idempotency-Key sent with another request (HTTP 422)
     ├── NotAuthenticated            no valid login, token or signature (HTTP 401)
     ├── Forbidden                   authenticated, but not allowed (HTTP 403)
     ├── NotFound                    absent, or belongs to another organization (HTTP 404)
@@ -53,6 +54,11 @@ class UnknownChannel(BadInput):
 class MediaTooLarge(BadInput):
     status = 413
     code = "media_too_large"
+
+
+class KeyReused(BadInput):
+    status = 422
+    code = "idempotency_key_reused"
 
 
 class NotAuthenticated(SwitchboardError):

@@ -416,6 +416,27 @@ class ConversationCount(Base):
     folded: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class IdempotencyKey(Base):
+    """A request an agent sent with an `Idempotency-Key` header (`gateway.idempotency`):
+    claimed by the copy doing the work (no answer yet), then its answer, kept for repeats
+    until `expires_at` (migration 0021)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("organization_id", "agent_id", "key"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    # a digest of the request the key was first sent with
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    attempt: Mapped[str] = mapped_column(String(32))  # the copy doing the work
+    status: Mapped[int | None] = mapped_column(Integer)  # None while the work runs
+    answer: Mapped[str | None] = mapped_column(Text)  # the JSON body answered
+    claimed_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # Indexes for the queue's lists, counts and the dashboard (migration 0004). The search
 # indexes on PostgreSQL (pg_trgm) live only in the migration: they need the extension.
 Index(

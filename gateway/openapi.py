@@ -30,6 +30,7 @@ _ERROR_TEXT = {
     404: "No such object in the caller's organization",
     409: "The state changed under the caller (e.g. already claimed)",
     413: "The body is larger than the server accepts",
+    422: "An Idempotency-Key sent again with a different request",
     429: "Too many attempts; try again later",
 }
 
@@ -126,6 +127,7 @@ class Operation:
     auth: bool
     raw_body: tuple[str, ...] = ()
     raw_response: tuple[str, ...] = ()
+    headers: tuple[Param, ...] = ()
 
 
 def documented(
@@ -141,10 +143,12 @@ def documented(
     auth: bool = True,
     raw_body: Iterable[str] = (),
     raw_response: Iterable[str] = (),
+    headers: Iterable[Param] = (),
 ) -> Callable[[F], F]:
     """Attach an operation's description to a route handler (order among decorators does
     not matter: `functools.wraps` carries it along). `raw_body` and `raw_response` name the
-    media types of a body or answer that is a file rather than JSON."""
+    media types of a body or answer that is a file rather than JSON; `headers` the request
+    headers the operation reads."""
     operation = Operation(
         summary,
         tuple(tags),
@@ -157,6 +161,7 @@ def documented(
         auth,
         tuple(raw_body),
         tuple(raw_response),
+        tuple(headers),
     )
 
     def attach(handler: F) -> F:
@@ -202,12 +207,13 @@ def _operation_json(operation: Operation, path_parameters: list[Json], websocket
     parameters = list(path_parameters) + [
         {
             "name": param.name,
-            "in": "query",
+            "in": place,
             "required": param.required,
             "description": param.description,
             "schema": param.type,
         }
-        for param in operation.query
+        for place, params in (("query", operation.query), ("header", operation.headers))
+        for param in params
     ]
     found: Json = {"summary": operation.summary, "tags": list(operation.tags)}
     if operation.description:

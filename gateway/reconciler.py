@@ -6,8 +6,9 @@ worker left mid-send (see `gateway.lost_jobs`), then runs the sweeps the channel
 for their own work (`gateway.channels.Sweep`, such as Twilio's re-fetch of media still
 pending), and folds the queue's badge counts once many changes have gathered
 (`gateway.conversation_counts`). All are harmless to repeat: deadlines, routing and
-sending are claimed atomically, so whatever is enqueued twice still happens once. One
-worker at a time reconciles, under a short Redis lock."""
+sending are claimed atomically, so whatever is enqueued twice still happens once. Each
+pass also purges expired idempotency keys (`gateway.idempotency`). One worker at a time
+reconciles, under a short Redis lock."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
-from gateway import conversation_counts, deadlines, lost_jobs, metrics, webhooks
+from gateway import conversation_counts, deadlines, idempotency, lost_jobs, metrics, webhooks
 from gateway.attention import mark_needs_attention
 from gateway.models import Message, utcnow
 from gateway.queues import (
@@ -112,6 +113,7 @@ async def reconcile(services: Services, lock_seconds: int = 5) -> dict[str, int]
     for sweep in services.channels.sweeps:
         counts[sweep.name] = counts.get(sweep.name, 0) + await sweep.run(services, now)
     await conversation_counts.fold(services.db)
+    await idempotency.purge_expired(services.db, now)  # housekeeping, not reported as work
     metrics.count_reconciler_pass(counts)
     if any(counts.values()):
         log.info("reconciler re-enqueued or resolved %s", counts)

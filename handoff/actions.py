@@ -5,7 +5,7 @@ through `gateway.ownership.transition`, tells the customer, and tells the live p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,8 @@ from handoff.routing import announce_state
 
 RESUME_AI = "resume-ai"
 MAX_REPLY_CHARS = 10_000
+# Runs in the reply's own transaction, once the message is stored (to keep an answer with it).
+BeforeCommit = Callable[[AsyncSession, Message], Awaitable[None]]
 
 
 async def _open(session: AsyncSession, agent: Agent, conversation_id: int) -> ConversationContext:
@@ -108,13 +110,16 @@ async def reply(
     text: str,
     media: Sequence[str] = (),
     cc: Sequence[str] | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> Message:
     """Send the agent's message on the conversation's channel. Replying to a conversation
     that is waiting claims it; replying to one the AI handles takes manual control. A reply
     the customer cannot receive (opted out, or a rule of the channel's) or longer than the
     channel takes is refused before anything is claimed or stored; should that change in
     between, delivery refuses it at send. `media` holds the keys of uploaded images; `cc`
-    the addresses to copy in, on a channel that takes them (None: the channel's default)."""
+    the addresses to copy in, on a channel that takes them (None: the channel's default).
+    `before_commit` runs in the transaction that stores the message; if it raises, no
+    message is stored or sent."""
     require_role(Role.AGENT, agent)
     text = text.strip()
     if not text and not media:
@@ -154,7 +159,7 @@ async def reply(
         await ladder.agent_replied(session, conversation)
         if conversation.state == State.MANUAL:
             await restart_review_window(session, services, context)
-        return await queue_outbound(
+        message = await queue_outbound(
             session,
             services.jobs,
             conversation,
@@ -164,6 +169,9 @@ async def reply(
             attachments=attachments,
             meta=None if copied is None else {"cc": copied},
         )
+        if before_commit is not None:
+            await before_commit(session, message)
+        return message
 
 
 async def _attachments(
