@@ -238,10 +238,18 @@
     var text = this.input.value.trim();
     if (!text || this.send.disabled) return;
     var id = this.view.id;
-    var call = this.mode === "note" ? SB.data.note(id, text) : SB.data.reply(id, text, this.cc.value());
+    var cc = this.cc.value();
+    // One key per composed reply: sending the same reply again (after an error, say)
+    // reuses it, so a reply that went through before the answer was lost goes once.
+    var composed = JSON.stringify([id, text, cc]);
+    if (this.mode === "reply" && (!this.pending || this.pending.composed !== composed)) {
+      this.pending = { composed: composed, key: SB.newKey() };
+    }
+    var call = this.mode === "note" ? SB.data.note(id, text) : SB.data.reply(id, text, cc, this.pending.key);
     this.view.actedAt = Date.now();
     this.send.disabled = true;
     call.then(function () {
+      if (self.pending && self.pending.composed === composed) self.pending = null;
       if (self.view.id === id) {
         self.input.value = "";
         self.cc.reset();

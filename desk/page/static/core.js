@@ -157,8 +157,15 @@
     location.assign("/login?next=" + encodeURIComponent(here));
   };
 
-  SB.api = function (method, path, body) {
-    var headers = { Accept: "application/json" };
+  /* A random key for a write that may be sent again (an Idempotency-Key). */
+  SB.newKey = function () {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  };
+
+  SB.api = function (method, path, body, extraHeaders) {
+    var headers = Object.assign({ Accept: "application/json" }, extraHeaders || {});
     var init = { method: method, credentials: "same-origin", headers: headers };
     if (method !== "GET" && method !== "HEAD") {
       headers["X-CSRF-Token"] = SB.csrf();

@@ -11,8 +11,8 @@
   var api = SB.api;
   var PAGE_SIZE = 25;
 
-  function post(path, body) {
-    return api("POST", path, body === undefined ? {} : body);
+  function post(path, body, headers) {
+    return api("POST", path, body === undefined ? {} : body, headers);
   }
 
   function conversationPath(id, action) {
@@ -56,10 +56,12 @@
     },
 
     claim: function (id) { return post(conversationPath(id, "claim")); },
-    reply: function (id, text, cc) {
+    /* `key`: the reply's Idempotency-Key, the same for each try of one reply, so a reply
+       that went through before its answer was lost is not sent twice. */
+    reply: function (id, text, cc, key) {
       var body = { text: text };
       if (cc) body.cc = cc;
-      return post(conversationPath(id, "reply"), body);
+      return post(conversationPath(id, "reply"), body, key ? { "Idempotency-Key": key } : undefined);
     },
     note: function (id, text) { return post(conversationPath(id, "notes"), { text: text }); },
     manual: function (id) { return post(conversationPath(id, "manual")); },
