@@ -14,7 +14,8 @@ their edge; the HTTP layer turns them into JSON answers with a clear message.
     │   ├── IllegalTransition       the ownership table does not allow this move
     │   └── OwnershipChanged        the ownership version moved on since it was read
     ├── RateLimited                 too many requests (HTTP 429)
-    └── DeliveryError               sending on a channel failed
+    └── DeliveryError               sending on a channel failed (HTTP 502 when a request
+                                    waited on it: the provider, not the caller, failed)
         ├── TransientDeliveryError  worth retrying (network, 429, 5xx)
         └── PermanentDeliveryError  retrying will not help (bad address, opt-out, ...)
 """
@@ -95,6 +96,7 @@ class RateLimited(SwitchboardError):
 
 
 class DeliveryError(SwitchboardError):
+    status = 502
     code = "delivery_failed"
 
     def __init__(

@@ -32,6 +32,7 @@ _ERROR_TEXT = {
     413: "The body is larger than the server accepts",
     422: "An Idempotency-Key sent again with a different request",
     429: "Too many attempts; try again later",
+    502: "The provider (Twilio, the mail server) refused or failed; nothing changed here",
 }
 
 openapi = Blueprint("openapi", __name__)

@@ -173,7 +173,7 @@ async def _live_call(conversation_id: int) -> tuple[Any, Agent]:
     "End the conversation's call in progress",
     tags=TAGS,
     response=obj(["ended"], ended={"type": "boolean"}),
-    errors=(403, 404, 409),
+    errors=(403, 404, 409, 502),
 )
 async def end_call(conversation_id: int) -> ResponseReturnValue:
     found, _ = await _live_call(conversation_id)
@@ -188,7 +188,9 @@ async def end_call(conversation_id: int) -> ResponseReturnValue:
         # Twilio refuses to end a call that is over (a second click, or the caller hung up
         # before Twilio told us): over is what the agent asked for.
         if error.provider_code not in CALL_OVER:
-            raise
+            raise _refused("Twilio did not end the call", error) from error
+    except DeliveryError as error:
+        raise _refused("Twilio did not end the call", error) from error
     return jsonify({"ended": True})
 
 
@@ -200,7 +202,7 @@ async def end_call(conversation_id: int) -> ResponseReturnValue:
     description="The caller leaves the conference, hears 'anything else?', and the "
     "conversation returns to the AI.",
     response=obj(["moved"], moved={"type": "boolean"}),
-    errors=(403, 404, 409),
+    errors=(403, 404, 409, 502),
 )
 async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
     found, _ = await _live_call(conversation_id)
@@ -218,10 +220,18 @@ async def back_to_ai(conversation_id: int) -> ResponseReturnValue:
                 settings, urls.DIAL_DONE, c=found.call.id, r=found.call.transfer_round, x="desk"
             ),
         )
-    except DeliveryError:
+    except DeliveryError as error:
         await _agent_leaves(found.call, None)  # not moved: a click can try again
-        raise
+        raise _refused("Twilio did not move the caller back to the AI", error) from error
     return jsonify({"moved": True})
+
+
+def _refused(what: str, error: DeliveryError) -> DeliveryError:
+    """Twilio's refusal of a change to the call, said for the agent who asked for it (the
+    REST layer's sentence speaks of a message); Twilio's own words stay in `detail`."""
+    return type(error)(
+        f"{what}; try again in a moment.", provider_code=error.provider_code, detail=error.detail
+    )
 
 
 async def _agent_leaves(call: VoiceCall, at: datetime | None) -> bool:

@@ -59,3 +59,26 @@ async def test_end_call_clicked_twice_at_once_answers_both_clicks(
 
     assert [answer.status_code for answer in answers] == [200, 200]
     assert _endings(fake_twilio, caller.sid) == ["completed"]
+
+
+async def test_twilio_refusing_the_end_of_a_call_is_said_plainly(
+    caller: Caller,
+    voice_app: Quart,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    agents: tuple[Agent, Agent],
+) -> None:
+    """Any other refusal (here Twilio no longer takes the account's credentials) is not
+    the agent's doing: 502, in words about the call, not a server error."""
+    path = await _end_path(caller, voice_services)
+    client, csrf = await logged_in(voice_app, agents[0])
+    for account_sid in list(fake_twilio.accounts):
+        fake_twilio.accounts[account_sid] = "a token Twilio no longer takes"
+
+    answer = await client.post(path, headers=csrf)
+
+    assert answer.status_code == 502
+    assert (await answer.get_json())["message"] == (
+        "Twilio did not end the call; try again in a moment."
+    )
+    assert _endings(fake_twilio, caller.sid) == []
