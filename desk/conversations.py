@@ -57,7 +57,7 @@ async def list_conversations() -> ResponseReturnValue:
         query = query.where(Conversation.state == state)
     if before:
         query = query.where(Conversation.id < before)
-    async with database().transaction() as session:
+    async with database().read() as session:
         rows = list(await session.scalars(query.order_by(Conversation.id.desc()).limit(PAGE_SIZE)))
         handoffs = await latest_handoffs(session, [row.id for row in rows])
         shown = await conversations_json(session, rows)
@@ -81,7 +81,7 @@ async def list_conversations() -> ResponseReturnValue:
 )
 async def show_conversation(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
-    async with database().transaction() as session:
+    async with database().read() as session:
         view = await conversation_view(session, agent, conversation_id)
         handoffs = await latest_handoffs(session, [conversation_id])
         view["conversation"]["handoff_decision"] = labelled_decision(handoffs.get(conversation_id))
@@ -98,7 +98,7 @@ async def show_conversation(conversation_id: int) -> ResponseReturnValue:
 async def _answer(conversation: Conversation) -> ResponseReturnValue:
     """An action's answer: the conversation as it is now, with its team's and assignee's
     names."""
-    async with database().transaction() as session:
+    async with database().read() as session:
         (shown,) = await conversations_json(session, [conversation])
     return jsonify({"conversation": shown})
 
@@ -237,7 +237,7 @@ async def resolve(conversation_id: int) -> ResponseReturnValue:
 
 async def visible(agent: Agent, conversation_id: int) -> None:
     """NotFound unless the conversation belongs to the agent's organization."""
-    async with database().transaction() as session:
+    async with database().read() as session:
         await load_context(session, conversation_id, agent.organization_id)
 
 
@@ -256,7 +256,7 @@ async def visible(agent: Agent, conversation_id: int) -> None:
 async def older_messages(conversation_id: int) -> ResponseReturnValue:
     agent = current_agent()
     limit = query_int("limit", minimum=1, maximum=HISTORY_PAGE)
-    async with database().transaction() as session:
+    async with database().read() as session:
         context = await load_context(session, conversation_id, agent.organization_id)
         messages, more = await history(
             session,

@@ -66,7 +66,7 @@ async def queue_view(view: str) -> ResponseReturnValue:
     agent = current_agent()
     filters = _filters()
     limit = query_int("limit", minimum=1, maximum=MAX_PAGE)
-    async with database().transaction() as session:
+    async with database().read() as session:
         page = await list_page(
             session,
             agent,
@@ -113,7 +113,7 @@ async def queue_counts() -> ResponseReturnValue:
     response=obj(["labels"], labels=array(STRING)),
 )
 async def labels() -> ResponseReturnValue:
-    async with database().transaction() as session:
+    async with database().read() as session:
         found = await session.scalars(
             select(Conversation.label)
             .where(

@@ -106,7 +106,7 @@ async def announce_revoked(events: EventPublisher, organization_id: int, agent_i
 
 
 async def resolve_session(db: Database, token: str) -> tuple[Agent, AgentSession] | None:
-    async with db.transaction() as session:
+    async with db.read(quick=True) as session:
         row = (
             await session.execute(
                 select(Agent, AgentSession)
