@@ -23,7 +23,6 @@ from gateway.events import org_channel
 from gateway.models import Conversation, Deadline, Message, Organization, utcnow
 from gateway.runtime import Services
 from handoff import actions, deadline_actions
-from handoff.context import ConversationContext
 from handoff.deadline_actions import fire
 from tests.email.helpers import mail, support_mailbox
 from tests.support.factories import chat_message, intake_for, make_agent
@@ -49,6 +48,31 @@ async def _due_now(services: Services, conversation_id: int, kind: str) -> Deadl
     return deadline
 
 
+def _when_it_has_read(
+    monkeypatch: pytest.MonkeyPatch, services: Services, module: Any, reader: str = "load_context"
+) -> asyncio.Event:
+    """Set once an agent's action has read the conversation (with `module`'s `reader`), on
+    PostgreSQL; on SQLite, where writers take turns, once it has asked for its turn, which
+    it then waits for."""
+    read = asyncio.Event()
+    find, transaction = getattr(module, reader), services.db.transaction
+
+    async def reading(*args: Any, **kwargs: Any) -> Any:
+        found = await find(*args, **kwargs)
+        read.set()
+        return found
+
+    def asking_for_a_turn() -> Any:
+        read.set()
+        return transaction()
+
+    if services.db.dialect == "postgresql":
+        monkeypatch.setattr(module, reader, reading)
+    else:
+        monkeypatch.setattr(services.db, "transaction", asking_for_a_turn)
+    return read
+
+
 async def test_a_claim_made_as_the_expiry_fires_is_refused_and_the_expiry_stands(
     services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -57,12 +81,13 @@ async def test_a_claim_made_as_the_expiry_fires_is_refused_and_the_expiry_stands
     expiry = await _due_now(services, conversation_id, "expire")
     expire = deadline_actions.ACTIONS["expire"]
     claims: list[asyncio.Task[Conversation]] = []
+    read = _when_it_has_read(monkeypatch, services, actions)
 
     async def expire_while_an_agent_claims(
         session: AsyncSession, services: Services, conversation: Conversation
     ) -> None:
         claims.append(asyncio.create_task(actions.claim(services, agent, conversation_id)))
-        await asyncio.sleep(0.5)  # the claim gets as far as it can meanwhile
+        await read.wait()
         await expire(session, services, conversation)
 
     monkeypatch.setitem(deadline_actions.ACTIONS, "expire", expire_while_an_agent_claims)
@@ -91,6 +116,7 @@ async def test_a_reply_made_as_the_unassign_timer_fires_is_refused_not_sent_from
     timer = await _due_now(services, conversation_id, "unassign")
     unassign = deadline_actions.ACTIONS["unassign"]
     replies: list[asyncio.Task[Message]] = []
+    read = _when_it_has_read(monkeypatch, services, actions)
 
     async def unassign_while_the_agent_replies(
         session: AsyncSession, services: Services, conversation: Conversation
@@ -98,7 +124,7 @@ async def test_a_reply_made_as_the_unassign_timer_fires_is_refused_not_sent_from
         replies.append(
             asyncio.create_task(actions.reply(services, agent, conversation_id, "Still here!"))
         )
-        await asyncio.sleep(0.5)  # the reply gets as far as it can meanwhile
+        await read.wait()
         await unassign(session, services, conversation)
 
     monkeypatch.setitem(deadline_actions.ACTIONS, "unassign", unassign_while_the_agent_replies)
@@ -138,22 +164,8 @@ async def test_a_note_or_label_as_the_review_window_ends_leaves_the_ai_unpaused(
     conversation_id = received.conversation_id
     await actions.take_manual_control(services, agent, conversation_id)
     window_end = await _due_now(services, conversation_id, "resume-ai")
-    resume, read = deadline_actions.ACTIONS["resume-ai"], asyncio.Event()
-    load_context, transaction = conversation_actions.load_context, services.db.transaction
-
-    async def reading(session: AsyncSession, *args: Any, **kwargs: Any) -> ConversationContext:
-        context = await load_context(session, *args, **kwargs)
-        read.set()
-        return context
-
-    def asking_for_a_turn() -> Any:
-        read.set()
-        return transaction()
-
-    if services.db.dialect == "postgresql":
-        monkeypatch.setattr(conversation_actions, "load_context", reading)
-    else:
-        monkeypatch.setattr(services.db, "transaction", asking_for_a_turn)
+    resume = deadline_actions.ACTIONS["resume-ai"]
+    read = _when_it_has_read(monkeypatch, services, conversation_actions)
     changes: list[asyncio.Task[object]] = []
 
     async def resume_as_the_agent_acts(
@@ -227,22 +239,8 @@ async def test_a_reply_from_the_agents_mail_client_as_the_review_window_ends_tak
             + agent.email.partition("@")[2]
         },
     )
-    resume, read = deadline_actions.ACTIONS["resume-ai"], asyncio.Event()
-    find, transaction = staff._conversation, services.db.transaction
-
-    async def reading(*args: Any) -> Conversation | None:
-        conversation = await find(*args)
-        read.set()
-        return conversation
-
-    def asking_for_a_turn() -> Any:
-        read.set()
-        return transaction()
-
-    if services.db.dialect == "postgresql":
-        monkeypatch.setattr(staff, "_conversation", reading)
-    else:
-        monkeypatch.setattr(services.db, "transaction", asking_for_a_turn)
+    resume = deadline_actions.ACTIONS["resume-ai"]
+    read = _when_it_has_read(monkeypatch, services, staff, "_conversation")
     replies: list[asyncio.Task[int | None]] = []
 
     async def arrives() -> int | None:
