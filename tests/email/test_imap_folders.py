@@ -25,7 +25,7 @@ from email_channel.models import ImapCursor, SentCursor, SpooledMail
 from email_channel.processor import SENT_COPY_WAIT, MailProcessor
 from email_channel.staff import SUSPECT
 from gateway.db import Database
-from gateway.models import Conversation, Organization, utcnow
+from gateway.models import Agent, Conversation, Message, Organization, utcnow
 from gateway.queues import OUTBOUND
 from gateway.runtime import Services
 from tests.email.helpers import SUPPORT, email_services, mail, messages, support_mailbox
@@ -303,27 +303,40 @@ async def spool_due_now(db: Database) -> None:
         await session.execute(update(SpooledMail).values(next_attempt_at=utcnow()))
 
 
-@pytest.mark.parametrize("inbox_first", [True, False], ids=["inbox-first", "sent-first"])
-async def test_a_cc_reply_in_the_inbox_and_in_sent_is_the_agents_in_either_order(
-    services: Services, org: Organization, dovecot: Dovecot, inbox_first: bool
-) -> None:
+async def _a_customers_thread(
+    services: Services, org: Organization, dovecot: Dovecot
+) -> tuple[Agent, ImapAccess, Message]:
+    """An agent, a mailbox that reads its Sent folder, and a customer's first mail, read."""
     agent = await make_agent(services.db, org)
-    # No trusted server vouches for agents' mail: the Sent folder is the proof.
     access = await imap_access(services, org, dovecot, imap_sent_folder="Sent")
     dovecot.deliver(mail(message_id="<root@customer.example>"))
     assert await read_inbox(services, access) == 1
     (customer,) = await messages(services.db)
-    # Sent from the shared mailbox as the agent, reply-all: a copy in the inbox (Cc) and
-    # one in Sent.
-    reply = mail(
+    return agent, access, customer
+
+
+def _as_the_agent(agent: Agent, body: str, message_id: str) -> bytes:
+    """A reply-all in the customer's thread from the agent's address, the mailbox in Cc."""
+    return mail(
         agent.email,
         to="carol@customer.example",
         subject="Re: Where is my order?",
-        body="I have sent a new parcel today.\n\nDana",
-        message_id="<r3@example.test>",
+        body=body,
+        message_id=message_id,
         in_reply_to="<root@customer.example>",
         headers={"Cc": SUPPORT},
     )
+
+
+@pytest.mark.parametrize("inbox_first", [True, False], ids=["inbox-first", "sent-first"])
+async def test_a_cc_reply_in_the_inbox_and_in_sent_is_the_agents_in_either_order(
+    services: Services, org: Organization, dovecot: Dovecot, inbox_first: bool
+) -> None:
+    # No trusted server vouches for agents' mail: the Sent folder is the proof.
+    agent, access, customer = await _a_customers_thread(services, org, dovecot)
+    # Sent from the shared mailbox as the agent, reply-all: a copy in the inbox (Cc) and
+    # one in Sent.
+    reply = _as_the_agent(agent, "I have sent a new parcel today.\n\nDana", "<r3@example.test>")
     dovecot.deliver(reply)
     dovecot.deliver(reply, "Sent")
     sent = ImapIntake(services, access, sent=True)
@@ -351,20 +364,10 @@ async def test_a_cc_reply_in_the_inbox_and_in_sent_is_the_agents_in_either_order
 async def test_an_agents_address_in_from_alone_never_posts_as_the_agent(
     services: Services, org: Organization, dovecot: Dovecot
 ) -> None:
-    agent = await make_agent(services.db, org)
-    access = await imap_access(services, org, dovecot, imap_sent_folder="Sent")
-    dovecot.deliver(mail(message_id="<root@customer.example>"))
-    assert await read_inbox(services, access) == 1
-    (customer,) = await messages(services.db)
+    agent, access, customer = await _a_customers_thread(services, org, dovecot)
     # A stranger who knows the thread writes as the agent; the Sent folder has no copy.
-    forged = mail(
-        agent.email,
-        to="carol@customer.example",
-        subject="Re: Where is my order?",
-        body="Please pay the customs fee at pay.example.",
-        message_id="<forged@example.test>",
-        in_reply_to="<root@customer.example>",
-        headers={"Cc": SUPPORT},
+    forged = _as_the_agent(
+        agent, "Please pay the customs fee at pay.example.", "<forged@example.test>"
     )
     dovecot.deliver(forged)
     dovecot.folder("Sent")  # there, and empty

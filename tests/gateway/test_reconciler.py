@@ -127,9 +127,8 @@ async def test_a_send_whose_job_was_lost_goes_out_within_a_minute_and_only_once(
     assert len(queued) == len(set(queued)) == 4
 
 
-async def test_a_message_left_sending_by_a_dead_worker_is_failed_for_an_agent_to_check(
-    services: Services, org
-) -> None:
+async def _left_sending_by_a_dead_worker(services: Services, org: Organization) -> Message:
+    """An agent's reply a worker took and died with, four minutes ago, its job gone."""
     agent = await make_agent(services.db, org)
     received = await intake_for(services).receive(chat_message(org, "hello"))
     await actions.take_manual_control(services, agent, received.conversation_id)
@@ -141,12 +140,19 @@ async def test_a_message_left_sending_by_a_dead_worker_is_failed_for_an_agent_to
             .values(delivery_status="sending", updated_at=utcnow() - timedelta(minutes=4))
         )
     services.jobs.redis.flushdb()
+    return reply
+
+
+async def test_a_message_left_sending_by_a_dead_worker_is_failed_for_an_agent_to_check(
+    services: Services, org
+) -> None:
+    reply = await _left_sending_by_a_dead_worker(services, org)
 
     assert await reconcile(services) == {**NOTHING, "interrupted": 1}
 
     async with services.db.transaction() as session:
         message = await session.get(Message, reply.id)
-        conversation = await session.get(Conversation, received.conversation_id)
+        conversation = await session.get(Conversation, reply.conversation_id)
         assert message is not None and conversation is not None
         assert (message.delivery_status, message.error_code) == ("failed", "interrupted")
         assert conversation.needs_attention
@@ -332,17 +338,7 @@ async def test_two_passes_at_once_fail_a_message_a_dead_worker_left_sending_once
 ) -> None:
     """The second pass found the message left `sending`; the first marked it failed
     meanwhile. The second marks nothing: the message is marked and counted once."""
-    agent = await make_agent(services.db, org)
-    received = await intake_for(services).receive(chat_message(org, "hello"))
-    await actions.take_manual_control(services, agent, received.conversation_id)
-    reply = await actions.reply(services, agent, received.conversation_id, "on it")
-    async with services.db.transaction() as session:
-        await session.execute(
-            update(Message)
-            .where(Message.id == reply.id)
-            .values(delivery_status="sending", updated_at=utcnow() - timedelta(minutes=4))
-        )
-    services.jobs.redis.flushdb()
+    reply = await _left_sending_by_a_dead_worker(services, org)
     transaction = services.db.transaction
     first: list[dict[str, int]] = []
 
