@@ -29,15 +29,18 @@ class ConsentChange:
 
 
 async def consent_for(
-    session: AsyncSession, organization_id: int, kind: str, address: str
+    session: AsyncSession, organization_id: int, kind: str, address: str, *, locked: bool = False
 ) -> ContactConsent | None:
-    found: ContactConsent | None = await session.scalar(
-        select(ContactConsent).where(
-            ContactConsent.organization_id == organization_id,
-            ContactConsent.kind == kind,
-            ContactConsent.address == address,
-        )
+    """The address's consent record; `locked`: read afresh and held (on PostgreSQL) until
+    the transaction ends."""
+    query = select(ContactConsent).where(
+        ContactConsent.organization_id == organization_id,
+        ContactConsent.kind == kind,
+        ContactConsent.address == address,
     )
+    if locked:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    found: ContactConsent | None = await session.scalar(query)
     return found
 
 
@@ -74,15 +77,8 @@ async def apply(session: AsyncSession, change: ConsentChange) -> bool:
     )
     # Locked (on PostgreSQL) until the transaction ends: a STOP and a START applied at the
     # same moment take turns, the second reading what the first wrote, so the newer wins.
-    record = await session.scalar(
-        select(ContactConsent)
-        .where(
-            ContactConsent.organization_id == change.organization_id,
-            ContactConsent.kind == change.kind,
-            ContactConsent.address == change.address,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    record = await consent_for(
+        session, change.organization_id, change.kind, change.address, locked=True
     )
     assert record is not None
     newer = (
