@@ -294,6 +294,14 @@ class Database:
             await session.connection(execution_options={_READ_ONLY: True, _QUICK: quick})
             yield session
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The driver's own connection (asyncpg's on PostgreSQL), from the pool and outside
+        any transaction, so each statement commits on its own: for a hot path whose whole
+        transaction is one statement (`gateway.intake_statement`)."""
+        async with self.engine.connect() as connection:
+            yield (await connection.get_raw_connection()).driver_connection
+
     async def create_all(self) -> None:
         """Create the tables directly (tests and benchmarks; deployments run migrations)."""
         async with self.engine.begin() as conn:

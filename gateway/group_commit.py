@@ -69,15 +69,27 @@ class Waiting(Generic[Options, Answer]):
 StoreMany = Callable[
     [AsyncSession, Sequence[tuple[InboundMessage, Options]]], Awaitable[Sequence[Answer]]
 ]
+# Stores what it can of a batch without a transaction of its own making: an answer for each
+# message it stored, None for each it left. It raises only when it stored nothing.
+StoreQuickly = Callable[
+    [Sequence[tuple[InboundMessage, Options]]], Awaitable[Sequence[Answer | None]]
+]
 
 
 class GroupCommit(Generic[Options, Answer]):
     """Stores messages through `store` (a batch of messages, in order, in the session it is
-    given; an answer for each), batching the ones that arrive while a commit is under way."""
+    given; an answer for each), batching the ones that arrive while a commit is under way.
+    With `quickly`, a batch goes to it first, and what it leaves to `store`."""
 
-    def __init__(self, db: Database, store: StoreMany[Options, Answer]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        store: StoreMany[Options, Answer],
+        quickly: StoreQuickly[Options, Answer] | None = None,
+    ) -> None:
         self.db = db
         self.store = store
+        self.quickly = quickly
         self._waiting: list[Waiting[Options, Answer]] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -93,13 +105,35 @@ class GroupCommit(Generic[Options, Answer]):
             batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
             try:
                 batch.sort(key=lambda item: item.lock_order)
-                if not await self._commit(batch) and len(batch) > 1:
-                    for waiting in batch:
+                rest = await self._store_quickly(batch)
+                if rest and not await self._commit(rest) and len(rest) > 1:
+                    for waiting in rest:
                         await self._commit([waiting])
             finally:
                 for waiting in batch:  # only when cancelled (the process stopping)
                     if not waiting.answer.done():
                         waiting.answer.cancel()
+
+    async def _store_quickly(
+        self, batch: list[Waiting[Options, Answer]]
+    ) -> list[Waiting[Options, Answer]]:
+        """What `quickly` stored answered; the rest, for a transaction."""
+        if self.quickly is None:
+            return batch
+        try:
+            answers = await self.quickly([(waiting.inbound, waiting.options) for waiting in batch])
+        except Exception as error:
+            log.info(
+                "storing %d messages at once failed (%s); storing them again", len(batch), error
+            )
+            return batch
+        rest = []
+        for waiting, answer in zip(batch, answers, strict=True):
+            if answer is None:
+                rest.append(waiting)
+            else:
+                waiting.settle(answer)
+        return rest
 
     async def _commit(self, batch: list[Waiting[Options, Answer]]) -> bool:
         """Store the batch in one transaction; False when that failed before its commit

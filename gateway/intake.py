@@ -19,6 +19,7 @@ from gateway.db import Database, after_commit, run_after_commit
 from gateway.errors import BadInput
 from gateway.events import Event, EventPublisher
 from gateway.group_commit import GroupCommit
+from gateway.intake_statement import store_known
 from gateway.messages import InboundMessage
 from gateway.models import utcnow
 from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue, JobRef
@@ -53,7 +54,11 @@ class Intake:
         self.db = db
         self.jobs = jobs
         self.events = events
-        self._group = GroupCommit[_Options, Received](db, self._store_together)
+        self._group = GroupCommit[_Options, Received](
+            db,
+            self._store_together,
+            self._store_known if db.dialect == "postgresql" else None,
+        )
 
     async def receive(
         self,
@@ -138,6 +143,30 @@ class Intake:
         if announced:
             await rows.customer_spoke(session, {item[1].conversation_id for item in announced}, now)
             after_commit(session, lambda: self._announce(announced))
+        return answers
+
+    async def _store_known(self, batch: Batch) -> list[Received | None]:
+        """On PostgreSQL: the messages from known senders on open threads stored by one
+        statement (`gateway.intake_statement`), then their routing jobs and live events, as
+        after a commit. None for each message left to a transaction: a new sender or
+        thread, a repeat, or one with work to do in its own transaction (`within`)."""
+        answers: list[Received | None] = [None] * len(batch)
+        chosen = [index for index, (_, options) in enumerate(batch) if options.within is None]
+        if not chosen:
+            return answers
+        stored = await store_known(self.db, [batch[index][0] for index in chosen], utcnow())
+        announced: list[tuple[InboundMessage, Received, str, bool]] = []
+        for index, item in zip(chosen, stored, strict=True):
+            if item is None:
+                continue
+            inbound, options = batch[index]
+            received = Received(
+                item.message_id, item.conversation_id, item.contact_id, duplicate=False
+            )
+            answers[index] = received
+            announced.append((inbound, received, item.state, options.route))
+        if announced:
+            await self._announce(announced)
         return answers
 
     def _route(self, received: Received) -> Awaitable[JobRef]:
