@@ -298,9 +298,15 @@ class Database:
     async def driver_connection(self) -> AsyncIterator[Any]:
         """The driver's own connection (asyncpg's on PostgreSQL), from the pool and outside
         any transaction, so each statement commits on its own: for a hot path whose whole
-        transaction is one statement (`gateway.intake_statement`)."""
+        transaction is one statement (`gateway.intake_statement`). PostgreSQL only."""
         async with self.engine.connect() as connection:
-            yield (await connection.get_raw_connection()).driver_connection
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            try:
+                yield driver
+            except BaseException:
+                if driver.is_closed():  # lost: not back to the pool for the next one
+                    await connection.invalidate()
+                raise
 
     async def create_all(self) -> None:
         """Create the tables directly (tests and benchmarks; deployments run migrations)."""

@@ -10,7 +10,9 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text as text_statement
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from gateway.intake import Intake, Received
 from gateway.messages import Attachment, InboundMessage
@@ -153,3 +155,27 @@ async def test_a_failing_statement_leaves_its_messages_to_the_transaction(
     async with services.db.read() as session:
         texts = (await session.scalars(select(Message.text).where(Message.text == "fine"))).all()
     assert len(texts) == 4
+
+
+async def test_a_connection_lost_under_the_statement_is_not_handed_to_the_transaction(
+    services: Services, org: Organization
+) -> None:
+    postgres_only(services)
+    intake = intake_for(services)
+    await opened(intake, org, ["+15550001"])
+    outside = create_async_engine(services.db.url, poolclass=NullPool)
+    async with outside.connect() as other:  # a restart, or a firewall's idle timeout
+        await other.execute(
+            text_statement(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    await outside.dispose()
+
+    received = await intake.receive(text(org, "+15550001", "after the cut"))
+
+    assert not received.duplicate
+    async with services.db.read() as session:
+        stored = await session.get(Message, received.message_id)
+    assert stored is not None and stored.text == "after the cut"
