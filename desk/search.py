@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    false,
     func,
     literal,
     or_,
@@ -96,7 +97,10 @@ def _lookups(organization_id: int, raw: str, dialect: str, *, narrow: bool = Fal
     `_narrowed`)."""
     term = clean_term(raw)
     pattern = like_pattern(term)
-    addresses = [pattern]
+    # No address has a space in it (numbers are kept as +15551234567, and neither email
+    # addresses nor visitor ids have one), so a term with a space is looked up among the
+    # addresses only as a phone number without its punctuation, if it looks like one.
+    addresses = [] if " " in term else [pattern]
     if _PHONE_LIKE.fullmatch(term):
         addresses.append(like_pattern(_PHONE_PUNCTUATION.sub("", term)))
     word = identifier_word(term) if narrow else None
@@ -110,7 +114,7 @@ def _lookups(organization_id: int, raw: str, dialect: str, *, narrow: bool = Fal
         ),
         by_address=select(ContactIdentity.contact_id).where(
             ContactIdentity.organization_id == organization_id,
-            or_(*(_contains(ContactIdentity.address, p, dialect) for p in addresses)),
+            or_(false(), *(_contains(ContactIdentity.address, p, dialect) for p in addresses)),
         ),
         by_text=(
             _narrowed(Message.conversation_id, Message.text, in_texts, term, word, dialect)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 from quart import Quart
+from sqlalchemy.dialects import postgresql
 
 from desk import search
-from desk.search import few_matches, identifier_word
+from desk.search import _lookups, few_matches, identifier_word
 from gateway.db import Database
 from tests.desk.api.helpers import client_for, seed_conversation
 from tests.support.factories import make_agent
@@ -63,3 +64,17 @@ async def test_a_term_with_an_identifier_finds_what_the_whole_term_finds(
         assert response.status_code == 200, await response.get_json()
         ids = {item["id"] for item in (await response.get_json())["items"]}
         assert ids == {hopper.conversation_id, by_text.conversation_id}
+
+
+def test_a_term_with_a_space_looks_up_addresses_only_as_a_phone_number() -> None:
+    """No stored address has a space, so "Hopper 48213" reads no address index at all,
+    while "+1 555 0100" is still looked up without its spaces."""
+
+    def address_patterns(term: str) -> list[str]:
+        lookup = _lookups(1, term, "postgresql").by_address
+        compiled = lookup.compile(dialect=postgresql.dialect())
+        return [value for value in compiled.params.values() if isinstance(value, str)]
+
+    assert address_patterns("Hopper 48213") == []
+    assert address_patterns("+1 555 0100") == ["%+15550100%"]
+    assert address_patterns("ada@example.test") == ["%ada@example.test%"]
