@@ -7,7 +7,6 @@ once. The rows and their statements are `gateway.intake_rows`."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from gateway.group_commit import GroupCommit
 from gateway.intake_statement import store_known
 from gateway.messages import InboundMessage
 from gateway.models import utcnow
-from gateway.queues import INTAKE, ROUTE_MESSAGE, JobQueue, JobRef
+from gateway.queues import INTAKE, ROUTE_MESSAGE, ROUTE_MESSAGES, JobQueue, JobRef
 
 MAX_TEXT_CHARS = 100_000
 
@@ -174,16 +173,25 @@ class Intake:
             INTAKE, ROUTE_MESSAGE, received.message_id, conversation_id=received.conversation_id
         )
 
+    def _route_together(self, routed: Sequence[Received]) -> Awaitable[JobRef] | None:
+        """One routing job for the messages stored together (their own job for one)."""
+        if len(routed) <= 1:
+            return self._route(routed[0]) if routed else None
+        return self.jobs.enqueue_async(
+            INTAKE,
+            ROUTE_MESSAGES,
+            [[received.message_id, received.conversation_id] for received in routed],
+        )
+
     async def _announce(
         self, announced: Sequence[tuple[InboundMessage, Received, str, bool]]
     ) -> None:
-        """After a batch's commit: the routing jobs queued at once (so they reach Redis
-        together), the live events in one round trip, the counts."""
+        """After a batch's commit: one routing job for its messages, the live events in one
+        round trip, the counts."""
+        routed = [received for _, received, _, route in announced if route]
         await run_after_commit(
             [
-                lambda: asyncio.gather(
-                    *(self._route(received) for _, received, _, route in announced if route)
-                ),
+                lambda: self._route_together(routed),
                 lambda: self.events.publish_many(
                     [_event(inbound, received, state) for inbound, received, state, _ in announced]
                 ),

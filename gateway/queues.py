@@ -26,6 +26,8 @@ SUMMARIES = "switchboard-summaries"
 ALL_QUEUES = (OUTBOUND, INTAKE, DEADLINES, AI, SUMMARIES)
 
 ROUTE_MESSAGE = "handoff.jobs.route_message"
+# The messages stored together, routed by one job: (message id, conversation id) pairs.
+ROUTE_MESSAGES = "handoff.jobs.route_messages"
 ANSWER_MESSAGE = "handoff.jobs.answer_message"  # the AI's turn for one routed message
 FIRE_DEADLINE = "handoff.jobs.fire_deadline"
 DELIVER = "gateway.delivery.deliver"

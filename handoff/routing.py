@@ -9,7 +9,7 @@ once for a customer who waits on the line."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +21,7 @@ from gateway.db import after_commit
 from gateway.events import Event
 from gateway.models import Conversation, Message, Transition, utcnow
 from gateway.ownership import State
-from gateway.queues import AI, ANSWER_MESSAGE, SUMMARIES
+from gateway.queues import AI, ANSWER_MESSAGE, INTAKE, ROUTE_MESSAGE, SUMMARIES
 from gateway.runtime import Services
 from handoff import ladder
 from handoff.ai.summary_job import SUMMARIZE
@@ -57,6 +57,24 @@ async def route_message(services: Services, message_id: int) -> str:
             conversation_id=routed.conversation_id,
         )
     return routed.outcome
+
+
+async def route_messages(services: Services, messages: Sequence[Sequence[int]]) -> list[str]:
+    """Route the messages intake stored together, one after another, each as
+    `route_message` routes it. A message whose routing fails gets a job of its own, which
+    tries it again and, failing for good, marks its conversation as any routing job does;
+    the others go on."""
+    outcomes = []
+    for message_id, conversation_id in messages:
+        try:
+            outcomes.append(await route_message(services, message_id))
+        except Exception as error:
+            log.warning("message %s could not be routed with the others (%s)", message_id, error)
+            await services.jobs.enqueue_async(
+                INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id
+            )
+            outcomes.append("routed alone")
+    return outcomes
 
 
 async def decide_route(services: Services, message_id: int) -> Routed:

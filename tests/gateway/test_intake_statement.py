@@ -17,10 +17,10 @@ from sqlalchemy.pool import NullPool
 from gateway.intake import Intake, Received
 from gateway.messages import Attachment, InboundMessage
 from gateway.models import Conversation, Message, Organization
-from gateway.queues import INTAKE, ROUTE_MESSAGE, keyed_job_id
 from gateway.runtime import Services
 from tests.gateway.test_group_commit import count_transactions
 from tests.support.factories import intake_for
+from tests.support.routing_jobs import messages_to_route
 
 SKIP_ROW_COLUMNS = {"id", "provider_message_id", "created_at", "updated_at"}
 
@@ -92,8 +92,8 @@ async def test_known_senders_are_stored_without_a_transaction_in_the_rows_one_wr
     ]
     assert conversation is not None and message is not None
     assert conversation.last_customer_at == message.created_at
-    queued = {job.id for job in services.jobs.queue(INTAKE).get_jobs()}
-    assert {keyed_job_id(ROUTE_MESSAGE, item.message_id) for item in stored} <= queued
+    to_route = messages_to_route(services)
+    assert all(to_route[item.message_id] == 1 for item in stored)
 
 
 async def test_a_batch_of_every_kind_of_message_answers_each_as_a_transaction_would(
@@ -130,10 +130,10 @@ async def test_a_batch_of_every_kind_of_message_answers_each_as_a_transaction_wo
     async with services.db.read() as session:
         count = await session.scalar(select(func.count()).select_from(Message))
     assert count == 2 + 1 + 5  # opened, stored before, and the batch's new ones
-    queued = {job.id for job in services.jobs.queue(INTAKE).get_jobs()}
+    to_route = messages_to_route(services)
     for routed in (known, new_sender, copy_one, worked):
-        assert keyed_job_id(ROUTE_MESSAGE, routed.message_id) in queued
-    assert keyed_job_id(ROUTE_MESSAGE, unrouted.message_id) not in queued
+        assert to_route[routed.message_id] == 1
+    assert unrouted.message_id not in to_route
 
 
 async def test_a_failing_statement_leaves_its_messages_to_the_transaction(

@@ -4,18 +4,30 @@ person-owned conversation keeps the AI silent, and a resolved one reopens."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
 
 from gateway.delivery import deliver_message
 from gateway.events import conversation_channel
 from gateway.models import Conversation, Deadline, Message, Transition
-from gateway.queues import AI, ANSWER_MESSAGE, OUTBOUND
+from gateway.queues import (
+    AI,
+    ANSWER_MESSAGE,
+    INTAKE,
+    OUTBOUND,
+    ROUTE_MESSAGE,
+    ROUTE_MESSAGES,
+    keyed_job_id,
+)
 from gateway.runtime import Services
-from handoff import actions
+from handoff import actions, routing
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from handoff.ai.turn import ai_turn
 from handoff.routing import route_message
 from tests.support.factories import chat_message, intake_for, make_agent
+from tests.support.worker import run_burst
 
 
 async def messages_of(services: Services, conversation_id: int) -> list[Message]:
@@ -141,3 +153,59 @@ async def test_a_resolved_conversation_reopens_to_the_ai(services: Services, org
     assert again.conversation_id == first.conversation_id and reopened.state == "ai"
     texts = [m.text for m in await messages_of(services, first.conversation_id)]
     assert "Glad I could help!" in texts and "Dana joined the conversation." in texts
+
+
+async def test_messages_stored_together_are_routed_by_one_job_and_a_failure_goes_alone(
+    services: Services, org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = intake_for(services)
+    messages = [chat_message(org, f"Hello {n}", visitor=f"visitor-{n}") for n in range(3)]
+    received = await asyncio.gather(*(intake.receive(message) for message in messages))
+    batch = [
+        job for job in services.jobs.queue(INTAKE).get_jobs() if job.func_name == ROUTE_MESSAGES
+    ]
+    assert len(batch) == 1
+    together = [int(message_id) for message_id, _ in batch[0].args[0]]
+    assert together == [item.message_id for item in received]
+    failing = together[1]
+    decide = routing.decide_route
+
+    async def fail_one(services: Services, message_id: int) -> routing.Routed:
+        if message_id == failing:
+            raise RuntimeError("the database went away")
+        return await decide(services, message_id)
+
+    monkeypatch.setattr(routing, "decide_route", fail_one)
+
+    outcomes = await routing.route_messages(services, batch[0].args[0])
+
+    assert outcomes == ["ai", "routed alone", "ai"]
+    alone = services.jobs.queue(INTAKE).fetch_job(keyed_job_id(ROUTE_MESSAGE, failing))
+    assert alone is not None and alone.args == [failing]
+    assert alone.meta["conversation_id"] == received[1].conversation_id
+    async with services.db.read() as session:
+        routed = set(
+            await session.scalars(
+                select(Message.id).where(Message.id.in_(together), Message.routed_at.is_not(None))
+            )
+        )
+    assert routed == {together[0], together[2]}
+
+
+async def test_a_worker_routes_the_messages_stored_together(
+    services: Services, org, redis_url: str
+) -> None:
+    intake = intake_for(services)
+    messages = [chat_message(org, f"Hello {n}", visitor=f"visitor-{n}") for n in range(4)]
+    received = await asyncio.gather(*(intake.receive(message) for message in messages))
+    assert any(job.func_name == ROUTE_MESSAGES for job in services.jobs.queue(INTAKE).get_jobs())
+
+    await asyncio.to_thread(run_burst, services.db.url, redis_url)
+
+    async with services.db.read() as session:
+        unrouted = await session.scalar(
+            select(func.count()).where(Message.direction == "inbound", Message.routed_at.is_(None))
+        )
+        replies = await session.scalar(select(func.count()).where(Message.author == "ai"))
+    assert unrouted == 0
+    assert replies == len(received)  # each customer answered once
