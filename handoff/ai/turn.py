@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.events import Event
-from gateway.models import Message
+from gateway.intake_rows import MESSAGES
 from gateway.on_the_line import OnTheLine
 from gateway.org_settings import OrganizationSettings
 from gateway.outbound import queue_outbound
@@ -128,14 +128,18 @@ async def store_reply(
         return message.id
 
 
+# Built once: the claim is the first statement after the model's answer, on the turn's path.
+_TAKE_TURN = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("message_id"))
+    .where(MESSAGES.c.ai_turn_version == bindparam("version"))
+    .values(ai_turn_version=None)
+)
+
+
 async def _take_turn(session: AsyncSession, message_id: int, version: int) -> bool:
     """Claim the AI's turn a customer message awaits; False when another run took it."""
-    taken = await session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.ai_turn_version == version)
-        .values(ai_turn_version=None)
-        .execution_options(synchronize_session=False)
-    )
+    taken = await session.execute(_TAKE_TURN, {"message_id": message_id, "version": version})
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
