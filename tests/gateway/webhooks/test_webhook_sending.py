@@ -16,9 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import webhooks
+from gateway.db import dialect_of
 from gateway.errors import BadInput, TransientDeliveryError
 from gateway.lost_jobs import lost_webhooks
 from gateway.models import Organization, utcnow
@@ -120,15 +122,32 @@ async def test_an_event_goes_to_each_active_subscribed_endpoint_of_the_org_only(
     assert job.retries_left == len(services.settings.webhook_retry_intervals)
 
 
+# another transaction is waiting for a lock this one holds
+_WAITED_FOR = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks"
+    " WHERE NOT granted AND pg_backend_pid() = ANY (pg_blocking_pids(pid)))"
+)
+
+
+async def _until_waited_for(session: AsyncSession, asked_for_a_turn: asyncio.Event) -> None:
+    """Until another transaction waits for `session`'s: on PostgreSQL, for a row it holds
+    locked; on SQLite, where writers take turns, for its turn."""
+    if dialect_of(session) == "sqlite":
+        await asked_for_a_turn.wait()
+        return
+    while not await session.scalar(_WAITED_FOR):
+        await asyncio.sleep(0.01)
+
+
 async def test_an_agent_resolving_as_an_admin_deletes_the_endpoint_resolves(
-    services: Services, org: Organization
+    services: Services, org: Organization, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The `resolved` event is emitted while the endpoint's deletion is not yet committed:
     the agent's action goes through, with no delivery for the endpoint that is gone."""
     agent = await make_agent(services.db, org)
     conversation_id = await queued_conversation(services, org)
     endpoint = await add_endpoint(services.db, org, "https://hooks.example.test/")
-    deleting = asyncio.Event()
+    deleting, asked_for_a_turn = asyncio.Event(), asyncio.Event()
 
     async def delete_endpoint() -> None:  # as DELETE /api/admin/webhooks/<id> does
         async with services.db.transaction() as session:
@@ -137,10 +156,17 @@ async def test_an_agent_resolving_as_an_admin_deletes_the_endpoint_resolves(
             )
             await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id))
             deleting.set()
-            await asyncio.sleep(0.5)  # the agent resolves meanwhile
+            await asyncio.wait_for(_until_waited_for(session, asked_for_a_turn), 10)
 
     deletion = asyncio.create_task(delete_endpoint())
     await deleting.wait()
+    transaction = services.db.transaction
+
+    def asking_for_a_turn() -> Any:
+        asked_for_a_turn.set()
+        return transaction()
+
+    monkeypatch.setattr(services.db, "transaction", asking_for_a_turn)
     resolved = await asyncio.gather(
         actions.resolve(services, agent, conversation_id), return_exceptions=True
     )
