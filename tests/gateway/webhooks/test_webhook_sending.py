@@ -409,11 +409,14 @@ async def test_two_reconciler_passes_at_once_leave_a_resent_attempt_alone(
     monkeypatch.setattr(services.db, "transaction", first_pass_meanwhile)
 
     second = await lost_webhooks(services, utcnow())
-    in_flight += [
+    resent = [
         asyncio.create_task(send_delivery(services, pk, final_attempt=False)) for pk in second
     ]
-    await asyncio.sleep(0.5)  # time for another attempt to reach the receiver
+    # any attempt the second pass started either reaches the receiver or gives up
+    while len(receiver.requests) < 1 + len(resent) and not all(task.done() for task in resent):
+        await asyncio.sleep(0.01)
     receiver.hold.set()
+    in_flight += resent
     outcomes = await asyncio.gather(*in_flight)
 
     assert len(receiver.requests) == 1
