@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from gateway import sqlite_driver
 from gateway.db import Database
 from gateway.sqlite_driver import OneHopConnection
 from tests.support.databases import sqlite_url
@@ -137,34 +139,55 @@ async def test_a_quick_read_takes_no_trip_and_sees_the_committed_rows(
     assert calls == ["_run", "_run"]
 
 
+def watching_begin(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, list[int]]:
+    """An event set once a transaction's `BEGIN IMMEDIATE` is handed to its connection's
+    thread, and the busy timeouts (ms) of each one run in the event loop's own thread: how
+    long it could hold up the loop."""
+    handed, in_the_loop = asyncio.Event(), []
+    loop_thread, run, in_its_thread = (
+        threading.get_ident(),
+        sqlite_driver._run,
+        sqlite_driver._in_its_thread,
+    )
+
+    def running(connection: sqlite3.Connection, operation: str, *args: Any) -> Any:
+        if operation == sqlite_driver.BEGIN_IMMEDIATE and threading.get_ident() == loop_thread:
+            in_the_loop.append(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+        return run(connection, operation, *args)
+
+    def handing(connection: aiosqlite.Connection) -> Callable[..., Awaitable[Any]]:
+        def hand(*args: Any) -> Awaitable[Any]:
+            if sqlite_driver.BEGIN_IMMEDIATE in args:
+                handed.set()
+            return in_its_thread(connection)(*args)
+
+        return hand
+
+    monkeypatch.setattr(sqlite_driver, "_run", running)
+    monkeypatch.setattr(sqlite_driver, "_in_its_thread", handing)
+    return handed, in_the_loop
+
+
 async def test_a_lock_held_elsewhere_is_waited_for_without_holding_up_the_loop(
-    sqlite_db: Database,
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     other = sqlite3.connect(sqlite_db.url.split("///", 1)[1], isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another program writing the file
     other.execute("INSERT INTO items (name) VALUES ('theirs')")
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.01)
+    handed_to_its_thread, waits_in_the_loop = watching_begin(monkeypatch)
 
     async def write() -> int:
         async with sqlite_db.transaction() as session:
             await session.execute(insert(ITEMS).values(name="ours"))
             return int(await session.scalar(text("PRAGMA busy_timeout")))
 
-    ticking = asyncio.create_task(tick())
     writing = asyncio.create_task(write())
-    await asyncio.sleep(0.3)
-    assert not writing.done()  # waiting for the lock...
-    assert ticks >= 10  # ...while the event loop goes on
+    await asyncio.wait_for(handed_to_its_thread.wait(), 10)
+    assert not writing.done()  # waiting for the lock in its connection's thread...
+    assert waits_in_the_loop == [0]  # ...after a try in the loop's that did not wait
     other.execute("COMMIT")
     other.close()
     patience = await asyncio.wait_for(writing, 10)
-    ticking.cancel()
     assert patience == 30000  # the connection waits as long as ever for the next lock
     async with sqlite_db.read(quick=True) as session:
         names = list(await session.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id)))
