@@ -13,8 +13,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aioimaplib import IMAP4
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select, update
@@ -184,17 +186,36 @@ async def test_without_idle_new_mail_is_polled_within_the_interval(
         await asyncio.wait_for(polling, 20)
 
 
+def idling(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set while a client is in IDLE: from the server's go-ahead until the client ends it."""
+    in_idle, start, done = asyncio.Event(), IMAP4.idle_start, IMAP4.idle_done
+
+    async def starting(client: IMAP4, *args: Any, **kwargs: Any) -> Any:
+        idle = await start(client, *args, **kwargs)
+        in_idle.set()
+        return idle
+
+    def ending(client: IMAP4) -> None:
+        in_idle.clear()
+        done(client)
+
+    monkeypatch.setattr(IMAP4, "idle_start", starting)
+    monkeypatch.setattr(IMAP4, "idle_done", ending)
+    return in_idle
+
+
 async def test_with_idle_new_mail_is_ingested_within_two_seconds(
-    services: Services, org: Organization, dovecot: Dovecot
+    services: Services, org: Organization, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     access = await imap_access(services, org, dovecot)
+    in_idle = idling(monkeypatch)
     stop = asyncio.Event()
     # Polling and IDLE's renewal are far off: only the server's push can be this quick.
     runner = reading(services, access, stop, poll=60, idle=30)
     try:
         dovecot.deliver(numbered(1))
         await stored_within(services.db, 1, 20)
-        await asyncio.sleep(0.5)  # back in IDLE
+        await asyncio.wait_for(in_idle.wait(), 20)  # back in IDLE
         dovecot.deliver(numbered(2))
         # Dovecot notices a new file in about 0.5 s; the fetch and the commit take the rest.
         assert await stored_within(services.db, 2, 2) <= 2
