@@ -21,6 +21,7 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import select, update
 
+from email_channel import imap_intake
 from email_channel.imap_intake import ImapIntake
 from email_channel.mailboxes import ImapAccess, imap_mailboxes
 from email_channel.models import ImapCursor, SentCursor, SpooledMail
@@ -157,27 +158,48 @@ async def test_a_move_the_server_refuses_falls_back_to_seen(
     assert len(await messages(services.db)) == 1
 
 
+def held_polls(
+    monkeypatch: pytest.MonkeyPatch, seconds: float
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """Two events: set once the intake waits `seconds` for its next poll, and to end that
+    wait at once (as if the time had come)."""
+    waiting, due, wait = asyncio.Event(), asyncio.Event(), imap_intake._wait
+
+    async def polling(stop: asyncio.Event, wait_seconds: float, *others: asyncio.Event) -> None:
+        if wait_seconds == seconds:
+            waiting.set()
+            others = (*others, due)
+        await wait(stop, wait_seconds, *others)
+
+    monkeypatch.setattr(imap_intake, "_wait", polling)
+    return waiting, due
+
+
 async def test_without_idle_new_mail_is_polled_within_the_interval(
-    services: Services, org: Organization, plain_dovecot: Dovecot
+    services: Services, org: Organization, plain_dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     access = await imap_access(services, org, plain_dovecot)
     plain_dovecot.deliver(numbered(1))
+    waiting_to_poll, poll_now = held_polls(monkeypatch, 60)
     stop = asyncio.Event()
     slow = reading(services, access, stop, poll=60)
     try:
         await stored_within(services.db, 1, 20)  # read on connecting
+        await asyncio.wait_for(waiting_to_poll.wait(), 20)
         plain_dovecot.deliver(numbered(2))
-        await asyncio.sleep(3)
-        # Polled every 60 s, and nothing pushed: not there yet.
+        # Polled every 60 s, and nothing pushed: not there yet, but at the next poll.
         assert len(await messages(services.db)) == 1
+        poll_now.set()
+        await stored_within(services.db, 2, 20)
     finally:
         stop.set()
         await asyncio.wait_for(slow, 20)
     poll = 1.5
+    waiting_to_poll, _ = held_polls(monkeypatch, poll)
     stop = asyncio.Event()
     polling = reading(services, access, stop, poll=poll)
     try:
-        await stored_within(services.db, 2, 20)  # read on connecting
+        await asyncio.wait_for(waiting_to_poll.wait(), 20)  # connected and read
         plain_dovecot.deliver(numbered(3))
         # At most one interval, plus the fetch and the commit.
         assert await stored_within(services.db, 3, poll + 2) <= poll + 2
