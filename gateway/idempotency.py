@@ -144,35 +144,30 @@ async def claim(db: Database, agent: Agent, key: str, digest: str) -> Claim | Ke
 async def _take_over(
     session: AsyncSession, row: IdempotencyKey, attempt: str, now: datetime
 ) -> Claim:
-    taken = await session.execute(
-        update(IdempotencyKey)
-        .where(
-            IdempotencyKey.id == row.id,
-            IdempotencyKey.attempt == row.attempt,
-            IdempotencyKey.status.is_(None),
-        )
-        .values(attempt=attempt, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(IN_PROGRESS, code="request_in_progress")
+    await _while_claimed(session, Claim(row.id, row.attempt), attempt=attempt, claimed_at=now)
     return Claim(row.id, attempt)
 
 
 async def keep(session: AsyncSession, claimed: Claim, status: int, body: object) -> None:
     """Keep the answer in the work's own transaction. Should another copy have taken the
     claim over meanwhile, it raises, and the work is rolled back: it is done once."""
-    kept = await session.execute(
+    await _while_claimed(session, claimed, status=status, answer=current_app.json.dumps(body))
+
+
+async def _while_claimed(session: AsyncSession, claimed: Claim, **values: object) -> None:
+    """Change the key's row only while `claimed` still holds it unanswered; else another
+    copy of the request has it (409)."""
+    changed = await session.execute(
         update(IdempotencyKey)
         .where(
             IdempotencyKey.id == claimed.id,
             IdempotencyKey.attempt == claimed.attempt,
             IdempotencyKey.status.is_(None),
         )
-        .values(status=status, answer=current_app.json.dumps(body))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if kept.rowcount != 1:  # type: ignore[attr-defined]
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(IN_PROGRESS, code="request_in_progress")
 
 
