@@ -32,6 +32,8 @@ TRIGRAM_INDEXES = {
     "ix_messages_text_trgm",
     "ix_contacts_name_trgm",
     "ix_contact_identities_address_trgm",
+    "ix_messages_text_digits",  # not trigrams: four-digit sequences (migration 0022)
+    "ix_contacts_name_digits",
 }
 
 
