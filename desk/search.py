@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Select,
     Text,
+    bindparam,
     false,
     func,
     literal,
@@ -68,7 +70,9 @@ def clean_term(raw: str) -> str:
 
 
 def _contains(
-    column: ColumnElement[Any] | QueryableAttribute[Any], pattern: str, dialect: str
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    pattern: str | BindParameter[Any],
+    dialect: str,
 ) -> ColumnElement[bool]:
     if dialect == "sqlite":
         return column.like(pattern, escape="\\")
@@ -103,16 +107,47 @@ def digit_grams(word: str) -> list[str]:
     return sorted({run[i : i + 4] for run in runs for i in range(len(run) - 3)})
 
 
-def _containing_word(
-    column: QueryableAttribute[Any], word: str, dialect: str
-) -> ColumnElement[bool]:
-    """Rows that may contain `word`: on PostgreSQL, by the index of digit runs when the
-    word has one (a superset: the caller keeps the rows containing the term), else those
-    containing it."""
-    grams = digit_grams(word) if dialect == "postgresql" else []
-    if not grams:
-        return _contains(column, like_pattern(word), dialect)
-    return func.digit_grams(column, type_=ARRAY(Text)).contains(grams)
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """One search's values, bound by name in its lookups, and what decides the shape of
+    the statement that looks them up (see `few_matches`)."""
+
+    organization_id: int
+    term: str
+    addresses: tuple[str, ...]  # LIKE patterns for the addresses
+    word: str | None  # the word the names and texts are narrowed by
+    grams: tuple[str, ...]  # its digit sequences, when PostgreSQL's index finds it by them
+
+    @property
+    def shape(self) -> tuple[int, bool, bool]:
+        return len(self.addresses), self.word is not None, bool(self.grams)
+
+    def params(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "search_organization": self.organization_id,
+            "search_term": like_pattern(self.term),
+        }
+        values.update({f"search_address_{n}": p for n, p in enumerate(self.addresses)})
+        if self.word is not None:
+            values["search_word"] = like_pattern(self.word)
+        if self.grams:
+            values["search_grams"] = list(self.grams)
+        return values
+
+
+def _term(organization_id: int, raw: str, dialect: str, *, narrow: bool) -> _Term:
+    """`narrow`: look names and texts up by the term's narrowing word first (see
+    `_narrowed`)."""
+    term = clean_term(raw)
+    # No address has a space in it (numbers are kept as +15551234567, and neither email
+    # addresses nor visitor ids have one), so a term with a space is looked up among the
+    # addresses only as a phone number without its punctuation, if it looks like one.
+    addresses = [] if " " in term else [like_pattern(term)]
+    if _PHONE_LIKE.fullmatch(term):
+        addresses.append(like_pattern(_PHONE_PUNCTUATION.sub("", term)))
+    word = narrowing_word(term, dialect) if narrow else None
+    grams = digit_grams(word) if word is not None and dialect == "postgresql" else []
+    return _Term(organization_id, term, tuple(addresses), word, tuple(grams))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,32 +161,35 @@ class _Lookups:
 
 
 def _lookups(organization_id: int, raw: str, dialect: str, *, narrow: bool = False) -> _Lookups:
-    """`narrow`: look names and texts up by the term's identifier word first (see
-    `_narrowed`)."""
-    term = clean_term(raw)
-    pattern = like_pattern(term)
-    # No address has a space in it (numbers are kept as +15551234567, and neither email
-    # addresses nor visitor ids have one), so a term with a space is looked up among the
-    # addresses only as a phone number without its punctuation, if it looks like one.
-    addresses = [] if " " in term else [pattern]
-    if _PHONE_LIKE.fullmatch(term):
-        addresses.append(like_pattern(_PHONE_PUNCTUATION.sub("", term)))
-    word = narrowing_word(term, dialect) if narrow else None
-    in_names = Contact.organization_id == organization_id
-    in_texts = Message.organization_id == organization_id
+    return _built(_term(organization_id, raw, dialect, narrow=narrow), dialect)
+
+
+def _built(found: _Term, dialect: str) -> _Lookups:
+    """The lookups for `found`, its values bound by name (`_Term.params`)."""
+    bound = {
+        name: bindparam(name, value, type_=ARRAY(Text) if name == "search_grams" else None)
+        for name, value in found.params().items()
+    }
+    organization, pattern = bound["search_organization"], bound["search_term"]
+    in_names = Contact.organization_id == organization
+    in_texts = Message.organization_id == organization
+    by_word = None
+    if found.word is not None:
+        by_word = bound.get("search_grams", bound["search_word"])
+    addresses = [bound[f"search_address_{n}"] for n in range(len(found.addresses))]
     return _Lookups(
         by_name=(
-            _narrowed(Contact.id, Contact.name, in_names, term, word, dialect)
-            if word
+            _narrowed(Contact.id, Contact.name, in_names, pattern, by_word, dialect)
+            if by_word is not None
             else select(Contact.id).where(in_names, _contains(Contact.name, pattern, dialect))
         ),
         by_address=select(ContactIdentity.contact_id).where(
-            ContactIdentity.organization_id == organization_id,
+            ContactIdentity.organization_id == organization,
             or_(false(), *(_contains(ContactIdentity.address, p, dialect) for p in addresses)),
         ),
         by_text=(
-            _narrowed(Message.conversation_id, Message.text, in_texts, term, word, dialect)
-            if word
+            _narrowed(Message.conversation_id, Message.text, in_texts, pattern, by_word, dialect)
+            if by_word is not None
             else select(Message.conversation_id).where(
                 in_texts, _contains(Message.text, pattern, dialect)
             )
@@ -163,28 +201,34 @@ def _narrowed(
     key: QueryableAttribute[int],
     column: QueryableAttribute[Any],
     in_organization: ColumnElement[bool],
-    term: str,
-    word: str,
+    pattern: BindParameter[Any],
+    word: BindParameter[Any],
     dialect: str,
 ) -> CompoundSelect[Any]:
-    """The rows whose `column` contains `term`, found by its narrowing `word` first: the
-    rows that may contain the word (at most NARROW_ROWS + 1 of them), then those of them
-    that contain the whole term. "Hopper 48213" at a million customers: the index's
-    entries for "48213" instead of those for "hopper" too, 0.4 ms instead of 8. If the
-    word is in more rows than that, the whole term is looked up as usual instead, so
-    nothing is missed. One statement: the planner runs whichever branch the count of
-    candidates allows."""
+    """The rows whose `column` contains the term (`pattern`), found by its narrowing
+    `word` first: the rows that may contain the word (at most NARROW_ROWS + 1 of them),
+    then those of them that contain the whole term. "Hopper 48213" at a million
+    customers: the index's entries for "48213" instead of those for "hopper" too, 0.4 ms
+    instead of 8. The word comes as its LIKE pattern, or on PostgreSQL as its digit
+    sequences (`search_grams`), which the index of digit runs finds: a superset of the
+    rows containing it. If the word is in more rows than that, the whole term is looked
+    up as usual instead, so nothing is missed. One statement: the planner runs whichever
+    branch the count of candidates allows."""
+    may_contain = (
+        func.digit_grams(column, type_=ARRAY(Text)).contains(word)
+        if word.key == "search_grams"
+        else _contains(column, word, dialect)
+    )
     candidates = (
         select(key.label("id"), column.label("found"))
-        .where(in_organization, _containing_word(column, word, dialect))
+        .where(in_organization, may_contain)
         .limit(NARROW_ROWS + 1)
         .cte(f"{column.key}_candidates")
     )
     few = select(func.count()).select_from(candidates).scalar_subquery() <= NARROW_ROWS
-    whole = like_pattern(term)
     return union_all(
-        select(candidates.c.id).where(few, _contains(candidates.c.found, whole, dialect)),
-        select(key).where(~few, in_organization, _contains(column, whole, dialect)),
+        select(candidates.c.id).where(few, _contains(candidates.c.found, pattern, dialect)),
+        select(key).where(~few, in_organization, _contains(column, pattern, dialect)),
     )
 
 
@@ -215,24 +259,39 @@ def search_condition(
     )
 
 
+# The statement of `few_matches` for each shape of term, built once: building it and its
+# cache key took 2.5 ms of a search; a later term of the same shape binds its own values.
+_FEW_MATCHES_STATEMENTS: dict[tuple[object, ...], CompoundSelect[Any]] = {}
+
+
+def _few_matches_statement(found: _Term, dialect: str) -> CompoundSelect[Any]:
+    shape = (dialect, found.shape, NARROW_ROWS, FEW_MATCHES)
+    statement = _FEW_MATCHES_STATEMENTS.get(shape)
+    if statement is None:
+        lookups = _built(found, dialect)
+
+        def tagged(lookup: Select[Any] | CompoundSelect[Any], is_contact: bool) -> Select[Any]:
+            rows = lookup.subquery()
+            return select(rows.c[0], literal(is_contact))
+
+        statement = union_all(
+            tagged(lookups.by_name, True),
+            tagged(lookups.by_address, True),
+            tagged(lookups.by_text, False),
+        ).limit(FEW_MATCHES + 1)
+        _FEW_MATCHES_STATEMENTS[shape] = statement
+    return statement
+
+
 async def few_matches(
     session: AsyncSession, organization_id: int, raw: str, dialect: str
 ) -> Matches | None:
     """The search's matches if its lookups find at most FEW_MATCHES rows (customers and
     messages; the lookups stop there, so a broad term costs what FEW_MATCHES rows cost),
     else None."""
-    found = _lookups(organization_id, raw, dialect, narrow=True)
-
-    def tagged(lookup: Select[Any] | CompoundSelect[Any], is_contact: bool) -> Select[Any]:
-        rows = lookup.subquery()
-        return select(rows.c[0], literal(is_contact))
-
-    rows = union_all(
-        tagged(found.by_name, True),
-        tagged(found.by_address, True),
-        tagged(found.by_text, False),
-    ).limit(FEW_MATCHES + 1)
-    matched = (await session.execute(rows)).all()
+    found = _term(organization_id, raw, dialect, narrow=True)
+    statement = _few_matches_statement(found, dialect)
+    matched = (await session.execute(statement, found.params())).all()
     if len(matched) > FEW_MATCHES:
         return None
     contacts = {int(row_id) for row_id, is_contact in matched if is_contact}

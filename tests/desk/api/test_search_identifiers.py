@@ -71,6 +71,29 @@ async def test_a_term_with_an_identifier_finds_what_the_whole_term_finds(
         assert ids == {hopper.conversation_id, by_text.conversation_id}
 
 
+async def test_a_search_binds_its_own_values_to_the_statement_of_its_shape(
+    services, org, monkeypatch
+) -> None:
+    """The lookups' statement is built once for each shape of term; the next term of that
+    shape finds its own matches through it, not the first term's."""
+    db = services.db
+    grace = await seed_conversation(db, org, name="Grace Hopper 48213")
+    alan = await seed_conversation(db, org, name="Alan Turing 51234", text="order 51234")
+    built = []
+    build = search._built
+
+    def counted(found, dialect):
+        built.append(found.term)
+        return build(found, dialect)
+
+    monkeypatch.setattr(search, "_built", counted)
+    monkeypatch.setattr(search, "_FEW_MATCHES_STATEMENTS", {})
+    assert await found_by_lookups(db, org.id, "Hopper 48213") == ({grace.contact_id}, set())
+    assert await found_by_lookups(db, org.id, "Turing 51234") == ({alan.contact_id}, set())
+    assert await found_by_lookups(db, org.id, "order 51234") == (set(), {alan.conversation_id})
+    assert built == ["Hopper 48213"]
+
+
 def test_a_term_with_a_space_looks_up_addresses_only_as_a_phone_number() -> None:
     """No stored address has a space, so "Hopper 48213" reads no address index at all,
     while "+1 555 0100" is still looked up without its spaces."""
