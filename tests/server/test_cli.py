@@ -78,7 +78,8 @@ def test_org_create_prints_the_widget_key_and_embed_snippet(var_dir: Path) -> No
         SWITCHBOARD_PUBLIC_URL="https://support.example.com/",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    key = re.search(r"Widget key: (pk_[A-Za-z0-9_-]{24})\b", result.stdout)
+    # the whole line: a key may end in "-", after which \b finds no word boundary
+    key = re.search(r"^Widget key: (pk_[A-Za-z0-9_-]{24})$", result.stdout, re.MULTILINE)
     assert key, result.stdout
     snippet = (
         f'<script src="https://support.example.com/widget.js" data-key="{key.group(1)}" async>'
