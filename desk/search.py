@@ -161,6 +161,7 @@ class _Lookups:
 
 
 def _lookups(organization_id: int, raw: str, dialect: str, *, narrow: bool = False) -> _Lookups:
+    """The lookups for a term as it was typed, its values bound in them."""
     return _built(_term(organization_id, raw, dialect, narrow=narrow), dialect)
 
 
