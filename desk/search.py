@@ -128,10 +128,10 @@ class _Term:
             "search_term": like_pattern(self.term),
         }
         values.update({f"search_address_{n}": p for n, p in enumerate(self.addresses)})
-        if self.word is not None:
-            values["search_word"] = like_pattern(self.word)
-        if self.grams:
+        if self.grams:  # the word, by its digit sequences
             values["search_grams"] = list(self.grams)
+        elif self.word is not None:
+            values["search_word"] = like_pattern(self.word)
         return values
 
 
@@ -174,9 +174,7 @@ def _built(found: _Term, dialect: str) -> _Lookups:
     organization, pattern = bound["search_organization"], bound["search_term"]
     in_names = Contact.organization_id == organization
     in_texts = Message.organization_id == organization
-    by_word = None
-    if found.word is not None:
-        by_word = bound.get("search_grams", bound["search_word"])
+    by_word = bound.get("search_grams", bound.get("search_word"))
     addresses = [bound[f"search_address_{n}"] for n in range(len(found.addresses))]
     return _Lookups(
         by_name=(
@@ -261,7 +259,7 @@ def search_condition(
 
 
 # The statement of `few_matches` for each shape of term, built once: building it and its
-# cache key took 2.5 ms of a search; a later term of the same shape binds its own values.
+# cache key took 1.3 ms of a search; a later term of the same shape binds its own values.
 _FEW_MATCHES_STATEMENTS: dict[tuple[object, ...], CompoundSelect[Any]] = {}
 
 
