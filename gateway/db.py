@@ -43,7 +43,7 @@ from sqlalchemy.pool import NullPool
 
 from gateway.models import Base
 from gateway.sqlite_checkpoints import Checkpointer
-from gateway.sqlite_driver import BEGIN_IMMEDIATE, one_hop_dbapi, run_at_once
+from gateway.sqlite_driver import BEGIN_IMMEDIATE, OneHopDBAPI, one_hop_dbapi, run_at_once
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +267,7 @@ class Database:
         self._turns: _Turns | contextlib.nullcontext[None] = (
             _Turns(_lock_file_of(url)) if self.dialect == "sqlite" else contextlib.nullcontext()
         )
+        self._ends_at_once = isinstance(self.engine.dialect.loaded_dbapi, OneHopDBAPI)
 
     @property
     def dialect(self) -> str:
@@ -276,7 +277,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on error, and
         then the session's after-commit actions run in order."""
-        async with self._turns, self.sessions() as session:
+        async with self._turns, self._closing(self.sessions()) as session:
             async with session.begin():
                 yield session
             actions: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
@@ -290,9 +291,25 @@ class Database:
         A `quick` read (a few rows by key, on a request's path) runs its statements in the
         event loop's thread on SQLite (`gateway.sqlite_driver`): no round trips, but a long
         one would hold up the whole process meanwhile."""
-        async with self._readers() as session:  # closing it ends the transaction
+        async with self._closing(self._readers()) as session:  # closing ends the transaction
             await session.connection(execution_options={_READ_ONLY: True, _QUICK: quick})
             yield session
+
+    @asynccontextmanager
+    async def _closing(self, session: AsyncSession) -> AsyncIterator[AsyncSession]:
+        """`session`, closed on the way out. SQLAlchemy's own exit closes a session in a
+        task of its own, shielded from the caller's cancellation, which costs the event
+        loop two turns: a request waiting on the line lets other work in there. Through
+        `gateway.sqlite_driver` a close never suspends (its rollback runs at once), so
+        nothing can cancel it partway and it is awaited directly."""
+        if not self._ends_at_once:
+            async with session:
+                yield session
+            return
+        try:
+            yield session
+        finally:
+            await session.close()
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
