@@ -13,13 +13,14 @@ import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import on_the_wire
 from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.errors import ConfigurationError
@@ -43,6 +44,27 @@ class AiTurn:
     organization_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Foreseen:
+    """The AI's reply, started on a conversation under `version` before the message it
+    answers was stored and routed (`AnswerNow.foresee`)."""
+
+    conversation_id: int
+    version: int
+    reply: asyncio.Task[Any]
+
+    def serves(self, turn: AiTurn) -> bool:
+        """True when routing owed the AI the very turn this reply was started for."""
+        return (turn.conversation_id, turn.version) == (self.conversation_id, self.version)
+
+    def drop(self) -> None:
+        """Stop the reply nobody will use (routing gave the message to a person, say)."""
+        if not self.reply.done():
+            self.reply.cancel()
+        elif not self.reply.cancelled():
+            self.reply.exception()  # seen: a failure of a reply that is not wanted
+
+
 class AnswerNow(Protocol):
     """Routing and the AI's reply for a message whose sender waits on the line, run in the
     process that took it (see `gateway.turns`); the composition root installs handoff's in
@@ -54,9 +76,21 @@ class AnswerNow(Protocol):
         """Route the message in the transaction that stores it; the AI's turn, if owed. A
         failure is undone alone and leaves the message to the routing job."""
 
-    async def answer(self, services: Services, turn: AiTurn, line: OnTheLine | None) -> None:
-        """Compute and store the AI's reply, spoken on `line` while its request waits; a
-        failure leaves the turn to the AI's job."""
+    async def foresee(self, services: Services, conversation_id: int, text: str) -> Foreseen | None:
+        """Start the AI's reply to the customer's `text` on `conversation_id` before the
+        message is stored, when the conversation is the AI's; routing then decides whether
+        it is used (`answer`) or dropped."""
+
+    async def answer(
+        self,
+        services: Services,
+        turn: AiTurn,
+        line: OnTheLine | None,
+        foreseen: Foreseen | None = None,
+    ) -> None:
+        """Compute and store the AI's reply (`foreseen`'s, when it serves this turn),
+        spoken on `line` while its request waits; a failure leaves the turn to the AI's
+        job."""
 
 
 @dataclass
@@ -72,9 +106,10 @@ class Services:
     def http(self) -> aiohttp.ClientSession:
         """This event loop's HTTP client for an outside service called on every turn (the
         hosted model): it keeps its connections, so a phone turn does not pay a new TCP
-        and TLS handshake. Closed with the services (`close_http`)."""
+        and TLS handshake. Closed with the services (`close_http`). Its requests tell a
+        task waiting for them when they are on the network (`gateway.on_the_wire`)."""
         if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession()
+            self._http = aiohttp.ClientSession(trace_configs=[on_the_wire.TRACE])
         return self._http
 
     async def close_http(self) -> None:

@@ -7,6 +7,13 @@ conversation's live events as before), so a slow model still gets the caller a f
 time. A reply ready within the budget is spoken in the transaction that stores it
 (`gateway.on_the_line`).
 
+When the channel knows the conversation the message joins (a call's), the AI's reply is
+started before the message is even stored (`AnswerNow.foresee`): the model's request goes
+out at once and storing and routing the message run while the model thinks. Routing still
+decides. The early reply is used only when routing owes the AI this turn under the
+ownership version the reply was started under; otherwise it is dropped, its request
+cancelled, and the turn is answered as before.
+
 Without an installed `answer_now` (a worker, a test's bare services) the message takes the
 job path unchanged. `drain` lets the turns still running finish when the gateway stops."""
 
@@ -60,13 +67,18 @@ async def receive_and_answer(
     line: OnTheLine | None = None,
     *,
     within: WithinIntake | None = None,
+    conversation_id: int | None = None,
 ) -> Answering:
     """Store the message once (with the channel's own work `within` its transaction) and
     route it there; for a new message the AI owes a turn to, start that turn (spoken on
-    `line` while its request waits)."""
+    `line` while its request waits). With a `line` and the `conversation_id` the message
+    joins, the AI's reply starts first, so the model works while the message is stored."""
     answer_now = services.answer_now
     if answer_now is None:
         return Answering(await intake.receive(inbound, within=within), None)
+    foreseen = None
+    if line is not None and conversation_id is not None:
+        foreseen = await answer_now.foresee(services, conversation_id, inbound.text)
     owed: list[AiTurn] = []
 
     async def store_and_route(session: AsyncSession, received: Received) -> None:
@@ -81,10 +93,18 @@ async def receive_and_answer(
         if turn is not None:
             owed.append(turn)
 
-    received = await intake.receive(inbound, within=store_and_route, route=False)
+    try:
+        received = await intake.receive(inbound, within=store_and_route, route=False)
+    except BaseException:
+        if foreseen is not None:
+            foreseen.drop()
+        raise
+    if foreseen is not None and not (owed and foreseen.serves(owed[0])):
+        foreseen.drop()
+        foreseen = None
     if not owed:
         return Answering(received, None)
-    task = asyncio.create_task(answer_now.answer(services, owed[0], line))
+    task = asyncio.create_task(answer_now.answer(services, owed[0], line, foreseen))
     _running.add(task)
     task.add_done_callback(_running.discard)
     return Answering(received, task, line)

@@ -9,23 +9,36 @@ fails, is undone alone and left to the routing job. The AI's turn is owed on the
 (`Message.ai_turn_version`) from that commit: when answering here fails, the AI's job takes
 it, and if this process dies first, the reconciler does. A reply ready while the caller's
 request waits is spoken on its line (`gateway.on_the_line`): stored as delivered with the
-request's answer, so no delivery job and no further transaction touch it."""
+request's answer, so no delivery job and no further transaction touch it.
+
+`foresee` starts the reply before the message is stored, from the conversation's history
+and the customer's words, so the model works while intake and routing do; `gateway.turns`
+drops it unless routing owes the AI that turn under the version it was started under."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from asyncio import FIRST_COMPLETED
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import on_the_wire
 from gateway.db import after_commit, savepoint
 from gateway.events import Event
 from gateway.on_the_line import OnTheLine
 from gateway.queues import AI, ANSWER_MESSAGE, INTAKE, ROUTE_MESSAGE
-from gateway.runtime import AiTurn, Services
-from handoff.ai.turn import compute_reply, store_reply
+from gateway.runtime import AiTurn, Foreseen, Services
+from handoff.ai.responder import ResponderReply, Turn
+from handoff.ai.turn import answer_question, compute_reply, read_question, store_reply
 from handoff.routing import decide_route_in
 
 log = logging.getLogger(__name__)
+
+# At most this long the message waits for the early reply's request to go out (a reply that
+# must first build its organization's knowledge index, say).
+ASKED_WITHIN = 0.05  # seconds
 
 
 class AnsweringNow:
@@ -51,9 +64,34 @@ class AnsweringNow:
         assert routed.organization_id is not None
         return AiTurn(message_id, routed.conversation_id, routed.version, routed.organization_id)
 
-    async def answer(self, services: Services, turn: AiTurn, line: OnTheLine | None) -> None:
+    async def foresee(self, services: Services, conversation_id: int, text: str) -> Foreseen | None:
+        said = Turn("customer", text)
         try:
-            await _answer(services, turn, line)
+            question = await read_question(services, conversation_id, None, said)
+        except Exception:  # the turn is answered as if nothing had been started
+            log.exception(
+                "starting the AI's reply early failed on conversation %s", conversation_id
+            )
+            return None
+        if question is None:
+            return None
+        with on_the_wire.watching() as asked:
+            reply = asyncio.ensure_future(answer_question(services, question))
+        # the model's request goes out before the message's statements, which on SQLite
+        # run without giving the event loop a turn (an offline reply is simply done)
+        either: set[asyncio.Future[Any]] = {asked, reply}
+        await asyncio.wait(either, timeout=ASKED_WITHIN, return_when=FIRST_COMPLETED)
+        return Foreseen(conversation_id, question.version, reply)
+
+    async def answer(
+        self,
+        services: Services,
+        turn: AiTurn,
+        line: OnTheLine | None,
+        foreseen: Foreseen | None = None,
+    ) -> None:
+        try:
+            await _answer(services, turn, line, foreseen)
         except Exception:
             log.exception(
                 "the AI's turn for message %s failed; it goes to the job queue", turn.message_id
@@ -68,8 +106,13 @@ class AnsweringNow:
             )
 
 
-async def _answer(services: Services, turn: AiTurn, line: OnTheLine | None) -> None:
-    reply = await compute_reply(services, turn.conversation_id, turn.version)
+async def _answer(
+    services: Services, turn: AiTurn, line: OnTheLine | None, foreseen: Foreseen | None
+) -> None:
+    if foreseen is not None:  # started before routing, for this very turn
+        reply: ResponderReply | None = await foreseen.reply
+    else:
+        reply = await compute_reply(services, turn.conversation_id, turn.version)
     if reply is None:
         return
     stored = await store_reply(

@@ -130,6 +130,7 @@ async def _turn(
             meta=meta,
         ),
         line,
+        conversation_id=call.conversation_id,
     )
     started = time.monotonic()
     spoken = await answering.wait(TURN_BUDGET)  # answered here: no events needed

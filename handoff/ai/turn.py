@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,8 @@ from gateway.runtime import Services
 from handoff.ai.llm_client import llm_config
 from handoff.ai.llm_responder import LLMResponder
 from handoff.ai.offline_responder import OfflineResponder
-from handoff.ai.responder import Responder, ResponderReply, ResponderRequest
-from handoff.context import load_context, recent_turns
+from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
+from handoff.context import HISTORY_LIMIT, load_context, recent_turns
 from handoff.policy import Outcome, decide_on_reply
 from handoff.routing import carry_out
 
@@ -47,30 +48,56 @@ def responder_for(services: Services, settings: OrganizationSettings) -> Respond
     )
 
 
-async def compute_reply(
-    services: Services, conversation_id: int, version: int
-) -> ResponderReply | None:
-    """Ask the responder; None when the conversation is no longer the AI's to answer."""
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What the responder is asked for one turn, read under the ownership `version`."""
+
+    version: int
+    request: ResponderRequest
+    settings: OrganizationSettings
+
+
+async def read_question(
+    services: Services, conversation_id: int, version: int | None, said: Turn | None = None
+) -> Question | None:
+    """The conversation's recent history as a question for the responder, under `version`
+    (any, when None); with `said`, the customer's words not stored yet end it. None when
+    the conversation is not the AI's to answer (or no longer under `version`)."""
     async with services.db.read(quick=True) as session:
         context = await load_context(session, conversation_id)
         conversation = context.conversation
-        if conversation.ownership_version != version or conversation.state != "ai":
+        if conversation.state != "ai" or version not in (None, conversation.ownership_version):
             log.info("AI turn skipped: conversation %s changed hands", conversation_id)
             return None
         history = await recent_turns(session, conversation_id)
-    typing = Event("typing", conversation.organization_id, conversation_id, {"author": "ai"})
-    told = asyncio.ensure_future(services.events.publish(typing))  # while the AI thinks
+    if said is not None:
+        history = (*history, said)[-HISTORY_LIMIT:]
     request = ResponderRequest(
         organization_id=conversation.organization_id,
         conversation_id=conversation_id,
         history=history,
         business_name=context.organization.name,
     )
-    responder = responder_for(services, context.settings)
+    return Question(conversation.ownership_version, request, context.settings)
+
+
+async def answer_question(services: Services, question: Question) -> ResponderReply:
+    """The responder's reply, telling the live pages the AI is typing meanwhile."""
+    request = question.request
+    typing = Event("typing", request.organization_id, request.conversation_id, {"author": "ai"})
+    told = asyncio.ensure_future(services.events.publish(typing))  # while the AI thinks
     try:
-        return await responder.respond(request)
+        return await responder_for(services, question.settings).respond(request)
     finally:
         await told
+
+
+async def compute_reply(
+    services: Services, conversation_id: int, version: int
+) -> ResponderReply | None:
+    """Ask the responder; None when the conversation is no longer the AI's to answer."""
+    question = await read_question(services, conversation_id, version)
+    return None if question is None else await answer_question(services, question)
 
 
 async def store_reply(

@@ -1,10 +1,15 @@
 """A caller's turn is routed and answered in the gateway that took it, not through the
 routing and AI jobs in turn: the answer comes with no worker running, the routing job that
 finds the message routed and adds nothing, a reply ready in time is spoken with no delivery
-job, and when routing or answering at once fails the jobs answer the caller instead."""
+job, and when routing or answering at once fails the jobs answer the caller instead. The
+model is asked before the caller's words are stored, and a reply started that early is
+dropped when routing gives the call to a person."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from xml.sax.saxutils import escape
 
 import pytest
@@ -12,14 +17,17 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import HandoffDecision, Message
+from gateway.models import Conversation, HandoffDecision, Message
 from gateway.queues import INTAKE, OUTBOUND
 from gateway.runtime import Services
 from handoff import answer_now
+from handoff.ai.turn import Question
 from handoff.routing import Routed, decide_route_in, route_message
+from server.app import create_app
 from tests.support.call_simulator import Caller
-from tests.support.fake_twilio import post_signed
-from tests.voice.helpers import worker_ready
+from tests.support.fake_llm import FakeLLM
+from tests.support.fake_twilio import CUSTOMER, Account, post_signed
+from tests.voice.helpers import the_call, worker_ready
 from voice.models import CallAnswer
 
 
@@ -79,10 +87,10 @@ async def test_when_answering_at_once_fails_the_jobs_answer(
     redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def broken(services: Services, conversation_id: int, version: int) -> None:
+    async def broken(services: Services, question: Question) -> None:
         raise RuntimeError("the model's client is broken in this process")
 
-    monkeypatch.setattr(answer_now, "compute_reply", broken)
+    monkeypatch.setattr(answer_now, "answer_question", broken)
     await worker_ready(redis_url)
     await caller.dial_in()
     heard = await caller.say("How long does shipping take?")
@@ -117,3 +125,84 @@ async def test_a_reply_ready_in_time_is_spoken_with_no_delivery_job(
         caller.account.token,
     )
     assert (await again.get_data()).decode() == turn.document
+
+
+@asynccontextmanager
+async def _holding_the_conversation(
+    services: Services, conversation_id: int, held: asyncio.Event, release: asyncio.Event
+) -> AsyncIterator[None]:
+    """Nothing can be stored in the conversation meanwhile: on SQLite this transaction has
+    the write lock, on PostgreSQL the conversation's row."""
+    async with services.db.transaction() as session:
+        await session.execute(
+            select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
+        )
+        held.set()
+        await release.wait()
+        yield
+
+
+async def test_the_model_is_asked_before_the_callers_words_are_stored(
+    voice_services: Services, account: Account, business_number: str
+) -> None:
+    with FakeLLM() as llm:
+        llm.answer_text("Orders ship in one to two business days.")
+        settings = voice_services.settings.model_copy(
+            update={"llm_base_url": llm.base_url, "llm_model": "fake-model"}
+        )
+        app = create_app(settings)
+        async with app.test_app():
+            caller = Caller(app.test_client(), account, CUSTOMER, business_number)
+            await caller.dial_in()
+            call, _ = await the_call(voice_services)
+            held, release = asyncio.Event(), asyncio.Event()
+
+            async def hold() -> None:
+                async with _holding_the_conversation(
+                    voice_services, call.conversation_id, held, release
+                ):
+                    pass
+
+            holding = asyncio.create_task(hold())
+            await held.wait()
+            saying = asyncio.create_task(caller.say("How long does shipping take?"))
+            try:
+                async with asyncio.timeout(5):
+                    while not llm.received():
+                        await asyncio.sleep(0.01)
+                asked = llm.received()[0].messages
+                async with voice_services.db.read() as session:
+                    stored = await session.scalar(
+                        select(func.count())
+                        .select_from(Message)
+                        .where(Message.provider_message_id == f"{caller.sid}:1")
+                    )
+            finally:
+                release.set()
+                await holding
+            heard = await saying
+    assert stored == 0  # the model had the question before the message was stored
+    assert asked[-1] == {"role": "user", "content": "How long does shipping take?"}
+    assert heard == ["Orders ship in one to two business days."]
+    assert await _ai_replies(voice_services) == 1
+
+
+async def test_a_reply_started_early_is_dropped_when_routing_hands_the_call_over(
+    voice_services: Services, account: Account, business_number: str
+) -> None:
+    with FakeLLM() as llm:
+        llm.answer_text("I can help with that myself.", delay=1.0)
+        settings = voice_services.settings.model_copy(
+            update={"llm_base_url": llm.base_url, "llm_model": "fake-model"}
+        )
+        app = create_app(settings)
+        async with app.test_app():
+            caller = Caller(app.test_client(), account, CUSTOMER, business_number)
+            await caller.dial_in()
+            await caller.press("0")  # a person, please: routing hands the call over
+            _, conversation = await the_call(voice_services)
+            async with asyncio.timeout(5):  # asked before routing decided
+                while not llm.received():
+                    await asyncio.sleep(0.01)
+    assert conversation.state != "ai"
+    assert await _ai_replies(voice_services) == 0
