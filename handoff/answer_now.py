@@ -30,6 +30,7 @@ from gateway.events import Event
 from gateway.on_the_line import OnTheLine
 from gateway.queues import AI, ANSWER_MESSAGE, INTAKE, ROUTE_MESSAGE
 from gateway.runtime import AiTurn, Foreseen, Services
+from handoff.ai.llm_client import llm_config
 from handoff.ai.responder import ResponderReply, Turn
 from handoff.ai.turn import answer_question, compute_reply, read_question, store_reply
 from handoff.routing import decide_route_in
@@ -77,10 +78,12 @@ class AnsweringNow:
             return None
         with on_the_wire.watching() as asked:
             reply = asyncio.ensure_future(answer_question(services, question))
-        # the model's request goes out before the message's statements, which on SQLite
-        # run without giving the event loop a turn (an offline reply is simply done)
-        either: set[asyncio.Future[Any]] = {asked, reply}
-        await asyncio.wait(either, timeout=ASKED_WITHIN, return_when=FIRST_COMPLETED)
+        if llm_config(services.settings, question.settings) is not None:
+            # the model's request goes out before the message's statements, which on
+            # SQLite run without giving the event loop a turn; the offline responder asks
+            # no one, and its reads run beside the message's
+            either: set[asyncio.Future[Any]] = {asked, reply}
+            await asyncio.wait(either, timeout=ASKED_WITHIN, return_when=FIRST_COMPLETED)
         return Foreseen(conversation_id, question.version, reply)
 
     async def answer(
