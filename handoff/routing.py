@@ -86,16 +86,17 @@ async def decide_route(services: Services, message_id: int) -> Routed:
 async def decide_route_in(session: AsyncSession, services: Services, message_id: int) -> Routed:
     """`decide_route` in the caller's transaction (the one that stores the message, for a
     sender who waits on the line)."""
-    claimed = await session.execute(
+    # the claim hands back the message it routes, no second statement to read it (as it
+    # is now: a copy already in the session would otherwise be returned unchanged)
+    message = await session.scalar(
         update(Message)
         .where(Message.id == message_id, Message.routed_at.is_(None))
         .values(routed_at=utcnow())
-        .execution_options(synchronize_session=False)
+        .returning(Message)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if message is None:
         return Routed("already-routed")
-    message = await session.get(Message, message_id)
-    assert message is not None
     context = await load_context(session, message.conversation_id)
     conversation = context.conversation
     await webhooks.emit(
