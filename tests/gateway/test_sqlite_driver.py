@@ -3,7 +3,8 @@ from a cursor (rows, RETURNING, row counts, many-row inserts, errors) comes back
 aiosqlite's own cursors; a statement costs one round trip to the connection's thread
 instead of four, and none at all in a write transaction whose lock is free, in a quick
 read, or to commit or roll back. A write lock held by another program is waited for in the
-connection's thread, never in the event loop's."""
+connection's thread, never in the event loop's. A session ends without giving the event
+loop a turn."""
 
 from __future__ import annotations
 
@@ -192,3 +193,20 @@ async def test_a_lock_held_elsewhere_is_waited_for_without_holding_up_the_loop(
     async with sqlite_db.read(quick=True) as session:
         names = list(await session.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id)))
     assert names == ["theirs", "ours"]
+
+
+async def test_sessions_end_without_giving_the_event_loop_a_turn(sqlite_db: Database) -> None:
+    """A session through this driver closes in the task that used it: SQLAlchemy's own exit
+    closes it in a task of its own, and anything else ready to run (another request) would
+    run first, while a caller waits for the model's request to go out."""
+    async with sqlite_db.read(quick=True) as session:  # the pool opens its connection
+        await session.scalar(select(func.count()).select_from(ITEMS))
+    turned = asyncio.Event()
+    asyncio.get_running_loop().call_soon(turned.set)
+    async with sqlite_db.read(quick=True) as session:
+        assert await session.scalar(select(func.count()).select_from(ITEMS)) == 0
+    async with sqlite_db.transaction() as session:
+        await session.execute(insert(ITEMS).values(name="written"))
+    assert not turned.is_set()
+    async with sqlite_db.read(quick=True) as session:
+        assert await session.scalar(select(func.count()).select_from(ITEMS)) == 1
