@@ -290,9 +290,14 @@ class Database:
         beside a writer, so it never waits for one. Anything it would write is refused.
         A `quick` read (a few rows by key, on a request's path) runs its statements in the
         event loop's thread on SQLite (`gateway.sqlite_driver`): no round trips, but a long
-        one would hold up the whole process meanwhile."""
+        one would hold up the whole process meanwhile. On PostgreSQL it runs without a
+        transaction: at READ COMMITTED each statement reads its own snapshot anyway, so
+        `BEGIN` and `ROLLBACK` would only add two round trips."""
+        options: dict[str, object] = {_READ_ONLY: True, _QUICK: quick}
+        if quick and self.dialect == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
         async with self._closing(self._readers()) as session:  # closing ends the transaction
-            await session.connection(execution_options={_READ_ONLY: True, _QUICK: quick})
+            await session.connection(execution_options=options)
             yield session
 
     @asynccontextmanager

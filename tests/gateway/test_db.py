@@ -1,5 +1,6 @@
 """Transactions: after-commit actions run only after a commit, and on SQLite a transaction
-opened inside another on the same task does not wait for itself."""
+opened inside another on the same task does not wait for itself. A quick read on
+PostgreSQL runs without a transaction."""
 
 from __future__ import annotations
 
@@ -150,3 +151,21 @@ async def test_a_failed_savepoint_undoes_its_statements_and_follow_ups_alone(db:
         slugs = set(await session.scalars(select(Organization.slug)))
     assert slugs == {"kept"}
     assert ran == ["kept", "also kept"]
+
+
+async def _in_a_transaction(db: Database, *, quick: bool) -> bool:
+    async with db.read(quick=quick) as session:
+        assert await session.scalar(select(func.count()).select_from(Organization)) == 1
+        raw = await (await session.connection()).get_raw_connection()
+        return bool(raw.driver_connection.is_in_transaction())
+
+
+async def test_a_quick_read_on_postgresql_runs_without_a_transaction(db: Database) -> None:
+    """At READ COMMITTED each statement reads its own snapshot anyway: a quick read skips
+    `BEGIN` and `ROLLBACK`, two round trips; other reads keep their transaction."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's reads take no round trips to begin or end")
+    await make_org(db, "first")
+    assert not await _in_a_transaction(db, quick=True)
+    assert await _in_a_transaction(db, quick=False)
+    assert not await _in_a_transaction(db, quick=True)  # the pool's connection was reset
