@@ -1,10 +1,13 @@
 """Reading a call's rows in the voice tests, opting the caller out of texts, waiting for a
-job worker to start, and Dana, the agent rung first, answering and joining the caller."""
+job worker to start, Dana, the agent rung first, answering and joining the caller, and a
+caller of a gateway whose AI is the loopback model."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from redis import Redis
 from rq import Worker
@@ -14,8 +17,10 @@ from gateway import consent
 from gateway.consent import ConsentChange
 from gateway.models import Conversation, Message
 from gateway.runtime import Services
+from server.app import create_app
 from tests.support.call_simulator import AgentPhone, Caller
-from tests.support.fake_twilio import Account, FakeTwilio
+from tests.support.fake_llm import FakeLLM
+from tests.support.fake_twilio import CUSTOMER, Account, FakeTwilio
 from tests.voice.conftest import DANA_PHONE
 from voice.models import TransferAttempt, VoiceCall
 
@@ -102,3 +107,16 @@ async def ringing_dana(caller: Caller, fake_twilio: FakeTwilio, account: Account
     await phone.report("ringing")
     assert "Press 1" in " ".join(await phone.pick_up())
     return phone
+
+
+@asynccontextmanager
+async def calling_with_model(
+    services: Services, account: Account, business_number: str, llm: FakeLLM
+) -> AsyncIterator[Caller]:
+    """A caller of a gateway whose AI is the loopback model `llm`."""
+    settings = services.settings.model_copy(
+        update={"llm_base_url": llm.base_url, "llm_model": "fake-model"}
+    )
+    app = create_app(settings)
+    async with app.test_app():
+        yield Caller(app.test_client(), account, CUSTOMER, business_number)

@@ -23,11 +23,10 @@ from gateway.runtime import Services
 from handoff import answer_now
 from handoff.ai.turn import Question
 from handoff.routing import Routed, decide_route_in, route_message
-from server.app import create_app
 from tests.support.call_simulator import Caller
 from tests.support.fake_llm import FakeLLM
-from tests.support.fake_twilio import CUSTOMER, Account, post_signed
-from tests.voice.helpers import the_call, worker_ready
+from tests.support.fake_twilio import Account, post_signed
+from tests.voice.helpers import calling_with_model, the_call, worker_ready
 from voice.models import CallAnswer
 
 
@@ -147,12 +146,7 @@ async def test_the_model_is_asked_before_the_callers_words_are_stored(
 ) -> None:
     with FakeLLM() as llm:
         llm.answer_text("Orders ship in one to two business days.")
-        settings = voice_services.settings.model_copy(
-            update={"llm_base_url": llm.base_url, "llm_model": "fake-model"}
-        )
-        app = create_app(settings)
-        async with app.test_app():
-            caller = Caller(app.test_client(), account, CUSTOMER, business_number)
+        async with calling_with_model(voice_services, account, business_number, llm) as caller:
             await caller.dial_in()
             call, _ = await the_call(voice_services)
             held, release = asyncio.Event(), asyncio.Event()
@@ -192,12 +186,7 @@ async def test_a_reply_started_early_is_dropped_when_routing_hands_the_call_over
 ) -> None:
     with FakeLLM() as llm:
         llm.answer_text("I can help with that myself.", delay=1.0)
-        settings = voice_services.settings.model_copy(
-            update={"llm_base_url": llm.base_url, "llm_model": "fake-model"}
-        )
-        app = create_app(settings)
-        async with app.test_app():
-            caller = Caller(app.test_client(), account, CUSTOMER, business_number)
+        async with calling_with_model(voice_services, account, business_number, llm) as caller:
             await caller.dial_in()
             await caller.press("0")  # a person, please: routing hands the call over
             _, conversation = await the_call(voice_services)

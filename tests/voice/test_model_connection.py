@@ -4,10 +4,9 @@ turn pays no new TCP (or, with a real provider, TLS) handshake for the model."""
 from __future__ import annotations
 
 from gateway.runtime import Services
-from server.app import create_app
-from tests.support.call_simulator import Caller
 from tests.support.fake_llm import FakeLLM
-from tests.support.fake_twilio import CUSTOMER, Account
+from tests.support.fake_twilio import Account
+from tests.voice.helpers import calling_with_model
 
 
 async def test_the_turns_of_a_call_reach_the_model_on_one_connection(
@@ -16,12 +15,7 @@ async def test_the_turns_of_a_call_reach_the_model_on_one_connection(
     with FakeLLM() as llm:
         llm.answer_text("Orders ship in one to two business days.")
         llm.answer_text("Returns are free within 30 days.")
-        settings = voice_services.settings.model_copy(
-            update={"llm_base_url": llm.base_url, "llm_model": "fake-model"}
-        )
-        app = create_app(settings)
-        async with app.test_app():
-            caller = Caller(app.test_client(), account, CUSTOMER, business_number)
+        async with calling_with_model(voice_services, account, business_number, llm) as caller:
             await caller.dial_in()
             first = await caller.say("How long does shipping take?")
             second = await caller.say("And how do returns work?")
