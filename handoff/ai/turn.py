@@ -67,7 +67,8 @@ async def read_question(
         context = await load_context(session, conversation_id)
         conversation = context.conversation
         if conversation.state != "ai" or version not in (None, conversation.ownership_version):
-            log.info("AI turn skipped: conversation %s changed hands", conversation_id)
+            if version is not None:  # routing gave it to the AI; it moved on since
+                log.info("AI turn skipped: conversation %s changed hands", conversation_id)
             return None
         history = await recent_turns(session, conversation_id)
     if said is not None:
