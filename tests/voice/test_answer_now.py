@@ -8,8 +8,6 @@ dropped when routing gives the call to a person."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from xml.sax.saxutils import escape
 
 import pytest
@@ -126,19 +124,17 @@ async def test_a_reply_ready_in_time_is_spoken_with_no_delivery_job(
     assert (await again.get_data()).decode() == turn.document
 
 
-@asynccontextmanager
-async def _holding_the_conversation(
+async def _hold_the_conversation(
     services: Services, conversation_id: int, held: asyncio.Event, release: asyncio.Event
-) -> AsyncIterator[None]:
-    """Nothing can be stored in the conversation meanwhile: on SQLite this transaction has
-    the write lock, on PostgreSQL the conversation's row."""
+) -> None:
+    """Nothing can be stored in the conversation until `release`: on SQLite this
+    transaction has the write lock, on PostgreSQL the conversation's row."""
     async with services.db.transaction() as session:
         await session.execute(
             select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
         )
         held.set()
         await release.wait()
-        yield
 
 
 async def test_the_model_is_asked_before_the_callers_words_are_stored(
@@ -150,14 +146,9 @@ async def test_the_model_is_asked_before_the_callers_words_are_stored(
             await caller.dial_in()
             call, _ = await the_call(voice_services)
             held, release = asyncio.Event(), asyncio.Event()
-
-            async def hold() -> None:
-                async with _holding_the_conversation(
-                    voice_services, call.conversation_id, held, release
-                ):
-                    pass
-
-            holding = asyncio.create_task(hold())
+            holding = asyncio.create_task(
+                _hold_the_conversation(voice_services, call.conversation_id, held, release)
+            )
             await held.wait()
             saying = asyncio.create_task(caller.say("How long does shipping take?"))
             try:
