@@ -1,17 +1,31 @@
 """Loading the facts a decision needs, in the caller's transaction: the customer's recent
 messages, the contact's opt-out, the previous decision under the same ownership, the AI's
 earlier answers, who is online (Redis presence) and the organization's policy settings.
-Every message and every AI reply is decided on, so the statements are built once, with
-their values as parameters, and Redis is asked who is online first and answers while they
-run: the decision waits for the slower of the two, not for both one after the other."""
+Every message and every AI reply is decided on, so what the database holds comes in one
+statement, built once with its values as parameters (one round trip, not one for each
+fact), and Redis is asked who is online first and answers while it runs: the decision
+waits for the slower of the two, not for both one after the other."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Row,
+    Select,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import ContactIdentity, HandoffDecision, Message, utcnow
@@ -25,15 +39,27 @@ from handoff.policy.config import policy_settings
 RECENT_MESSAGES = 10  # customer messages the tone and the word count look at
 STREAK_LIMIT = 10  # earlier AI answers the streak looks at
 
+# A decision's facts from the database come in one statement, whose parts are told apart
+# by their kind: a round trip less for each part on every message and every AI reply.
+_TEXT, _AI_ANSWER, _DECISION, _OPT_OUT = range(4)
+_COLUMNS = {
+    "id": Message.id.type,
+    "text": Message.text.type,
+    "meta": Message.meta.type,
+    "outcome": HandoffDecision.outcome.type,
+    "rule": HandoffDecision.fired_rule.type,
+    "at": ContactIdentity.opted_out_at.type,
+}
+
 _CUSTOMER_TEXTS = (
-    select(Message.id, Message.text)
+    select(Message.id.label("id"), Message.text.label("text"))
     .where(Message.conversation_id == bindparam("conversation_id"), Message.direction == "inbound")
     .order_by(Message.id.desc())
     .limit(RECENT_MESSAGES)
 )
 _CUSTOMER_TEXTS_UP_TO = _CUSTOMER_TEXTS.where(Message.id <= bindparam("up_to"))
 _AI_ANSWERS = (
-    select(Message.meta)
+    select(Message.id.label("id"), Message.meta.label("meta"))
     .where(
         Message.conversation_id == bindparam("conversation_id"),
         Message.author == "ai",
@@ -42,13 +68,8 @@ _AI_ANSWERS = (
     .order_by(Message.id.desc())
     .limit(STREAK_LIMIT)
 )
-_OPTED_OUT_AT = select(ContactIdentity.opted_out_at).where(
-    ContactIdentity.organization_id == bindparam("organization_id"),
-    ContactIdentity.kind == bindparam("kind"),
-    ContactIdentity.address == bindparam("address"),
-)
 _PREVIOUS_DECISION = (
-    select(HandoffDecision.outcome, HandoffDecision.fired_rule)
+    select(HandoffDecision.outcome.label("outcome"), HandoffDecision.fired_rule.label("rule"))
     .where(
         HandoffDecision.conversation_id == bindparam("conversation_id"),
         HandoffDecision.ownership_version == bindparam("version"),
@@ -56,6 +77,86 @@ _PREVIOUS_DECISION = (
     .order_by(HandoffDecision.id.desc())
     .limit(1)
 )
+_OPTED_OUT_AT = select(ContactIdentity.opted_out_at.label("at")).where(
+    ContactIdentity.organization_id == bindparam("organization_id"),
+    ContactIdentity.kind == bindparam("kind"),
+    ContactIdentity.address == bindparam("address"),
+)
+
+
+def _part(kind: int, rows: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """`rows` (their own order and limit kept) in the facts statement's columns."""
+    inner = rows.subquery()
+    return select(
+        literal_column(str(kind), Integer()).label("kind"),
+        *(
+            inner.c[name] if name in inner.c else cast(null(), type_).label(name)
+            for name, type_ in _COLUMNS.items()
+        ),
+    )
+
+
+def _facts_read(
+    *parts: tuple[int, Select[*tuple[Any, ...]]],
+) -> CompoundSelect[*tuple[Any, ...]]:
+    return union_all(*(_part(kind, rows) for kind, rows in parts))
+
+
+_MESSAGE_PARTS = ((_TEXT, _CUSTOMER_TEXTS_UP_TO), (_DECISION, _PREVIOUS_DECISION))
+_REPLY_PARTS = (
+    (_TEXT, _CUSTOMER_TEXTS),
+    (_AI_ANSWER, _AI_ANSWERS),
+    (_DECISION, _PREVIOUS_DECISION),
+)
+_MESSAGE_FACTS = _facts_read(*_MESSAGE_PARTS)
+_REPLY_FACTS = _facts_read(*_REPLY_PARTS)
+# a channel that honours opt-outs (SMS) reads the contact's as well
+_WITH_OPT_OUT = {
+    _MESSAGE_FACTS: _facts_read(*_MESSAGE_PARTS, (_OPT_OUT, _OPTED_OUT_AT)),
+    _REPLY_FACTS: _facts_read(*_REPLY_PARTS, (_OPT_OUT, _OPTED_OUT_AT)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What the facts statement found."""
+
+    texts: tuple[tuple[int, str], ...]  # (id, text), oldest first
+    ai_answer_metas: tuple[dict[str, Any] | None, ...]  # newest first
+    previous: Row[Any] | None
+    opted_out: bool
+
+
+async def _read(
+    session: AsyncSession,
+    context: ConversationContext,
+    services: Services,
+    statement: CompoundSelect[*tuple[Any, ...]],
+    **values: object,
+) -> _Read:
+    conversation = context.conversation
+    values |= {"conversation_id": conversation.id, "version": conversation.ownership_version}
+    if services.channels.spec(conversation.channel).honours_opt_out:
+        statement = _WITH_OPT_OUT[statement]
+        values |= {
+            "organization_id": conversation.organization_id,
+            "kind": conversation.address_kind,
+            "address": conversation.address,
+        }
+    rows = (await session.execute(statement, values)).all()
+    return _Read(
+        texts=tuple(sorted((row.id, row.text) for row in rows if row.kind == _TEXT)),
+        ai_answer_metas=tuple(
+            meta
+            for _, meta in sorted(
+                ((row.id, row.meta) for row in rows if row.kind == _AI_ANSWER),
+                key=lambda answer: answer[0],
+                reverse=True,
+            )
+        ),
+        previous=next((row for row in rows if row.kind == _DECISION), None),
+        opted_out=any(row.kind == _OPT_OUT and row.at is not None for row in rows),
+    )
 
 
 async def message_facts(
@@ -63,13 +164,10 @@ async def message_facts(
 ) -> PolicyInput:
     """The facts for deciding about `message` as it arrives."""
     async with _asking_who_is_online(services, context) as online:
-        rows = await session.execute(
-            _CUSTOMER_TEXTS_UP_TO,
-            {"conversation_id": message.conversation_id, "up_to": message.id},
-        )
-        texts = tuple(reversed([text for _, text in rows]))
+        read = await _read(session, context, services, _MESSAGE_FACTS, up_to=message.id)
+        texts = tuple(text for _, text in read.texts)
         return await _facts(
-            session, services, context, Phase.MESSAGE, texts or (message.text,), online
+            services, context, Phase.MESSAGE, texts or (message.text,), online, read
         )
 
 
@@ -81,26 +179,21 @@ async def reply_facts(
 ) -> tuple[PolicyInput, int | None]:
     """The facts for deciding about the AI's `reply`, and the id of the customer message it
     answers (the latest one)."""
-    conversation = context.conversation
     async with _asking_who_is_online(services, context) as online:
-        newest_first = (
-            await session.execute(_CUSTOMER_TEXTS, {"conversation_id": conversation.id})
-        ).all()
-        known = await session.scalars(
-            _AI_ANSWERS,
-            {"conversation_id": conversation.id, "version": conversation.ownership_version},
-        )
+        read = await _read(session, context, services, _REPLY_FACTS)
         facts = await _facts(
-            session,
             services,
             context,
             Phase.REPLY,
-            tuple(reversed([text for _, text in newest_first])),
+            tuple(text for _, text in read.texts),
             online,
+            read,
             reply=reply,
-            earlier_answers_known=tuple(bool((meta or {}).get("knows", True)) for meta in known),
+            earlier_answers_known=tuple(
+                bool((meta or {}).get("knows", True)) for meta in read.ai_answer_metas
+            ),
         )
-    return facts, newest_first[0].id if newest_first else None
+    return facts, read.texts[-1][0] if read.texts else None
 
 
 @asynccontextmanager
@@ -124,35 +217,18 @@ async def _asking_who_is_online(
 
 
 async def _facts(
-    session: AsyncSession,
     services: Services,
     context: ConversationContext,
     phase: Phase,
     texts: tuple[str, ...],
     online: asyncio.Task[int],
+    read: _Read,
     *,
     reply: ResponderReply | None = None,
     earlier_answers_known: tuple[bool, ...] = (),
 ) -> PolicyInput:
     conversation = context.conversation
-    opted_out_at = (
-        await session.scalar(
-            _OPTED_OUT_AT,
-            {
-                "organization_id": conversation.organization_id,
-                "kind": conversation.address_kind,
-                "address": conversation.address,
-            },
-        )
-        if services.channels.spec(conversation.channel).honours_opt_out
-        else None
-    )
-    previous = (
-        await session.execute(
-            _PREVIOUS_DECISION,
-            {"conversation_id": conversation.id, "version": conversation.ownership_version},
-        )
-    ).first()
+    previous = read.previous
     return PolicyInput(
         phase=phase,
         text=texts[-1] if texts else "",
@@ -161,10 +237,10 @@ async def _facts(
         settings=policy_settings(context.settings, conversation.channel),
         now=utcnow(),
         online_agents=await online,
-        opted_out=opted_out_at is not None,
+        opted_out=read.opted_out,
         ai_paused_until=conversation.ai_paused_until,
         previous_outcome=previous.outcome if previous else None,
-        previous_rule=previous.fired_rule if previous else None,
+        previous_rule=previous.rule if previous else None,
         reply=reply,
         earlier_answers_known=earlier_answers_known,
     )

@@ -1,0 +1,155 @@
+"""The facts a decision reads from the database, in one statement: the customer's recent
+messages (oldest first, up to the message decided about), the AI's earlier answers under
+the current ownership (newest first), the previous decision under that ownership, and the
+contact's opt-out on a channel that honours one. On both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from gateway.messages import InboundMessage
+from gateway.models import ContactIdentity, Conversation, HandoffDecision, Message, utcnow
+from gateway.runtime import Services
+from handoff.context import load_context
+from handoff.policy.facts import RECENT_MESSAGES, message_facts, reply_facts
+from tests.support.factories import chat_message, intake_for
+from tests.support.policy import KNOWS
+
+CUSTOMER = "+15550002222"
+
+
+async def _customer_says(services: Services, org, texts: list[str]) -> list[int]:
+    intake = intake_for(services)
+    return [(await intake.receive(chat_message(org, text))).message_id for text in texts]
+
+
+async def _add_ai_answer(
+    services: Services, conversation_id: int, version: int, *, knows: bool
+) -> None:
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        session.add(
+            Message(
+                organization_id=conversation.organization_id,
+                conversation_id=conversation_id,
+                direction="outbound",
+                author="ai",
+                channel=conversation.channel,
+                text="an answer",
+                meta={"knows": knows},
+                delivery_status="delivered",
+                ownership_version=version,
+                created_at=utcnow(),
+            )
+        )
+
+
+async def _add_decision(
+    services: Services, conversation_id: int, version: int, outcome: str, rule: str | None
+) -> None:
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        session.add(
+            HandoffDecision(
+                organization_id=conversation.organization_id,
+                conversation_id=conversation_id,
+                message_id=None,
+                phase="message",
+                ownership_version=version,
+                level="balanced",
+                outcome=outcome,
+                fired_rule=rule,
+                rule_results=[],
+                created_at=utcnow(),
+            )
+        )
+
+
+async def _set_version(services: Services, conversation_id: int, version: int) -> None:
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(ownership_version=version)
+        )
+
+
+async def test_a_message_is_decided_on_its_recent_texts_and_the_decision_before_it(
+    services: Services, org
+) -> None:
+    texts = [f"line {number}" for number in range(RECENT_MESSAGES + 3)]
+    ids = await _customer_says(services, org, texts)
+    async with services.db.read() as session:
+        conversation_id = (await session.get(Message, ids[0])).conversation_id  # type: ignore[union-attr]
+    await _add_decision(services, conversation_id, 1, "queued", "explicit_request")
+    await _set_version(services, conversation_id, 2)
+    await _add_decision(services, conversation_id, 2, "ai", None)
+    await _add_decision(services, conversation_id, 2, "gather", "frustration")
+    await _add_decision(services, conversation_id, 3, "queued", "explicit_request")
+
+    async with services.db.transaction() as session:
+        context = await load_context(session, conversation_id)
+        decided = await session.get(Message, ids[-2])  # one came after it
+        assert decided is not None
+        facts = await message_facts(session, services, context, decided)
+
+    assert facts.recent_customer_texts == tuple(texts[-2 - RECENT_MESSAGES + 1 : -1])
+    assert facts.text == texts[-2]
+    assert (facts.previous_outcome, facts.previous_rule) == ("gather", "frustration")
+    assert facts.opted_out is False  # web chat has no opt-out
+
+
+async def test_a_reply_is_decided_on_the_latest_texts_and_this_ownership_s_answers(
+    services: Services, org
+) -> None:
+    texts = [f"question {number}" for number in range(RECENT_MESSAGES + 2)]
+    ids = await _customer_says(services, org, texts)
+    async with services.db.read() as session:
+        conversation_id = (await session.get(Message, ids[0])).conversation_id  # type: ignore[union-attr]
+    await _add_ai_answer(services, conversation_id, 1, knows=False)  # an earlier ownership
+    await _set_version(services, conversation_id, 2)
+    for knows in (True, False, False):
+        await _add_ai_answer(services, conversation_id, 2, knows=knows)
+
+    async with services.db.transaction() as session:
+        context = await load_context(session, conversation_id)
+        facts, answers = await reply_facts(session, services, context, KNOWS)
+
+    assert answers == ids[-1]
+    assert facts.recent_customer_texts == tuple(texts[-RECENT_MESSAGES:])
+    assert facts.earlier_answers_known == (False, False, True)  # newest first
+    assert (facts.previous_outcome, facts.previous_rule) == (None, None)
+
+
+async def test_an_opted_out_texter_is_known_as_such(services: Services, org) -> None:
+    received = await intake_for(services).receive(
+        InboundMessage(
+            organization_id=org.id,
+            channel="sms",
+            sender_kind="phone",
+            sender_address=CUSTOMER,
+            text="hello",
+            provider_message_id="SM-facts-1",
+            thread_key="+15550001111",
+        )
+    )
+
+    async def facts_now() -> tuple[bool, bool]:
+        async with services.db.transaction() as session:
+            context = await load_context(session, received.conversation_id)
+            message = await session.get(Message, received.message_id)
+            assert message is not None
+            on_message = await message_facts(session, services, context, message)
+            on_reply, _ = await reply_facts(session, services, context, KNOWS)
+        return on_message.opted_out, on_reply.opted_out
+
+    assert await facts_now() == (False, False)
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(ContactIdentity)
+            .where(ContactIdentity.organization_id == org.id, ContactIdentity.address == CUSTOMER)
+            .values(opted_out_at=utcnow())
+        )
+    assert await facts_now() == (True, True)
