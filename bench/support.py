@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import math
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -130,6 +131,18 @@ async def bench_servers(
 
 
 # --- measuring -----------------------------------------------------------------------------
+
+
+def processor_ms() -> float:
+    """How long this machine takes for a fixed piece of pure Python (best of three, in
+    ms): the same hardware gives one machine's figures at half the speed of another's, or
+    of its own an hour later, so a run says what it ran on."""
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(number * number for number in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -15,7 +15,9 @@ What remains is Switchboard's: intake, routing and the AI's turn in the gateway 
 policy's checks), the version-checked claim and the remembered answer. A machine also
 answers slower after idling (cold caches, a virtual processor given back): the model's
 turns alternate with rounds of the bare endpoint each after the model's delay of idle,
-and the model's overhead is printed against that.
+and the model's overhead is printed against that. The same machine can run at half its
+speed an hour later, so the run ends with how long a fixed piece of pure Python took
+before and after it.
 
     .venv/bin/python -m bench.voice_turns [--calls 60] [--model-delay 0.3]
 """
@@ -44,6 +46,7 @@ from bench.support import (
     latency_ratio,
     new_parser,
     print_report,
+    processor_ms,
     round_sizes,
     run,
 )
@@ -203,6 +206,7 @@ async def seed(database_url: str, account_sid: str, token: str) -> int:
 
 
 async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
+    processor_before = processor_ms()
     account_sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     phone = Phone(account_sid, token)
     async with bench_servers(args, workdir) as (redis_url, database):
@@ -262,6 +266,7 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
             bare_idle = combine(idle_rounds)
     bare_first, first = combine(bare_rounds), combine(first_rounds)
     bare_turn = combine(bare_turns)
+    processor_after = processor_ms()
     print_report(
         f"{args.first} incoming calls per mode, one at a time, {args.rounds} alternating "
         f"rounds, {database.label}, real Redis",
@@ -288,6 +293,8 @@ async def benchmark(args: argparse.Namespace, workdir: Path) -> None:
         "this machine after waiting as long as the model, before any of Switchboard's work)",
         f"the offline responder's own time: p50 {ai_offline:.1f} ms; the model's: p50 "
         f"{ai_model:.1f} ms (a delay of {args.model_delay * 1000:.0f} ms)",
+        f"this machine: a fixed piece of pure Python took {processor_before:.0f} ms before "
+        f"the run and {processor_after:.0f} ms after it",
         count_label="calls",
     )
 
