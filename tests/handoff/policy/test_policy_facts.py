@@ -5,6 +5,8 @@ contact's opt-out on a channel that honours one. On both databases."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import update
 
 from gateway.messages import InboundMessage
@@ -18,53 +20,62 @@ from tests.support.policy import KNOWS
 CUSTOMER = "+15550002222"
 
 
-async def _customer_says(services: Services, org, texts: list[str]) -> list[int]:
+async def _customer_says(services: Services, org, texts: list[str]) -> tuple[int, list[int]]:
+    """The conversation the texts went to, and their message ids."""
     intake = intake_for(services)
-    return [(await intake.receive(chat_message(org, text))).message_id for text in texts]
+    received = [await intake.receive(chat_message(org, text)) for text in texts]
+    return received[0].conversation_id, [message.message_id for message in received]
+
+
+async def _add(
+    services: Services, conversation_id: int, row: Callable[[Conversation], object]
+) -> None:
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        session.add(row(conversation))
 
 
 async def _add_ai_answer(
     services: Services, conversation_id: int, version: int, *, knows: bool
 ) -> None:
-    async with services.db.transaction() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        session.add(
-            Message(
-                organization_id=conversation.organization_id,
-                conversation_id=conversation_id,
-                direction="outbound",
-                author="ai",
-                channel=conversation.channel,
-                text="an answer",
-                meta={"knows": knows},
-                delivery_status="delivered",
-                ownership_version=version,
-                created_at=utcnow(),
-            )
-        )
+    await _add(
+        services,
+        conversation_id,
+        lambda conversation: Message(
+            organization_id=conversation.organization_id,
+            conversation_id=conversation.id,
+            direction="outbound",
+            author="ai",
+            channel=conversation.channel,
+            text="an answer",
+            meta={"knows": knows},
+            delivery_status="delivered",
+            ownership_version=version,
+            created_at=utcnow(),
+        ),
+    )
 
 
 async def _add_decision(
     services: Services, conversation_id: int, version: int, outcome: str, rule: str | None
 ) -> None:
-    async with services.db.transaction() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        assert conversation is not None
-        session.add(
-            HandoffDecision(
-                organization_id=conversation.organization_id,
-                conversation_id=conversation_id,
-                message_id=None,
-                phase="message",
-                ownership_version=version,
-                level="balanced",
-                outcome=outcome,
-                fired_rule=rule,
-                rule_results=[],
-                created_at=utcnow(),
-            )
-        )
+    await _add(
+        services,
+        conversation_id,
+        lambda conversation: HandoffDecision(
+            organization_id=conversation.organization_id,
+            conversation_id=conversation.id,
+            message_id=None,
+            phase="message",
+            ownership_version=version,
+            level="balanced",
+            outcome=outcome,
+            fired_rule=rule,
+            rule_results=[],
+            created_at=utcnow(),
+        ),
+    )
 
 
 async def _set_version(services: Services, conversation_id: int, version: int) -> None:
@@ -80,9 +91,7 @@ async def test_a_message_is_decided_on_its_recent_texts_and_the_decision_before_
     services: Services, org
 ) -> None:
     texts = [f"line {number}" for number in range(RECENT_MESSAGES + 3)]
-    ids = await _customer_says(services, org, texts)
-    async with services.db.read() as session:
-        conversation_id = (await session.get(Message, ids[0])).conversation_id  # type: ignore[union-attr]
+    conversation_id, ids = await _customer_says(services, org, texts)
     await _add_decision(services, conversation_id, 1, "queued", "explicit_request")
     await _set_version(services, conversation_id, 2)
     await _add_decision(services, conversation_id, 2, "ai", None)
@@ -105,9 +114,7 @@ async def test_a_reply_is_decided_on_the_latest_texts_and_this_ownership_s_answe
     services: Services, org
 ) -> None:
     texts = [f"question {number}" for number in range(RECENT_MESSAGES + 2)]
-    ids = await _customer_says(services, org, texts)
-    async with services.db.read() as session:
-        conversation_id = (await session.get(Message, ids[0])).conversation_id  # type: ignore[union-attr]
+    conversation_id, ids = await _customer_says(services, org, texts)
     await _add_ai_answer(services, conversation_id, 1, knows=False)  # an earlier ownership
     await _set_version(services, conversation_id, 2)
     for knows in (True, False, False):
