@@ -102,27 +102,27 @@ def _facts_read(
     return union_all(*(_part(kind, rows) for kind, rows in parts))
 
 
-_MESSAGE_PARTS = ((_TEXT, _CUSTOMER_TEXTS_UP_TO), (_DECISION, _PREVIOUS_DECISION))
-_REPLY_PARTS = (
-    (_TEXT, _CUSTOMER_TEXTS),
-    (_AI_ANSWER, _AI_ANSWERS),
-    (_DECISION, _PREVIOUS_DECISION),
+def _statements(
+    *parts: tuple[int, Select[*tuple[Any, ...]]],
+) -> tuple[CompoundSelect[*tuple[Any, ...]], CompoundSelect[*tuple[Any, ...]]]:
+    """The facts statement for `parts`, without and with the contact's opt-out (read on a
+    channel that honours one)."""
+    return _facts_read(*parts), _facts_read(*parts, (_OPT_OUT, _OPTED_OUT_AT))
+
+
+_MESSAGE_FACTS = _statements((_TEXT, _CUSTOMER_TEXTS_UP_TO), (_DECISION, _PREVIOUS_DECISION))
+_REPLY_FACTS = _statements(
+    (_TEXT, _CUSTOMER_TEXTS), (_AI_ANSWER, _AI_ANSWERS), (_DECISION, _PREVIOUS_DECISION)
 )
-_MESSAGE_FACTS = _facts_read(*_MESSAGE_PARTS)
-_REPLY_FACTS = _facts_read(*_REPLY_PARTS)
-# a channel that honours opt-outs (SMS) reads the contact's as well
-_WITH_OPT_OUT = {
-    _MESSAGE_FACTS: _facts_read(*_MESSAGE_PARTS, (_OPT_OUT, _OPTED_OUT_AT)),
-    _REPLY_FACTS: _facts_read(*_REPLY_PARTS, (_OPT_OUT, _OPTED_OUT_AT)),
-}
 
 
 @dataclass(frozen=True, slots=True)
 class _Read:
     """What the facts statement found."""
 
-    texts: tuple[tuple[int, str], ...]  # (id, text), oldest first
-    ai_answer_metas: tuple[dict[str, Any] | None, ...]  # newest first
+    texts: tuple[str, ...]  # oldest first
+    latest_text_id: int | None
+    earlier_answers_known: tuple[bool, ...]  # newest first
     previous: Row[Any] | None
     opted_out: bool
 
@@ -131,29 +131,26 @@ async def _read(
     session: AsyncSession,
     context: ConversationContext,
     services: Services,
-    statement: CompoundSelect[*tuple[Any, ...]],
+    statements: tuple[CompoundSelect[*tuple[Any, ...]], CompoundSelect[*tuple[Any, ...]]],
     **values: object,
 ) -> _Read:
     conversation = context.conversation
     values |= {"conversation_id": conversation.id, "version": conversation.ownership_version}
-    if services.channels.spec(conversation.channel).honours_opt_out:
-        statement = _WITH_OPT_OUT[statement]
+    honours_opt_out = services.channels.spec(conversation.channel).honours_opt_out
+    if honours_opt_out:
         values |= {
             "organization_id": conversation.organization_id,
             "kind": conversation.address_kind,
             "address": conversation.address,
         }
-    rows = (await session.execute(statement, values)).all()
+    rows = (await session.execute(statements[honours_opt_out], values)).all()
+    # a union's rows come in no promised order: each part is put back in its own
+    texts = sorted((row.id, row.text) for row in rows if row.kind == _TEXT)
+    answers = sorted(((row.id, row.meta) for row in rows if row.kind == _AI_ANSWER), reverse=True)
     return _Read(
-        texts=tuple(sorted((row.id, row.text) for row in rows if row.kind == _TEXT)),
-        ai_answer_metas=tuple(
-            meta
-            for _, meta in sorted(
-                ((row.id, row.meta) for row in rows if row.kind == _AI_ANSWER),
-                key=lambda answer: answer[0],
-                reverse=True,
-            )
-        ),
+        texts=tuple(text for _, text in texts),
+        latest_text_id=texts[-1][0] if texts else None,
+        earlier_answers_known=tuple(bool((meta or {}).get("knows", True)) for _, meta in answers),
         previous=next((row for row in rows if row.kind == _DECISION), None),
         opted_out=any(row.kind == _OPT_OUT and row.at is not None for row in rows),
     )
@@ -165,10 +162,7 @@ async def message_facts(
     """The facts for deciding about `message` as it arrives."""
     async with _asking_who_is_online(services, context) as online:
         read = await _read(session, context, services, _MESSAGE_FACTS, up_to=message.id)
-        texts = tuple(text for _, text in read.texts)
-        return await _facts(
-            services, context, Phase.MESSAGE, texts or (message.text,), online, read
-        )
+        return await _facts(context, Phase.MESSAGE, read.texts or (message.text,), online, read)
 
 
 async def reply_facts(
@@ -181,19 +175,8 @@ async def reply_facts(
     answers (the latest one)."""
     async with _asking_who_is_online(services, context) as online:
         read = await _read(session, context, services, _REPLY_FACTS)
-        facts = await _facts(
-            services,
-            context,
-            Phase.REPLY,
-            tuple(text for _, text in read.texts),
-            online,
-            read,
-            reply=reply,
-            earlier_answers_known=tuple(
-                bool((meta or {}).get("knows", True)) for meta in read.ai_answer_metas
-            ),
-        )
-    return facts, read.texts[-1][0] if read.texts else None
+        facts = await _facts(context, Phase.REPLY, read.texts, online, read, reply=reply)
+    return facts, read.latest_text_id
 
 
 @asynccontextmanager
@@ -217,7 +200,6 @@ async def _asking_who_is_online(
 
 
 async def _facts(
-    services: Services,
     context: ConversationContext,
     phase: Phase,
     texts: tuple[str, ...],
@@ -225,7 +207,6 @@ async def _facts(
     read: _Read,
     *,
     reply: ResponderReply | None = None,
-    earlier_answers_known: tuple[bool, ...] = (),
 ) -> PolicyInput:
     conversation = context.conversation
     previous = read.previous
@@ -242,5 +223,5 @@ async def _facts(
         previous_outcome=previous.outcome if previous else None,
         previous_rule=previous.rule if previous else None,
         reply=reply,
-        earlier_answers_known=earlier_answers_known,
+        earlier_answers_known=read.earlier_answers_known,
     )
