@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
-from functools import wraps
+from functools import cache, wraps
 from typing import ParamSpec, TypeVar
 
 from quart import g, request
@@ -31,10 +31,22 @@ COOKIE = "switchboard_session"
 SESSION_REVOKED = "session_revoked"
 SESSION_LIFETIME = timedelta(days=7)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of no one's password, checked when the email is unknown. Made when first
+    needed, not when the module loads: every command would pay for it (about 0.16 s)."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def warm_up() -> None:
+    """Make the unknown email's hash now (the gateway does as it starts), so the first
+    login with an unknown email takes as long as any other."""
+    _dummy_hash()
 
 
 def _digest(token: str) -> str:
@@ -46,7 +58,7 @@ async def authenticate(db: Database, email: str, password: str) -> Agent:
     async with db.transaction() as session:
         agent = await session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
         if agent is None or not agent.active:
-            verify_password(_DUMMY_HASH, password)  # same cost whether or not the email exists
+            verify_password(_dummy_hash(), password)  # same cost whether or not the email exists
             raise NotAuthenticated("wrong email or password")
         if not verify_password(agent.password_hash, password):
             raise NotAuthenticated("wrong email or password")

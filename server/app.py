@@ -4,6 +4,7 @@ blueprints. Feature imports stay inside `create_app`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -17,7 +18,7 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import text
 
-from gateway import turns
+from gateway import auth, turns
 from gateway.channels import ChannelRegistry
 from gateway.db import Database, PoolSize
 from gateway.events import EventHub, EventPublisher
@@ -86,6 +87,7 @@ def create_app(settings: Settings, plugins: Sequence[ChannelPlugin] = PLUGINS) -
         app.extensions[EXTENSION] = AppServices(
             services=services, intake=Intake(db, jobs, events), hub=EventHub(async_redis)
         )
+        await asyncio.to_thread(auth.warm_up)
         settle_heap()
 
     @app.after_serving
