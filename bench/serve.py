@@ -12,6 +12,7 @@ import argparse
 from hypercorn.config import Config
 from hypercorn.run import run
 
+from gateway import event_loop
 from server.serving import run_workers
 
 
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     config.bind = [args.bind]
     config.application_path = args.application
     config.workers = args.workers
+    config.worker_class = event_loop.HYPERCORN_WORKER_CLASS
     return run_workers(config) if args.workers > 1 else run(config)
 
 

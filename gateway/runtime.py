@@ -20,7 +20,7 @@ from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import on_the_wire
+from gateway import event_loop, on_the_wire
 from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.errors import ConfigurationError
@@ -176,7 +176,7 @@ class _JobRuntime:
 
     def run(self, body: Callable[[Services], Awaitable[T]]) -> T:
         if self.runner is None:
-            self.runner = asyncio.Runner()
+            self.runner = event_loop.runner()
         try:
             return self.runner.run(self._with_services(body))
         except BaseException:

@@ -8,7 +8,6 @@ on stderr and exit status 2, without a traceback."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from gateway import event_loop
 from gateway.commands import CommandHandler
 from gateway.db import Database
 from gateway.errors import BadInput, ConfigurationError, SwitchboardError
@@ -61,6 +61,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_redis_url()
     settings.require_secret_key()
     config = Config()
+    config.worker_class = event_loop.HYPERCORN_WORKER_CLASS
     inherited = os.environ.get("SWITCHBOARD_LISTEN_FD", "")
     if inherited.isdigit():  # `up` holds the socket and shares it with its gateways
         config.bind = [f"fd://{int(inherited)}"]
@@ -88,7 +89,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from server.app import create_app
 
-    asyncio.run(serve(create_app(settings), config, mode="asgi"))
+    event_loop.run(serve(create_app(settings), config, mode="asgi"))
     return 0
 
 

@@ -33,9 +33,10 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.synchronize import Event, Semaphore
 from types import FrameType
 
-from hypercorn.asyncio.run import asyncio_worker
+from hypercorn.asyncio.run import asyncio_worker, uvloop_worker
 from hypercorn.config import Config
 
+from gateway import event_loop
 from server.redis_server import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -136,4 +137,6 @@ def _serve(config: Config, stop: Event, ready: Semaphore) -> None:
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.listen(config.backlog)
     ready.release()
-    asyncio_worker(config, sockets=sockets, shutdown_event=stop)
+    uvloop = config.worker_class == event_loop.HYPERCORN_WORKER_CLASS
+    worker = uvloop_worker if uvloop else asyncio_worker
+    worker(config, sockets=sockets, shutdown_event=stop)

@@ -12,7 +12,7 @@ from redis import Redis
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from gateway import runtime
+from gateway import event_loop, runtime
 from gateway.channels import ChannelRegistry
 from gateway.plugins import build_registry, check_jobs
 from gateway.queues import ALL_QUEUES
@@ -34,7 +34,7 @@ def _reconcile_forever(settings: Settings, interval: float, stop: threading.Even
     between passes (opening them for each pass cost more than most passes do: a
     recurring burst of work beside the gateway). A pass that fails closes them; the next
     opens fresh ones."""
-    with asyncio.Runner() as runner:
+    with event_loop.runner() as runner:
         services: runtime.Services | None = None
         while not stop.wait(interval):
             try:

@@ -39,6 +39,7 @@ def serve_command(port: int, application: str = "tests.support.pid_app:app") -> 
         f"config.bind = ['127.0.0.1:{port}']\n"
         f"config.application_path = {application!r}\n"
         "config.workers = 2\n"
+        "config.worker_class = 'uvloop'\n"  # as `switchboard serve` sets it
         "raise SystemExit(run_workers(config))\n"
     )
     return [sys.executable, "-c", program]
@@ -102,6 +103,17 @@ def test_connections_opened_together_are_spread_over_the_workers(
         by_worker = asyncio.run(pids_of_connections(port))
         counts = [by_worker.count(pid) for pid in workers]
         assert min(counts) >= 1, f"the connections landed {counts} on the two workers"
+
+
+async def test_the_workers_run_on_uvloops_event_loop(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    _parent, port = served
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/") as response,
+    ):
+        assert response.headers["X-Event-Loop"] == "uvloop.Loop"
 
 
 def test_the_signal_to_stop_stops_every_worker(

@@ -1,13 +1,15 @@
-"""The worker's reconciler thread keeps one event loop and one set of connections between
-its passes; a pass that fails closes them and the next pass opens fresh ones."""
+"""The worker's reconciler thread keeps one event loop (uvloop's) and one set of
+connections between its passes; a pass that fails closes them and the next pass opens fresh ones."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
 
 import pytest
+import uvloop
 
 from gateway import runtime
 from gateway.db import Database
@@ -21,6 +23,7 @@ def test_passes_share_their_connections_until_one_fails(
     opened: list[runtime.Services] = []
     closed: list[runtime.Services] = []
     passes: list[runtime.Services] = []
+    loops: set[type[asyncio.AbstractEventLoop]] = set()
     real_open, real_close = runtime.open_services, runtime.close_services
 
     async def open_services(*args: Any, **kwargs: Any) -> runtime.Services:
@@ -34,6 +37,7 @@ def test_passes_share_their_connections_until_one_fails(
 
     async def reconcile(services: runtime.Services, lock_seconds: int) -> dict[str, int]:
         passes.append(services)
+        loops.add(type(asyncio.get_running_loop()))
         if len(passes) == 3:
             raise RuntimeError("this pass fails")
         async with services.db.read() as session:  # the connections really work
@@ -61,3 +65,4 @@ def test_passes_share_their_connections_until_one_fails(
     assert opened[:2] == [passes[0], passes[3]]
     assert closed[0] is passes[2] and closed[-1] is passes[-1]  # every set closed in the end
     assert len(closed) == len(opened)
+    assert loops == {uvloop.Loop}
