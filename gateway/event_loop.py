@@ -18,13 +18,9 @@ T = TypeVar("T")
 HYPERCORN_WORKER_CLASS = "uvloop"
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    return uvloop.new_event_loop()
-
-
 def runner() -> asyncio.Runner:
     """An `asyncio.Runner` on uvloop's loop, for a process that runs many coroutines."""
-    return asyncio.Runner(loop_factory=new_event_loop)
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

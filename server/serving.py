@@ -137,6 +137,6 @@ def _serve(config: Config, stop: Event, ready: Semaphore) -> None:
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.listen(config.backlog)
     ready.release()
-    uvloop = config.worker_class == event_loop.HYPERCORN_WORKER_CLASS
-    worker = uvloop_worker if uvloop else asyncio_worker
+    on_uvloop = config.worker_class == event_loop.HYPERCORN_WORKER_CLASS
+    worker = uvloop_worker if on_uvloop else asyncio_worker
     worker(config, sockets=sockets, shutdown_event=stop)

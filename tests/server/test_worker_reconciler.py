@@ -1,5 +1,6 @@
 """The worker's reconciler thread keeps one event loop (uvloop's) and one set of
-connections between its passes; a pass that fails closes them and the next pass opens fresh ones."""
+connections between its passes; a pass that fails closes them and the next pass opens
+fresh ones."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ async def build_schema(database_url: str) -> None:
         return
     server = url.set(database="postgres")
     template = await _template(
-        server.render_as_string(hide_password=False), _build_postgres_template
+        server.render_as_string(hide_password=False), lambda: _build_postgres_template(server)
     )
     # the empty database is replaced by a copy of the template (neither has a connection)
     target = str(url.database)
@@ -62,13 +62,13 @@ async def build_schema(database_url: str) -> None:
     )
 
 
-async def _template(key: str, build: Callable[[str], Awaitable[str]]) -> str:
+async def _template(key: str, build: Callable[[], Awaitable[str]]) -> str:
     if key not in _templates:
-        _templates[key] = await build(key)
+        _templates[key] = await build()
     return _templates[key]
 
 
-async def _build_sqlite_template(_key: str) -> str:
+async def _build_sqlite_template() -> str:
     directory = Path(tempfile.mkdtemp(prefix="switchboard-schema-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = directory / "template.db"
@@ -85,10 +85,10 @@ def _copy_sqlite(template: str, target: Path) -> None:
         source.backup(copy)
 
 
-async def _build_postgres_template(server_url: str) -> str:
+async def _build_postgres_template(server: URL) -> str:
     name = f"template_{uuid.uuid4().hex}"
-    await _maintenance(make_url(server_url), f'CREATE DATABASE "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await _maintenance(server, f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
     await asyncio.to_thread(migrate.upgrade, url)
     return name
 
