@@ -1,13 +1,16 @@
 """Loading what a decision needs about one conversation: the conversation row (scoped to
-its organization), the organization and its settings, and the recent history."""
+its organization), the organization and its settings, and the recent history; for the AI's
+reply, in the same statement that claims the turn it answers (`take_turn`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.db import dialect_of
 from gateway.errors import NotFound
 from gateway.models import Conversation, Message, Organization
 from gateway.org_settings import OrganizationSettings
@@ -48,10 +51,56 @@ async def load_context(
     row = (await session.execute(statement, parameters)).first()
     if row is None:
         raise NotFound("no such conversation")
-    conversation, organization = row
+    return _context(*row)
+
+
+def _context(conversation: Conversation, organization: Organization) -> ConversationContext:
     return ConversationContext(
         conversation, organization, OrganizationSettings.from_json(organization.settings)
     )
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_ORGANIZATIONS = cast(Table, Organization.__table__)
+# built once: the first statement after the model's answer, on a caller's turn
+_CLAIM = (
+    update(_MESSAGES)
+    .where(
+        _MESSAGES.c.id == bindparam("taken_message"),
+        _MESSAGES.c.conversation_id == bindparam("its_conversation"),
+        _MESSAGES.c.ai_turn_version == bindparam("owed_version"),
+    )
+    .values(ai_turn_version=None)
+)
+# On PostgreSQL the claim returns the context (an UPDATE with a FROM), so a turn pays one
+# round trip for both. SQLite's RETURNING names only the table it updates.
+_CLAIM_WITH_CONTEXT = select(Conversation, Organization).from_statement(
+    _CLAIM.where(
+        _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id,
+        _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
+    ).returning(*_CONVERSATIONS.c, *_ORGANIZATIONS.c)
+)
+
+
+async def take_turn(
+    session: AsyncSession, conversation_id: int, message_id: int, version: int
+) -> ConversationContext | None:
+    """Claim the AI's turn that customer message `message_id` awaits under `version`
+    (`Message.ai_turn_version`) and load its conversation's context (in the same statement
+    on PostgreSQL); None when another run took the turn."""
+    parameters = {
+        "taken_message": message_id,
+        "its_conversation": conversation_id,
+        "owed_version": version,
+    }
+    if dialect_of(session) == "postgresql":
+        row = (await session.execute(_CLAIM_WITH_CONTEXT, parameters)).first()
+        return None if row is None else _context(*row)
+    claimed = await session.execute(_CLAIM, parameters)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return await load_context(session, conversation_id)
 
 
 async def recent_turns(session: AsyncSession, conversation_id: int) -> tuple[Turn, ...]:

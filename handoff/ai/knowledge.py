@@ -235,6 +235,19 @@ async def fetch_items(session: AsyncSession, organization_id: int) -> list[Item]
     return [(entry_id, title, body) for entry_id, title, body in rows]
 
 
+async def current_index(
+    db: Database, organization_id: int, version: str | None = None
+) -> KnowledgeIndex:
+    """The retrieval index of the organization's knowledge base: the one this process
+    holds for `version` (the version the caller read, say with the conversation), else
+    `knowledge_index` on a read of its own."""
+    index = INDEXES.find(organization_id, version) if version is not None else None
+    if index is not None:
+        return index
+    async with db.read(quick=True) as session:
+        return await knowledge_index(session, organization_id)
+
+
 async def knowledge_index(session: AsyncSession, organization_id: int) -> KnowledgeIndex:
     """The retrieval index of the organization's knowledge base: the one this process
     built while its version holds, else built from the entries read just after the

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import aiohttp
 
 from gateway.db import Database
-from handoff.ai.knowledge import knowledge_index
+from handoff.ai.knowledge import current_index
 from handoff.ai.llm_client import Completion, LLMConfig, LLMError, Message, complete
 from handoff.ai.offline_responder import plain_text, trim_answer
 from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
@@ -105,8 +105,7 @@ class LLMResponder:
         asked = [turn.text for turn in request.history if turn.author == "customer"]
         if not asked:
             return []
-        async with self.db.read(quick=True) as session:
-            index = await knowledge_index(session, request.organization_id)
+        index = await current_index(self.db, request.organization_id, request.knowledge_version)
         found: dict[int, Hit] = {}
         for query in dict.fromkeys((asked[-1], " ".join(asked[-2:]))):  # one, when one asked
             for hit in index.search(query, limit=KNOWLEDGE_ENTRIES):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from gateway.db import Database
-from handoff.ai.knowledge import knowledge_index
+from handoff.ai.knowledge import current_index
 from handoff.ai.responder import ResponderReply, ResponderRequest
 from handoff.ai.retrieval import Hit
 
@@ -50,7 +50,11 @@ class OfflineResponder:
         small_talk = small_talk_reply(question, request.business_name)
         if small_talk is not None:
             return ResponderReply(small_talk, confidence=1.0, knows=True)
-        best = await self.best_hit(request.organization_id, question) if question else None
+        best = (
+            await self.best_hit(request.organization_id, question, request.knowledge_version)
+            if question
+            else None
+        )
         if best is None or best.confidence < self.threshold:
             confidence = 0.0 if best is None else best.confidence
             return ResponderReply(DONT_KNOW, confidence=confidence, knows=False)
@@ -61,10 +65,12 @@ class OfflineResponder:
             sources=(best.title,),
         )
 
-    async def best_hit(self, organization_id: int, question: str) -> Hit | None:
-        """The most confident of the best-ranked entries (the first of them on a tie)."""
-        async with self.db.read(quick=True) as session:
-            index = await knowledge_index(session, organization_id)
+    async def best_hit(
+        self, organization_id: int, question: str, knowledge_version: str | None = None
+    ) -> Hit | None:
+        """The most confident of the best-ranked entries (the first of them on a tie), from
+        the index of `knowledge_version` when this process holds it."""
+        index = await current_index(self.db, organization_id, knowledge_version)
         hits = index.search(question, limit=CANDIDATES)
         return max(hits, key=lambda hit: hit.confidence, default=None)
 

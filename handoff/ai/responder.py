@@ -21,6 +21,9 @@ class ResponderRequest:
     conversation_id: int
     history: tuple[Turn, ...]  # oldest first; the last customer turn is the one to answer
     business_name: str
+    # the organization's knowledge-base version as read with the conversation, when it was:
+    # the responder then needs no read of its own while this process holds that index
+    knowledge_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

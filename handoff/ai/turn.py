@@ -12,11 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from gateway.events import Event
-from gateway.intake_rows import MESSAGES
 from gateway.on_the_line import OnTheLine
 from gateway.org_settings import OrganizationSettings
 from gateway.outbound import queue_outbound
@@ -25,7 +21,7 @@ from handoff.ai.llm_client import llm_config
 from handoff.ai.llm_responder import LLMResponder
 from handoff.ai.offline_responder import OfflineResponder
 from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
-from handoff.context import HISTORY_LIMIT, load_context, recent_turns
+from handoff.context import HISTORY_LIMIT, load_context, recent_turns, take_turn
 from handoff.policy import Outcome, decide_on_reply
 from handoff.routing import carry_out
 
@@ -78,6 +74,7 @@ async def read_question(
         conversation_id=conversation_id,
         history=history,
         business_name=context.organization.name,
+        knowledge_version=context.organization.knowledge_version,
     )
     return Question(conversation.ownership_version, request, context.settings)
 
@@ -116,10 +113,14 @@ async def store_reply(
     the conversation stays with the AI and the caller's request still waits on `line`, the
     reply is stored as delivered with that request's answer."""
     async with services.db.transaction() as session:
-        if message_id is not None and not await _take_turn(session, message_id, version):
-            log.info("AI turn for message %s already stored; this run adds nothing", message_id)
-            return None
-        context = await load_context(session, conversation_id)
+        if message_id is None:
+            context = await load_context(session, conversation_id)
+        else:
+            taken = await take_turn(session, conversation_id, message_id, version)
+            if taken is None:
+                log.info("AI turn for message %s already stored; this run adds nothing", message_id)
+                return None
+            context = taken
         conversation = context.conversation
         if conversation.ownership_version != version or conversation.state != "ai":
             log.info(
@@ -154,21 +155,6 @@ async def store_reply(
             await line.speak(session, [reply.text])
         await carry_out(session, services, context, decision)
         return message.id
-
-
-# Built once: the claim is the first statement after the model's answer, on the turn's path.
-_TAKE_TURN = (
-    update(MESSAGES)
-    .where(MESSAGES.c.id == bindparam("message_id"))
-    .where(MESSAGES.c.ai_turn_version == bindparam("version"))
-    .values(ai_turn_version=None)
-)
-
-
-async def _take_turn(session: AsyncSession, message_id: int, version: int) -> bool:
-    """Claim the AI's turn a customer message awaits; False when another run took it."""
-    taken = await session.execute(_TAKE_TURN, {"message_id": message_id, "version": version})
-    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def ai_turn(

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 
 from gateway.db import Database
 from gateway.errors import BadInput, NotFound
 from gateway.models import KnowledgeEntry, Organization
 from handoff.ai.knowledge import (
+    current_index,
     demo_knowledge_paths,
     fetch_entries,
     knowledge_index,
@@ -227,6 +228,40 @@ async def test_an_index_is_built_once_per_version_of_the_knowledge_base(
     async with sqlite_db.read() as session:
         changed = await knowledge_index(session, 1)
         assert await knowledge_index(session, 2) is theirs
+    assert changed.search("hours")[0].body == "8 to 8."
+
+
+async def test_a_version_read_with_the_conversation_spares_the_index_its_own_read(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    await load_knowledge(sqlite_db, 1, [write(tmp_path, "faq.md", "## Hours\n\n9 to 5.\n")])
+    statements: list[str] = []
+
+    @event.listens_for(sqlite_db.engine.sync_engine, "before_cursor_execute")
+    def _keep(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    async def version() -> str:
+        async with sqlite_db.read() as session:
+            found = await session.scalar(
+                select(Organization.knowledge_version).where(Organization.id == 1)
+            )
+        assert found is not None
+        return found
+
+    held = await current_index(sqlite_db, 1)  # no version given: read, and built
+    assert any("FROM knowledge_entries" in sql for sql in statements)
+    first = await version()
+    statements.clear()
+    assert await current_index(sqlite_db, 1, first) is held
+    assert statements == []  # the index of that version is held: nothing to read
+
+    await load_knowledge(sqlite_db, 1, [write(tmp_path, "faq.md", "## Hours\n\n8 to 8.\n")])
+    assert await current_index(sqlite_db, 1, first) is held  # the version the caller read
+    second = await version()
+    statements.clear()
+    changed = await current_index(sqlite_db, 1, second)  # not held yet: read and built
+    assert any("FROM knowledge_entries" in sql for sql in statements)
     assert changed.search("hours")[0].body == "8 to 8."
 
 

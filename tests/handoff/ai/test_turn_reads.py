@@ -1,0 +1,112 @@
+"""An AI turn asks the database only what it must: the question carries the knowledge-base
+version read with the conversation, so the responder reads no version of its own, and on
+PostgreSQL the claim of the turn a customer message awaits returns the conversation's
+context in the same statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, select, update
+
+from gateway.db import Database
+from gateway.models import Message, Organization
+from gateway.org_settings import OrganizationSettings
+from gateway.runtime import Services
+from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.turn import compute_reply, read_question
+from handoff.context import take_turn
+from tests.support.factories import chat_message, intake_for
+
+
+@contextmanager
+def statements_of(db: Database) -> Iterator[list[str]]:
+    """The statements `db` runs meanwhile (not the transactions' BEGIN)."""
+    seen: list[str] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", keep)
+
+
+async def owe_turn(services: Services, org: Organization, text: str, version: int) -> Message:
+    received = await intake_for(services).receive(chat_message(org, text), route=False)
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(Message).where(Message.id == received.message_id).values(ai_turn_version=version)
+        )
+        message = await session.get(Message, received.message_id)
+    assert message is not None
+    return message
+
+
+async def turn_owed(db: Database, message_id: int) -> int | None:
+    async with db.read() as session:
+        return await session.scalar(select(Message.ai_turn_version).where(Message.id == message_id))
+
+
+async def test_a_turn_is_claimed_once_with_its_conversations_context(
+    services: Services, org: Organization
+) -> None:
+    message = await owe_turn(services, org, "Do you ship abroad?", version=1)
+
+    with statements_of(services.db) as statements:
+        async with services.db.transaction() as session:
+            context = await take_turn(session, message.conversation_id, message.id, 1)
+    assert context is not None
+    assert context.conversation.id == message.conversation_id
+    assert context.conversation.state == "ai"
+    assert context.organization.id == org.id
+    assert context.organization.name == org.name
+    assert isinstance(context.settings, OrganizationSettings)
+    postgres = services.db.dialect == "postgresql"
+    assert len(statements) == (1 if postgres else 2)
+    assert statements[0].startswith("UPDATE messages")
+    assert await turn_owed(services.db, message.id) is None
+
+    async with services.db.transaction() as session:  # taken: a second run gets nothing
+        assert await take_turn(session, message.conversation_id, message.id, 1) is None
+
+
+async def test_a_turn_owed_under_another_version_is_not_claimed(
+    services: Services, org: Organization
+) -> None:
+    message = await owe_turn(services, org, "Where is my order?", version=2)
+
+    async with services.db.transaction() as session:
+        assert await take_turn(session, message.conversation_id, message.id, 1) is None
+        # the message's own id, in another conversation: nothing either
+        assert await take_turn(session, message.conversation_id + 1, message.id, 2) is None
+    assert await turn_owed(services.db, message.id) == 2
+
+
+async def test_the_responder_uses_the_knowledge_version_read_with_the_conversation(
+    services: Services, org: Organization
+) -> None:
+    await load_knowledge(services.db, org.id, demo_knowledge_paths())
+    received = await intake_for(services).receive(
+        chat_message(org, "How long does shipping take?"), route=False
+    )
+    async with services.db.read() as session:
+        version = await session.scalar(
+            select(Organization.knowledge_version).where(Organization.id == org.id)
+        )
+
+    question = await read_question(services, received.conversation_id, None)
+    assert question is not None and question.request.knowledge_version == version
+    assert await compute_reply(services, received.conversation_id, 1) is not None  # builds
+
+    with statements_of(services.db) as statements:
+        reply = await compute_reply(services, received.conversation_id, 1)
+    assert reply is not None and reply.knows
+    # the conversation's context and its recent turns; not the version, nor the entries
+    assert len(statements) == 2
+    assert "FROM conversations JOIN organizations" in statements[0]
+    assert "\nFROM messages" in statements[1]
