@@ -1,6 +1,7 @@
 """Loading what a decision needs about one conversation: the conversation row (scoped to
-its organization), the organization and its settings, and the recent history; for the AI's
-reply, in the same statement that claims the turn it answers (`take_turn`)."""
+its organization), the organization and its settings, and the recent history. Routing a
+message and storing the AI's reply each begin with a claim (`claim_for_routing`,
+`take_turn`); on PostgreSQL the claim's own statement returns the context too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import dialect_of
 from gateway.errors import NotFound
-from gateway.models import Conversation, Message, Organization
+from gateway.models import Conversation, Message, Organization, utcnow
 from gateway.org_settings import OrganizationSettings
 from handoff.ai.responder import Turn
 
@@ -81,6 +82,49 @@ _CLAIM_WITH_CONTEXT = select(Conversation, Organization).from_statement(
         _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
     ).returning(*_CONVERSATIONS.c, *_ORGANIZATIONS.c)
 )
+
+
+# built once: routing's claim of a message, on every message routed
+_ROUTING_CLAIM = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("routed_message"), _MESSAGES.c.routed_at.is_(None))
+    .values(routed_at=bindparam("now"))
+)
+_ROUTING_CLAIM_ALONE = select(Message).from_statement(_ROUTING_CLAIM.returning(*_MESSAGES.c))
+_ROUTING_CLAIM_WITH_CONTEXT = select(Message, Conversation, Organization).from_statement(
+    _ROUTING_CLAIM.where(
+        _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id,
+        _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
+    ).returning(*_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c)
+)
+# the claim hands back the message as it is now: a copy already in the session would
+# otherwise be returned unchanged
+_AS_IT_IS_NOW = {"populate_existing": True}
+
+
+async def claim_for_routing(
+    session: AsyncSession, message_id: int
+) -> tuple[Message, ConversationContext] | None:
+    """Claim message `message_id` for routing (`Message.routed_at`, set once) and load it
+    with its conversation's context (in the same statement on PostgreSQL); None when it
+    was claimed before."""
+    parameters = {"routed_message": message_id, "now": utcnow()}
+    if dialect_of(session) == "postgresql":
+        row = (
+            await session.execute(
+                _ROUTING_CLAIM_WITH_CONTEXT, parameters, execution_options=_AS_IT_IS_NOW
+            )
+        ).first()
+        if row is None:
+            return None
+        message, conversation, organization = row
+        return message, _context(conversation, organization)
+    claimed = await session.scalar(
+        _ROUTING_CLAIM_ALONE, parameters, execution_options=_AS_IT_IS_NOW
+    )
+    if claimed is None:
+        return None
+    return claimed, await load_context(session, claimed.conversation_id)
 
 
 async def take_turn(

@@ -13,19 +13,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import ownership, webhooks
 from gateway.db import after_commit
 from gateway.events import Event
-from gateway.models import Conversation, Message, Transition, utcnow
+from gateway.models import Conversation, Transition
 from gateway.ownership import State
 from gateway.queues import AI, ANSWER_MESSAGE, INTAKE, ROUTE_MESSAGE, SUMMARIES
 from gateway.runtime import Services
 from handoff import ladder
 from handoff.ai.summary_job import SUMMARIZE
-from handoff.context import ConversationContext, load_context
+from handoff.context import ConversationContext, claim_for_routing
 from handoff.notices import post_notice
 from handoff.policy import Decision, Outcome, decide_on_message, follow_up, handoff_plan
 
@@ -86,18 +86,10 @@ async def decide_route(services: Services, message_id: int) -> Routed:
 async def decide_route_in(session: AsyncSession, services: Services, message_id: int) -> Routed:
     """`decide_route` in the caller's transaction (the one that stores the message, for a
     sender who waits on the line)."""
-    # the claim hands back the message it routes, no second statement to read it (as it
-    # is now: a copy already in the session would otherwise be returned unchanged)
-    message = await session.scalar(
-        update(Message)
-        .where(Message.id == message_id, Message.routed_at.is_(None))
-        .values(routed_at=utcnow())
-        .returning(Message)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    if message is None:
+    claimed = await claim_for_routing(session, message_id)
+    if claimed is None:
         return Routed("already-routed")
-    context = await load_context(session, message.conversation_id)
+    message, context = claimed
     conversation = context.conversation
     await webhooks.emit(
         session,

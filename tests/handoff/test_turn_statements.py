@@ -1,7 +1,7 @@
-"""An AI turn asks the database only what it must: the question carries the knowledge-base
-version read with the conversation, so the responder reads no version of its own, and on
-PostgreSQL the claim of the turn a customer message awaits returns the conversation's
-context in the same statement."""
+"""A message's turn asks the database only what it must: on PostgreSQL routing's claim of
+the message and the AI reply's claim of its turn each return the conversation's context in
+the same statement, and the AI's question carries the knowledge-base version read with the
+conversation, so the responder reads no version of its own."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from gateway.org_settings import OrganizationSettings
 from gateway.runtime import Services
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from handoff.ai.turn import compute_reply, read_question
-from handoff.context import take_turn
+from handoff.context import claim_for_routing, take_turn
 from tests.support.factories import chat_message, intake_for
 
 
@@ -50,6 +50,30 @@ async def owe_turn(services: Services, org: Organization, text: str, version: in
 async def turn_owed(db: Database, message_id: int) -> int | None:
     async with db.read() as session:
         return await session.scalar(select(Message.ai_turn_version).where(Message.id == message_id))
+
+
+async def test_a_message_is_claimed_for_routing_once_with_its_conversations_context(
+    services: Services, org: Organization
+) -> None:
+    received = await intake_for(services).receive(chat_message(org, "Hello?"), route=False)
+
+    with statements_of(services.db) as statements:
+        async with services.db.transaction() as session:
+            stale = await session.get(Message, received.message_id)  # read before the claim
+            assert stale is not None and stale.routed_at is None
+            claimed = await claim_for_routing(session, received.message_id)
+            assert claimed is not None
+            message, context = claimed
+            assert message is stale and message.routed_at is not None  # as it is now
+    assert context.conversation.id == received.conversation_id
+    assert context.organization.id == org.id
+    assert isinstance(context.settings, OrganizationSettings)
+    claims = statements[1:]  # after the read of the stale copy
+    assert len(claims) == (1 if services.db.dialect == "postgresql" else 2)
+    assert claims[0].startswith("UPDATE messages")
+
+    async with services.db.transaction() as session:  # claimed: a second run gets nothing
+        assert await claim_for_routing(session, received.message_id) is None
 
 
 async def test_a_turn_is_claimed_once_with_its_conversations_context(
