@@ -94,7 +94,9 @@ async def receive_and_answer(
             owed.append(turn)
 
     try:
-        received = await intake.receive(inbound, within=store_and_route, route=False)
+        received = await intake.receive(
+            inbound, within=store_and_route, route=False, thread_known=conversation_id is not None
+        )
     except BaseException:
         if foreseen is not None:
             foreseen.drop()

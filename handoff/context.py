@@ -1,14 +1,16 @@
 """Loading what a decision needs about one conversation: the conversation row (scoped to
 its organization), the organization and its settings, and the recent history. Routing a
 message and storing the AI's reply each begin with a claim (`claim_for_routing`,
-`take_turn`); on PostgreSQL the claim's own statement returns the context too."""
+`take_turn`); on PostgreSQL the claim's own statement returns the context too, as the
+read of the AI's question returns the recent history with it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import JSON, Table, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import dialect_of
@@ -36,10 +38,23 @@ _CONTEXT_IN_ORGANIZATION = _CONTEXT.where(
     Conversation.organization_id == bindparam("organization_id")
 )
 _RECENT_TURNS = (
-    select(Message.author, Message.text)
+    select(Message.id, Message.author, Message.text)
     .where(Message.conversation_id == bindparam("conversation_id"))
     .order_by(Message.id.desc())
     .limit(HISTORY_LIMIT)
+)
+# On PostgreSQL the context and the recent turns come in one statement, the turns as one
+# JSON array of [author, text], newest first.
+_TURNS = _RECENT_TURNS.subquery()
+_CONTEXT_WITH_TURNS = _CONTEXT.add_columns(
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_array(_TURNS.c.author, _TURNS.c.text), _TURNS.c.id.desc()
+            ),
+            type_=JSON,
+        )
+    ).scalar_subquery()
 )
 
 
@@ -147,6 +162,23 @@ async def take_turn(
     return await load_context(session, conversation_id)
 
 
-async def recent_turns(session: AsyncSession, conversation_id: int) -> tuple[Turn, ...]:
-    rows = await session.execute(_RECENT_TURNS, {"conversation_id": conversation_id})
-    return tuple(Turn(author, text) for author, text in reversed(rows.all()))
+async def context_with_history(
+    session: AsyncSession, conversation_id: int
+) -> tuple[ConversationContext, tuple[Turn, ...]]:
+    """The conversation's context and its last HISTORY_LIMIT messages, oldest first (in
+    one statement on PostgreSQL)."""
+    parameters = {"conversation_id": conversation_id}
+    if dialect_of(session) == "postgresql":
+        row = (await session.execute(_CONTEXT_WITH_TURNS, parameters)).first()
+        if row is None:
+            raise NotFound("no such conversation")
+        conversation, organization, newest_first = row
+        turns = [(author, text) for author, text in newest_first or ()]
+    else:
+        context = await load_context(session, conversation_id)
+        conversation, organization = context.conversation, context.organization
+        turns = [
+            (author, text) for _, author, text in await session.execute(_RECENT_TURNS, parameters)
+        ]
+    history = tuple(Turn(author, text) for author, text in reversed(turns))
+    return _context(conversation, organization), history

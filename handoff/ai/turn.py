@@ -21,7 +21,7 @@ from handoff.ai.llm_client import llm_config
 from handoff.ai.llm_responder import LLMResponder
 from handoff.ai.offline_responder import OfflineResponder
 from handoff.ai.responder import Responder, ResponderReply, ResponderRequest, Turn
-from handoff.context import HISTORY_LIMIT, load_context, recent_turns, take_turn
+from handoff.context import HISTORY_LIMIT, context_with_history, load_context, take_turn
 from handoff.policy import Outcome, decide_on_reply
 from handoff.routing import carry_out
 
@@ -60,13 +60,12 @@ async def read_question(
     (any, when None); with `said`, the customer's words not stored yet end it. None when
     the conversation is not the AI's to answer (or no longer under `version`)."""
     async with services.db.read(quick=True) as session:
-        context = await load_context(session, conversation_id)
-        conversation = context.conversation
-        if conversation.state != "ai" or version not in (None, conversation.ownership_version):
-            if version is not None:  # routing gave it to the AI; it moved on since
-                log.info("AI turn skipped: conversation %s changed hands", conversation_id)
-            return None
-        history = await recent_turns(session, conversation_id)
+        context, history = await context_with_history(session, conversation_id)
+    conversation = context.conversation
+    if conversation.state != "ai" or version not in (None, conversation.ownership_version):
+        if version is not None:  # routing gave it to the AI; it moved on since
+            log.info("AI turn skipped: conversation %s changed hands", conversation_id)
+        return None
     if said is not None:
         history = (*history, said)[-HISTORY_LIMIT:]
     request = ResponderRequest(

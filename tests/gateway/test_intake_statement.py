@@ -1,7 +1,9 @@
 """On PostgreSQL, the messages of known senders on open threads are stored by one
 statement outside a transaction (`gateway.intake_statement`): the same rows a transaction
 writes, the same answers for every kind of message a batch can hold, and a statement that
-fails leaves its messages to the transaction, which fails only the one at fault."""
+fails leaves its messages to the transaction, which fails only the one at fault. Inside a
+transaction (a message with its channel's work to do there) the same statement stores a
+message on a thread the channel knows, and is undone with the transaction."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from gateway.runtime import Services
 from tests.gateway.test_group_commit import count_transactions
 from tests.support.factories import intake_for
 from tests.support.routing_jobs import messages_to_route
+from tests.support.statements import statements_of
 
 SKIP_ROW_COLUMNS = {"id", "provider_message_id", "created_at", "updated_at"}
 
@@ -73,7 +76,7 @@ async def test_known_senders_are_stored_without_a_transaction_in_the_rows_one_wr
     assert [item.conversation_id for item in stored] == [item.conversation_id for item in first]
     assert [item.contact_id for item in stored] == [item.contact_id for item in first]
     assert not any(item.duplicate for item in stored)
-    async with services.db.transaction() as session:
+    async with services.db.transaction() as session:  # the transaction's own way
         written = await intake.receive_in(session, text(org, "+15550001", "again", **rich))
     async with services.db.read() as session:
         by_statement = await session.get(Message, stored[0].message_id)
@@ -179,3 +182,49 @@ async def test_a_connection_lost_under_the_statement_is_not_handed_to_the_transa
     async with services.db.read() as session:
         stored = await session.get(Message, received.message_id)
     assert stored is not None and stored.text == "after the cut"
+
+
+async def test_in_a_transaction_a_thread_known_takes_one_statement_undone_with_it(
+    services: Services, org: Organization
+) -> None:
+    postgres_only(services)
+    intake = intake_for(services)
+    [first] = await opened(intake, org, ["+15550001"])
+    seen: list[Received] = []
+
+    async def within(_session: AsyncSession, received: Received) -> None:
+        seen.append(received)
+
+    known = text(org, "+15550001", "known thread")
+    with statements_of(services.db) as statements:
+        async with services.db.transaction() as session:
+            stored = await intake.receive_in(session, known, within=within, thread_known=True)
+    assert len(statements) == 1 and "INSERT INTO messages" in statements[0]
+    assert (stored.conversation_id, stored.contact_id) == (first.conversation_id, first.contact_id)
+    assert not stored.duplicate and seen == [stored]
+
+    with statements_of(services.db) as statements:  # a provider's retry
+        async with services.db.transaction() as session:
+            again = await intake.receive_in(session, known, within=within, thread_known=True)
+    assert again.duplicate and again.message_id == stored.message_id
+    assert len(statements) > 1  # left to the transaction's way, which finds the stored one
+
+    async with services.db.transaction() as session:  # a sender never seen, though said known
+        new = await intake.receive_in(
+            session, text(org, "+15550002", "first words"), thread_known=True
+        )
+    assert not new.duplicate and new.contact_id != first.contact_id
+
+    with pytest.raises(RuntimeError):
+        async with services.db.transaction() as session:
+            await intake.receive_in(session, text(org, "+15550001", "undone"), thread_known=True)
+            raise RuntimeError("the channel's work failed")
+    async with services.db.read() as session:
+        undone = await session.scalar(select(func.count()).where(Message.text == "undone"))
+        conversation = await session.get(Conversation, first.conversation_id)
+        message = await session.get(Message, stored.message_id)
+    assert undone == 0
+    assert conversation is not None and message is not None
+    assert conversation.last_customer_at == message.created_at  # not the undone one's time
+    to_route = messages_to_route(services)
+    assert to_route[stored.message_id] == 1 and to_route[new.message_id] == 1

@@ -1,39 +1,23 @@
 """A message's turn asks the database only what it must: on PostgreSQL routing's claim of
 the message and the AI reply's claim of its turn each return the conversation's context in
 the same statement, and the AI's question carries the knowledge-base version read with the
-conversation, so the responder reads no version of its own."""
+conversation, so the responder reads no version of its own. The question's history (the
+conversation's last messages, oldest first) comes with the context."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from gateway.db import Database
 from gateway.models import Message, Organization
 from gateway.org_settings import OrganizationSettings
 from gateway.runtime import Services
 from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
+from handoff.ai.responder import Turn
 from handoff.ai.turn import compute_reply, read_question
-from handoff.context import claim_for_routing, take_turn
+from handoff.context import HISTORY_LIMIT, claim_for_routing, take_turn
 from tests.support.factories import chat_message, intake_for
-
-
-@contextmanager
-def statements_of(db: Database) -> Iterator[list[str]]:
-    """The statements `db` runs meanwhile (not the transactions' BEGIN)."""
-    seen: list[str] = []
-
-    def keep(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        if not statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", keep)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", keep)
+from tests.support.statements import statements_of
 
 
 async def owe_turn(services: Services, org: Organization, text: str, version: int) -> Message:
@@ -130,7 +114,26 @@ async def test_the_responder_uses_the_knowledge_version_read_with_the_conversati
     with statements_of(services.db) as statements:
         reply = await compute_reply(services, received.conversation_id, 1)
     assert reply is not None and reply.knows
-    # the conversation's context and its recent turns; not the version, nor the entries
-    assert len(statements) == 2
+    # the conversation's context and its recent turns (in one statement on PostgreSQL);
+    # not the version, nor the entries
+    assert len(statements) == (1 if services.db.dialect == "postgresql" else 2)
     assert "FROM conversations JOIN organizations" in statements[0]
-    assert "\nFROM messages" in statements[1]
+    assert "\nFROM messages" in statements[-1]
+    assert question.request.history[-1].text == "How long does shipping take?"
+
+
+async def test_the_question_holds_the_last_turns_oldest_first_and_the_words_just_said(
+    services: Services, org: Organization
+) -> None:
+    intake = intake_for(services)
+    for n in range(HISTORY_LIMIT + 5):
+        received = await intake.receive(chat_message(org, f"line {n}"), route=False)
+
+    question = await read_question(
+        services, received.conversation_id, None, Turn("customer", "just said")
+    )
+
+    assert question is not None
+    expected = [f"line {n}" for n in range(6, HISTORY_LIMIT + 5)] + ["just said"]
+    assert [turn.text for turn in question.request.history] == expected
+    assert {turn.author for turn in question.request.history} == {"customer"}
