@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import JSON, Table, bindparam, func, select, update
+from sqlalchemy import JSON, Table, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from gateway.db import dialect_of
 from gateway.errors import NotFound
 from gateway.models import Conversation, Message, Organization, utcnow
 from gateway.org_settings import OrganizationSettings
+from gateway.webhook_tables import WebhookEndpoint
 from handoff.ai.responder import Turn
 
 HISTORY_LIMIT = 20
@@ -27,6 +28,17 @@ class ConversationContext:
     conversation: Conversation
     organization: Organization
     settings: OrganizationSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingClaim:
+    """A message claimed for routing and its conversation's context. `webhook_endpoints` is
+    False only when the claim's own statement saw the organization has no active webhook
+    endpoint (on PostgreSQL), so routing has no event to store for one."""
+
+    message: Message
+    context: ConversationContext
+    webhook_endpoints: bool = True
 
 
 _CONTEXT = (
@@ -106,23 +118,31 @@ _ROUTING_CLAIM = (
     .values(routed_at=bindparam("now"))
 )
 _ROUTING_CLAIM_ALONE = select(Message).from_statement(_ROUTING_CLAIM.returning(*_MESSAGES.c))
-_ROUTING_CLAIM_WITH_CONTEXT = select(Message, Conversation, Organization).from_statement(
+_ANY_WEBHOOK_ENDPOINT = (
+    exists()
+    .where(
+        WebhookEndpoint.organization_id == _ORGANIZATIONS.c.id,
+        WebhookEndpoint.active.is_(True),
+    )
+    .label("webhook_endpoints")
+)
+_ROUTING_CLAIM_WITH_CONTEXT = select(
+    Message, Conversation, Organization, _ANY_WEBHOOK_ENDPOINT
+).from_statement(
     _ROUTING_CLAIM.where(
         _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id,
         _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
-    ).returning(*_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c)
+    ).returning(*_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c, _ANY_WEBHOOK_ENDPOINT)
 )
 # the claim hands back the message as it is now: a copy already in the session would
 # otherwise be returned unchanged
 _AS_IT_IS_NOW = {"populate_existing": True}
 
 
-async def claim_for_routing(
-    session: AsyncSession, message_id: int
-) -> tuple[Message, ConversationContext] | None:
+async def claim_for_routing(session: AsyncSession, message_id: int) -> RoutingClaim | None:
     """Claim message `message_id` for routing (`Message.routed_at`, set once) and load it
-    with its conversation's context (in the same statement on PostgreSQL); None when it
-    was claimed before."""
+    with its conversation's context (in the same statement on PostgreSQL, with whether its
+    organization has a webhook endpoint); None when it was claimed before."""
     parameters = {"routed_message": message_id, "now": utcnow()}
     if dialect_of(session) == "postgresql":
         row = (
@@ -132,14 +152,14 @@ async def claim_for_routing(
         ).first()
         if row is None:
             return None
-        message, conversation, organization = row
-        return message, _context(conversation, organization)
+        message, conversation, organization, webhook_endpoints = row
+        return RoutingClaim(message, _context(conversation, organization), webhook_endpoints)
     claimed = await session.scalar(
         _ROUTING_CLAIM_ALONE, parameters, execution_options=_AS_IT_IS_NOW
     )
     if claimed is None:
         return None
-    return claimed, await load_context(session, claimed.conversation_id)
+    return RoutingClaim(claimed, await load_context(session, claimed.conversation_id))
 
 
 async def take_turn(

@@ -89,15 +89,16 @@ async def decide_route_in(session: AsyncSession, services: Services, message_id:
     claimed = await claim_for_routing(session, message_id)
     if claimed is None:
         return Routed("already-routed")
-    message, context = claimed
+    message, context = claimed.message, claimed.context
     conversation = context.conversation
-    await webhooks.emit(
-        session,
-        services,
-        conversation.organization_id,
-        "message",
-        webhooks.message_data(message, conversation),
-    )
+    if claimed.webhook_endpoints:
+        await webhooks.emit(
+            session,
+            services,
+            conversation.organization_id,
+            "message",
+            webhooks.message_data(message, conversation),
+        )
     if message.no_reply:
         # a consent keyword (SMS STOP, START, HELP): kept, never answered
         return Routed("no-reply")

@@ -1,8 +1,10 @@
 """A message's turn asks the database only what it must: on PostgreSQL routing's claim of
 the message and the AI reply's claim of its turn each return the conversation's context in
 the same statement, and the AI's question carries the knowledge-base version read with the
-conversation, so the responder reads no version of its own. The question's history (the
-conversation's last messages, oldest first) comes with the context."""
+conversation, so the responder reads no version of its own. Routing's claim also says
+whether the organization has a webhook endpoint, so one without asks nothing more. The
+question's history (the conversation's last messages, oldest first) comes with the
+context."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from handoff.ai.responder import Turn
 from handoff.ai.turn import compute_reply, read_question
 from handoff.context import HISTORY_LIMIT, claim_for_routing, take_turn
+from handoff.routing import decide_route
+from tests.gateway.webhooks.webhook_support import add_endpoint, deliveries
 from tests.support.factories import chat_message, intake_for
 from tests.support.statements import statements_of
 
@@ -47,7 +51,7 @@ async def test_a_message_is_claimed_for_routing_once_with_its_conversations_cont
             assert stale is not None and stale.routed_at is None
             claimed = await claim_for_routing(session, received.message_id)
             assert claimed is not None
-            message, context = claimed
+            message, context = claimed.message, claimed.context
             assert message is stale and message.routed_at is not None  # as it is now
     assert context.conversation.id == received.conversation_id
     assert context.organization.id == org.id
@@ -137,3 +141,29 @@ async def test_the_question_holds_the_last_turns_oldest_first_and_the_words_just
     expected = [f"line {n}" for n in range(6, HISTORY_LIMIT + 5)] + ["just said"]
     assert [turn.text for turn in question.request.history] == expected
     assert {turn.author for turn in question.request.history} == {"customer"}
+
+
+async def test_routing_asks_for_webhook_endpoints_only_when_the_organization_has_one(
+    services: Services, org: Organization
+) -> None:
+    postgres = services.db.dialect == "postgresql"
+    intake = intake_for(services)
+
+    async def endpoint_reads_routing(words: str) -> tuple[int, int]:
+        received = await intake.receive(chat_message(org, words), route=False)
+        with statements_of(services.db) as statements:
+            await decide_route(services, received.message_id)
+        reads = [s for s in statements if s.startswith("SELECT webhook_endpoints")]
+        return received.message_id, len(reads)
+
+    assert (await endpoint_reads_routing("Hello?"))[1] == (0 if postgres else 1)
+    await add_endpoint(services.db, org, "https://hooks.example/off", active=False)
+    assert (await endpoint_reads_routing("Anyone?"))[1] == (0 if postgres else 1)
+    assert await deliveries(services.db) == []
+
+    await add_endpoint(services.db, org, "https://hooks.example/on")
+    told, reads = await endpoint_reads_routing("Still there?")
+
+    assert reads == 1
+    [delivery] = await deliveries(services.db)
+    assert delivery.event == "message" and delivery.payload["data"]["message"]["id"] == told
