@@ -94,9 +94,8 @@ class Intake:
         (`gateway.intake_statement`): one round trip instead of three."""
         _validate(inbound)
         now = utcnow()
-        known = None
-        if thread_known and self.db.dialect == "postgresql":
-            known = await store_known_in(session, inbound, now)
+        one_statement = thread_known and self.db.dialect == "postgresql"
+        known = await store_known_in(session, inbound, now) if one_statement else None
         if known is not None:
             received = Received(
                 known.message_id, known.conversation_id, known.contact_id, duplicate=False

@@ -15,9 +15,9 @@ compares the two.
 The conversations are locked in the order of their ids, as intake's transaction locks
 them, so batches in two processes never wait on each other in a circle.
 
-Inside a transaction (`store_known_in`: a message with work of its channel to do in the
-same transaction, such as a caller's utterance routed where it is stored) the same
-statement stores one message in one round trip instead of three."""
+Inside a transaction (`store_known_in`: a message whose channel knows its conversation
+and has work to do in the same transaction, a caller's utterance routed where it is
+stored) the same statement stores one message in one round trip instead of three."""
 
 from __future__ import annotations
 

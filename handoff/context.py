@@ -192,13 +192,11 @@ async def context_with_history(
         row = (await session.execute(_CONTEXT_WITH_TURNS, parameters)).first()
         if row is None:
             raise NotFound("no such conversation")
-        conversation, organization, newest_first = row
-        turns = [(author, text) for author, text in newest_first or ()]
+        conversation, organization, turns = row
+        newest_first = [Turn(author, text) for author, text in turns or ()]
     else:
         context = await load_context(session, conversation_id)
         conversation, organization = context.conversation, context.organization
-        turns = [
-            (author, text) for _, author, text in await session.execute(_RECENT_TURNS, parameters)
-        ]
-    history = tuple(Turn(author, text) for author, text in reversed(turns))
-    return _context(conversation, organization), history
+        rows = await session.execute(_RECENT_TURNS, parameters)
+        newest_first = [Turn(author, text) for _, author, text in rows]
+    return _context(conversation, organization), tuple(reversed(newest_first))
