@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import JSON, Table, bindparam, exists, func, select, update
+from sqlalchemy import JSON, Table, bindparam, case, exists, func, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,12 @@ class RoutingClaim:
     message: Message
     context: ConversationContext
     webhook_endpoints: bool = True
+
+    def owe_turn(self, version: int | None) -> None:
+        """Leave the AI's turn owed under `version`, or not owed (None): the claim marked it
+        owed under the conversation's version when the conversation was with the AI."""
+        if self.message.ai_turn_version != version:
+            self.message.ai_turn_version = version
 
 
 _CONTEXT = (
@@ -111,13 +117,24 @@ _CLAIM_WITH_CONTEXT = select(Conversation, Organization).from_statement(
 )
 
 
-# built once: routing's claim of a message, on every message routed
-_ROUTING_CLAIM = (
-    update(_MESSAGES)
-    .where(_MESSAGES.c.id == bindparam("routed_message"), _MESSAGES.c.routed_at.is_(None))
-    .values(routed_at=bindparam("now"))
+# built once: routing's claim of a message, on every message routed. The claim also marks
+# the AI's turn owed under the conversation's version when the conversation is with the AI,
+# the outcome of most messages; routing corrects the mark when it decides otherwise
+# (`RoutingClaim.owe_turn`), so the common case writes the message once.
+_ROUTING_CLAIM = update(_MESSAGES).where(
+    _MESSAGES.c.id == bindparam("routed_message"), _MESSAGES.c.routed_at.is_(None)
 )
-_ROUTING_CLAIM_ALONE = select(Message).from_statement(_ROUTING_CLAIM.returning(*_MESSAGES.c))
+_OWED_IF_WITH_THE_AI = case(
+    (_CONVERSATIONS.c.state == "ai", _CONVERSATIONS.c.ownership_version), else_=None
+)
+_ROUTING_CLAIM_ALONE = select(Message).from_statement(
+    _ROUTING_CLAIM.values(
+        routed_at=bindparam("now"),
+        ai_turn_version=select(_OWED_IF_WITH_THE_AI)
+        .where(_CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
+        .scalar_subquery(),
+    ).returning(*_MESSAGES.c)
+)
 _ANY_WEBHOOK_ENDPOINT = (
     exists()
     .where(
@@ -129,10 +146,12 @@ _ANY_WEBHOOK_ENDPOINT = (
 _ROUTING_CLAIM_WITH_CONTEXT = select(
     Message, Conversation, Organization, _ANY_WEBHOOK_ENDPOINT
 ).from_statement(
-    _ROUTING_CLAIM.where(
+    _ROUTING_CLAIM.values(routed_at=bindparam("now"), ai_turn_version=_OWED_IF_WITH_THE_AI)
+    .where(
         _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id,
         _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
-    ).returning(*_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c, _ANY_WEBHOOK_ENDPOINT)
+    )
+    .returning(*_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c, _ANY_WEBHOOK_ENDPOINT)
 )
 # the claim hands back the message as it is now: a copy already in the session would
 # otherwise be returned unchanged

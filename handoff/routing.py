@@ -101,10 +101,12 @@ async def decide_route_in(session: AsyncSession, services: Services, message_id:
         )
     if message.no_reply:
         # a consent keyword (SMS STOP, START, HELP): kept, never answered
+        claimed.owe_turn(None)
         return Routed("no-reply")
     if conversation.state == State.RESOLVED:
         if message.created_at <= await _resolved_at(session, conversation.id):
             # a late job must not reopen a closed conversation
+            claimed.owe_turn(None)
             return Routed("before-resolution")
         await ownership.transition(
             session,
@@ -119,8 +121,9 @@ async def decide_route_in(session: AsyncSession, services: Services, message_id:
     if decision.outcome is Outcome.HUMAN_OWNED:
         await ladder.customer_wrote(session, services, conversation, message.created_at)
     if decision.outcome is not Outcome.AI:
+        claimed.owe_turn(None)
         return Routed(decision.outcome.value)
-    message.ai_turn_version = conversation.ownership_version  # owed until stored
+    claimed.owe_turn(conversation.ownership_version)  # owed until stored
     return Routed(
         "ai", conversation.id, conversation.ownership_version, conversation.organization_id
     )

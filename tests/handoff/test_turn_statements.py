@@ -167,3 +167,36 @@ async def test_routing_asks_for_webhook_endpoints_only_when_the_organization_has
     assert reads == 1
     [delivery] = await deliveries(services.db)
     assert delivery.event == "message" and delivery.payload["data"]["message"]["id"] == told
+
+
+async def test_routing_to_the_ai_writes_the_message_once_and_leaves_its_turn_owed(
+    services: Services, org: Organization
+) -> None:
+    received = await intake_for(services).receive(
+        chat_message(org, "How long does shipping take?"), route=False
+    )
+
+    with statements_of(services.db) as statements:
+        routed = await decide_route(services, received.message_id)
+
+    assert routed.outcome == "ai" and routed.version is not None
+    # the claim marks the turn owed as it claims the message: no second write of it
+    assert [s for s in statements if s.startswith("UPDATE messages")] == [statements[0]]
+    assert await turn_owed(services.db, received.message_id) == routed.version
+
+
+async def test_a_message_routed_away_from_the_ai_leaves_no_turn_owed(
+    services: Services, org: Organization
+) -> None:
+    intake = intake_for(services)
+    asked = await intake.receive(chat_message(org, "I want to talk to a person"), route=False)
+
+    # with the AI when claimed, so the claim marked the turn owed; the policy hands over
+    handed_over = await decide_route(services, asked.message_id)
+
+    assert handed_over.outcome == "queued"
+    assert await turn_owed(services.db, asked.message_id) is None
+    waiting = await intake.receive(chat_message(org, "Hello? Anyone?"), route=False)
+    assert waiting.conversation_id == asked.conversation_id
+    assert (await decide_route(services, waiting.message_id)).outcome != "ai"
+    assert await turn_owed(services.db, waiting.message_id) is None
