@@ -348,21 +348,6 @@ def after_commit(session: AsyncSession, action: AfterCommit) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
-@asynccontextmanager
-async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
-    """A part of the session's transaction that rolls back alone when it raises: its
-    statements and the follow-ups it asked for after the commit are undone, the rest of
-    the transaction goes on."""
-    actions: list[AfterCommit] = session.info.setdefault(_AFTER_COMMIT, [])
-    kept = len(actions)
-    try:
-        async with session.begin_nested():
-            yield
-    except BaseException:
-        del actions[kept:]
-        raise
-
-
 async def run_after_commit(actions: Sequence[AfterCommit]) -> None:
     """Run committed work's follow-ups in order."""
     for action in actions:

@@ -65,6 +65,11 @@ class Foreseen:
             self.reply.exception()  # seen: a failure of a reply that is not wanted
 
 
+class RoutingFailed(Exception):
+    """`AnswerNow.route` failed: the transaction it ran in is undone, and the message is
+    stored again without it, for the routing job."""
+
+
 class AnswerNow(Protocol):
     """Routing and the AI's reply for a message whose sender waits on the line, run in the
     process that took it (see `gateway.turns`); the composition root installs handoff's in
@@ -73,8 +78,8 @@ class AnswerNow(Protocol):
     async def route(
         self, session: AsyncSession, services: Services, message_id: int, conversation_id: int
     ) -> AiTurn | None:
-        """Route the message in the transaction that stores it; the AI's turn, if owed. A
-        failure is undone alone and leaves the message to the routing job."""
+        """Route the message in the transaction that stores it; the AI's turn, if owed.
+        Raises `RoutingFailed` when routing fails, to undo the transaction."""
 
     async def foresee(self, services: Services, conversation_id: int, text: str) -> Foreseen | None:
         """Start the AI's reply to the customer's `text` on `conversation_id` before the

@@ -14,6 +14,9 @@ decides. The early reply is used only when routing owes the AI this turn under t
 ownership version the reply was started under; otherwise it is dropped, its request
 cancelled, and the turn is answered as before.
 
+When routing fails there, the transaction is undone with the message, which is stored
+again alone and left to the routing job, as any other channel's message is.
+
 Without an installed `answer_now` (a worker, a test's bare services) the message takes the
 job path unchanged. `drain` lets the turns still running finish when the gateway stops."""
 
@@ -28,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.intake import Intake, Received, WithinIntake
 from gateway.messages import InboundMessage
 from gateway.on_the_line import OnTheLine
-from gateway.runtime import AiTurn, Services
+from gateway.runtime import AiTurn, RoutingFailed, Services
 
 # How long a request waits past its budget for a reply that took the line to commit.
 COMMIT_GRACE = 5.0
@@ -97,6 +100,10 @@ async def receive_and_answer(
         received = await intake.receive(
             inbound, within=store_and_route, route=False, thread_known=conversation_id is not None
         )
+    except RoutingFailed:  # undone with the message: stored again alone, routed by its job
+        if foreseen is not None:
+            foreseen.drop()
+        return Answering(await intake.receive(inbound, within=within), None)
     except BaseException:
         if foreseen is not None:
             foreseen.drop()

@@ -5,7 +5,8 @@ the other (each a queue hop a caller would hear as silence). The composition roo
 `AnsweringNow` on the gateway's services; a channel reaches it through `gateway.turns`.
 
 Nothing is less durable than the job path. Routing commits with the message or, if it
-fails, is undone alone and left to the routing job. The AI's turn is owed on the message
+fails, is undone with it, and the message is stored again alone for the routing job
+(`gateway.turns`). The AI's turn is owed on the message
 (`Message.ai_turn_version`) from that commit: when answering here fails, the AI's job takes
 it, and if this process dies first, the reconciler does. A reply ready while the caller's
 request waits is spoken on its line (`gateway.on_the_line`): stored as delivered with the
@@ -25,11 +26,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import on_the_wire
-from gateway.db import after_commit, savepoint
 from gateway.events import Event
 from gateway.on_the_line import OnTheLine
-from gateway.queues import AI, ANSWER_MESSAGE, INTAKE, ROUTE_MESSAGE
-from gateway.runtime import AiTurn, Foreseen, Services
+from gateway.queues import AI, ANSWER_MESSAGE
+from gateway.runtime import AiTurn, Foreseen, RoutingFailed, Services
 from handoff.ai.llm_client import llm_config
 from handoff.ai.responder import ResponderReply, Turn
 from handoff.ai.turn import answer_question, compute_reply, read_question, store_reply
@@ -49,17 +49,14 @@ class AnsweringNow:
         self, session: AsyncSession, services: Services, message_id: int, conversation_id: int
     ) -> AiTurn | None:
         try:
-            async with savepoint(session):
-                routed = await decide_route_in(session, services, message_id)
-        except Exception:
-            log.exception("routing message %s at once failed; the routing job takes it", message_id)
-            after_commit(
-                session,
-                lambda: services.jobs.enqueue_async(
-                    INTAKE, ROUTE_MESSAGE, message_id, conversation_id=conversation_id
-                ),
+            routed = await decide_route_in(session, services, message_id)
+        except Exception as error:
+            log.exception(
+                "routing a message of conversation %s at once failed; it is stored again "
+                "for the routing job",
+                conversation_id,
             )
-            return None
+            raise RoutingFailed from error
         if routed.conversation_id is None or routed.version is None:
             return None
         assert routed.organization_id is not None

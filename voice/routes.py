@@ -117,6 +117,7 @@ async def incoming() -> ResponseReturnValue:
 
     async def start_call(session: AsyncSession, received: Received) -> None:
         """The call's start, in the same transaction as the line that marks it."""
+        answered.clear()  # a transaction that failed is run again: its call row is undone
         call, created = await calls.start(
             session,
             organization_id=line.organization_id,

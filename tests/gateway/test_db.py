@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 import gateway.db
-from gateway.db import Database, after_commit, savepoint
+from gateway.db import Database, after_commit
 from gateway.models import Organization
 from tests.support.factories import make_org
 
@@ -132,25 +132,6 @@ async def test_a_read_session_reads_beside_a_writer_and_refuses_to_write(db: Dat
     async with db.read() as session:
         names = set(await session.scalars(select(Organization.name)))
     assert "Second" in names and "Third" not in names and "Renamed" not in names
-
-
-async def test_a_failed_savepoint_undoes_its_statements_and_follow_ups_alone(db: Database) -> None:
-    ran: list[str] = []
-    async with db.transaction() as session:
-        session.add(Organization(slug="kept", name="Kept", widget_key="pk_kept"))
-        after_commit(session, lambda: ran.append("kept"))
-        with pytest.raises(RuntimeError):
-            async with savepoint(session):
-                session.add(Organization(slug="undone", name="Undone", widget_key="pk_undone"))
-                await session.flush()
-                after_commit(session, lambda: ran.append("undone"))
-                raise RuntimeError("boom")
-        async with savepoint(session):
-            after_commit(session, lambda: ran.append("also kept"))
-    async with db.read() as session:
-        slugs = set(await session.scalars(select(Organization.slug)))
-    assert slugs == {"kept"}
-    assert ran == ["kept", "also kept"]
 
 
 async def _in_a_transaction(db: Database, *, quick: bool) -> bool:

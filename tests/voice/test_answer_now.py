@@ -74,7 +74,13 @@ async def test_when_routing_at_once_fails_it_is_undone_and_the_jobs_answer(
     assert await _ai_replies(voice_services) == 1
     async with voice_services.db.transaction() as session:
         decisions = await session.scalar(select(func.count()).select_from(HandoffDecision))
+        said = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.provider_message_id == f"{caller.sid}:1")
+        )
     assert decisions == 2  # the routing job's and the reply's: the broken routing left none
+    assert said == 1  # undone with the broken routing, stored again once
 
 
 async def test_when_answering_at_once_fails_the_jobs_answer(

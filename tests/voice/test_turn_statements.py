@@ -1,0 +1,47 @@
+"""A caller's turn on PostgreSQL, held to its statements: each is a round trip the caller
+waits through, so a change that adds one shows here. The turn reads the call with the
+answer already given to the request, reads the AI's question (the conversation with its
+history), stores the words in one statement, routes them (the claim marks the AI's turn
+owed), and stores the reply with the answer it is spoken in: eleven statements in two
+transactions."""
+
+from __future__ import annotations
+
+import pytest
+from quart import Quart
+
+from gateway.runtime import Services
+from gateway.web import EXTENSION
+from tests.support.call_simulator import Caller
+from tests.support.statements import statements_of
+
+
+async def test_a_callers_turn_runs_eleven_statements_on_postgresql(
+    caller: Caller, voice_services: Services, voice_app: Quart
+) -> None:
+    if voice_services.db.dialect != "postgresql":
+        pytest.skip("SQLite's statements take no round trips")
+    gateway_db = voice_app.extensions[EXTENSION].services.db
+    await caller.dial_in()
+    await caller.say("Do you ship abroad?")  # the knowledge index is built by now
+
+    with statements_of(gateway_db) as statements:
+        heard = await caller.say("How long does shipping take?")
+
+    assert any("working day" in line for line in heard), heard
+    expected = [
+        "SELECT voice_calls.id",  # the call, and the answer this request was given
+        "SELECT conversations.id",  # the AI's question: the context and the history
+        "WITH input AS",  # the words, stored by one statement
+        "UPDATE messages SET routed_at",  # routing's claim, marking the AI's turn owed
+        "SELECT 0 AS kind",  # the policy's facts
+        "INSERT INTO handoff_decisions",
+        "UPDATE messages SET ai_turn_version",  # the reply's claim of the turn
+        "SELECT 0 AS kind",
+        "INSERT INTO handoff_decisions",
+        "INSERT INTO messages",  # the reply
+        "INSERT INTO voice_answers",  # kept as the answer to this request
+    ]
+    assert len(statements) == len(expected), statements
+    for statement, start in zip(statements, expected, strict=True):
+        assert statement.lstrip().startswith(start), (start, statement[:200])
