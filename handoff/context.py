@@ -6,7 +6,7 @@ read of the AI's question returns the recent history with it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from sqlalchemy import JSON, Table, bindparam, case, exists, func, select, update
@@ -19,6 +19,7 @@ from gateway.models import Conversation, Message, Organization, utcnow
 from gateway.org_settings import OrganizationSettings
 from gateway.webhook_tables import WebhookEndpoint
 from handoff.ai.responder import Turn
+from handoff.fact_rows import REPLY_FACTS_AS_JSON, FactRow, rows_from_json
 
 HISTORY_LIMIT = 20
 
@@ -28,6 +29,9 @@ class ConversationContext:
     conversation: Conversation
     organization: Organization
     settings: OrganizationSettings
+    # the facts for deciding on the AI's reply under the conversation's version, when the
+    # claim of the AI's turn read them too (PostgreSQL)
+    reply_facts: tuple[FactRow, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +113,12 @@ _CLAIM = (
 )
 # On PostgreSQL the claim returns the context (an UPDATE with a FROM), so a turn pays one
 # round trip for both. SQLite's RETURNING names only the table it updates.
-_CLAIM_WITH_CONTEXT = select(Conversation, Organization).from_statement(
+_REPLY_FACTS = REPLY_FACTS_AS_JSON.label("reply_facts")
+_CLAIM_WITH_CONTEXT = select(Conversation, Organization, _REPLY_FACTS).from_statement(
     _CLAIM.where(
         _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id,
         _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
-    ).returning(*_CONVERSATIONS.c, *_ORGANIZATIONS.c)
+    ).returning(*_CONVERSATIONS.c, *_ORGANIZATIONS.c, _REPLY_FACTS)
 )
 
 
@@ -186,15 +191,24 @@ async def take_turn(
 ) -> ConversationContext | None:
     """Claim the AI's turn that customer message `message_id` awaits under `version`
     (`Message.ai_turn_version`) and load its conversation's context (in the same statement
-    on PostgreSQL); None when another run took the turn."""
+    on PostgreSQL, with the facts for deciding on the reply); None when another run took
+    the turn."""
     parameters = {
         "taken_message": message_id,
         "its_conversation": conversation_id,
         "owed_version": version,
+        "of_conversation": conversation_id,  # the reply's facts, under the owed version
+        "under_version": version,
     }
     if dialect_of(session) == "postgresql":
         row = (await session.execute(_CLAIM_WITH_CONTEXT, parameters)).first()
-        return None if row is None else _context(*row)
+        if row is None:
+            return None
+        conversation, organization, reply_facts = row
+        context = _context(conversation, organization)
+        if conversation.ownership_version != version:  # read under another version
+            return context
+        return replace(context, reply_facts=rows_from_json(reply_facts))
     claimed = await session.execute(_CLAIM, parameters)
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None

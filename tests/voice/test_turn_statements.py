@@ -2,8 +2,8 @@
 waits through, so a change that adds one shows here. The turn reads the call with the
 answer already given to the request, reads the AI's question (the conversation with its
 history), stores the words in one statement, routes them (the claim marks the AI's turn
-owed), and stores the reply with the answer it is spoken in: eleven statements in two
-transactions."""
+owed), and stores the reply with the answer it is spoken in (the reply's claim of the turn
+brings the policy's facts): ten statements in two transactions."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.support.call_simulator import Caller
 from tests.support.statements import statements_of
 
 
-async def test_a_callers_turn_runs_eleven_statements_on_postgresql(
+async def test_a_callers_turn_runs_ten_statements_on_postgresql(
     caller: Caller, voice_services: Services, voice_app: Quart
 ) -> None:
     if voice_services.db.dialect != "postgresql":
@@ -36,8 +36,7 @@ async def test_a_callers_turn_runs_eleven_statements_on_postgresql(
         "UPDATE messages SET routed_at",  # routing's claim, marking the AI's turn owed
         "SELECT 0 AS kind",  # the policy's facts
         "INSERT INTO handoff_decisions",
-        "UPDATE messages SET ai_turn_version",  # the reply's claim of the turn
-        "SELECT 0 AS kind",
+        "UPDATE messages SET ai_turn_version",  # the reply's claim, with its facts
         "INSERT INTO handoff_decisions",
         "INSERT INTO messages",  # the reply
         "INSERT INTO voice_answers",  # kept as the answer to this request

@@ -1,10 +1,12 @@
 """The facts a decision reads from the database, in one statement: the customer's recent
 messages (oldest first, up to the message decided about), the AI's earlier answers under
 the current ownership (newest first), the previous decision under that ownership, and the
-contact's opt-out on a channel that honours one. On both databases."""
+contact's opt-out on a channel that honours one. On both databases. On PostgreSQL the
+reply's facts come with the claim of the AI's turn, and are the same facts."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from sqlalchemy import update
@@ -12,10 +14,12 @@ from sqlalchemy import update
 from gateway.messages import InboundMessage
 from gateway.models import ContactIdentity, Conversation, HandoffDecision, Message, utcnow
 from gateway.runtime import Services
-from handoff.context import load_context
-from handoff.policy.facts import RECENT_MESSAGES, message_facts, reply_facts
+from handoff.context import load_context, take_turn
+from handoff.fact_rows import RECENT_MESSAGES
+from handoff.policy.facts import message_facts, reply_facts
 from tests.support.factories import chat_message, intake_for
 from tests.support.policy import KNOWS
+from tests.support.statements import statements_of
 
 CUSTOMER = "+15550002222"
 
@@ -160,3 +164,76 @@ async def test_an_opted_out_texter_is_known_as_such(services: Services, org) -> 
             .values(opted_out_at=utcnow())
         )
     assert await facts_now() == (True, True)
+
+
+async def _texter_with_history(services: Services, org) -> tuple[int, int]:
+    """An opted-out texter's conversation, under ownership version 2, with earlier answers
+    and a decision under it; its latest message owes the AI's turn under 2."""
+    intake = intake_for(services)
+    for number in range(3):
+        received = await intake.receive(
+            InboundMessage(
+                organization_id=org.id,
+                channel="sms",
+                sender_kind="phone",
+                sender_address=CUSTOMER,
+                text=f"question {number}",
+                provider_message_id=f"SM-claimed-{number}",
+                thread_key="+15550001111",
+            ),
+            route=False,
+        )
+    conversation_id = received.conversation_id
+    await _add_ai_answer(services, conversation_id, 1, knows=True)  # an earlier ownership
+    await _set_version(services, conversation_id, 2)
+    for knows in (False, True):
+        await _add_ai_answer(services, conversation_id, 2, knows=knows)
+    await _add_decision(services, conversation_id, 2, "gather", "frustration")
+    async with services.db.transaction() as session:
+        await session.execute(
+            update(ContactIdentity)
+            .where(ContactIdentity.organization_id == org.id, ContactIdentity.address == CUSTOMER)
+            .values(opted_out_at=utcnow())
+        )
+        await session.execute(
+            update(Message).where(Message.id == received.message_id).values(ai_turn_version=2)
+        )
+    return conversation_id, received.message_id
+
+
+async def test_the_reply_s_facts_read_with_the_claim_of_the_turn_are_the_facts(
+    services: Services, org
+) -> None:
+    conversation_id, message_id = await _texter_with_history(services, org)
+
+    async with services.db.transaction() as session:
+        claimed = await take_turn(session, conversation_id, message_id, 2)
+        assert claimed is not None
+        with statements_of(services.db) as statements:
+            with_claim, latest = await reply_facts(session, services, claimed, KNOWS)
+        read_alone, latest_alone = await reply_facts(
+            session, services, await load_context(session, conversation_id), KNOWS
+        )
+
+    postgres = services.db.dialect == "postgresql"
+    assert (claimed.reply_facts is not None) is postgres
+    assert len(statements) == (0 if postgres else 1)
+    assert dataclasses.replace(with_claim, now=read_alone.now) == read_alone
+    assert latest == latest_alone == message_id
+    assert with_claim.recent_customer_texts == ("question 0", "question 1", "question 2")
+    assert with_claim.earlier_answers_known == (True, False)  # newest first
+    assert (with_claim.previous_outcome, with_claim.previous_rule) == ("gather", "frustration")
+    assert with_claim.opted_out is True
+
+
+async def test_a_turn_claimed_after_the_ownership_moved_brings_no_facts(
+    services: Services, org
+) -> None:
+    conversation_id, message_id = await _texter_with_history(services, org)
+    await _set_version(services, conversation_id, 3)  # a person took it, say
+
+    async with services.db.transaction() as session:
+        claimed = await take_turn(session, conversation_id, message_id, 2)
+
+    assert claimed is not None and claimed.conversation.ownership_version == 3
+    assert claimed.reply_facts is None  # read under version 2: not this ownership's
