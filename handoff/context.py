@@ -19,7 +19,12 @@ from gateway.models import Conversation, Message, Organization, utcnow
 from gateway.org_settings import OrganizationSettings
 from gateway.webhook_tables import WebhookEndpoint
 from handoff.ai.responder import Turn
-from handoff.fact_rows import REPLY_FACTS_AS_JSON, FactRow, rows_from_json
+from handoff.fact_rows import (
+    REPLY_FACTS_AS_JSON,
+    FactsAhead,
+    message_facts_of_claimed,
+    rows_from_json,
+)
 
 HISTORY_LIMIT = 20
 
@@ -29,9 +34,8 @@ class ConversationContext:
     conversation: Conversation
     organization: Organization
     settings: OrganizationSettings
-    # the facts for deciding on the AI's reply under the conversation's version, when the
-    # claim of the AI's turn read them too (PostgreSQL)
-    reply_facts: tuple[FactRow, ...] | None = None
+    # the facts for the decision, when the claim read them too (PostgreSQL)
+    facts_ahead: FactsAhead | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +152,20 @@ _ANY_WEBHOOK_ENDPOINT = (
     )
     .label("webhook_endpoints")
 )
+_MESSAGE_FACTS = message_facts_of_claimed(_CONVERSATIONS, bindparam("routed_message")).label(
+    "message_facts"
+)
 _ROUTING_CLAIM_WITH_CONTEXT = select(
-    Message, Conversation, Organization, _ANY_WEBHOOK_ENDPOINT
+    Message, Conversation, Organization, _ANY_WEBHOOK_ENDPOINT, _MESSAGE_FACTS
 ).from_statement(
     _ROUTING_CLAIM.values(routed_at=bindparam("now"), ai_turn_version=_OWED_IF_WITH_THE_AI)
     .where(
         _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id,
         _ORGANIZATIONS.c.id == _CONVERSATIONS.c.organization_id,
     )
-    .returning(*_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c, _ANY_WEBHOOK_ENDPOINT)
+    .returning(
+        *_MESSAGES.c, *_CONVERSATIONS.c, *_ORGANIZATIONS.c, _ANY_WEBHOOK_ENDPOINT, _MESSAGE_FACTS
+    )
 )
 # the claim hands back the message as it is now: a copy already in the session would
 # otherwise be returned unchanged
@@ -166,7 +175,8 @@ _AS_IT_IS_NOW = {"populate_existing": True}
 async def claim_for_routing(session: AsyncSession, message_id: int) -> RoutingClaim | None:
     """Claim message `message_id` for routing (`Message.routed_at`, set once) and load it
     with its conversation's context (in the same statement on PostgreSQL, with whether its
-    organization has a webhook endpoint); None when it was claimed before."""
+    organization has a webhook endpoint and the facts for deciding on the message); None
+    when it was claimed before."""
     parameters = {"routed_message": message_id, "now": utcnow()}
     if dialect_of(session) == "postgresql":
         row = (
@@ -176,8 +186,12 @@ async def claim_for_routing(session: AsyncSession, message_id: int) -> RoutingCl
         ).first()
         if row is None:
             return None
-        message, conversation, organization, webhook_endpoints = row
-        return RoutingClaim(message, _context(conversation, organization), webhook_endpoints)
+        message, conversation, organization, webhook_endpoints, message_facts = row
+        ahead = FactsAhead(
+            conversation.ownership_version, message.id, rows_from_json(message_facts)
+        )
+        context = replace(_context(conversation, organization), facts_ahead=ahead)
+        return RoutingClaim(message, context, webhook_endpoints)
     claimed = await session.scalar(
         _ROUTING_CLAIM_ALONE, parameters, execution_options=_AS_IT_IS_NOW
     )
@@ -205,10 +219,8 @@ async def take_turn(
         if row is None:
             return None
         conversation, organization, reply_facts = row
-        context = _context(conversation, organization)
-        if conversation.ownership_version != version:  # read under another version
-            return context
-        return replace(context, reply_facts=rows_from_json(reply_facts))
+        ahead = FactsAhead(version, None, rows_from_json(reply_facts))
+        return replace(_context(conversation, organization), facts_ahead=ahead)
     claimed = await session.execute(_CLAIM, parameters)
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None

@@ -52,16 +52,20 @@ async def _read(
     context: ConversationContext,
     services: Services,
     statements: Statements,
-    **values: object,
+    up_to: int | None = None,
 ) -> _Read:
+    """The facts for message `up_to` (with MESSAGE_FACTS) or for the AI's reply."""
     conversation = context.conversation
     honours_opt_out = services.channels.spec(conversation.channel).honours_opt_out
-    if statements is REPLY_FACTS and context.reply_facts is not None:
-        rows: Sequence[FactRow] = context.reply_facts  # read by the claim of the AI's turn
-    else:
-        values |= {
+    ahead = context.facts_ahead
+    rows: Sequence[FactRow] | None = None
+    if ahead is not None:  # read by the claim, if for this decision under this version
+        rows = ahead.serve(conversation.ownership_version, up_to)
+    if rows is None:
+        values = {
             "of_conversation": conversation.id,
             "under_version": conversation.ownership_version,
+            "up_to": up_to,
         }
         rows = rows_of((await session.execute(statements[honours_opt_out], values)).all())
     # a union's rows come in no promised order: each part is put back in its own

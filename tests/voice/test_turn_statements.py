@@ -1,9 +1,10 @@
 """A caller's turn on PostgreSQL, held to its statements: each is a round trip the caller
 waits through, so a change that adds one shows here. The turn reads the call with the
 answer already given to the request, reads the AI's question (the conversation with its
-history), stores the words in one statement, routes them (the claim marks the AI's turn
-owed), and stores the reply with the answer it is spoken in (the reply's claim of the turn
-brings the policy's facts): ten statements in two transactions."""
+history), stores the words in one statement, routes them (the claim brings the policy's
+facts and marks the AI's turn owed), and stores the reply with the answer it is spoken in
+(the reply's claim of the turn brings the facts too): nine statements in two
+transactions."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.support.call_simulator import Caller
 from tests.support.statements import statements_of
 
 
-async def test_a_callers_turn_runs_ten_statements_on_postgresql(
+async def test_a_callers_turn_runs_nine_statements_on_postgresql(
     caller: Caller, voice_services: Services, voice_app: Quart
 ) -> None:
     if voice_services.db.dialect != "postgresql":
@@ -33,9 +34,8 @@ async def test_a_callers_turn_runs_ten_statements_on_postgresql(
         "SELECT voice_calls.id",  # the call, and the answer this request was given
         "SELECT conversations.id",  # the AI's question: the context and the history
         "WITH input AS",  # the words, stored by one statement
-        "UPDATE messages SET routed_at",  # routing's claim, marking the AI's turn owed
-        "SELECT 0 AS kind",  # the policy's facts
-        "INSERT INTO handoff_decisions",
+        "UPDATE messages SET routed_at",  # routing's claim, with the policy's facts; it
+        "INSERT INTO handoff_decisions",  # marks the AI's turn owed
         "UPDATE messages SET ai_turn_version",  # the reply's claim, with its facts
         "INSERT INTO handoff_decisions",
         "INSERT INTO messages",  # the reply

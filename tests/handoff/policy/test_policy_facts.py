@@ -14,7 +14,7 @@ from sqlalchemy import update
 from gateway.messages import InboundMessage
 from gateway.models import ContactIdentity, Conversation, HandoffDecision, Message, utcnow
 from gateway.runtime import Services
-from handoff.context import load_context, take_turn
+from handoff.context import claim_for_routing, load_context, take_turn
 from handoff.fact_rows import RECENT_MESSAGES
 from handoff.policy.facts import message_facts, reply_facts
 from tests.support.factories import chat_message, intake_for
@@ -22,6 +22,7 @@ from tests.support.policy import KNOWS
 from tests.support.statements import statements_of
 
 CUSTOMER = "+15550002222"
+OTHER_CUSTOMER = "+15550003333"
 
 
 async def _customer_says(services: Services, org, texts: list[str]) -> tuple[int, list[int]]:
@@ -168,22 +169,27 @@ async def test_an_opted_out_texter_is_known_as_such(services: Services, org) -> 
 
 async def _texter_with_history(services: Services, org) -> tuple[int, int]:
     """An opted-out texter's conversation, under ownership version 2, with earlier answers
-    and a decision under it; its latest message owes the AI's turn under 2."""
+    and a decision under it; its latest message owes the AI's turn under 2. Another
+    customer's conversation is there too, with a decision of its own."""
     intake = intake_for(services)
-    for number in range(3):
+    for sender, number in [(OTHER_CUSTOMER, 0), (CUSTOMER, 0), (CUSTOMER, 1), (CUSTOMER, 2)]:
         received = await intake.receive(
             InboundMessage(
                 organization_id=org.id,
                 channel="sms",
                 sender_kind="phone",
-                sender_address=CUSTOMER,
-                text=f"question {number}",
-                provider_message_id=f"SM-claimed-{number}",
+                sender_address=sender,
+                text=f"question {number}" if sender == CUSTOMER else "another customer's",
+                provider_message_id=f"SM-claimed-{sender}-{number}",
                 thread_key="+15550001111",
             ),
             route=False,
         )
+        if sender == OTHER_CUSTOMER:
+            other_conversation = received.conversation_id
     conversation_id = received.conversation_id
+    assert other_conversation != conversation_id
+    await _add_decision(services, other_conversation, 2, "queued", "explicit_request")
     await _add_ai_answer(services, conversation_id, 1, knows=True)  # an earlier ownership
     await _set_version(services, conversation_id, 2)
     for knows in (False, True):
@@ -216,7 +222,7 @@ async def test_the_reply_s_facts_read_with_the_claim_of_the_turn_are_the_facts(
         )
 
     postgres = services.db.dialect == "postgresql"
-    assert (claimed.reply_facts is not None) is postgres
+    assert (claimed.facts_ahead is not None) is postgres
     assert len(statements) == (0 if postgres else 1)
     assert dataclasses.replace(with_claim, now=read_alone.now) == read_alone
     assert latest == latest_alone == message_id
@@ -226,14 +232,55 @@ async def test_the_reply_s_facts_read_with_the_claim_of_the_turn_are_the_facts(
     assert with_claim.opted_out is True
 
 
-async def test_a_turn_claimed_after_the_ownership_moved_brings_no_facts(
+async def test_facts_read_ahead_under_another_version_are_read_again(
     services: Services, org
 ) -> None:
     conversation_id, message_id = await _texter_with_history(services, org)
     await _set_version(services, conversation_id, 3)  # a person took it, say
 
     async with services.db.transaction() as session:
-        claimed = await take_turn(session, conversation_id, message_id, 2)
+        claimed = await take_turn(session, conversation_id, message_id, 2)  # owed under 2
+        assert claimed is not None and claimed.conversation.ownership_version == 3
+        with statements_of(services.db) as statements:
+            facts, _ = await reply_facts(session, services, claimed, KNOWS)
 
-    assert claimed is not None and claimed.conversation.ownership_version == 3
-    assert claimed.reply_facts is None  # read under version 2: not this ownership's
+    assert len(statements) == 1  # the facts read ahead were version 2's
+    assert facts.earlier_answers_known == ()  # none under version 3
+    assert (facts.previous_outcome, facts.previous_rule) == (None, None)
+
+
+async def test_a_message_s_facts_read_with_routing_s_claim_are_the_facts(
+    services: Services, org
+) -> None:
+    conversation_id, message_id = await _texter_with_history(services, org)
+    intake = intake_for(services)
+    later = await intake.receive(
+        InboundMessage(
+            organization_id=org.id,
+            channel="sms",
+            sender_kind="phone",
+            sender_address=CUSTOMER,
+            text="one more thing",
+            provider_message_id="SM-claimed-later",
+            thread_key="+15550001111",
+        ),
+        route=False,
+    )
+    assert later.conversation_id == conversation_id
+
+    async with services.db.transaction() as session:
+        claimed = await claim_for_routing(session, message_id)  # not the latest message
+        assert claimed is not None
+        with statements_of(services.db) as statements:
+            with_claim = await message_facts(session, services, claimed.context, claimed.message)
+        read_alone = await message_facts(
+            session, services, await load_context(session, conversation_id), claimed.message
+        )
+
+    postgres = services.db.dialect == "postgresql"
+    assert len(statements) == (0 if postgres else 1)
+    assert dataclasses.replace(with_claim, now=read_alone.now) == read_alone
+    # up to the message decided about, not the one after it
+    assert with_claim.recent_customer_texts == ("question 0", "question 1", "question 2")
+    assert (with_claim.previous_outcome, with_claim.previous_rule) == ("gather", "frustration")
+    assert with_claim.opted_out is True
