@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -22,8 +23,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    func,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -222,10 +226,15 @@ class Message(Base):
 
     # Typed views of the core's own keys in `meta`, which only intake and
     # `gateway.outbound` write: no package reads or writes these keys directly.
-    @property
+    @hybrid_property
     def no_reply(self) -> bool:
         """An inbound message kept but never answered (an SMS STOP, START or HELP)."""
         return bool((self.meta or {}).get("no_reply"))
+
+    @no_reply.inplace.expression
+    @classmethod
+    def _no_reply_in_sql(cls) -> ColumnElement[bool]:
+        return func.coalesce(cls.meta["no_reply"].as_boolean(), false())
 
     @property
     def notice(self) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import cast
 
-from sqlalchemy import JSON, Table, bindparam, case, exists, func, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, case, exists, func, not_, select, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,14 +127,19 @@ _CLAIM_WITH_CONTEXT = select(Conversation, Organization, _REPLY_FACTS).from_stat
 
 
 # built once: routing's claim of a message, on every message routed. The claim also marks
-# the AI's turn owed under the conversation's version when the conversation is with the AI,
-# the outcome of most messages; routing corrects the mark when it decides otherwise
-# (`RoutingClaim.owe_turn`), so the common case writes the message once.
+# the AI's turn owed under the conversation's version when the conversation is with the AI
+# and the message is one to answer, the outcome of most messages; routing corrects the
+# mark when it decides otherwise (`RoutingClaim.owe_turn`), so the common case writes the
+# message once.
 _ROUTING_CLAIM = update(_MESSAGES).where(
     _MESSAGES.c.id == bindparam("routed_message"), _MESSAGES.c.routed_at.is_(None)
 )
 _OWED_IF_WITH_THE_AI = case(
-    (_CONVERSATIONS.c.state == "ai", _CONVERSATIONS.c.ownership_version), else_=None
+    (
+        and_(_CONVERSATIONS.c.state == "ai", not_(Message.no_reply)),
+        _CONVERSATIONS.c.ownership_version,
+    ),
+    else_=None,
 )
 _ROUTING_CLAIM_ALONE = select(Message).from_statement(
     _ROUTING_CLAIM.values(

@@ -8,6 +8,8 @@ context."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select, update
 
 from gateway.db import Database
@@ -200,3 +202,17 @@ async def test_a_message_routed_away_from_the_ai_leaves_no_turn_owed(
     assert waiting.conversation_id == asked.conversation_id
     assert (await decide_route(services, waiting.message_id)).outcome != "ai"
     assert await turn_owed(services.db, waiting.message_id) is None
+
+
+async def test_a_message_never_answered_is_claimed_with_no_turn_owed_and_written_once(
+    services: Services, org: Organization
+) -> None:
+    kept = dataclasses.replace(chat_message(org, "STOP"), no_reply=True)
+    received = await intake_for(services).receive(kept, route=False)
+
+    with statements_of(services.db) as statements:
+        routed = await decide_route(services, received.message_id)
+
+    assert routed.outcome == "no-reply"
+    assert [s for s in statements if s.startswith("UPDATE messages")] == [statements[0]]
+    assert await turn_owed(services.db, received.message_id) is None
