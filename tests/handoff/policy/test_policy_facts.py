@@ -25,6 +25,18 @@ CUSTOMER = "+15550002222"
 OTHER_CUSTOMER = "+15550003333"
 
 
+def _texted(org, text: str, provider_id: str, sender: str = CUSTOMER) -> InboundMessage:
+    return InboundMessage(
+        organization_id=org.id,
+        channel="sms",
+        sender_kind="phone",
+        sender_address=sender,
+        text=text,
+        provider_message_id=provider_id,
+        thread_key="+15550001111",
+    )
+
+
 async def _customer_says(services: Services, org, texts: list[str]) -> tuple[int, list[int]]:
     """The conversation the texts went to, and their message ids."""
     intake = intake_for(services)
@@ -136,17 +148,7 @@ async def test_a_reply_is_decided_on_the_latest_texts_and_this_ownership_s_answe
 
 
 async def test_an_opted_out_texter_is_known_as_such(services: Services, org) -> None:
-    received = await intake_for(services).receive(
-        InboundMessage(
-            organization_id=org.id,
-            channel="sms",
-            sender_kind="phone",
-            sender_address=CUSTOMER,
-            text="hello",
-            provider_message_id="SM-facts-1",
-            thread_key="+15550001111",
-        )
-    )
+    received = await intake_for(services).receive(_texted(org, "hello", "SM-facts-1"))
 
     async def facts_now() -> tuple[bool, bool]:
         async with services.db.transaction() as session:
@@ -173,17 +175,9 @@ async def _texter_with_history(services: Services, org) -> tuple[int, int]:
     customer's conversation is there too, with a decision of its own."""
     intake = intake_for(services)
     for sender, number in [(OTHER_CUSTOMER, 0), (CUSTOMER, 0), (CUSTOMER, 1), (CUSTOMER, 2)]:
+        text = f"question {number}" if sender == CUSTOMER else "another customer's"
         received = await intake.receive(
-            InboundMessage(
-                organization_id=org.id,
-                channel="sms",
-                sender_kind="phone",
-                sender_address=sender,
-                text=f"question {number}" if sender == CUSTOMER else "another customer's",
-                provider_message_id=f"SM-claimed-{sender}-{number}",
-                thread_key="+15550001111",
-            ),
-            route=False,
+            _texted(org, text, f"SM-claimed-{sender}-{number}", sender), route=False
         )
         if sender == OTHER_CUSTOMER:
             other_conversation = received.conversation_id
@@ -254,18 +248,7 @@ async def test_a_message_s_facts_read_with_routing_s_claim_are_the_facts(
 ) -> None:
     conversation_id, message_id = await _texter_with_history(services, org)
     intake = intake_for(services)
-    later = await intake.receive(
-        InboundMessage(
-            organization_id=org.id,
-            channel="sms",
-            sender_kind="phone",
-            sender_address=CUSTOMER,
-            text="one more thing",
-            provider_message_id="SM-claimed-later",
-            thread_key="+15550001111",
-        ),
-        route=False,
-    )
+    later = await intake.receive(_texted(org, "one more thing", "SM-claimed-later"), route=False)
     assert later.conversation_id == conversation_id
 
     async with services.db.transaction() as session:
