@@ -1,8 +1,9 @@
 """Loading what a decision needs about one conversation: the conversation row (scoped to
 its organization), the organization and its settings, and the recent history. Routing a
 message and storing the AI's reply each begin with a claim (`claim_for_routing`,
-`take_turn`); on PostgreSQL the claim's own statement returns the context too, as the
-read of the AI's question returns the recent history with it."""
+`take_turn`); on PostgreSQL the claim's own statement returns the context and the
+policy's facts for the decision too (`handoff.fact_rows`), as the read of the AI's
+question returns the recent history with it."""
 
 from __future__ import annotations
 
