@@ -95,6 +95,28 @@ async def test_a_postgresql_connection_cut_while_idle_is_replaced_before_use(
         await other.dispose()
 
 
+async def test_the_pool_hands_out_the_connection_used_last(db: Database) -> None:
+    """After a burst has opened several connections, one request at a time keeps using the
+    same one: it stays warm and, used a moment ago, is never pinged, while the others idle
+    (a pool handing them out in turn would leave each idle long enough to be pinged)."""
+    if db.dialect != "postgresql":
+        pytest.skip("the backend's process id tells PostgreSQL's connections apart")
+    started = asyncio.Event()
+
+    async def hold() -> int:
+        async with db.transaction() as session:
+            pid = int(await session.scalar(select(func.pg_backend_pid())) or 0)
+            await started.wait()
+            return pid
+
+    holders = [asyncio.create_task(hold()) for _ in range(3)]
+    await asyncio.sleep(0.2)
+    started.set()
+    assert len(set(await asyncio.gather(*holders))) == 3  # three connections in the pool
+    one_at_a_time = [await _backend_pid(db) for _ in range(6)]
+    assert len(set(one_at_a_time)) == 1, one_at_a_time
+
+
 async def test_a_read_session_reads_beside_a_writer_and_refuses_to_write(db: Database) -> None:
     """`read()` sees what is committed, without waiting for a transaction that holds the
     write turn (on SQLite, the lock writers take turns on), and writes nothing."""
