@@ -351,9 +351,15 @@ class Database:
             self._turns.close()
 
 
-def after_commit(session: AsyncSession, action: AfterCommit) -> None:
-    """Run `action` once the session's transaction has committed (never if it rolls back)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+def after_commit(session: AsyncSession, action: AfterCommit, *, first: bool = False) -> None:
+    """Run `action` once the session's transaction has committed (never if it rolls back),
+    after the actions added before it, or with `first` before them (work someone waits
+    for, which should not wait on a live event's trip to Redis)."""
+    actions = session.info.setdefault(_AFTER_COMMIT, [])
+    if first:
+        actions.insert(0, action)
+    else:
+        actions.append(action)
 
 
 async def run_after_commit(actions: Sequence[AfterCommit]) -> None:

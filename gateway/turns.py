@@ -4,7 +4,9 @@ at once in this process (`Services.answer_now`, installed by the composition roo
 of waiting for the routing and AI jobs in turn. The reply runs as a task beside the
 request, which may wait for that task for as long as its budget allows (and then on the
 conversation's live events as before), so a slow model still gets the caller a filler in
-time. A reply ready within the budget is spoken in the transaction that stores it
+time. The task starts the moment the commit that owes the AI this turn is made, before
+that commit's other follow-ups (the message's live event, a trip to Redis), which run
+beside it. A reply ready within the budget is spoken in the transaction that stores it
 (`gateway.on_the_line`).
 
 When the channel knows the conversation the message joins (a call's), the AI's reply is
@@ -28,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.db import after_commit
 from gateway.intake import Intake, Received, WithinIntake
 from gateway.messages import InboundMessage
 from gateway.on_the_line import OnTheLine
@@ -82,10 +85,20 @@ async def receive_and_answer(
     foreseen = None
     if line is not None and conversation_id is not None:
         foreseen = await answer_now.foresee(services, conversation_id, inbound.text)
-    owed: list[AiTurn] = []
+    answering: list[asyncio.Task[None]] = []
+
+    def start_answering(turn: AiTurn) -> None:
+        """At the commit that owes the AI this turn, before the commit's other follow-ups
+        (the message's live event, a trip to Redis), which then run beside the answer."""
+        early = foreseen if foreseen is not None and foreseen.serves(turn) else None
+        if foreseen is not None and early is None:
+            foreseen.drop()
+        task = asyncio.create_task(answer_now.answer(services, turn, line, early))
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+        answering.append(task)
 
     async def store_and_route(session: AsyncSession, received: Received) -> None:
-        owed.clear()  # a shared transaction that failed is run again, alone
         if within is not None:
             await within(session, received)
         if received.duplicate:  # a repeat: the first delivery of this message answers it
@@ -93,8 +106,8 @@ async def receive_and_answer(
         turn = await answer_now.route(
             session, services, received.message_id, received.conversation_id
         )
-        if turn is not None:
-            owed.append(turn)
+        if turn is not None:  # (a shared transaction that failed is run again, alone)
+            after_commit(session, lambda: start_answering(turn), first=True)
 
     try:
         received = await intake.receive(
@@ -105,18 +118,14 @@ async def receive_and_answer(
             foreseen.drop()
         return Answering(await intake.receive(inbound, within=within), None)
     except BaseException:
-        if foreseen is not None:
+        if foreseen is not None and not answering:  # a started answer owns it
             foreseen.drop()
         raise
-    if foreseen is not None and not (owed and foreseen.serves(owed[0])):
-        foreseen.drop()
-        foreseen = None
-    if not owed:
+    if not answering:
+        if foreseen is not None:
+            foreseen.drop()
         return Answering(received, None)
-    task = asyncio.create_task(answer_now.answer(services, owed[0], line, foreseen))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-    return Answering(received, task, line)
+    return Answering(received, answering[0], line)
 
 
 async def drain(seconds: float) -> None:

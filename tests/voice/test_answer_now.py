@@ -2,8 +2,9 @@
 routing and AI jobs in turn: the answer comes with no worker running, the routing job that
 finds the message routed and adds nothing, a reply ready in time is spoken with no delivery
 job, and when routing or answering at once fails the jobs answer the caller instead. The
-model is asked before the caller's words are stored, and a reply started that early is
-dropped when routing gives the call to a person."""
+model is asked before the caller's words are stored, a reply started that early is
+dropped when routing gives the call to a person, and the answer does not wait for the
+caller's words to reach the live pages."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.events import Event, EventPublisher
 from gateway.models import Conversation, HandoffDecision, Message
 from gateway.queues import INTAKE, OUTBOUND
 from gateway.runtime import Services
@@ -26,6 +28,8 @@ from tests.support.fake_llm import FakeLLM
 from tests.support.fake_twilio import Account, post_signed
 from tests.voice.helpers import calling_with_model, the_call, worker_ready
 from voice.models import CallAnswer
+
+QUESTION = "How long does shipping take?"
 
 
 async def _ai_replies(services: Services) -> int:
@@ -40,7 +44,7 @@ async def test_a_turn_is_answered_with_no_worker_running(
     caller: Caller, voice_services: Services
 ) -> None:
     await caller.dial_in()
-    heard = await caller.say("How long does shipping take?")
+    heard = await caller.say(QUESTION)
     assert any("working day" in line.lower() for line in heard), heard
     assert await _ai_replies(voice_services) == 1
     async with voice_services.db.transaction() as session:
@@ -69,7 +73,7 @@ async def test_when_routing_at_once_fails_it_is_undone_and_the_jobs_answer(
     monkeypatch.setattr(answer_now, "decide_route_in", routes_then_breaks)
     await worker_ready(redis_url)  # the caller's budget is for the jobs, not a cold start
     await caller.dial_in()
-    heard = await caller.say("How long does shipping take?")
+    heard = await caller.say(QUESTION)
     assert any("working day" in line.lower() for line in heard), heard
     assert await _ai_replies(voice_services) == 1
     async with voice_services.db.transaction() as session:
@@ -96,7 +100,7 @@ async def test_when_answering_at_once_fails_the_jobs_answer(
     monkeypatch.setattr(answer_now, "answer_question", broken)
     await worker_ready(redis_url)
     await caller.dial_in()
-    heard = await caller.say("How long does shipping take?")
+    heard = await caller.say(QUESTION)
     assert any("working day" in line.lower() for line in heard), heard
     assert await _ai_replies(voice_services) == 1
 
@@ -105,7 +109,7 @@ async def test_a_reply_ready_in_time_is_spoken_with_no_delivery_job(
     caller: Caller, voice_services: Services, redis_url: str
 ) -> None:
     await caller.dial_in()
-    heard = await caller.say("How long does shipping take?")
+    heard = await caller.say(QUESTION)
     async with voice_services.db.transaction() as session:
         reply = (await session.scalars(select(Message).where(Message.author == "ai"))).one()
         kept = await session.scalar(
@@ -124,10 +128,41 @@ async def test_a_reply_ready_in_time_is_spoken_with_no_delivery_job(
     again = await post_signed(
         caller.client,
         turn.url,
-        caller.params(SpeechResult="How long does shipping take?", Confidence="0.91"),
+        caller.params(SpeechResult=QUESTION, Confidence="0.91"),
         caller.account.token,
     )
     assert (await again.get_data()).decode() == turn.document
+
+
+async def test_the_answer_does_not_wait_for_the_messages_live_event(
+    caller: Caller, voice_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The AI's turn starts at the commit that owes it: the caller's words reaching the live
+    pages (a trip to Redis) runs beside the answer, not before it."""
+    publish = EventPublisher.publish
+    reply_stored_meanwhile: list[bool] = []
+
+    async def slow_to_tell(self: EventPublisher, event: Event) -> int:
+        if event.type == "message" and event.data.get("text") == QUESTION:
+            reply_stored_meanwhile.append(await _stored_within(voice_services, seconds=10))
+        return await publish(self, event)
+
+    await caller.dial_in()
+    monkeypatch.setattr(EventPublisher, "publish", slow_to_tell)
+    heard = await caller.say(QUESTION)
+    assert reply_stored_meanwhile == [True]
+    assert any("working day" in line.lower() for line in heard), heard
+
+
+async def _stored_within(services: Services, seconds: float) -> bool:
+    """Whether the AI's reply is stored within `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            while not await _ai_replies(services):
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def _hold_the_conversation(
@@ -156,7 +191,7 @@ async def test_the_model_is_asked_before_the_callers_words_are_stored(
                 _hold_the_conversation(voice_services, call.conversation_id, held, release)
             )
             await held.wait()
-            saying = asyncio.create_task(caller.say("How long does shipping take?"))
+            saying = asyncio.create_task(caller.say(QUESTION))
             try:
                 async with asyncio.timeout(5):
                     while not llm.received():
@@ -173,7 +208,7 @@ async def test_the_model_is_asked_before_the_callers_words_are_stored(
                 await holding
             heard = await saying
     assert stored == 0  # the model had the question before the message was stored
-    assert asked[-1] == {"role": "user", "content": "How long does shipping take?"}
+    assert asked[-1] == {"role": "user", "content": QUESTION}
     assert heard == ["Orders ship in one to two business days."]
     assert await _ai_replies(voice_services) == 1
 
