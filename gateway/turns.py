@@ -106,7 +106,7 @@ async def receive_and_answer(
         turn = await answer_now.route(
             session, services, received.message_id, received.conversation_id
         )
-        if turn is not None:  # (a shared transaction that failed is run again, alone)
+        if turn is not None:  # only if this commits: a shared one that failed runs again
             after_commit(session, lambda: start_answering(turn), first=True)
 
     try:
