@@ -4,9 +4,9 @@ earlier answers, who is online (Redis presence) and the organization's policy se
 Every message and every AI reply is decided on, so what the database holds comes in one
 statement (`handoff.fact_rows`: one round trip, not one for each fact; on PostgreSQL they
 come with the claim of the message or of the AI's turn, in no round trip of their own,
-`ConversationContext.facts_ahead`), and Redis
-is asked who is online first and answers while it runs: the decision waits for the slower
-of the two, not for both one after the other."""
+`ConversationContext.facts_ahead`), and Redis is asked who is online first and answers
+while it runs: the decision waits for the slower of the two, not for both one after the
+other."""
 
 from __future__ import annotations
 

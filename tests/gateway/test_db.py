@@ -101,18 +101,18 @@ async def test_the_pool_hands_out_the_connection_used_last(db: Database) -> None
     (a pool handing them out in turn would leave each idle long enough to be pinged)."""
     if db.dialect != "postgresql":
         pytest.skip("the backend's process id tells PostgreSQL's connections apart")
-    started = asyncio.Event()
+    holding: list[int] = []
+    all_held = asyncio.Event()
 
-    async def hold() -> int:
+    async def hold() -> None:
         async with db.transaction() as session:
-            pid = int(await session.scalar(select(func.pg_backend_pid())) or 0)
-            await started.wait()
-            return pid
+            holding.append(int(await session.scalar(select(func.pg_backend_pid())) or 0))
+            if len(holding) == 3:
+                all_held.set()
+            await all_held.wait()  # each keeps its connection until all three have one
 
-    holders = [asyncio.create_task(hold()) for _ in range(3)]
-    await asyncio.sleep(0.2)
-    started.set()
-    assert len(set(await asyncio.gather(*holders))) == 3  # three connections in the pool
+    await asyncio.gather(*(hold() for _ in range(3)))
+    assert len(set(holding)) == 3  # three connections in the pool
     one_at_a_time = [await _backend_pid(db) for _ in range(6)]
     assert len(set(one_at_a_time)) == 1, one_at_a_time
 
