@@ -57,6 +57,17 @@ class Foreseen:
         """True when routing owed the AI the very turn this reply was started for."""
         return (turn.conversation_id, turn.version) == (self.conversation_id, self.version)
 
+    def ready_for(self, turn: AiTurn) -> bool:
+        """True when this reply serves `turn` and is computed already, without failing."""
+        reply = self.reply
+        return (
+            self.serves(turn)
+            and reply.done()
+            and not reply.cancelled()
+            and reply.exception() is None
+            and reply.result() is not None
+        )
+
     def drop(self) -> None:
         """Stop the reply nobody will use (routing gave the message to a person, say)."""
         if not self.reply.done():
@@ -66,8 +77,8 @@ class Foreseen:
 
 
 class RoutingFailed(Exception):
-    """`AnswerNow.route` failed: the transaction it ran in is undone, and the message is
-    stored again without it, for the routing job."""
+    """`AnswerNow.route` or `AnswerNow.answer_in` failed: the transaction it ran in is
+    undone, and the message is stored again without it, for the routing job."""
 
 
 class AnswerNow(Protocol):
@@ -96,6 +107,18 @@ class AnswerNow(Protocol):
         """Compute and store the AI's reply (`foreseen`'s, when it serves this turn),
         spoken on `line` while its request waits; a failure leaves the turn to the AI's
         job."""
+
+    async def answer_in(
+        self,
+        session: AsyncSession,
+        services: Services,
+        turn: AiTurn,
+        line: OnTheLine | None,
+        foreseen: Foreseen,
+    ) -> None:
+        """Store `foreseen`'s reply, computed already (`Foreseen.ready_for`), in the
+        transaction routing owed the AI `turn` in, spoken on `line`. Raises
+        `RoutingFailed` when that fails, to undo the transaction."""
 
 
 @dataclass

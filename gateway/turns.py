@@ -14,10 +14,13 @@ started before the message is even stored (`AnswerNow.foresee`): the model's req
 out at once and storing and routing the message run while the model thinks. Routing still
 decides. The early reply is used only when routing owes the AI this turn under the
 ownership version the reply was started under; otherwise it is dropped, its request
-cancelled, and the turn is answered as before.
+cancelled, and the turn is answered as before. An early reply computed already by the time
+routing decides is stored in the message's own transaction (`AnswerNow.answer_in`): the
+turn commits once.
 
-When routing fails there, the transaction is undone with the message, which is stored
-again alone and left to the routing job, as any other channel's message is.
+When routing, or storing the reply with it, fails there, the transaction is undone with
+the message, which is stored again alone and left to the routing job, as any other
+channel's message is.
 
 Without an installed `answer_now` (a worker, a test's bare services) the message takes the
 job path unchanged. `drain` lets the turns still running finish when the gateway stops."""
@@ -25,8 +28,9 @@ job path unchanged. `drain` lets the turns still running finish when the gateway
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +43,8 @@ from gateway.runtime import AiTurn, RoutingFailed, Services
 # How long a request waits past its budget for a reply that took the line to commit.
 COMMIT_GRACE = 5.0
 
-_running: set[asyncio.Task[None]] = set()
+T = TypeVar("T")
+_running: set[asyncio.Task[Any]] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,8 @@ class Answering:
         """Wait up to `seconds` for the answer to be stored (at once if there is no task);
         returns the request's whole answer when the reply was spoken on the line, as soon
         as that is committed."""
-        if self.task is None:
-            return None
+        if self.task is None:  # answered in the message's own transaction, if at all
+            return None if self.line is None else self.line.answer
         if self.line is None:
             await asyncio.wait({self.task}, timeout=seconds)
             return None
@@ -86,6 +91,7 @@ async def receive_and_answer(
     if line is not None and conversation_id is not None:
         foreseen = await answer_now.foresee(services, conversation_id, inbound.text)
     answering: list[asyncio.Task[None]] = []
+    answered: list[AiTurn] = []  # stored with the message, in its transaction
 
     def start_answering(turn: AiTurn) -> None:
         """At the commit that owes the AI this turn, before the commit's other follow-ups
@@ -93,12 +99,10 @@ async def receive_and_answer(
         early = foreseen if foreseen is not None and foreseen.serves(turn) else None
         if foreseen is not None and early is None:
             foreseen.drop()
-        task = asyncio.create_task(answer_now.answer(services, turn, line, early))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
-        answering.append(task)
+        answering.append(beside(answer_now.answer(services, turn, line, early)))
 
     async def store_and_route(session: AsyncSession, received: Received) -> None:
+        answered.clear()  # a shared transaction that failed runs this again
         if within is not None:
             await within(session, received)
         if received.duplicate:  # a repeat: the first delivery of this message answers it
@@ -106,7 +110,12 @@ async def receive_and_answer(
         turn = await answer_now.route(
             session, services, received.message_id, received.conversation_id
         )
-        if turn is not None:  # only if this commits: a shared one that failed runs again
+        if turn is None:
+            return
+        if foreseen is not None and foreseen.ready_for(turn):  # no second transaction
+            await answer_now.answer_in(session, services, turn, line, foreseen)
+            answered.append(turn)
+        else:  # only if this commits: a shared one that failed runs again
             after_commit(session, lambda: start_answering(turn), first=True)
 
     try:
@@ -121,11 +130,22 @@ async def receive_and_answer(
         if foreseen is not None and not answering:  # a started answer owns it
             foreseen.drop()
         raise
+    if answered:  # spoken by the commit, if the request still waited
+        return Answering(received, None, line)
     if not answering:
         if foreseen is not None:
             foreseen.drop()
         return Answering(received, None)
     return Answering(received, answering[0], line)
+
+
+def beside(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Run `work` as a task beside the request (which need not wait for it), finished by
+    `drain` when the gateway stops."""
+    task = asyncio.create_task(work)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return task
 
 
 async def drain(seconds: float) -> None:

@@ -14,7 +14,9 @@ request's answer, so no delivery job and no further transaction touch it.
 
 `foresee` starts the reply before the message is stored, from the conversation's history
 and the customer's words, so the model works while intake and routing do; `gateway.turns`
-drops it unless routing owes the AI that turn under the version it was started under."""
+drops it unless routing owes the AI that turn under the version it was started under.
+When it is computed by the time routing decides, `answer_in` stores it in the
+transaction that routed the message."""
 
 from __future__ import annotations
 
@@ -23,16 +25,25 @@ import logging
 from asyncio import FIRST_COMPLETED
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway import on_the_wire
+from gateway.db import after_commit
 from gateway.events import Event
 from gateway.on_the_line import OnTheLine
 from gateway.queues import AI, ANSWER_MESSAGE
 from gateway.runtime import AiTurn, Foreseen, RoutingFailed, Services
+from gateway.turns import beside
 from handoff.ai.llm_client import llm_config
 from handoff.ai.responder import ResponderReply, Turn
-from handoff.ai.turn import answer_question, compute_reply, read_question, store_reply
+from handoff.ai.turn import (
+    answer_question,
+    compute_reply,
+    read_question,
+    store_reply,
+    store_reply_in,
+)
 from handoff.routing import decide_route_in
 
 log = logging.getLogger(__name__)
@@ -83,6 +94,29 @@ class AnsweringNow:
             await asyncio.wait(either, timeout=ASKED_WITHIN, return_when=FIRST_COMPLETED)
         return Foreseen(conversation_id, question.version, reply)
 
+    async def answer_in(
+        self,
+        session: AsyncSession,
+        services: Services,
+        turn: AiTurn,
+        line: OnTheLine | None,
+        foreseen: Foreseen,
+    ) -> None:
+        reply = foreseen.reply.result()
+        try:
+            stored = await store_reply_in(
+                session, services, turn.conversation_id, turn.version, reply, turn.message_id, line
+            )
+        except Exception as error:
+            log.exception(
+                "storing the AI's reply with its message in conversation %s failed; the "
+                "message is stored again for the routing job",
+                turn.conversation_id,
+            )
+            raise RoutingFailed from error
+        if stored is not None:  # told once committed, while the request gets its answer
+            after_commit(session, lambda: beside(_tell(services, _delivery(turn, stored, line))))
+
     async def answer(
         self,
         services: Services,
@@ -118,16 +152,25 @@ async def _answer(
     stored = await store_reply(
         services, turn.conversation_id, turn.version, reply, turn.message_id, line
     )
-    if stored is None:
-        return
-    # a request still waiting on the conversation's events needs no delivery job; the live
-    # pages see a reply spoken on the line as delivered
+    if stored is not None:
+        await services.events.publish(_delivery(turn, stored, line))
+
+
+async def _tell(services: Services, event: Event) -> None:
+    try:
+        await services.events.publish(event)
+    except (RedisError, OSError) as error:  # the pages show the reply on their next load
+        log.warning("the live pages were not told of a stored reply: %s", error)
+
+
+def _delivery(turn: AiTurn, stored: int, line: OnTheLine | None) -> Event:
+    """The live pages' news of the stored reply: a request still waiting on the
+    conversation's events needs no delivery job, so a reply spoken on the line is
+    delivered."""
     spoken = line is not None and line.answer is not None
-    await services.events.publish(
-        Event(
-            "delivery",
-            turn.organization_id,
-            turn.conversation_id,
-            {"message_id": stored, "status": "delivered" if spoken else "pending", "error": None},
-        )
+    return Event(
+        "delivery",
+        turn.organization_id,
+        turn.conversation_id,
+        {"message_id": stored, "status": "delivered" if spoken else "pending", "error": None},
     )

@@ -12,6 +12,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.events import Event
 from gateway.on_the_line import OnTheLine
 from gateway.org_settings import OrganizationSettings
@@ -112,48 +114,64 @@ async def store_reply(
     the conversation stays with the AI and the caller's request still waits on `line`, the
     reply is stored as delivered with that request's answer."""
     async with services.db.transaction() as session:
-        if message_id is None:
-            context = await load_context(session, conversation_id)
-        else:
-            taken = await take_turn(session, conversation_id, message_id, version)
-            if taken is None:
-                log.info("AI turn for message %s already stored; this run adds nothing", message_id)
-                return None
-            context = taken
-        conversation = context.conversation
-        if conversation.ownership_version != version or conversation.state != "ai":
-            log.info(
-                "dropped AI reply for conversation %s: ownership moved from version %s to %s",
-                conversation_id,
-                version,
-                conversation.ownership_version,
-            )
-            return None
-        decision = await decide_on_reply(session, services, context, reply)
-        if decision.outcome is not Outcome.AI and not reply.knows:
-            # a non-answer followed by "connecting you to a person" reads as a contradiction
-            await carry_out(session, services, context, decision)
-            return None
-        # only a reply that is all the caller hears next: a handoff adds its notice
-        spoken = line is not None and decision.outcome is Outcome.AI and line.take()
-        message = await queue_outbound(
-            session,
-            services.jobs,
-            conversation,
-            author="ai",
-            text=reply.text,
-            meta={
-                "confidence": round(reply.confidence, 3),
-                "knows": reply.knows,
-                "sources": list(reply.sources),
-            },
-            delivered=spoken,
+        return await store_reply_in(
+            session, services, conversation_id, version, reply, message_id, line
         )
-        if spoken:
-            assert line is not None
-            await line.speak(session, [reply.text])
+
+
+async def store_reply_in(
+    session: AsyncSession,
+    services: Services,
+    conversation_id: int,
+    version: int,
+    reply: ResponderReply,
+    message_id: int | None = None,
+    line: OnTheLine | None = None,
+) -> int | None:
+    """`store_reply` in `session`'s transaction (the one that routed the message, when the
+    reply was ready by then)."""
+    if message_id is None:
+        context = await load_context(session, conversation_id)
+    else:
+        taken = await take_turn(session, conversation_id, message_id, version)
+        if taken is None:
+            log.info("AI turn for message %s already stored; this run adds nothing", message_id)
+            return None
+        context = taken
+    conversation = context.conversation
+    if conversation.ownership_version != version or conversation.state != "ai":
+        log.info(
+            "dropped AI reply for conversation %s: ownership moved from version %s to %s",
+            conversation_id,
+            version,
+            conversation.ownership_version,
+        )
+        return None
+    decision = await decide_on_reply(session, services, context, reply)
+    if decision.outcome is not Outcome.AI and not reply.knows:
+        # a non-answer followed by "connecting you to a person" reads as a contradiction
         await carry_out(session, services, context, decision)
-        return message.id
+        return None
+    # only a reply that is all the caller hears next: a handoff adds its notice
+    spoken = line is not None and decision.outcome is Outcome.AI and line.take()
+    message = await queue_outbound(
+        session,
+        services.jobs,
+        conversation,
+        author="ai",
+        text=reply.text,
+        meta={
+            "confidence": round(reply.confidence, 3),
+            "knows": reply.knows,
+            "sources": list(reply.sources),
+        },
+        delivered=spoken,
+    )
+    if spoken:
+        assert line is not None
+        await line.speak(session, [reply.text])
+    await carry_out(session, services, context, decision)
+    return message.id
 
 
 async def ai_turn(

@@ -25,3 +25,18 @@ def statements_of(db: Database) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", keep)
+
+
+@contextmanager
+def commits_of(db: Database) -> Iterator[list[None]]:
+    """One item for each transaction `db` commits meanwhile."""
+    seen: list[None] = []
+
+    def keep(_conn: object) -> None:
+        seen.append(None)
+
+    event.listen(db.engine.sync_engine, "commit", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "commit", keep)

@@ -1,31 +1,38 @@
 """A caller's turn is routed and answered in the gateway that took it, not through the
 routing and AI jobs in turn: the answer comes with no worker running, the routing job that
 finds the message routed and adds nothing, a reply ready in time is spoken with no delivery
-job, and when routing or answering at once fails the jobs answer the caller instead. The
-model is asked before the caller's words are stored, a reply started that early is
-dropped when routing gives the call to a person, and the answer does not wait for the
-caller's words to reach the live pages."""
+job, a reply ready by the time routing decides is stored in the transaction that stores
+the caller's words, and when routing or answering at once fails the jobs answer the caller
+instead. The model is asked before the caller's words are stored, a reply started that
+early is dropped when routing gives the call to a person, and the answer does not wait for
+the caller's words to reach the live pages."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
+from quart import Quart
 from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import turns
 from gateway.events import Event, EventPublisher
 from gateway.models import Conversation, HandoffDecision, Message
 from gateway.queues import INTAKE, OUTBOUND
 from gateway.runtime import Services
+from gateway.web import EXTENSION
 from handoff import answer_now
-from handoff.ai.turn import Question
+from handoff.ai.responder import ResponderReply
+from handoff.ai.turn import Question, answer_question, store_reply_in
 from handoff.routing import Routed, decide_route_in, route_message
 from tests.support.call_simulator import Caller
 from tests.support.fake_llm import FakeLLM
 from tests.support.fake_twilio import Account, post_signed
+from tests.support.statements import commits_of
 from tests.voice.helpers import calling_with_model, the_call, worker_ready
 from voice.models import CallAnswer
 
@@ -132,6 +139,87 @@ async def test_a_reply_ready_in_time_is_spoken_with_no_delivery_job(
         caller.account.token,
     )
     assert (await again.get_data()).decode() == turn.document
+
+
+def _routing_waits_for_the_reply(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routing decides only once the early reply is computed, as the offline responder's
+    usually is on PostgreSQL, where storing the caller's words takes round trips."""
+    replied = asyncio.Event()
+
+    async def answered(services: Services, question: Question) -> ResponderReply:
+        try:
+            return await answer_question(services, question)
+        finally:
+            replied.set()
+
+    async def routes_once_replied(
+        session: AsyncSession, services: Services, message_id: int
+    ) -> Routed:
+        await replied.wait()
+        return await decide_route_in(session, services, message_id)
+
+    monkeypatch.setattr(answer_now, "answer_question", answered)
+    monkeypatch.setattr(answer_now, "decide_route_in", routes_once_replied)
+
+
+async def test_a_reply_ready_when_routing_decides_is_stored_with_the_callers_words(
+    caller: Caller, voice_services: Services, voice_app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway_db = voice_app.extensions[EXTENSION].services.db
+    publish = EventPublisher.publish
+    told: list[Event] = []
+
+    async def telling(self: EventPublisher, event: Event) -> int:
+        told.append(event)
+        return await publish(self, event)
+
+    await caller.dial_in()
+    _routing_waits_for_the_reply(monkeypatch)
+    monkeypatch.setattr(EventPublisher, "publish", telling)
+    with commits_of(gateway_db) as commits:
+        heard = await caller.say(QUESTION)
+    assert len(commits) == 1  # the words, routing, the reply and the answer that speaks it
+    await turns.drain(5)  # the live pages are told beside the answer
+    async with voice_services.db.read() as session:
+        reply = (await session.scalars(select(Message).where(Message.author == "ai"))).one()
+        kept = await session.scalar(
+            select(CallAnswer.twiml).where(CallAnswer.request_key == "turn:1")
+        )
+    assert reply.text in heard
+    assert reply.delivery_status == "delivered"
+    assert kept is not None and escape(reply.text) in kept
+    deliveries = [event.data for event in told if event.type == "delivery"]
+    assert deliveries == [{"message_id": reply.id, "status": "delivered", "error": None}]
+
+
+async def test_when_storing_a_ready_reply_fails_it_is_undone_and_the_jobs_answer(
+    caller: Caller,
+    voice_services: Services,
+    worker: None,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broke: list[int | None] = []
+
+    async def stores_then_breaks(session: AsyncSession, *args: Any) -> int | None:
+        broke.append(await store_reply_in(session, *args))  # its writes must be undone
+        raise RuntimeError("the database refused the reply")
+
+    await worker_ready(redis_url)
+    await caller.dial_in()
+    _routing_waits_for_the_reply(monkeypatch)
+    monkeypatch.setattr(answer_now, "store_reply_in", stores_then_breaks)
+    heard = await caller.say(QUESTION)
+    assert any("working day" in line.lower() for line in heard), heard
+    assert await _ai_replies(voice_services) == 1
+    async with voice_services.db.read() as session:
+        said = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.provider_message_id == f"{caller.sid}:1")
+        )
+    assert said == 1  # undone with the reply, stored again once
+    assert len(broke) == 1 and broke[0] is not None  # the reply was stored, then undone
 
 
 async def test_the_answer_does_not_wait_for_the_messages_live_event(

@@ -3,8 +3,9 @@ waits through, so a change that adds one shows here. The turn reads the call wit
 answer already given to the request, reads the AI's question (the conversation with its
 history), stores the words in one statement, routes them (the claim brings the policy's
 facts and marks the AI's turn owed), and stores the reply with the answer it is spoken in
-(the reply's claim of the turn brings the facts too): nine statements in two
-transactions."""
+(the reply's claim of the turn brings the facts too): nine statements, in one transaction
+when the reply is ready by the time routing decides (`tests/voice/test_answer_now.py`),
+else in two."""
 
 from __future__ import annotations
 
