@@ -13,7 +13,7 @@ from gateway.messages import InboundMessage
 from gateway.models import Contact, ContactIdentity, Conversation, Message
 from gateway.queues import INTAKE, ROUTE_MESSAGE
 from gateway.runtime import Services
-from tests.support.factories import chat_message, intake_for
+from tests.support.factories import chat_message, intake_for, sms_message
 
 
 async def count(services: Services, model: type) -> int:
@@ -93,7 +93,7 @@ async def test_a_caller_who_then_texts_is_one_contact_with_two_conversations(
 ) -> None:
     intake = intake_for(services)
     call = InboundMessage(org.id, "voice", "phone", "+15550100", "(call)", "CA1")
-    text = InboundMessage(org.id, "sms", "phone", "+15550100", "me again", "SM1")
+    text = sms_message(org, "me again", sender="+15550100")
 
     by_call, by_text = await intake.receive(call), await intake.receive(text)
 

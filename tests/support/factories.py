@@ -16,7 +16,7 @@ from gateway.channels import ChannelRegistry
 from gateway.db import Database
 from gateway.events import EventPublisher
 from gateway.intake import Intake
-from gateway.messages import InboundMessage
+from gateway.messages import Attachment, InboundMessage
 from gateway.models import Agent, Organization
 from gateway.passwords import hash_password
 from gateway.plugins import build_registry
@@ -24,6 +24,7 @@ from gateway.queues import JobQueue
 from gateway.runtime import Services
 from gateway.settings import Settings
 from server.plugins import PLUGINS
+from tests.support.fake_twilio import BUSINESS, CUSTOMER
 
 PASSWORD = "correct horse battery"
 _FAST_HASH = hash_password(PASSWORD)
@@ -91,4 +92,28 @@ def chat_message(
         sender_address=visitor,
         text=text,
         provider_message_id=f"{visitor}:{frame or uuid.uuid4().hex}",
+    )
+
+
+def sms_message(
+    org: Organization,
+    text: str,
+    *,
+    sender: str = CUSTOMER,
+    to: str = BUSINESS,
+    sid: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    meta: dict[str, Any] | None = None,
+) -> InboundMessage:
+    """A customer's text from `sender` to the business number `to`."""
+    return InboundMessage(
+        organization_id=org.id,
+        channel="sms",
+        sender_kind="phone",
+        sender_address=sender,
+        text=text,
+        provider_message_id=sid or f"SM{uuid.uuid4().hex}",
+        thread_key=to,
+        attachments=attachments,
+        meta=meta or {},
     )

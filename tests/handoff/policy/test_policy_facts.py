@@ -11,30 +11,17 @@ from collections.abc import Callable
 
 from sqlalchemy import update
 
-from gateway.messages import InboundMessage
 from gateway.models import ContactIdentity, Conversation, HandoffDecision, Message, utcnow
 from gateway.runtime import Services
 from handoff.context import claim_for_routing, load_context, take_turn
 from handoff.fact_rows import RECENT_MESSAGES
 from handoff.policy.facts import message_facts, reply_facts
-from tests.support.factories import chat_message, intake_for
+from tests.support.factories import chat_message, intake_for, sms_message
 from tests.support.policy import KNOWS
 from tests.support.statements import statements_of
 
 CUSTOMER = "+15550002222"
 OTHER_CUSTOMER = "+15550003333"
-
-
-def _texted(org, text: str, provider_id: str, sender: str = CUSTOMER) -> InboundMessage:
-    return InboundMessage(
-        organization_id=org.id,
-        channel="sms",
-        sender_kind="phone",
-        sender_address=sender,
-        text=text,
-        provider_message_id=provider_id,
-        thread_key="+15550001111",
-    )
 
 
 async def _customer_says(services: Services, org, texts: list[str]) -> tuple[int, list[int]]:
@@ -148,7 +135,7 @@ async def test_a_reply_is_decided_on_the_latest_texts_and_this_ownership_s_answe
 
 
 async def test_an_opted_out_texter_is_known_as_such(services: Services, org) -> None:
-    received = await intake_for(services).receive(_texted(org, "hello", "SM-facts-1"))
+    received = await intake_for(services).receive(sms_message(org, "hello", sender=CUSTOMER))
 
     async def facts_now() -> tuple[bool, bool]:
         async with services.db.transaction() as session:
@@ -176,9 +163,7 @@ async def _texter_with_history(services: Services, org) -> tuple[int, int]:
     intake = intake_for(services)
     for sender, number in [(OTHER_CUSTOMER, 0), (CUSTOMER, 0), (CUSTOMER, 1), (CUSTOMER, 2)]:
         text = f"question {number}" if sender == CUSTOMER else "another customer's"
-        received = await intake.receive(
-            _texted(org, text, f"SM-claimed-{sender}-{number}", sender), route=False
-        )
+        received = await intake.receive(sms_message(org, text, sender=sender), route=False)
         if sender == OTHER_CUSTOMER:
             other_conversation = received.conversation_id
     conversation_id = received.conversation_id
@@ -248,7 +233,7 @@ async def test_a_message_s_facts_read_with_routing_s_claim_are_the_facts(
 ) -> None:
     conversation_id, message_id = await _texter_with_history(services, org)
     intake = intake_for(services)
-    later = await intake.receive(_texted(org, "one more thing", "SM-claimed-later"), route=False)
+    later = await intake.receive(sms_message(org, "one more thing", sender=CUSTOMER), route=False)
     assert later.conversation_id == conversation_id
 
     async with services.db.transaction() as session:

@@ -18,7 +18,7 @@ from messaging.twilio.inbound import FETCH_MEDIA, parse_webhook
 from messaging.twilio.media_fetch import fetch_message_media
 from messaging.twilio.media_sweep import MEDIA_GIVE_UP, MEDIA_GRACE, MEDIA_SWEEP
 from messaging.twilio.plugin import TWILIO
-from tests.support.factories import chat_message, intake_for
+from tests.support.factories import chat_message, intake_for, sms_message
 from tests.support.fake_twilio import BUSINESS, CUSTOMER, Account, FakeTwilio, incoming_params
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -64,13 +64,10 @@ async def test_media_whose_fetch_was_never_enqueued_are_fetched_after_a_reconcil
 
 def with_media(org: Organization, sid: str, statuses: list[str]) -> InboundMessage:
     """A message with media as a channel that fetches media in a job stores it."""
-    return InboundMessage(
-        organization_id=org.id,
-        channel="sms",
-        sender_kind="phone",
-        sender_address="+15550001111",
-        text="see the photo",
-        provider_message_id=sid,
+    return sms_message(
+        org,
+        "see the photo",
+        sid=sid,
         attachments=tuple(
             Attachment(url=f"https://api.twilio.com/media/{sid}/{i}", content_type="image/png")
             for i in range(len(statuses))
