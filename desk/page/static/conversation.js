@@ -22,6 +22,11 @@
     return null;
   }
 
+  /* Whose typing line a typing event or a message belongs to. */
+  function typingKey(author, agentId) {
+    return author === "agent" ? "agent:" + agentId : author;
+  }
+
   function View(options) {
     this.root = options.root;
     this.details = options.details;
@@ -297,6 +302,11 @@
       nodes.push(self._messageNode(entry));
     });
     SB.keepSame(this.timelineNode, nodes);
+    var seen = this.lastMessageId;
+    (body.messages || []).forEach(function (m) {
+      // their words are here now (a reply spoken on a call comes with no message event)
+      if (seen !== null && m.id > seen) delete self.typing[typingKey(m.author, m.agent_id)];
+    });
     var last = (body.messages || [])[body.messages ? body.messages.length - 1 : 0];
     this.lastMessageId = last ? last.id : null;
   };
@@ -349,7 +359,7 @@
     var data = event.data || {};
     if (event.type === "typing") {
       if (data.author === "agent" && data.agent_id === this.me.id) return;
-      var key = data.author === "agent" ? "agent:" + data.agent_id : data.author;
+      var key = typingKey(data.author, data.agent_id);
       var name = data.author === "customer" ? this.customer : data.author === "ai" ? "AI assistant" : data.author_name || this.directory.agentName(data.agent_id);
       this.typing[key] = { name: name, until: Date.now() + 6000 };
       this._renderTyping();
@@ -367,11 +377,9 @@
       this._renderViewers();
       return;
     }
-    if (event.type === "message") {
-      var who = data.author === "customer" ? "customer" : data.author === "ai" ? "ai" : null;
-      if (who) delete this.typing[who];
-    }
-    return this.refresh(false); // a delivery's new state comes worded by the API
+    // a new message's author stops typing once it shows; a delivery's new state comes
+    // worded by the API
+    return this.refresh(false);
   };
 
   /* Who else is viewing, from a snapshot: [{agent_id, name}]. */

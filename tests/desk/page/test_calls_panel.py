@@ -1,7 +1,8 @@
 """A voice conversation in the agents' queue page: the details panel shows the call's live
 state and each transfer attempt with its outcome, and offers "Call me" while the caller
 waits on hold (refused with a plain message until the agent has a phone); an ended call's
-kept recording plays from the gateway. An admin's top bar links to the calls settings page
+kept recording plays from the gateway. The AI's typing line goes as soon as the reply it
+spoke to the caller shows. An admin's top bar links to the calls settings page
 on every desk page; an agent's does not."""
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from pathlib import Path
 from playwright.async_api import Browser, expect
 from sqlalchemy import select, update
 
+from gateway.events import Event
 from gateway.media import MediaStore
 from gateway.messages import InboundMessage
-from gateway.models import Message, utcnow
+from gateway.models import Conversation, Message, utcnow
+from gateway.outbound import queue_outbound
 from messaging.twilio.models import TwilioAccount
 from messaging.twilio.numbers import add_number
 from tests.desk.page.conftest import RunningSystem
@@ -24,6 +27,8 @@ from voice.models import TransferAttempt, VoiceCall
 
 BUSINESS = "+15550001111"
 CALLER = "+15557654321"
+QUESTION = "Where is my order?"
+REPLY = "It left our warehouse this morning."
 
 
 async def _a_call_on_hold(system: RunningSystem) -> int:
@@ -36,7 +41,7 @@ async def _a_call_on_hold(system: RunningSystem) -> int:
                 "voice",
                 "phone",
                 CALLER,
-                "Where is my order?",
+                QUESTION,
                 "CA1:1",
                 thread_key=BUSINESS,
             )
@@ -108,6 +113,40 @@ async def test_a_call_on_hold_shows_in_the_conversation(
     await expect(state).not_to_have_text(held or "")  # the fresh list arrived
     await page.mouse.up()
     await expect(page.get_by_text("add your phone number first")).to_be_visible()
+
+
+async def test_the_ais_typing_line_goes_when_its_spoken_reply_shows(
+    running_gateway: RunningSystem, browser: Browser
+) -> None:
+    """A reply spoken on the call is stored as delivered, and the pages hear only of its
+    delivery, not of a new message: the typing line must not wait out its 6 s."""
+    system = running_gateway
+    async with job_services(system.db, system.redis_url) as services:
+        received = await intake_for(services).receive(
+            InboundMessage(
+                system.org.id, "voice", "phone", CALLER, QUESTION, "CA2:1", thread_key=BUSINESS
+            )
+        )
+        conversation_id = received.conversation_id
+        page = await agent_page(browser, system.url, system.admin.email)
+        await page.goto(f"{system.url}/queue/conversations/{conversation_id}")
+        await expect(page.get_by_test_id("timeline")).to_contain_text(QUESTION)
+        await expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+        typing = page.get_by_test_id("typing")
+        told = Event("typing", system.org.id, conversation_id, {"author": "ai"})
+        await services.events.publish(told)
+        await expect(typing).to_have_text("AI assistant is typing…")
+
+        async with system.db.transaction() as session:
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None
+            reply = await queue_outbound(
+                session, services.jobs, conversation, author="ai", text=REPLY, delivered=True
+            )
+        delivered = {"message_id": reply.id, "status": "delivered", "error": None}
+        await services.events.publish(Event("delivery", system.org.id, conversation_id, delivered))
+        await expect(page.get_by_test_id("timeline")).to_contain_text(REPLY)
+        await expect(typing).to_have_text("", timeout=2_000)  # well before its 6 s
 
 
 async def test_an_admins_top_bar_links_to_the_calls_settings(
