@@ -91,7 +91,6 @@ async def receive_and_answer(
     if line is not None and conversation_id is not None:
         foreseen = await answer_now.foresee(services, conversation_id, inbound.text)
     answering: list[asyncio.Task[None]] = []
-    answered: list[AiTurn] = []  # stored with the message, in its transaction
 
     def start_answering(turn: AiTurn) -> None:
         """At the commit that owes the AI this turn, before the commit's other follow-ups
@@ -102,7 +101,6 @@ async def receive_and_answer(
         answering.append(beside(answer_now.answer(services, turn, line, early)))
 
     async def store_and_route(session: AsyncSession, received: Received) -> None:
-        answered.clear()  # a shared transaction that failed runs this again
         if within is not None:
             await within(session, received)
         if received.duplicate:  # a repeat: the first delivery of this message answers it
@@ -114,7 +112,6 @@ async def receive_and_answer(
             return
         if foreseen is not None and foreseen.ready_for(turn):  # no second transaction
             await answer_now.answer_in(session, services, turn, line, foreseen)
-            answered.append(turn)
         else:  # only if this commits: a shared one that failed runs again
             after_commit(session, lambda: start_answering(turn), first=True)
 
@@ -130,12 +127,10 @@ async def receive_and_answer(
         if foreseen is not None and not answering:  # a started answer owns it
             foreseen.drop()
         raise
-    if answered:  # spoken by the commit, if the request still waited
-        return Answering(received, None, line)
-    if not answering:
+    if not answering:  # answered with the message (spoken by its commit), or not the AI's
         if foreseen is not None:
-            foreseen.drop()
-        return Answering(received, None)
+            foreseen.drop()  # nothing to stop if it was used: it was done
+        return Answering(received, None, line)
     return Answering(received, answering[0], line)
 
 

@@ -303,10 +303,12 @@
     });
     SB.keepSame(this.timelineNode, nodes);
     var seen = this.lastMessageId;
-    (body.messages || []).forEach(function (m) {
-      // their words are here now (a reply spoken on a call comes with no message event)
-      if (seen !== null && m.id > seen) delete self.typing[typingKey(m.author, m.agent_id)];
-    });
+    if (seen !== null) {
+      (body.messages || []).forEach(function (m) {
+        // their words are here now (a reply spoken on a call comes with no message event)
+        if (m.id > seen) delete self.typing[typingKey(m.author, m.agent_id)];
+      });
+    }
     var last = (body.messages || [])[body.messages ? body.messages.length - 1 : 0];
     this.lastMessageId = last ? last.id : null;
   };
