@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Select, null, select, update
+from sqlalchemy import ColumnElement, Select, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -47,6 +47,13 @@ async def view(db: Database, call_id: int, request_key: str | None = None) -> Ca
 async def view_in(
     session: AsyncSession, call_id: int, request_key: str | None = None
 ) -> CallView | None:
+    return await _view_where(session, VoiceCall.id == call_id, request_key)
+
+
+async def _view_where(
+    session: AsyncSession, which: ColumnElement[bool], request_key: str | None = None
+) -> CallView | None:
+    """The call `which` picks, with its account and organization, in one statement."""
     remembered = (
         _remembered(VoiceCall.id, request_key).scalar_subquery()
         if request_key is not None
@@ -57,7 +64,7 @@ async def view_in(
             select(VoiceCall, TwilioAccount, Organization, remembered)
             .join(TwilioAccount, TwilioAccount.id == VoiceCall.account_id)
             .join(Organization, Organization.id == VoiceCall.organization_id)
-            .where(VoiceCall.id == call_id)
+            .where(which)
         )
     ).first()
     if row is None:
@@ -78,8 +85,8 @@ async def start(
     call_sid: str,
     from_number: str,
     to_number: str,
-) -> tuple[VoiceCall, bool]:
-    """The call row for `call_sid`, created if new; the flag says whether it was."""
+) -> tuple[CallView, bool]:
+    """The call for `call_sid`, created if new; the flag says whether it was."""
     now = utcnow()
     created = await insert_ignoring_conflict(
         session,
@@ -102,8 +109,9 @@ async def start(
         },
         ("call_sid",),
     )
-    call = (await session.execute(select(VoiceCall).filter_by(call_sid=call_sid))).scalar_one()
-    return call, created is not None
+    found = await _view_where(session, VoiceCall.call_sid == call_sid)
+    assert found is not None  # inserted above, or there already
+    return found, created is not None
 
 
 async def remember(db: Database, call_id: int, key: str, twiml: str) -> str:
@@ -174,9 +182,8 @@ async def apply_status(
 async def find_by_sid(db: Database, call_sid: str) -> CallView | None:
     if not call_sid or len(call_sid) > 64:
         return None
-    async with db.transaction() as session:
-        call_id = await session.scalar(select(VoiceCall.id).where(VoiceCall.call_sid == call_sid))
-        return None if call_id is None else await view_in(session, call_id)
+    async with db.read(quick=True) as session:
+        return await _view_where(session, VoiceCall.call_sid == call_sid)
 
 
 async def status_callback(services: Services, found: CallView, form: Mapping[str, str]) -> bool:

@@ -118,7 +118,7 @@ async def incoming() -> ResponseReturnValue:
     async def start_call(session: AsyncSession, received: Received) -> None:
         """The call's start, in the same transaction as the line that marks it."""
         answered.clear()  # a transaction that failed is run again: its call row is undone
-        call, created = await calls.start(
+        found, created = await calls.start(
             session,
             organization_id=line.organization_id,
             conversation_id=received.conversation_id,
@@ -127,12 +127,10 @@ async def incoming() -> ResponseReturnValue:
             from_number=caller_number,
             to_number=line.address,
         )
-        found = await calls.view_in(session, call.id)
-        assert found is not None
         if created:
             _transcribe(session, found)
         greeting = caller.greeting(services, found)
-        answered.append(await calls.remember_in(session, call.id, "incoming", greeting))
+        answered.append(await calls.remember_in(session, found.call.id, "incoming", greeting))
 
     # routed in the same transaction: nothing of the call's start is left to a job
     await receive_and_answer(

@@ -5,7 +5,8 @@ history), stores the words in one statement, routes them (the claim brings the p
 facts and marks the AI's turn owed), and stores the reply with the answer it is spoken in
 (the reply's claim of the turn brings the facts too): nine statements, in one transaction
 when the reply is ready by the time routing decides (`tests/voice/test_answer_now.py`),
-else in two."""
+else in two. A call's start and its status callbacks read the call, its account and its
+organization once."""
 
 from __future__ import annotations
 
@@ -45,3 +46,35 @@ async def test_a_callers_turn_runs_nine_statements_on_postgresql(
     assert len(statements) == len(expected), statements
     for statement, start in zip(statements, expected, strict=True):
         assert statement.lstrip().startswith(start), (start, statement[:200])
+
+
+def _reads_of_the_call(statements: list[str]) -> list[str]:
+    return [statement for statement in statements if "FROM voice_calls" in statement]
+
+
+async def test_a_calls_start_reads_the_call_once(
+    caller: Caller, voice_services: Services, voice_app: Quart
+) -> None:
+    gateway_db = voice_app.extensions[EXTENSION].services.db
+    with statements_of(gateway_db) as statements:
+        heard = await caller.dial_in()
+
+    assert heard, "the caller hears the greeting"
+    reads = _reads_of_the_call(statements)
+    assert len(reads) == 1, reads  # with its account and organization, after the insert
+    assert "JOIN twilio_accounts" in reads[0], reads[0]
+
+
+async def test_a_status_callback_finds_its_call_by_one_statement(
+    caller: Caller, voice_services: Services, voice_app: Quart
+) -> None:
+    gateway_db = voice_app.extensions[EXTENSION].services.db
+    await caller.dial_in()
+    with statements_of(gateway_db) as statements:
+        assert await caller.status("in-progress", 1) == 200
+
+    reads = _reads_of_the_call(statements)
+    assert len(reads) == 1, reads
+    assert "WHERE voice_calls.call_sid" in reads[0], reads[0]
+    if voice_services.db.dialect == "postgresql":
+        assert not any(s.startswith(("COMMIT", "ROLLBACK")) for s in statements), statements
