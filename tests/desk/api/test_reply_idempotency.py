@@ -11,13 +11,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from quart import Quart
 from sqlalchemy import func, select, update
 
-from gateway.db import Database
-from gateway.models import Agent, Base, IdempotencyKey, Message, Organization, utcnow
+from gateway.models import Agent, IdempotencyKey, Message, Organization, utcnow
 from gateway.outbound import queue_outbound
 from gateway.queues import OUTBOUND
 from gateway.reconciler import LOCK_KEY, reconcile
@@ -275,16 +272,6 @@ async def test_keys_expire_after_a_day_and_the_reconciler_purges_them(
     assert await _keys(services) == 1
     assert (await _post(client, csrf, conversation_id, "Hello.")).status_code == 201
     assert await _sent(services, conversation_id) == ["Hello.", "Hello.", "Hello."]
-
-
-async def test_the_migration_builds_the_keys_table_as_the_model_describes(db: Database) -> None:
-    def differences(connection: Any) -> list[str]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        found = compare_metadata(context, Base.metadata)
-        return [repr(diff) for diff in found if "idempotency_keys" in repr(diff)]
-
-    async with db.engine.connect() as connection:
-        assert await connection.run_sync(differences) == []
 
 
 async def test_the_api_description_names_the_header_and_its_answers(app: Quart) -> None:

@@ -1,21 +1,17 @@
 """Outgoing webhooks from the whole system: the events a conversation's flow emits, retries
-with back-off through a real worker, the admins' API, and the migration that builds the
-webhook tables as the models describe them."""
+with back-off through a real worker, and the admins' API."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from quart import Quart
 from sqlalchemy import select
 
 from gateway import webhooks
 from gateway.db import Database
-from gateway.models import Base, Organization
+from gateway.models import Organization
 from gateway.runtime import Services
 from gateway.webhook_tables import WebhookEndpoint
 from handoff import actions
@@ -177,12 +173,3 @@ async def test_agents_may_not_and_other_orgs_endpoints_are_not_found(
     assert (await (await admin_client.get("/api/admin/webhooks")).get_json())["endpoints"] == []
     async with services.db.transaction() as session:
         assert await session.get(WebhookEndpoint, theirs.id) is not None
-
-
-async def test_the_migration_builds_the_webhook_tables_as_the_models_describe(db: Database) -> None:
-    def differences(connection: Any) -> list[str]:
-        found = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-        return [repr(diff) for diff in found if "webhook_" in repr(diff)]
-
-    async with db.engine.connect() as connection:
-        assert await connection.run_sync(differences) == []
