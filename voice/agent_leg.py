@@ -75,11 +75,20 @@ async def whisper(services: Services, seen: AttemptView) -> str:
     first_line = twiml.speakable(summary[0], twiml.WHISPER_SUMMARY_CHARS) if summary else ""
     line = words.WHISPER.format(
         name=name or f"a caller at {call.from_number}",
-        summary=first_line,
-        reason=twiml.speakable(reason, 200).rstrip("."),
+        summary=_with_reason(first_line, twiml.speakable(reason, 200).rstrip(".")),
     )
     action = urls.url(services.settings, urls.AGENT_ANSWER, a=attempt.id)
     return twiml.whisper(voice, [line], action)
+
+
+def _with_reason(first_line: str, reason: str) -> str:
+    """The summary's first line, then the reason unless that line already gives it (the
+    summary of this handoff does; one from an earlier handoff may not)."""
+    if reason.casefold() in first_line.casefold():
+        return first_line
+    return " ".join(
+        part for part in (first_line, words.WHISPER_REASON.format(reason=reason)) if part
+    )
 
 
 async def answer(services: Services, seen: AttemptView, digits: str) -> str:

@@ -45,7 +45,8 @@ TEXT_BACK_SMS = (
 )
 
 # What the agent hears.
-WHISPER = "Call from {name}. {summary} Reason: {reason}. Press 1 to take it, or 2 to decline."
+WHISPER = "Call from {name}. {summary} Press 1 to take it, or 2 to decline."
+WHISPER_REASON = "Reason: {reason}."  # when the summary's first line does not give it
 AGENT_CALLER_LEFT = "The caller has already hung up. Thanks."
 AGENT_TAKEN = "Someone else has already taken this call. Thanks."
 AGENT_DECLINED = "Okay, thanks."

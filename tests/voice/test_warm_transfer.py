@@ -17,6 +17,7 @@ from gateway.models import Agent, Message, Organization, utcnow
 from gateway.queues import DELIVER, JobRef
 from gateway.runtime import Services
 from gateway.web import EXTENSION
+from handoff.ai.summary_job import summarize_handoff
 from tests.support.api import logged_in
 from tests.support.call_simulator import AgentPhone, Caller
 from tests.support.fake_twilio import (
@@ -161,6 +162,30 @@ async def test_declined_then_no_answer_then_a_text_back(
     assert (sms.get("To"), sms.get("From")) == (CUSTOMER, BUSINESS)
     _, conversation = await the_call(voice_services)
     assert conversation.state == "queued"  # still waiting for a person
+
+
+async def test_the_whisper_says_the_reason_once_when_the_summary_gives_it(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    await _on_hold(caller)
+    [dana] = fake_twilio.wait_for_calls(1)
+    _, conversation = await the_call(voice_services)
+    # the handoff's summary, as its job writes it (here before Dana answers, for certain)
+    await summarize_handoff(voice_services, conversation.id, conversation.ownership_version)
+    _, conversation = await the_call(voice_services)
+    gist = (conversation.summary or "").splitlines()[0]
+    assert "handed off because the customer asked for a person" in gist, gist
+
+    whisper = " ".join(await AgentPhone(caller.client, account, dana).pick_up())
+
+    assert whisper.startswith("Call from a caller at "), whisper
+    assert "handed off because the customer asked for a person" in whisper, whisper
+    assert whisper.count("asked for a person") == 1, whisper  # not again as "Reason: …"
+    assert whisper.endswith("Press 1 to take it, or 2 to decline."), whisper
 
 
 async def test_voicemail_is_hung_up_and_the_next_target_dialled(
