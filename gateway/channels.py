@@ -61,6 +61,11 @@ class ChannelSpec:
     # asked for the conversation, so a text opt-out does not make the AI hang up on them.
     honours_opt_out: bool = True
     reachability: ReachabilityRule | None = None
+    # How the channel reaches the team with no agent online on the desk, given the
+    # organization's settings (JSON), in words for the decision's record ("the call's
+    # transfer targets are rung"); None when it cannot. A call rings agents' phones, so
+    # nobody online there does not make the handoff policy keep the AI or warn the caller.
+    staffed_without_desk: Callable[[Mapping[str, Any]], str | None] | None = None
     # The disclosure under a failed message that holds the provider's own words.
     detail_label: str = "What the provider said"
     notices: Mapping[str, str] = field(default_factory=dict)  # notice kind -> default text

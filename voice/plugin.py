@@ -14,6 +14,7 @@ from voice.commands import register
 from voice.notices import VOICE_NOTICES
 from voice.recording import FETCH_RECORDING
 from voice.recording_sweep import RECORDING_SWEEP
+from voice.settings import transfer_targets_rung
 
 if TYPE_CHECKING:
     from quart import Blueprint
@@ -37,6 +38,7 @@ VOICE: ChannelPlugin = channel_plugin(
         phrase="phone call",
         notices=VOICE_NOTICES,
         honours_opt_out=False,  # texts after the call (text-back) still check the opt-out
+        staffed_without_desk=transfer_targets_rung,
     ),
     VoiceChannel,
     blueprints=_blueprints,

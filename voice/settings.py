@@ -6,6 +6,7 @@ line, an external fallback)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -77,6 +78,13 @@ _RANGES = {
     "max_silences": (1, 5),
     "gather_timeout_seconds": (1, 30),
 }
+
+
+def transfer_targets_rung(organization_settings: Mapping[str, Any]) -> str | None:
+    """How a call reaches the team with nobody online on the desk: its transfer targets
+    are rung (`ChannelSpec.staffed_without_desk`); None when it has none."""
+    targets = VoiceSettings.from_json(organization_settings.get("voice")).transfer_targets
+    return "the call's transfer targets are rung" if targets else None
 
 
 def is_e164(number: object) -> bool:

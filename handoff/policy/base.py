@@ -83,6 +83,8 @@ class PolicyInput:
     settings: PolicySettings
     now: datetime
     online_agents: int = 0
+    # with nobody online, how the channel reaches the team anyway (a call rings phones)
+    staffed_without_desk: str | None = None
     opted_out: bool = False
     ai_paused_until: datetime | None = None
     previous_outcome: str | None = None  # the last decision under this ownership version

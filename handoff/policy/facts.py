@@ -1,6 +1,7 @@
 """Loading the facts a decision needs, in the caller's transaction: the customer's recent
 messages, the contact's opt-out, the previous decision under the same ownership, the AI's
-earlier answers, who is online (Redis presence) and the organization's policy settings.
+earlier answers, who is online (Redis presence; with nobody online, how the channel reaches
+the team without the desk) and the organization's policy settings.
 Every message and every AI reply is decided on, so what the database holds comes in one
 statement (`handoff.fact_rows`: one round trip, not one for each fact; on PostgreSQL they
 come with the claim of the message or of the AI's turn, in no round trip of their own,
@@ -93,7 +94,9 @@ async def message_facts(
     """The facts for deciding about `message` as it arrives."""
     async with _asking_who_is_online(services, context) as online:
         read = await _read(session, context, services, MESSAGE_FACTS, up_to=message.id)
-        return await _facts(context, Phase.MESSAGE, read.texts or (message.text,), online, read)
+        return await _facts(
+            services, context, Phase.MESSAGE, read.texts or (message.text,), online, read
+        )
 
 
 async def reply_facts(
@@ -106,7 +109,7 @@ async def reply_facts(
     answers (the latest one)."""
     async with _asking_who_is_online(services, context) as online:
         read = await _read(session, context, services, REPLY_FACTS)
-        facts = await _facts(context, Phase.REPLY, read.texts, online, read, reply=reply)
+        facts = await _facts(services, context, Phase.REPLY, read.texts, online, read, reply=reply)
     return facts, read.latest_text_id
 
 
@@ -131,6 +134,7 @@ async def _asking_who_is_online(
 
 
 async def _facts(
+    services: Services,
     context: ConversationContext,
     phase: Phase,
     texts: tuple[str, ...],
@@ -141,6 +145,7 @@ async def _facts(
 ) -> PolicyInput:
     conversation = context.conversation
     previous = read.previous
+    online_agents = await online
     return PolicyInput(
         phase=phase,
         text=texts[-1] if texts else "",
@@ -148,7 +153,8 @@ async def _facts(
         state=conversation.state,
         settings=policy_settings(context.settings, conversation.channel),
         now=utcnow(),
-        online_agents=await online,
+        online_agents=online_agents,
+        staffed_without_desk=(None if online_agents else _staffed_without_desk(services, context)),
         opted_out=read.opted_out,
         ai_paused_until=conversation.ai_paused_until,
         previous_outcome=previous.outcome if previous else None,
@@ -156,3 +162,9 @@ async def _facts(
         reply=reply,
         earlier_answers_known=read.earlier_answers_known,
     )
+
+
+def _staffed_without_desk(services: Services, context: ConversationContext) -> str | None:
+    """How the conversation's channel reaches the team with nobody online on the desk."""
+    staffed = services.channels.spec(context.conversation.channel).staffed_without_desk
+    return None if staffed is None else staffed(context.organization.settings or {})

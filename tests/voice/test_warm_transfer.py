@@ -13,7 +13,7 @@ import pytest
 from quart import Quart
 from sqlalchemy import select, update
 
-from gateway.models import Agent, Message, Organization, utcnow
+from gateway.models import Agent, HandoffDecision, Message, Organization, utcnow
 from gateway.queues import DELIVER, JobRef
 from gateway.runtime import Services
 from gateway.web import EXTENSION
@@ -29,7 +29,7 @@ from tests.support.fake_twilio import (
     post_signed,
 )
 from tests.support.fake_twilio_calls import Placed
-from tests.voice.conftest import DANA_PHONE, SAM_PHONE
+from tests.voice.conftest import DANA_PHONE, SAM_PHONE, set_voice
 from tests.voice.helpers import attempts, opt_out_by_text, outcomes, the_call, transcript
 from voice.models import TransferAttempt
 
@@ -369,6 +369,57 @@ async def test_outside_business_hours_the_caller_is_offered_a_text_at_once(
     assert fake_twilio.placed_calls() == []  # nobody is dialled while closed
     call, conversation = await the_call(voice_services)
     assert (conversation.state, call.phase, call.offer) == ("queued", "offer", "closed")
+
+
+async def _set_outside_hours(services: Services, org: Organization, choice: str) -> None:
+    async with services.db.transaction() as session:
+        current = await session.get(Organization, org.id)
+        assert current is not None
+        current.settings = {**current.settings, "outside_hours": choice}
+
+
+async def test_with_nobody_on_the_desk_a_call_still_rings_the_transfer_targets(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    org: Organization,
+    worker: None,
+) -> None:
+    """Nobody has the desk open (as in every test here), and the organization has the AI
+    take a message when nobody is online: a call reaches its people by phone anyway."""
+    await _set_outside_hours(voice_services, org, "ai_takes_message")
+    heard = " ".join(await _on_hold(caller))
+
+    assert "connect you to a person" in heard and "online" not in heard, heard
+    [dana] = fake_twilio.wait_for_calls(1)
+    assert dana.get("To") == DANA_PHONE
+    _, conversation = await the_call(voice_services)
+    assert conversation.state == "queued"
+    async with voice_services.db.read() as session:
+        [decision] = await session.scalars(
+            select(HandoffDecision).where(HandoffDecision.outcome == "queued")
+        )
+    [why] = [result for result in decision.rule_results if result["rule"] == "nobody_online"]
+    assert why["detail"] == "no agent online, but the call's transfer targets are rung"
+
+
+async def test_with_no_transfer_targets_nobody_online_means_the_ai_takes_a_message(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    org: Organization,
+    worker: None,
+) -> None:
+    await _set_outside_hours(voice_services, org, "ai_takes_message")
+    await set_voice(voice_services, org, transfer_targets=[])
+    await caller.dial_in()
+
+    heard = " ".join(await caller.say("I want to talk to a person"))
+
+    assert "noted" in heard and caller.room is None, heard
+    assert fake_twilio.placed_calls() == []
+    _, conversation = await the_call(voice_services)
+    assert conversation.state == "ai"
 
 
 async def test_call_me_dials_the_agent_straight_into_a_waiting_call(

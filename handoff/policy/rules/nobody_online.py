@@ -1,6 +1,7 @@
 """Modifier: a handoff proposed within business hours while no agent is online does what
 the organization chose: queue it, telling the customer honestly that nobody is online
-yet, or keep the AI and take a message for the team."""
+yet, or keep the AI and take a message for the team. Not on a channel that reaches the
+team without the desk (a call rings the transfer targets' phones)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def check(inp: PolicyInput) -> RuleResult:
         return RuleResult(
             NAME, False, f"{online} {'agent is' if online == 1 else 'agents are'} online"
         )
+    if inp.staffed_without_desk is not None:
+        return RuleResult(NAME, False, f"no agent online, but {inp.staffed_without_desk}")
     if inp.settings.outside_hours == AI_TAKES_MESSAGE:
         return RuleResult(
             NAME,

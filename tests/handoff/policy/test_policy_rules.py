@@ -324,6 +324,18 @@ CASES: list[tuple[object, str, PolicyInput, bool, Outcome | None, str]] = [
         Outcome.TAKE_MESSAGE,
         "the AI takes a message",
     ),
+    (
+        nobody_online,
+        "nobody on the desk, but the channel rings phones",
+        policy_input(
+            online_agents=0,
+            settings={"outside_hours": "ai_takes_message"},
+            staffed_without_desk="the call's transfer targets are rung",
+        ),
+        False,
+        None,
+        "no agent online, but the call's transfer targets are rung",
+    ),
 ]
 
 
