@@ -27,6 +27,7 @@ from voice.models import TransferAttempt, VoiceCall
 from voice.text_back import send_text_back
 
 _YES = re.compile(r"\b(yes|yeah|yep|sure|ok|okay|please)\b", re.IGNORECASE)
+_ONE = re.compile(r"\W*(1|one)\W*", re.IGNORECASE)  # "press 1", said instead of pressed
 
 
 def first_turn_after(round_: int) -> int:
@@ -157,7 +158,8 @@ async def offer_answer(
         return caller.after_ai(services, found)
     speech = (form.get("SpeechResult") or "").strip()
     digits = (form.get("Digits") or "").strip()
-    wants_text = not declined_already and (digits == "1" or bool(_YES.search(speech)))
+    said_yes = bool(_YES.search(speech) or _ONE.fullmatch(speech))
+    wants_text = not declined_already and (digits == "1" or said_yes)
     if wants_text:
         sent = await send_text_back(services, found)
         line = words.TEXT_BACK_SENT if sent else words.TEXT_BACK_IMPOSSIBLE

@@ -59,7 +59,7 @@ class OfflineResponder:
             confidence = 0.0 if best is None else best.confidence
             return ResponderReply(DONT_KNOW, confidence=confidence, knows=False)
         return ResponderReply(
-            trim_answer(plain_text(best.body)),
+            trim_answer(catalog_answer(best.title, best.body) or plain_text(best.body)),
             confidence=best.confidence,
             knows=True,
             sources=(best.title,),
@@ -105,6 +105,19 @@ def plain_text(markdown: str) -> str:
     """Knowledge text without Markdown markup, readable in an SMS or a spoken reply."""
     text = _LINK.sub(r"\1 (\2)", _unwrap(markdown))
     return _HEADING.sub("", _EMPHASIS.sub("", text)).strip()
+
+
+def catalog_answer(title: str, body: str) -> str | None:
+    """A catalog row (`handoff.ai.knowledge.parse_csv`: a `column: value` line for each
+    filled column, the first naming the entry) as short sentences that read and speak
+    well: "Nordlys 2 Tent. Price: 299.00. Sizes: 2 persons. …". None for any other text."""
+    rows = [line.partition(": ") for line in body.splitlines()]
+    if len(rows) < 2 or any(not sep for _, sep, _ in rows) or rows[0][2].strip() != title:
+        return None
+    lines = [title] + [
+        f"{column.strip().capitalize()}: {value.strip()}" for column, _, value in rows[1:]
+    ]
+    return "\n".join(line if line.endswith((".", "!", "?")) else f"{line}." for line in lines)
 
 
 def trim_answer(text: str, limit: int = MAX_ANSWER) -> str:

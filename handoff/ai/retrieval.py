@@ -9,7 +9,9 @@ scores are unbounded and depend on the corpus. The confidence does: it is the ID
 share of the query's content terms that the entry contains, a title match counting fully
 and a match in the text only `BODY_MATCH_WEIGHT`. Query terms the knowledge base never
 mentions count against it with the highest possible IDF, so "what's the airspeed of a
-swallow" scores 0 and a paraphrase of an FAQ that shares its key terms scores high."""
+swallow" scores 0 and a paraphrase of an FAQ that shares its key terms scores high. A
+query of numbers alone ("1", "two": a key pressed or said on a call, an order number on
+its own) asks nothing the knowledge base could answer, whatever entry holds the number."""
 
 from __future__ import annotations
 
@@ -54,6 +56,9 @@ _STOPWORD_TEXT = """
     isnt arent wont whats hows
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_NUMBER_WORDS = """
+    zero one two three four five six seven eight nine ten eleven twelve first second third
+"""
 
 
 def tokenize(text: str) -> list[str]:
@@ -67,6 +72,9 @@ def tokenize(text: str) -> list[str]:
             words.append(word)
     with _STEM_LOCK:
         return list(_STEMMER.stemWords(words))
+
+
+NUMBER_TERMS = frozenset(tokenize(_NUMBER_WORDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +120,7 @@ class KnowledgeIndex:
     def search(self, query: str, limit: int = 3) -> list[Hit]:
         """The best `limit` entries sharing at least one content term with the query."""
         terms = list(dict.fromkeys(tokenize(query)))
-        if self._bm25 is None or not terms or limit <= 0:
+        if self._bm25 is None or limit <= 0 or all(_is_number(term) for term in terms):
             return []
         scores = self._bm25.get_scores(terms)
         weights = {term: self._idf.get(term, self._unknown_idf) for term in terms}
@@ -129,6 +137,10 @@ class KnowledgeIndex:
                 hits.append(Hit(index, entry_id, title, body, float(scores[index]), confidence))
         hits.sort(key=lambda hit: (-hit.score, -hit.confidence, hit.index))
         return hits[:limit]
+
+
+def _is_number(term: str) -> bool:
+    return term.isdigit() or term in NUMBER_TERMS
 
 
 def _idf(size: int, count: int) -> float:

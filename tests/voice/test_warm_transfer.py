@@ -289,6 +289,28 @@ async def test_busy_then_exhausted_and_the_caller_stays_with_the_ai(
     assert fake_twilio.messages() == []  # no text was sent
 
 
+async def test_saying_one_at_the_offer_is_pressing_1(
+    caller: Caller,
+    voice_services: Services,
+    fake_twilio: FakeTwilio,
+    account: Account,
+    worker: None,
+) -> None:
+    """ "Say yes or press 1": a caller who says "one" (recognized as "One." or "1") means 1."""
+    await _on_hold(caller)
+    for placed_count in (1, 2):
+        placed = fake_twilio.wait_for_calls(placed_count)[-1]
+        await AgentPhone(caller.client, account, placed).report("no-answer")
+    [move] = fake_twilio.updates_of(caller.sid)
+    assert "press 1" in " ".join(await caller.moved_to(move.get("Url") or ""))
+
+    goodbye = await caller.say("One.")
+
+    assert caller.ended and "text you" in " ".join(goodbye)
+    [sms] = fake_twilio.wait_for(1)
+    assert sms.get("To") == CUSTOMER
+
+
 async def test_no_text_back_to_an_opted_out_number(
     caller: Caller,
     voice_services: Services,

@@ -15,6 +15,7 @@ from handoff.ai.knowledge import demo_knowledge_paths, load_knowledge
 from handoff.ai.offline_responder import (
     DONT_KNOW,
     OfflineResponder,
+    catalog_answer,
     plain_text,
     small_talk_reply,
     trim_answer,
@@ -68,7 +69,7 @@ def test_it_implements_the_responder_protocol(responder: OfflineResponder) -> No
         ("how do I return shoes", "Returns policy", "within 30 days"),
         ("Hi, do you ship to Switzerland?", "International shipping", "Switzerland"),
         ("can I pay with PayPal?", "Payment methods", "PayPal"),
-        ("how much are the hiking boots", "Trailblazer Hiking Boots", "price: 159.00"),
+        ("how much are the hiking boots", "Trailblazer Hiking Boots", "Price: 159.00."),
     ],
 )
 async def test_known_questions_are_answered_from_the_knowledge_base(
@@ -98,6 +99,27 @@ async def test_unknown_questions_get_an_honest_i_dont_know(
     assert reply.text == DONT_KNOW
     assert reply.sources == ()
     assert reply.confidence < 0.45
+
+
+@pytest.mark.parametrize("said", ["1", "2", "One.", "two"])
+async def test_a_number_alone_is_not_a_question(responder: OfflineResponder, said: str) -> None:
+    """On a call a caller says or presses a number; alone it matches whatever entry holds
+    it ("1.9 kg", "Nordlys 2 Tent", "within one hour") and answers nothing."""
+    reply = await responder.respond(ask(said))
+    assert (reply.knows, reply.text) == (False, DONT_KNOW)
+
+
+async def test_a_catalog_row_is_answered_in_sentences(responder: OfflineResponder) -> None:
+    reply = await responder.respond(ask("do you have a tent for two?"))
+    assert reply.knows
+    assert reply.text.startswith("Nordlys 2 Tent.\nPrice: 299.00.\nSizes: 2 persons.\n")
+    assert "name:" not in reply.text and reply.text.endswith(".")
+
+
+def test_only_a_catalog_row_is_rewritten() -> None:
+    assert catalog_answer("Tent", "name: Tent\nprice: 299") == "Tent.\nPrice: 299."
+    assert catalog_answer("Returns", "Send it back within 30 days.\nNote: unworn only.") is None
+    assert catalog_answer("Tent", "name: Tent") is None  # nothing but its name
 
 
 async def test_an_organization_without_knowledge_does_not_know(
