@@ -4,7 +4,9 @@ channel's default notice wording (`ChannelSpec.notices` of its plug-in)."""
 from __future__ import annotations
 
 VOICE_NOTICES = {
-    "handoff": "Please hold while I connect you to a person. {wait}",
+    # No expected wait ({wait}): it is measured on written replies, while a caller's
+    # transfer rings phones at once, and with nobody to ring the caller hears so next.
+    "handoff": "Please hold while I connect you to a person.",
     "agent_joined": "You're now speaking with {agent}.",
     "manual_control": "You're now speaking with {agent}.",
     "back_to_ai": "You're back with our assistant. How else can I help?",
