@@ -221,7 +221,8 @@ def extractive_summary(data: SummaryInput) -> str:
         if asked.unresolved
         else "no open question yet"
     )
-    gist = f"{who(data)} on {data.channel}: {gist_issue}; {mood}; handed off because {data.reason}."
+    reason = f"handed off because {data.reason}"
+    gist = f"{who(data)} via {data.channel}: {gist_issue}; {mood}; {reason}."
     contact = " · ".join([who(data), *data.addresses, data.channel])
     lines = [gist, f"Customer: {contact}", issue_line(asked), facts.line(), mood_line]
     lines += [ai_attempts(data, asked), f"Why handed off: {data.reason}"]

@@ -89,7 +89,7 @@ def test_the_extractive_summary_says_who_what_facts_mood_attempts_and_why() -> N
     summary = extractive_summary(data)
     gist, *rest = summary.splitlines()
 
-    assert gist.startswith("Jo Smith on SMS: “My order #48213 arrived broken")
+    assert gist.startswith("Jo Smith via SMS: “My order #48213 arrived broken")
     assert "frustrated; handed off because the customer asked for a person." in gist
     assert len(gist) < 260  # spoken to the agent
     assert rest == [
@@ -140,7 +140,7 @@ def test_a_question_the_ai_answered_is_never_the_issue() -> None:
 def test_a_customer_who_only_asked_for_a_person_is_summarized_honestly() -> None:
     summary = extractive_summary(conversation_input(Line("customer", "agent please"), name=None))
 
-    assert summary.startswith("An unnamed customer on SMS: no open question yet; calm;")
+    assert summary.startswith("An unnamed customer via SMS: no open question yet; calm;")
     assert "\nIssue: not stated yet\n" in summary
     assert "\nAI tried: nothing yet (handed off before it answered)\n" in summary
 
@@ -208,7 +208,7 @@ async def test_the_job_stores_the_summary_and_tells_only_the_agents(
     async with services.db.transaction() as session:
         stored = await session.get(Conversation, conversation_id)
     assert stored is not None and stored.summary is not None
-    assert stored.summary.startswith("Jo Smith on web chat: “My order #48213")
+    assert stored.summary.startswith("Jo Smith via web chat: “My order #48213")
     assert "Key facts: orders #48213" in stored.summary
     [event] = [e for e in agent_events if e["type"] == "summary"]
     assert event["conversation_id"] == conversation_id
