@@ -56,6 +56,15 @@ async def _on_hold(caller: Caller) -> list[str]:
     return heard
 
 
+async def _nobody_answers(caller: Caller, fake_twilio: FakeTwilio, account: Account) -> str:
+    """Neither Dana's phone nor Sam's is answered: what the caller hears next (the offer)."""
+    for placed_count in (1, 2):
+        placed = fake_twilio.wait_for_calls(placed_count)[-1]
+        await AgentPhone(caller.client, account, placed).report("no-answer")
+    [move] = fake_twilio.updates_of(caller.sid)
+    return " ".join(await caller.moved_to(move.get("Url") or ""))
+
+
 async def _on_hold_with_dana_ringing(
     caller: Caller, services: Services, fake_twilio: FakeTwilio, account: Account
 ) -> tuple[Placed, str]:
@@ -297,13 +306,9 @@ async def test_saying_one_at_the_offer_is_pressing_1(
     account: Account,
     worker: None,
 ) -> None:
-    """ "Say yes or press 1": a caller who says "one" (recognized as "One." or "1") means 1."""
+    """A caller offered "say yes or press 1" who says "one" (heard as "One." or "1")."""
     await _on_hold(caller)
-    for placed_count in (1, 2):
-        placed = fake_twilio.wait_for_calls(placed_count)[-1]
-        await AgentPhone(caller.client, account, placed).report("no-answer")
-    [move] = fake_twilio.updates_of(caller.sid)
-    assert "press 1" in " ".join(await caller.moved_to(move.get("Url") or ""))
+    assert "press 1" in await _nobody_answers(caller, fake_twilio, account)
 
     goodbye = await caller.say("One.")
 
@@ -322,11 +327,7 @@ async def test_no_text_back_to_an_opted_out_number(
     await _on_hold(caller)
     _, conversation = await the_call(voice_services)
     await opt_out_by_text(voice_services, conversation.organization_id, CUSTOMER)
-    for placed_count in (1, 2):
-        placed = fake_twilio.wait_for_calls(placed_count)[-1]
-        await AgentPhone(caller.client, account, placed).report("no-answer")
-    [move] = fake_twilio.updates_of(caller.sid)
-    await caller.moved_to(move.get("Url") or "")
+    await _nobody_answers(caller, fake_twilio, account)
     goodbye = await caller.press("1")
     assert "can't send you a text" in " ".join(goodbye)
     assert fake_twilio.messages() == []
