@@ -131,16 +131,12 @@ def template_for(
     return default_for(kind, channel_notices)
 
 
-def compose(
-    kind: str,
-    channel: ChannelSpec,
-    settings: OrganizationSettings,
-    values: Mapping[str, str],
-) -> str:
-    """The notice text; a broken organization template falls back to the default."""
+def usable_template(kind: str, channel: ChannelSpec, settings: OrganizationSettings) -> str:
+    """The template the notice is rendered from: a broken organization template falls back
+    to the default."""
     template = template_for(kind, channel.name, settings.notice_templates or {}, channel.notices)
     try:
-        return render(template, values)
+        placeholders_of(template)
     except BadInput as error:
         log.warning(
             "notice template for %s on %s is unusable (%s); using the default",
@@ -148,7 +144,18 @@ def compose(
             channel.name,
             error.message,
         )
-    return render(default_for(kind, channel.notices), values)
+        return default_for(kind, channel.notices)
+    return template
+
+
+def compose(
+    kind: str,
+    channel: ChannelSpec,
+    settings: OrganizationSettings,
+    values: Mapping[str, str],
+) -> str:
+    """The notice text, from `usable_template`."""
+    return render(usable_template(kind, channel, settings), values)
 
 
 async def notice_text(
@@ -159,17 +166,19 @@ async def notice_text(
     values: Mapping[str, str],
 ) -> tuple[str, dict[str, str]]:
     """The notice for this conversation's organization and channel, and what to record
-    with it (the caller's values, and the expected wait of a handoff)."""
+    with it (the caller's values, and the expected wait of a handoff whose notice tells it:
+    the voice default does not, and working it out takes two queries)."""
     if kind not in DEFAULTS:
         raise BadInput(f"unknown notice kind {kind!r}")
     organization = await session.get(Organization, conversation.organization_id)
     settings = OrganizationSettings.from_json(organization.settings if organization else None)
     recorded = dict(values)
-    if kind == "handoff" and "wait" not in recorded:
+    template = usable_template(kind, channel, settings)
+    if kind == "handoff" and "wait" not in recorded and "wait" in placeholders_of(template):
         seconds = await expected_wait(session, conversation.organization_id, conversation.id)
         recorded["wait"] = wait_sentence(seconds)
         if seconds is not None:
             recorded["wait_seconds"] = "inf" if math.isinf(seconds) else str(round(seconds))
     filled = {"business": organization.name if organization else "", "agent": AGENT_FALLBACK}
     filled.update(recorded)
-    return compose(kind, channel, settings, filled), recorded
+    return render(template, filled), recorded

@@ -31,6 +31,7 @@ from handoff.notices import post_notice
 from messaging.twilio.plugin import SMS_NOTICES, TWILIO
 from messaging.webchat.plugin import WEBCHAT
 from tests.support.factories import chat_message, intake_for, make_agent, make_org
+from tests.support.statements import statements_of
 from voice.notices import VOICE_NOTICES
 
 WEB, SMS = WEBCHAT.channels[0], TWILIO.channels[0]
@@ -196,6 +197,28 @@ async def test_the_handoff_notice_tells_the_wait_on_the_channel_in_the_orgs_word
         joined.text,
         override.text,
     ]
+
+
+async def test_a_notice_that_tells_no_wait_does_not_work_one_out(services: Services) -> None:
+    """As the voice default: the hold line rings phones at once, and the two queries of
+    the expected wait would only add to what the caller waits through."""
+    org = await make_org(
+        services.db,
+        "unhurried",
+        notice_templates={"handoff": {"webchat": "{business}: a person is on the way."}},
+    )
+    received = await intake_for(services).receive(chat_message(org, "hello"))
+    async with services.db.transaction() as session:
+        conversation = await session.get(Conversation, received.conversation_id)
+        assert conversation is not None
+        with statements_of(services.db) as statements:
+            message = await post_notice(session, services, conversation, "handoff")
+
+    assert (message.text, message.meta) == (
+        "Unhurried: a person is on the way.",
+        {"notice": "handoff"},
+    )
+    assert not [s for s in statements if "transitions" in s or "waiting_since" in s], statements
 
 
 async def test_conversations_still_waiting_count_as_at_least_their_wait_so_far(
